@@ -1,0 +1,109 @@
+import pRetry from 'p-retry';
+import { Agent, request } from 'undici';
+import type { SendOutcome } from './classify.js';
+import { classifyNetworkError, classifyResponse, isNotSentError, parseRetryAfter } from './classify.js';
+
+export interface CbotClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  /** `Authorization` sends `Bearer <key>`; any other header carries the key as is. */
+  apiKeyHeader: string;
+  timeoutMs: number;
+  /** Keep-alive sockets to CBOT per process. */
+  connections?: number;
+  now?: () => number;
+}
+
+/**
+ * The one place that talks HTTP to CBOT. Every result, including network failures, comes back as a
+ * SendOutcome; nothing throws. In-attempt retries (p-retry) cover only failures where the request
+ * provably never left (connection refused, DNS): 2 retries, 100 ms then 200 ms (± jitter), so the
+ * worst case adds 2 × connect timeout (2 s) + 0.4 s to one attempt — far below the job lock.
+ */
+export class CbotClient {
+  readonly #agent: Agent;
+  readonly #headers: Record<string, string>;
+  readonly #opts: CbotClientOptions;
+  readonly #now: () => number;
+  #closed = false;
+
+  constructor(opts: CbotClientOptions) {
+    this.#opts = opts;
+    this.#now = opts.now ?? Date.now;
+    this.#agent = new Agent({
+      connections: opts.connections ?? 256,
+      keepAliveTimeout: 30_000,
+      connect: { timeout: 2_000 },
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+    });
+    const isAuth = opts.apiKeyHeader.toLowerCase() === 'authorization';
+    this.#headers = {
+      'content-type': 'application/json',
+      [opts.apiKeyHeader.toLowerCase()]: isAuth ? `Bearer ${opts.apiKey}` : opts.apiKey,
+    };
+  }
+
+  url(path: string): string {
+    return new URL(path, this.#opts.baseUrl).href;
+  }
+
+  /** POST {base}/v1/messages with the body exactly as given. */
+  async sendMessage(body: string): Promise<SendOutcome> {
+    const res = await this.#post('v1/messages', body);
+    if ('error' in res) return classifyNetworkError(res.error);
+    return classifyResponse(res.status, res.body, res.retryAfterMs);
+  }
+
+  /** POST {base}/v1/configs/webhook: tells CBOT where to call us back (and which headers to send). */
+  async registerWebhook(url: string, headers?: Record<string, string>): Promise<{ ok: boolean; detail: string }> {
+    const res = await this.#post('v1/configs/webhook', JSON.stringify(headers ? { url, headers } : { url }));
+    if ('error' in res) return { ok: false, detail: classifyNetworkError(res.error).error.message };
+    return { ok: res.status >= 200 && res.status < 300, detail: `HTTP ${res.status}` };
+  }
+
+  async #post(path: string, body: string): Promise<{ status: number; body: unknown; retryAfterMs?: number } | { error: unknown }> {
+    try {
+      const res = await pRetry(
+        () =>
+          request(this.url(path), {
+            method: 'POST',
+            headers: this.#headers,
+            body,
+            dispatcher: this.#agent,
+            signal: AbortSignal.timeout(this.#opts.timeoutMs),
+          }),
+        {
+          retries: 2,
+          factor: 2,
+          minTimeout: 100,
+          maxTimeout: 200,
+          randomize: true,
+          shouldRetry: ({ error }) => isNotSentError(error),
+        },
+      );
+      const text = await res.body.text();
+      let parsed: unknown;
+      try {
+        parsed = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      const retryAfter = res.headers['retry-after'];
+      const retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, this.#now());
+      return retryAfterMs === undefined ? { status: res.statusCode, body: parsed } : { status: res.statusCode, body: parsed, retryAfterMs };
+    } catch (error) {
+      return { error };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#agent.close().catch(() => this.#agent.destroy());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { classifyNetworkError, classifyResponse, parseRetryAfter } from './index.js';
+
+const onPrem = (code: number, title = 't') => ({ errors: [{ code, title }] });
+const cloud = (code: number) => ({ error: { message: 'm', type: 'OAuthException', code, fbtrace_id: 'x' } });
+
+describe('classifyResponse', () => {
+  it('reads the CBOT message id on success', () => {
+    expect(classifyResponse(200, { messages: [{ id: 'wamid.1' }] }, undefined)).toEqual({ kind: 'sent', wamid: 'wamid.1', httpStatus: 200 });
+  });
+
+  it('does not resend a 2xx it cannot read', () => {
+    expect(classifyResponse(200, { ok: true }, undefined).kind).toBe('permanent');
+  });
+
+  it.each([130429, 131056, 131048, 80007, 4])('treats Cloud code %i as throttling even with HTTP 400', (code) => {
+    expect(classifyResponse(400, cloud(code), undefined).kind).toBe('throttled');
+  });
+
+  it('treats 429 as throttling and keeps Retry-After', () => {
+    expect(classifyResponse(429, onPrem(1015), 2000)).toMatchObject({ kind: 'throttled', retryAfterMs: 2000, error: { code: 1015 } });
+    expect(classifyResponse(429, undefined, undefined).kind).toBe('throttled');
+  });
+
+  it.each([500, 502, 503, 504, 408])('retries HTTP %i', (status) => {
+    expect(classifyResponse(status, undefined, undefined)).toMatchObject({ kind: 'retryable', ambiguous: false });
+  });
+
+  it('retries transient codes under a 4xx and keeps permanent codes under a 5xx apart', () => {
+    expect(classifyResponse(400, onPrem(1014), undefined).kind).toBe('retryable');
+    expect(classifyResponse(400, cloud(131000), undefined).kind).toBe('retryable');
+    expect(classifyResponse(500, onPrem(1009), undefined).kind).toBe('retryable');
+  });
+
+  it.each([400, 401, 403, 404, 422])('does not retry HTTP %i without a retryable code', (status) => {
+    expect(classifyResponse(status, onPrem(1009, 'Parameter value is not valid'), undefined)).toMatchObject({
+      kind: 'permanent',
+      httpStatus: status,
+      error: { code: 1009, title: 'Parameter value is not valid' },
+    });
+  });
+
+  it('records a permanent WhatsApp error such as 131047 (re-engagement)', () => {
+    expect(classifyResponse(400, cloud(131047), undefined)).toMatchObject({ kind: 'permanent', error: { code: 131047 } });
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads seconds and dates, caps at an hour', () => {
+    expect(parseRetryAfter('2', 0)).toBe(2000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
+    expect(parseRetryAfter('999999', 0)).toBe(3_600_000);
+    expect(parseRetryAfter('soon', 0)).toBeUndefined();
+    expect(parseRetryAfter(undefined, 0)).toBeUndefined();
+  });
+});
+
+describe('classifyNetworkError', () => {
+  it('knows a refused connection never reached CBOT', () => {
+    expect(classifyNetworkError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })).ambiguous).toBe(false);
+  });
+  it('calls a reset or timeout ambiguous', () => {
+    expect(classifyNetworkError(Object.assign(new Error('x'), { code: 'ECONNRESET' })).ambiguous).toBe(true);
+    expect(classifyNetworkError(new DOMException('timeout', 'TimeoutError')).ambiguous).toBe(true);
+  });
+});

@@ -1,0 +1,176 @@
+import { z } from 'zod';
+
+/** `"true"`/`"1"` are true, `"false"`/`"0"`/empty are false; anything else is an error, never a silent guess. */
+const bool = (fallback: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const s = v.trim().toLowerCase();
+      if (s === 'true' || s === '1' || s === 'yes') return true;
+      if (s === 'false' || s === '0' || s === 'no') return false;
+      ctx.addIssue({ code: 'custom', message: `expected true or false, got "${v}"` });
+      return z.NEVER;
+    });
+
+const int = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected a whole number from ${min} to ${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const num = (fallback: number, min: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min) {
+        ctx.addIssue({ code: 'custom', message: `expected a number ≥ ${min}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const optionalUrl = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === '') return undefined;
+    try {
+      const u = new URL(v);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+      return u.href.endsWith('/') ? u.href : `${u.href}/`;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expected an http(s) URL' });
+      return z.NEVER;
+    }
+  });
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+export interface NamedKey {
+  name: string;
+  key: string;
+}
+
+/** `name:key,name2:key2`. Names are what logs and records show; keys never are. */
+const namedKeys = z
+  .string()
+  .optional()
+  .transform((v, ctx): NamedKey[] => {
+    if (v === undefined || v.trim() === '') return [];
+    const out: NamedKey[] = [];
+    for (const pair of v.split(',')) {
+      const item = pair.trim();
+      if (item === '') continue;
+      const at = item.indexOf(':');
+      const name = at > 0 ? item.slice(0, at).trim() : '';
+      const key = at > 0 ? item.slice(at + 1).trim() : '';
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name) || key.length < 8) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected comma-separated name:key pairs (name: letters, digits, _.-; key: at least 8 characters)',
+        });
+        return z.NEVER;
+      }
+      if (out.some((k) => k.name === name)) {
+        ctx.addIssue({ code: 'custom', message: `name "${name}" appears twice` });
+        return z.NEVER;
+      }
+      out.push({ name, key });
+    }
+    return out;
+  });
+
+export const ROLES = ['ingress', 'dispatcher', 'fanout'] as const;
+export type Role = (typeof ROLES)[number];
+
+const roles = z
+  .string()
+  .optional()
+  .transform((v, ctx): Role[] => {
+    if (v === undefined || v.trim() === '') return [...ROLES];
+    const out: Role[] = [];
+    for (const raw of v.split(',')) {
+      const r = raw.trim();
+      if (r === '') continue;
+      if (!(ROLES as readonly string[]).includes(r)) {
+        ctx.addIssue({ code: 'custom', message: `unknown role "${r}"; roles are ${ROLES.join(', ')}` });
+        return z.NEVER;
+      }
+      if (!out.includes(r as Role)) out.push(r as Role);
+    }
+    return out;
+  });
+
+export const EnvSchema = z.object({
+  REDIS_URL: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
+  REDIS_CLUSTER: bool(false),
+  PORT: int(8080, 0, 65535),
+  RELAY_API_KEYS: namedKeys,
+  RELAY_ADMIN_KEYS: namedKeys,
+  CBOT_BASE_URL: optionalUrl,
+  CBOT_API_KEY: optionalString,
+  CBOT_API_KEY_HEADER: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const h = v === undefined || v.trim() === '' ? 'Authorization' : v.trim();
+      if (!/^[A-Za-z0-9-]{1,64}$/.test(h)) {
+        ctx.addIssue({ code: 'custom', message: 'expected an HTTP header name' });
+        return z.NEVER;
+      }
+      return h;
+    }),
+  CBOT_APP_SECRET: optionalString,
+  CBOT_WEBHOOK_USER: optionalString,
+  CBOT_WEBHOOK_PASS: optionalString,
+  PUBLIC_WEBHOOK_URL: optionalUrl,
+  SUBSCRIPTIONS_FILE: optionalString,
+  CBOT_RATE_LIMIT: num(80, 0.01),
+  CBOT_TIMEOUT_MS: int(10_000, 100, 120_000),
+  RELAY_ROLES: roles,
+  QUEUE_PREFIX: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const p = v === undefined || v.trim() === '' ? 'cbot-relay' : v.trim();
+      if (!/^[A-Za-z0-9_.{}-]{1,64}$/.test(p)) {
+        ctx.addIssue({ code: 'custom', message: 'expected letters, digits, _ . - { } (at most 64)' });
+        return z.NEVER;
+      }
+      return p;
+    }),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DISPATCH_LANES: int(128, 1, 4096),
+  DISPATCH_MAX_ATTEMPTS: int(10, 1, 1000),
+  DISPATCH_MAX_AGE_S: int(86_400, 1),
+  DISPATCH_BACKOFF_BASE_MS: int(1_000, 1),
+  DISPATCH_BACKOFF_MAX_MS: int(60_000, 1),
+  OUTBOUND_BACKLOG_MAX: int(100_000, 1),
+  RECORD_TTL_S: int(7 * 86_400, 60),
+  SHUTDOWN_TIMEOUT_MS: int(30_000, 100),
+  INGRESS_MAX_BODY_BYTES: int(64 * 1024, 1024, 16 * 1024 * 1024),
+  WEBHOOK_MAX_BODY_BYTES: int(1024 * 1024, 1024, 64 * 1024 * 1024),
+  API_KEY_RATE_LIMIT: num(200, 0),
+  FANOUT_CONCURRENCY: int(16, 1, 1000),
+  PUSH_CONCURRENCY: int(8, 1, 1000),
+  PUSH_TIMEOUT_MS: int(10_000, 100, 120_000),
+  PUSH_MAX_ATTEMPTS: int(20, 1, 1000),
+  EVENT_DEDUPE_TTL_S: int(7 * 86_400, 60),
+});
+export type Env = z.output<typeof EnvSchema>;

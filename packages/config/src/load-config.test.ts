@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, requireCbot } from './index.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.redis).toEqual({ url: undefined, cluster: false });
+    expect(c.apiKeys).toEqual([]);
+    expect(c.cbot.apiKeyHeader).toBe('Authorization');
+    expect(c.cbot.rateLimitPerSecond).toBe(80);
+    expect(c.roles).toEqual(['ingress', 'dispatcher', 'fanout']);
+    expect(c.queuePrefix).toBe('cbot-relay');
+    expect(c.ingress.maxBodyBytes).toBe(65536);
+  });
+
+  it('parses name:key pairs and roles', () => {
+    const c = loadConfig({ RELAY_API_KEYS: 'crm:abcdefgh123, billing:zyxwvuts987', RELAY_ROLES: 'dispatcher' });
+    expect(c.apiKeys).toEqual([
+      { name: 'crm', key: 'abcdefgh123' },
+      { name: 'billing', key: 'zyxwvuts987' },
+    ]);
+    expect(c.roles).toEqual(['dispatcher']);
+  });
+
+  it('normalises the CBOT base URL to end with a slash', () => {
+    expect(loadConfig({ CBOT_BASE_URL: 'https://cbot.example/api' }).cbot.baseUrl).toBe('https://cbot.example/api/');
+  });
+
+  it.each([
+    ['PORT', 'eighty', /^PORT: /],
+    ['RELAY_ROLES', 'ingress,mailer', /^RELAY_ROLES: unknown role "mailer"/],
+    ['REDIS_CLUSTER', 'maybe', /^REDIS_CLUSTER: /],
+    ['CBOT_RATE_LIMIT', '-1', /^CBOT_RATE_LIMIT: /],
+    ['CBOT_BASE_URL', 'ftp://x', /^CBOT_BASE_URL: /],
+    ['LOG_LEVEL', 'loud', /^LOG_LEVEL: /],
+  ])('names the bad variable %s', (name, value, pattern) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(pattern);
+  });
+
+  it('never echoes a secret in the message', () => {
+    try {
+      loadConfig({ RELAY_API_KEYS: 'crm:short' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toBe('RELAY_API_KEYS: invalid value');
+    }
+  });
+
+  it('parses booleans explicitly', () => {
+    expect(loadConfig({ REDIS_CLUSTER: 'false' }).redis.cluster).toBe(false);
+    expect(loadConfig({ REDIS_CLUSTER: '1' }).redis.cluster).toBe(true);
+  });
+
+  it('wants Basic credentials in pairs', () => {
+    expect(() => loadConfig({ CBOT_WEBHOOK_USER: 'u' })).toThrow(/CBOT_WEBHOOK_USER and CBOT_WEBHOOK_PASS/);
+  });
+
+  it('requires CBOT settings only when asked', () => {
+    const c = loadConfig({});
+    expect(() => requireCbot(c)).toThrow(/^CBOT_BASE_URL: /);
+    expect(requireCbot(loadConfig({ CBOT_BASE_URL: 'http://x/', CBOT_API_KEY: 'k' }))).toEqual({
+      baseUrl: 'http://x/',
+      apiKey: 'k',
+    });
+  });
+});

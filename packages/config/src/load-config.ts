@@ -1,0 +1,117 @@
+import type { NamedKey, Role } from './env-schema.js';
+import { EnvSchema } from './env-schema.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface RelayConfig {
+  redis: { url: string | undefined; cluster: boolean };
+  port: number;
+  apiKeys: NamedKey[];
+  adminKeys: NamedKey[];
+  cbot: {
+    baseUrl: string | undefined;
+    apiKey: string | undefined;
+    apiKeyHeader: string;
+    timeoutMs: number;
+    rateLimitPerSecond: number;
+  };
+  webhook: {
+    appSecret: string | undefined;
+    basic: { user: string; pass: string } | undefined;
+    publicUrl: string | undefined;
+    maxBodyBytes: number;
+  };
+  subscriptionsFile: string | undefined;
+  roles: Role[];
+  queuePrefix: string;
+  logLevel: string;
+  dispatch: {
+    lanes: number;
+    maxAttempts: number;
+    maxAgeMs: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+  };
+  ingress: { maxBodyBytes: number; backlogMax: number; perKeyRatePerSecond: number };
+  fanout: { concurrency: number; pushConcurrency: number; pushTimeoutMs: number; pushMaxAttempts: number; dedupeTtlS: number };
+  recordTtlS: number;
+  shutdownTimeoutMs: number;
+}
+
+/**
+ * Parses the environment once. The first bad variable stops startup with one message that names it;
+ * values are never echoed for variables that may hold secrets.
+ */
+export function loadConfig(env: Record<string, string | undefined>): RelayConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    const secret = /KEY|PASS|SECRET/.test(variable);
+    const message = secret ? 'invalid value' : (issue?.message ?? 'invalid value');
+    throw new ConfigError(`${variable}: ${message}`);
+  }
+  const e = parsed.data;
+  if ((e.CBOT_WEBHOOK_USER === undefined) !== (e.CBOT_WEBHOOK_PASS === undefined)) {
+    throw new ConfigError('CBOT_WEBHOOK_USER and CBOT_WEBHOOK_PASS: set both or neither');
+  }
+  if (e.DISPATCH_BACKOFF_MAX_MS < e.DISPATCH_BACKOFF_BASE_MS) {
+    throw new ConfigError('DISPATCH_BACKOFF_MAX_MS: must be at least DISPATCH_BACKOFF_BASE_MS');
+  }
+  return {
+    redis: { url: e.REDIS_URL, cluster: e.REDIS_CLUSTER },
+    port: e.PORT,
+    apiKeys: e.RELAY_API_KEYS,
+    adminKeys: e.RELAY_ADMIN_KEYS,
+    cbot: {
+      baseUrl: e.CBOT_BASE_URL,
+      apiKey: e.CBOT_API_KEY,
+      apiKeyHeader: e.CBOT_API_KEY_HEADER,
+      timeoutMs: e.CBOT_TIMEOUT_MS,
+      rateLimitPerSecond: e.CBOT_RATE_LIMIT,
+    },
+    webhook: {
+      appSecret: e.CBOT_APP_SECRET,
+      basic:
+        e.CBOT_WEBHOOK_USER !== undefined && e.CBOT_WEBHOOK_PASS !== undefined
+          ? { user: e.CBOT_WEBHOOK_USER, pass: e.CBOT_WEBHOOK_PASS }
+          : undefined,
+      publicUrl: e.PUBLIC_WEBHOOK_URL,
+      maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
+    },
+    subscriptionsFile: e.SUBSCRIPTIONS_FILE,
+    roles: e.RELAY_ROLES,
+    queuePrefix: e.QUEUE_PREFIX,
+    logLevel: e.LOG_LEVEL,
+    dispatch: {
+      lanes: e.DISPATCH_LANES,
+      maxAttempts: e.DISPATCH_MAX_ATTEMPTS,
+      maxAgeMs: e.DISPATCH_MAX_AGE_S * 1000,
+      backoffBaseMs: e.DISPATCH_BACKOFF_BASE_MS,
+      backoffMaxMs: e.DISPATCH_BACKOFF_MAX_MS,
+    },
+    ingress: {
+      maxBodyBytes: e.INGRESS_MAX_BODY_BYTES,
+      backlogMax: e.OUTBOUND_BACKLOG_MAX,
+      perKeyRatePerSecond: e.API_KEY_RATE_LIMIT,
+    },
+    fanout: {
+      concurrency: e.FANOUT_CONCURRENCY,
+      pushConcurrency: e.PUSH_CONCURRENCY,
+      pushTimeoutMs: e.PUSH_TIMEOUT_MS,
+      pushMaxAttempts: e.PUSH_MAX_ATTEMPTS,
+      dedupeTtlS: e.EVENT_DEDUPE_TTL_S,
+    },
+    recordTtlS: e.RECORD_TTL_S,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+/** The dispatcher cannot start without a CBOT to talk to; the other roles can. */
+export function requireCbot(config: RelayConfig): { baseUrl: string; apiKey: string } {
+  if (config.cbot.baseUrl === undefined) throw new ConfigError('CBOT_BASE_URL: required by the dispatcher role');
+  if (config.cbot.apiKey === undefined) throw new ConfigError('CBOT_API_KEY: required by the dispatcher role');
+  return { baseUrl: config.cbot.baseUrl, apiKey: config.cbot.apiKey };
+}

@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { eventId, type RelayEvent } from './event.js';
+import { isJsonObject, ownValue } from './json-object.js';
+
+/** What makes an inbound message usable: an id. Any `type` is kept, known or not. */
+export const CbotInboundMessage = z.looseObject({ id: z.string().min(1) });
+export type CbotInboundMessage = z.infer<typeof CbotInboundMessage>;
+
+/** What makes a status usable: an id and a status value, any value (`deleted`, `warning`...). */
+export const CbotStatus = z.looseObject({ id: z.string().min(1), status: z.string().min(1) });
+export type CbotStatus = z.infer<typeof CbotStatus>;
+
+type JsonObject = Record<string, unknown>;
+
+/**
+ * Turns one CBOT callback (On-Premises or Cloud envelope) into events. Nothing is
+ * dropped: whatever is not a message or a status becomes an `unrecognized` event.
+ * Never throws on any payload.
+ */
+export function eventsFromCallback(payload: unknown, receivedAt: Date, rawBody: string): RelayEvent[] {
+  if (Number.isNaN(receivedAt.getTime())) throw new RangeError('receivedAt must be a valid Date');
+  const builder = new EventBuilder(receivedAt.toISOString(), rawBody);
+  const entries = isJsonObject(payload) ? ownValue(payload, 'entry') : undefined;
+  if (Array.isArray(entries)) {
+    for (const entry of entries) builder.cloudEntry(entry);
+  } else {
+    builder.container(payload, undefined);
+  }
+  if (builder.events.length === 0) builder.unrecognized(payload, undefined);
+  return builder.events;
+}
+
+class EventBuilder {
+  readonly events: RelayEvent[] = [];
+  private readonly ids = new Set<string>();
+  private unrecognizedCount = 0;
+
+  constructor(
+    private readonly receivedAt: string,
+    private readonly rawBody: string,
+  ) {}
+
+  cloudEntry(entry: unknown): void {
+    const changes = isJsonObject(entry) ? ownValue(entry, 'changes') : undefined;
+    if (!Array.isArray(changes)) return this.unrecognized(entry, undefined);
+    for (const change of changes) {
+      const value = isJsonObject(change) ? ownValue(change, 'value') : undefined;
+      if (!isJsonObject(value)) {
+        this.unrecognized(change, undefined);
+        continue;
+      }
+      const metadata = ownValue(value, 'metadata');
+      this.container(value, isJsonObject(metadata) ? metadata : undefined);
+    }
+  }
+
+  /** An On-Premises payload or a Cloud change value: `{contacts, messages, statuses, errors}`. */
+  container(container: unknown, metadata: JsonObject | undefined): void {
+    if (!isJsonObject(container)) return this.unrecognized(container, metadata);
+    const before = this.events.length;
+    const messages = ownValue(container, 'messages');
+    const statuses = ownValue(container, 'statuses');
+    const errors = ownValue(container, 'errors');
+    const contacts = ownValue(container, 'contacts');
+    let keepWhole = !isListOrAbsent(messages) || !isListOrAbsent(statuses);
+    // System errors (not tied to a message) have no event type of their own.
+    if (errors !== undefined && !(Array.isArray(errors) && errors.length === 0)) keepWhole = true;
+
+    for (const message of Array.isArray(messages) ? messages : []) {
+      const parsed = CbotInboundMessage.safeParse(message);
+      if (!parsed.success) {
+        this.unrecognized(message, metadata);
+        continue;
+      }
+      this.push({
+        id: eventId(`message\n${parsed.data.id}`),
+        type: 'message.received',
+        ...this.times(message),
+        ...optional('contact', senderContact(contacts, parsed.data['from'])),
+        ...optional('metadata', metadata),
+        data: message,
+      });
+    }
+    for (const status of Array.isArray(statuses) ? statuses : []) {
+      const parsed = CbotStatus.safeParse(status);
+      if (!parsed.success) {
+        this.unrecognized(status, metadata);
+        continue;
+      }
+      this.push({
+        id: eventId(`status\n${parsed.data.id}\n${parsed.data.status}`),
+        type: 'message.status',
+        ...this.times(status),
+        ...optional('metadata', metadata),
+        data: status,
+      });
+    }
+    if (keepWhole || this.events.length === before) this.unrecognized(container, metadata);
+  }
+
+  unrecognized(data: unknown, metadata: JsonObject | undefined): void {
+    const n = this.unrecognizedCount++;
+    this.push({
+      id: eventId(`unrecognized\n${this.rawBody}${n === 0 ? '' : `\n${n}`}`),
+      type: 'unrecognized',
+      ...this.times(data),
+      ...optional('metadata', metadata),
+      data: data === undefined ? null : data, // keep the `data` key through JSON
+    });
+  }
+
+  private push(event: RelayEvent): void {
+    // A message or status repeated inside one callback is one event.
+    if (this.ids.has(event.id)) return;
+    this.ids.add(event.id);
+    this.events.push(event);
+  }
+
+  private times(data: unknown): { occurredAt: string; receivedAt: string } {
+    return { occurredAt: occurredAt(data) ?? this.receivedAt, receivedAt: this.receivedAt };
+  }
+}
+
+function isListOrAbsent(value: unknown): boolean {
+  return value === undefined || Array.isArray(value);
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** Joined by `wa_id`, never by index: CBOT does not promise the two arrays line up. */
+function senderContact(contacts: unknown, from: unknown): JsonObject | undefined {
+  if (typeof from !== 'string' || !Array.isArray(contacts)) return undefined;
+  return contacts.find((c): c is JsonObject => isJsonObject(c) && ownValue(c, 'wa_id') === from);
+}
+
+/** CBOT `timestamp`: unix seconds, as a string or a number. */
+function occurredAt(data: unknown): string | undefined {
+  const ts = isJsonObject(data) ? ownValue(data, 'timestamp') : undefined;
+  const seconds =
+    typeof ts === 'number' ? ts : typeof ts === 'string' && /^\d{1,15}(\.\d+)?$/.test(ts) ? Number(ts) : NaN;
+  if (!Number.isFinite(seconds) || seconds <= 0) return undefined;
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}

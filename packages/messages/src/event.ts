@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+export const RELAY_EVENT_TYPES = ['message.received', 'message.status', 'unrecognized'] as const;
+export const RelayEventType = z.enum(RELAY_EVENT_TYPES);
+export type RelayEventType = z.infer<typeof RelayEventType>;
+
+/** The event delivered to downstream subscribers: a wire contract, change it only deliberately. */
+export const RelayEvent = z.object({
+  id: z.string().regex(/^evt_[0-9a-f]{32}$/),
+  type: RelayEventType,
+  occurredAt: z.iso.datetime(),
+  receivedAt: z.iso.datetime(),
+  /** Set by the relay on status events for messages it sent. */
+  relayMessageId: z.string().optional(),
+  /** message.received: the callback's `contacts[]` entry whose `wa_id` is the sender. */
+  contact: z.record(z.string(), z.unknown()).optional(),
+  /** Cloud API only: the change value's `metadata` (phone_number_id, display_phone_number). */
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  /** The CBOT message or status object (or unrecognized payload), unchanged. */
+  data: z.unknown(),
+});
+export type RelayEvent = z.infer<typeof RelayEvent>;
+
+/** Deterministic, so a redelivered callback yields the same ids and dedupes downstream. */
+export function eventId(seed: string): string {
+  return `evt_${createHash('sha256').update(seed, 'utf8').digest('hex').slice(0, 32)}`;
+}

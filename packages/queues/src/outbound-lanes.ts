@@ -1,0 +1,77 @@
+import { Queue } from 'bullmq';
+import type { ConnectionOptions } from 'bullmq';
+import type { OutboundJob } from './catalog.js';
+import { QueueNames, queueNameFor } from './catalog.js';
+import { laneFor } from './lanes.js';
+
+export interface OutboundLanesOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  lanes: number;
+  cluster?: boolean;
+}
+
+/**
+ * The outbound queue, split into lanes. A recipient always maps to one lane and each lane runs one
+ * job at a time across every dispatcher (BullMQ global concurrency 1), so one recipient's messages
+ * leave in the order they were accepted while different lanes proceed in parallel.
+ */
+export class OutboundLanes {
+  readonly #queues = new Map<number, Queue>();
+  readonly #opts: OutboundLanesOptions;
+  #closed = false;
+
+  constructor(opts: OutboundLanesOptions) {
+    this.#opts = opts;
+  }
+
+  get count(): number {
+    return this.#opts.lanes;
+  }
+
+  laneOf(recipient: string): number {
+    return laneFor(recipient, this.#opts.lanes);
+  }
+
+  name(lane: number): string {
+    return queueNameFor(QueueNames.lane(lane), this.#opts.cluster ?? false);
+  }
+
+  queue(lane: number): Queue {
+    let q = this.#queues.get(lane);
+    if (!q) {
+      q = new Queue(this.name(lane), { connection: this.#opts.connection, prefix: this.#opts.prefix });
+      q.on('error', () => undefined); // connection errors surface on the calls that fail
+      this.#queues.set(lane, q);
+    }
+    return q;
+  }
+
+  /**
+   * Adds the job for one accepted message. The job id is the relay id, so adding the same message
+   * twice (a retried request racing the first) leaves one job. Jobs carry no body: the record holds it.
+   */
+  async enqueue(job: OutboundJob, jobId = job.id): Promise<void> {
+    await this.queue(this.laneOf(job.to)).add('m', job, {
+      jobId,
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 86_400 },
+    });
+  }
+
+  /** Waiting + active + delayed over every lane. */
+  async depth(): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < this.#opts.lanes; i++) {
+      const c = await this.queue(i).getJobCounts('wait', 'active', 'delayed', 'paused', 'prioritized');
+      total += Object.values(c).reduce((a, b) => a + b, 0);
+    }
+    return total;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#queues.values()].map((q) => q.close()));
+  }
+}

@@ -1,0 +1,120 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestRedis, uniquePrefix } from '@cbot-relay/testing';
+import type { TestRedis } from '@cbot-relay/testing';
+import { MessageStore } from './index.js';
+
+let server: TestRedis;
+let redis: Redis;
+
+beforeAll(async () => {
+  server = await startTestRedis();
+  redis = new Redis(server.url);
+});
+afterAll(async () => {
+  redis.disconnect();
+  await server.close();
+});
+
+const store = () => new MessageStore({ redis, prefix: uniquePrefix(), recordTtlS: 3600 });
+const body = JSON.stringify({ to: '905551112233', type: 'text', text: { body: 'hi' } });
+const base = { to: '905551112233', type: 'text', caller: 'crm', body };
+
+describe('MessageStore', () => {
+  it('accepts once per idempotency key and tells conflicts apart', async () => {
+    const s = store();
+    const idempotency = { key: 'k1', fingerprint: 'f1' };
+    await expect(s.accept({ ...base, id: 'msg_a', nowMs: 1, idempotency })).resolves.toEqual({ kind: 'created', id: 'msg_a' });
+    await expect(s.accept({ ...base, id: 'msg_b', nowMs: 2, idempotency })).resolves.toEqual({ kind: 'duplicate', id: 'msg_a' });
+    await expect(
+      s.accept({ ...base, id: 'msg_c', nowMs: 3, idempotency: { key: 'k1', fingerprint: 'other' } }),
+    ).resolves.toEqual({ kind: 'conflict', id: 'msg_a' });
+    expect(await s.backlog()).toBe(1);
+    expect(await s.get('msg_b')).toBeUndefined();
+  });
+
+  it('walks queued → sending → sent and leaves the backlog', async () => {
+    const s = store();
+    await s.accept({ ...base, id: 'm1', nowMs: 1000 });
+    const begun = await s.begin('m1', 1001, 60_000);
+    expect(begun).toMatchObject({ kind: 'go', ambiguous: false, failures: 0, body });
+    expect((await s.get('m1'))?.status).toBe('sending');
+    await s.finish('m1', 1002, { outcome: 'sent', wamid: 'wamid.1' }, { at: 'x', outcome: 'sent', httpStatus: 200 });
+    const rec = await s.get('m1');
+    expect(rec).toMatchObject({ status: 'sent', cbotMessageId: 'wamid.1', attempts: [{ outcome: 'sent', httpStatus: 200 }] });
+    expect(await s.backlog()).toBe(0);
+    // A re-run after a crash finds it done and sends nothing.
+    await expect(s.begin('m1', 1003, 60_000)).resolves.toEqual({ kind: 'done', status: 'sent' });
+  });
+
+  it('flags a resend when an earlier attempt never recorded its end', async () => {
+    const s = store();
+    await s.accept({ ...base, id: 'm2', nowMs: 1000 });
+    await s.begin('m2', 1001, 60_000);
+    await expect(s.begin('m2', 1002, 60_000)).resolves.toMatchObject({ kind: 'go', ambiguous: true });
+    expect(await s.resends('m2')).toBe(1);
+    expect(await s.ambiguousResends()).toBe(1);
+  });
+
+  it('counts failures only for attempts that count', async () => {
+    const s = store();
+    await s.accept({ ...base, id: 'm3', nowMs: 1000 });
+    await s.begin('m3', 1001, 60_000);
+    expect((await s.finish('m3', 1002, { outcome: 'retry', countsAsFailure: true, keepInflight: false })).failures).toBe(1);
+    expect((await s.finish('m3', 1003, { outcome: 'retry', countsAsFailure: false, keepInflight: false })).failures).toBe(1);
+    await expect(s.begin('m3', 1004, 60_000)).resolves.toMatchObject({ kind: 'go', ambiguous: false, failures: 1 });
+  });
+
+  it('moves statuses only forward and parks statuses that overtake the send', async () => {
+    const s = store();
+    await s.accept({ ...base, id: 'm4', nowMs: 1000 });
+    await s.begin('m4', 1001, 60_000);
+    // The delivered callback arrives before the dispatcher recorded the send.
+    await expect(s.applyStatus('wamid.4', 'delivered', 1002)).resolves.toEqual({ relayId: undefined, applied: false });
+    await s.finish('m4', 1003, { outcome: 'sent', wamid: 'wamid.4' });
+    expect((await s.get('m4'))?.status).toBe('delivered');
+    await expect(s.applyStatus('wamid.4', 'sent', 1004)).resolves.toEqual({ relayId: 'm4', applied: false });
+    await expect(s.applyStatus('wamid.4', 'read', 1005)).resolves.toEqual({ relayId: 'm4', applied: true });
+    await expect(s.applyStatus('wamid.4', 'delivered', 1006)).resolves.toEqual({ relayId: 'm4', applied: false });
+    await expect(s.applyStatus('wamid.4', 'deleted', 1007)).resolves.toEqual({ relayId: 'm4', applied: false });
+    expect((await s.get('m4'))?.status).toBe('read');
+  });
+
+  it('lets delivery evidence override a failed callback, not the other way round', async () => {
+    const s = store();
+    await s.accept({ ...base, id: 'm5', nowMs: 1000 });
+    await s.begin('m5', 1001, 60_000);
+    await s.finish('m5', 1002, { outcome: 'sent', wamid: 'wamid.5' });
+    await s.applyStatus('wamid.5', 'failed', 1003, [{ code: 131026 }]);
+    expect(await s.get('m5')).toMatchObject({ status: 'failed', error: [{ code: 131026 }] });
+    await s.applyStatus('wamid.5', 'sent', 1004);
+    expect((await s.get('m5'))?.status).toBe('failed');
+    await s.applyStatus('wamid.5', 'delivered', 1005);
+    expect((await s.get('m5'))?.status).toBe('delivered');
+  });
+
+  it('dead-letters failures and replays them once', async () => {
+    const s = store();
+    await s.accept({ ...base, id: 'm6', nowMs: 1000 });
+    await s.begin('m6', 1001, 60_000);
+    await s.finish('m6', 1002, { outcome: 'failed', error: { code: 1009 } });
+    expect(await s.backlog()).toBe(0);
+    const dl = await s.deadLetters(10);
+    expect(dl.records.map((r) => r.id)).toEqual(['m6']);
+    await expect(s.replay('m6', 2000)).resolves.toEqual({ kind: 'replayed', to: base.to, replays: 1 });
+    await expect(s.replay('m6', 2001)).resolves.toEqual({ kind: 'not-failed', status: 'queued' });
+    expect((await s.deadLetters(10)).records).toEqual([]);
+    expect(await s.backlog()).toBe(1);
+    await expect(s.begin('m6', 2002, 60_000)).resolves.toMatchObject({ kind: 'go', failures: 0 });
+  });
+
+  it('reports expiry and max age before sending', async () => {
+    const s = store();
+    await s.accept({ ...base, id: 'm7', nowMs: 1000, expiresAtMs: 1500 });
+    await expect(s.begin('m7', 1600, 60_000)).resolves.toEqual({ kind: 'expired' });
+    await s.finish('m7', 1600, { outcome: 'expired' });
+    expect((await s.get('m7'))?.status).toBe('expired');
+    await s.accept({ ...base, id: 'm8', nowMs: 1000 });
+    await expect(s.begin('m8', 70_000, 60_000)).resolves.toEqual({ kind: 'too-old' });
+  });
+});

@@ -1,0 +1,221 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { Attempt, MessageRecord } from './message-record.js';
+import { recordFromHash } from './message-record.js';
+import { ACCEPT, APPLY_STATUS, BEGIN, FINISH, REPLAY } from './scripts.js';
+
+export interface MessageStoreOptions {
+  redis: Redis | Cluster;
+  prefix: string;
+  recordTtlS: number;
+  /** The contract's Idempotency-Key window. */
+  idempotencyTtlS?: number;
+  /** How long a CBOT message id maps back to the relay id: callbacks come for up to 7 days (Cloud). */
+  wamidTtlS?: number;
+}
+
+export type AcceptResult =
+  | { kind: 'created'; id: string }
+  | { kind: 'duplicate'; id: string }
+  | { kind: 'conflict'; id: string };
+
+export type BeginResult =
+  | { kind: 'missing' }
+  | { kind: 'done'; status: string }
+  | { kind: 'expired' }
+  | { kind: 'too-old' }
+  | { kind: 'go'; ambiguous: boolean; failures: number; body: string };
+
+export type FinishOutcome =
+  | { outcome: 'sent'; wamid: string }
+  | { outcome: 'retry'; countsAsFailure: boolean; keepInflight: boolean }
+  | { outcome: 'failed'; error: unknown }
+  | { outcome: 'expired' };
+
+export type ReplayResult =
+  | { kind: 'replayed'; to: string; replays: number }
+  | { kind: 'missing' }
+  | { kind: 'not-failed'; status: string }
+  | { kind: 'no-body' };
+
+type Eval = (keys: string[], args: (string | number)[]) => Promise<string[]>;
+
+/**
+ * The message records: status, attempts and the correlation from CBOT message ids, kept exactly once
+ * however often a worker re-runs. Every transition is one Lua script (see scripts.ts).
+ */
+export class MessageStore {
+  readonly #redis: Redis | Cluster;
+  readonly #p: string;
+  readonly #recordTtlS: number;
+  readonly #idemTtlS: number;
+  readonly #wamidTtlS: number;
+  readonly #scripts: Record<'accept' | 'begin' | 'finish' | 'applyStatus' | 'replay', Eval>;
+
+  constructor(opts: MessageStoreOptions) {
+    this.#redis = opts.redis;
+    this.#p = opts.prefix;
+    this.#recordTtlS = opts.recordTtlS;
+    this.#idemTtlS = opts.idempotencyTtlS ?? 86_400;
+    this.#wamidTtlS = opts.wamidTtlS ?? 8 * 86_400;
+    const def = (lua: string): Eval => {
+      let sha: string | undefined;
+      return async (keys, args) => {
+        sha ??= (await this.#redis.script('LOAD', lua)) as string;
+        try {
+          return (await this.#redis.evalsha(sha, keys.length, ...keys, ...args)) as string[];
+        } catch (err) {
+          // After a Redis restart the script cache is empty.
+          if (!String(err).includes('NOSCRIPT')) throw err;
+          sha = (await this.#redis.script('LOAD', lua)) as string;
+          return (await this.#redis.evalsha(sha, keys.length, ...keys, ...args)) as string[];
+        }
+      };
+    };
+    this.#scripts = { accept: def(ACCEPT), begin: def(BEGIN), finish: def(FINISH), applyStatus: def(APPLY_STATUS), replay: def(REPLAY) };
+  }
+
+  recKey(id: string): string {
+    return `${this.#p}:msg:${id}`;
+  }
+  get #backlogKey() {
+    return `${this.#p}:backlog`;
+  }
+  get #dlqKey() {
+    return `${this.#p}:dlq`;
+  }
+  #wamidKey(wamid: string) {
+    return `${this.#p}:wamid:${wamid}`;
+  }
+  #wpendKey(wamid: string) {
+    return `${this.#p}:wpend:${wamid}`;
+  }
+
+  async accept(input: {
+    id: string;
+    to: string;
+    type: string;
+    caller: string;
+    nowMs: number;
+    body: string;
+    expiresAtMs?: number;
+    idempotency?: { key: string; fingerprint: string };
+  }): Promise<AcceptResult> {
+    const idemKey = input.idempotency
+      ? `${this.#p}:idem:${input.caller}:${input.idempotency.key}`
+      : `${this.#p}:idem:-`;
+    const [kind, id] = await this.#scripts.accept(
+      [this.recKey(input.id), idemKey, this.#backlogKey],
+      [
+        input.id,
+        input.to,
+        input.type,
+        input.caller,
+        input.nowMs,
+        input.expiresAtMs ?? '',
+        input.idempotency?.fingerprint ?? '',
+        this.#idemTtlS,
+        this.#recordTtlS,
+        input.body,
+      ],
+    );
+    return { kind: kind as AcceptResult['kind'], id: id ?? input.id };
+  }
+
+  async get(id: string): Promise<MessageRecord | undefined> {
+    return recordFromHash(id, await this.#redis.hgetall(this.recKey(id)));
+  }
+
+  async status(id: string): Promise<string | undefined> {
+    return (await this.#redis.hget(this.recKey(id), 'status')) ?? undefined;
+  }
+
+  async begin(id: string, nowMs: number, maxAgeMs: number): Promise<BeginResult> {
+    const r = await this.#scripts.begin([this.recKey(id), `${this.#p}:ambiguous`], [nowMs, maxAgeMs]);
+    switch (r[0]) {
+      case 'done':
+        return { kind: 'done', status: r[1] ?? '' };
+      case 'expired':
+        return { kind: 'expired' };
+      case 'too-old':
+        return { kind: 'too-old' };
+      case 'go':
+        return { kind: 'go', ambiguous: r[1] === '1', failures: Number(r[2]), body: r[3] ?? '{}' };
+      default:
+        return { kind: 'missing' };
+    }
+  }
+
+  /** Records one attempt's end. For `retry` returns the failures counted so far. */
+  async finish(id: string, nowMs: number, o: FinishOutcome, attempt?: Attempt): Promise<{ applied: boolean; failures: number }> {
+    const wamid = o.outcome === 'sent' ? o.wamid : '';
+    const r = await this.#scripts.finish(
+      [this.recKey(id), this.#backlogKey, this.#wamidKey(wamid), this.#wpendKey(wamid), this.#dlqKey],
+      [
+        o.outcome,
+        nowMs,
+        attempt ? JSON.stringify(attempt) : '',
+        wamid,
+        this.#wamidTtlS,
+        o.outcome === 'retry' && o.countsAsFailure ? 1 : 0,
+        o.outcome === 'retry' && o.keepInflight ? 1 : 0,
+        o.outcome === 'failed' ? JSON.stringify(o.error ?? null) : '',
+        this.#recordTtlS,
+        id,
+      ],
+    );
+    return { applied: r[0] === 'ok', failures: o.outcome === 'retry' ? Number(r[1] ?? 0) : 0 };
+  }
+
+  /** Applies a CBOT status callback; returns the relay id when the wamid is one of ours. */
+  async applyStatus(wamid: string, status: string, nowMs: number, errors?: unknown): Promise<{ relayId?: string; applied: boolean }> {
+    const r = await this.#scripts.applyStatus(
+      [this.#wamidKey(wamid), this.#wpendKey(wamid), this.#dlqKey],
+      [status, nowMs, errors === undefined ? '' : JSON.stringify(errors), this.#wamidTtlS, `${this.#p}:msg:`, this.#recordTtlS],
+    );
+    return { relayId: r[1], applied: r[0] === 'applied' };
+  }
+
+  async replay(id: string, nowMs: number): Promise<ReplayResult> {
+    const attempt: Attempt = { at: new Date(nowMs).toISOString(), outcome: 'replayed' };
+    const r = await this.#scripts.replay([this.recKey(id), this.#dlqKey, this.#backlogKey], [nowMs, JSON.stringify(attempt), this.#recordTtlS, id]);
+    switch (r[0]) {
+      case 'ok':
+        return { kind: 'replayed', to: r[1] ?? '', replays: Number(r[2]) };
+      case 'not-failed':
+        return { kind: 'not-failed', status: r[1] ?? '' };
+      case 'no-body':
+        return { kind: 'no-body' };
+      default:
+        return { kind: 'missing' };
+    }
+  }
+
+  /** Newest first. `before` is the score (ms) to page from. */
+  async deadLetters(limit: number, beforeMs?: number): Promise<{ records: MessageRecord[]; next?: number }> {
+    const max = beforeMs === undefined ? '+inf' : `(${beforeMs}`;
+    const flat = await this.#redis.zrevrangebyscore(this.#dlqKey, max, '-inf', 'WITHSCORES', 'LIMIT', 0, limit);
+    const records: MessageRecord[] = [];
+    let last: number | undefined;
+    for (let i = 0; i < flat.length; i += 2) {
+      const id = flat[i]!;
+      last = Number(flat[i + 1]);
+      const rec = await this.get(id);
+      if (rec) records.push(rec);
+    }
+    return { records, next: flat.length / 2 === limit ? last : undefined };
+  }
+
+  /** Resends after a possibly lost CBOT answer, over all dispatchers since the start (kept in Redis). */
+  async ambiguousResends(): Promise<number> {
+    return Number((await this.#redis.get(`${this.#p}:ambiguous`)) ?? 0);
+  }
+
+  /** How often this message was resent after a possibly lost answer. */
+  async resends(id: string): Promise<number> {
+    return Number((await this.#redis.hget(this.recKey(id), 'resends')) ?? 0);
+  }
+
+  async backlog(): Promise<number> {
+    return Number((await this.#redis.get(this.#backlogKey)) ?? 0);
+  }
+}

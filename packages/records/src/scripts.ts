@@ -1,0 +1,157 @@
+/**
+ * Lua for the message records. Each script is one atomic step of the record's life, so a crash
+ * between two Redis calls can never leave a record half-moved (e.g. sent but still counted in the
+ * backlog). Single-node Redis only: scripts touch keys derived inside the script.
+ */
+
+const PRELUDE = `
+local RANK = {queued=0, sending=1, sent=2, failed=2.5, expired=2.5, delivered=3, read=4}
+local function appendAttempt(key, json)
+  if json == '' then return end
+  local prev = redis.call('HGET', key, 'attempts')
+  if prev and #prev < 16000 then
+    redis.call('HSET', key, 'attempts', prev .. '\\n' .. json)
+  elseif not prev then
+    redis.call('HSET', key, 'attempts', json)
+  end
+end
+`;
+
+/** KEYS: rec, idem, backlog. ARGV: id, to, type, caller, now, expiresAt|'', fingerprint|'', idemTtlS, recTtlS, body. */
+export const ACCEPT = `
+if ARGV[7] ~= '' then
+  local prev = redis.call('GET', KEYS[2])
+  if prev then
+    local sep = string.find(prev, '|', 1, true)
+    local pid = string.sub(prev, sep + 1)
+    if string.sub(prev, 1, sep - 1) ~= ARGV[7] then return {'conflict', pid} end
+    return {'duplicate', pid}
+  end
+  redis.call('SET', KEYS[2], ARGV[7] .. '|' .. ARGV[1], 'EX', ARGV[8])
+end
+redis.call('HSET', KEYS[1], 'to', ARGV[2], 'type', ARGV[3], 'caller', ARGV[4], 'status', 'queued',
+  'createdAt', ARGV[5], 'updatedAt', ARGV[5], 'epoch', ARGV[5], 'body', ARGV[10])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'expiresAt', ARGV[6]) end
+redis.call('EXPIRE', KEYS[1], ARGV[9])
+redis.call('INCR', KEYS[3])
+return {'created', ARGV[1]}
+`;
+
+/**
+ * KEYS: rec, ambiguous counter. ARGV: now, maxAgeMs.
+ * Marks the record 'sending' with an in-flight stamp. A stamp left by an earlier run means that run
+ * died (or timed out) after the request may have reached CBOT: the caller counts the resend.
+ */
+export const BEGIN = `
+local r = redis.call('HMGET', KEYS[1], 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'body')
+local st = r[1]
+if not st then return {'missing'} end
+if st ~= 'queued' and st ~= 'sending' then return {'done', st} end
+local now = tonumber(ARGV[1])
+if r[2] and tonumber(r[2]) <= now then return {'expired'} end
+if now - tonumber(r[3]) > tonumber(ARGV[2]) then return {'too-old'} end
+redis.call('HSET', KEYS[1], 'status', 'sending', 'inflight', ARGV[1], 'updatedAt', ARGV[1])
+local amb = '0'
+if r[4] then
+  amb = '1'
+  redis.call('HINCRBY', KEYS[1], 'resends', 1)
+  redis.call('INCR', KEYS[2])
+end
+return {'go', amb, r[5] or '0', r[6] or '{}'}
+`;
+
+/**
+ * KEYS: rec, backlog, wamid, wpend, dlq.
+ * ARGV: outcome (sent|retry|failed|expired), now, attemptJson|'', wamid|'', wamidTtlS,
+ *       countsAsFailure 1|0, keepInflight 1|0, errorJson|'', recTtlS, id.
+ * Only an open record (queued/sending) can end; the backlog counter moves in the same step.
+ */
+export const FINISH = `${PRELUDE}
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return {'missing'} end
+appendAttempt(KEYS[1], ARGV[3])
+if ARGV[7] ~= '1' then redis.call('HDEL', KEYS[1], 'inflight') end
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[9])
+local o = ARGV[1]
+if o == 'retry' then
+  local n
+  if ARGV[6] == '1' then n = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+  else n = tonumber(redis.call('HGET', KEYS[1], 'failures') or '0') end
+  return {'ok', tostring(n)}
+end
+if st ~= 'queued' and st ~= 'sending' then return {'closed', st} end
+redis.call('DECR', KEYS[2])
+if o == 'sent' then
+  redis.call('HSET', KEYS[1], 'status', 'sent', 'wamid', ARGV[4])
+  redis.call('SET', KEYS[3], ARGV[10], 'EX', ARGV[5])
+  -- Callbacks can overtake the dispatcher's own write: apply what arrived first.
+  local pend = redis.call('HMGET', KEYS[4], 'status', 'error')
+  if pend[1] and RANK[pend[1]] and RANK[pend[1]] > RANK['sent'] then
+    redis.call('HSET', KEYS[1], 'status', pend[1])
+    if pend[2] and pend[2] ~= '' then redis.call('HSET', KEYS[1], 'error', pend[2]) end
+    if pend[1] == 'failed' then redis.call('ZADD', KEYS[5], ARGV[2], ARGV[10]) end
+    if pend[1] == 'delivered' or pend[1] == 'read' then redis.call('HDEL', KEYS[1], 'body') end
+  end
+  redis.call('DEL', KEYS[4])
+elseif o == 'failed' then
+  redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[8])
+  redis.call('ZADD', KEYS[5], ARGV[2], ARGV[10])
+else
+  redis.call('HSET', KEYS[1], 'status', 'expired')
+end
+return {'ok', o}
+`;
+
+/**
+ * KEYS: wamid, wpend, dlq. ARGV: status, now, errorJson|'', pendTtlS, recKeyPrefix, recTtlS.
+ * Statuses only move forward. A status for a wamid the relay has not recorded yet is parked and
+ * applied by FINISH when the send is recorded.
+ */
+export const APPLY_STATUS = `${PRELUDE}
+local s = ARGV[1]
+local rank = RANK[s]
+local id = redis.call('GET', KEYS[1])
+if not id then
+  if rank and rank >= 2 then
+    local cur = redis.call('HGET', KEYS[2], 'status')
+    if not cur or RANK[cur] < rank then
+      redis.call('HSET', KEYS[2], 'status', s, 'error', ARGV[3])
+      redis.call('EXPIRE', KEYS[2], ARGV[4])
+    end
+  end
+  return {'unknown'}
+end
+local rec = ARGV[5] .. id
+local cur = redis.call('HGET', rec, 'status')
+if not cur then return {'gone', id} end
+if rank and rank >= 2 and RANK[cur] and RANK[cur] >= 2 and rank > RANK[cur] then
+  redis.call('HSET', rec, 'status', s, 'updatedAt', ARGV[2])
+  if ARGV[3] ~= '' then redis.call('HSET', rec, 'error', ARGV[3]) end
+  if s == 'failed' then redis.call('ZADD', KEYS[3], ARGV[2], id) end
+  -- Delivered or read is final success: the body is no longer needed for a replay.
+  if s == 'delivered' or s == 'read' then redis.call('HDEL', rec, 'body') end
+  redis.call('EXPIRE', rec, ARGV[6])
+  return {'applied', id}
+end
+return {'ignored', id}
+`;
+
+/** KEYS: rec, dlq, backlog. ARGV: now, attemptJson, recTtlS, id. */
+export const REPLAY = `${PRELUDE}
+local r = redis.call('HMGET', KEYS[1], 'status', 'body', 'to')
+if not r[1] then
+  redis.call('ZREM', KEYS[2], ARGV[4])
+  return {'missing'}
+end
+if r[1] ~= 'failed' then return {'not-failed', r[1]} end
+if not r[2] then return {'no-body'} end
+appendAttempt(KEYS[1], ARGV[2])
+redis.call('HSET', KEYS[1], 'status', 'queued', 'epoch', ARGV[1], 'updatedAt', ARGV[1], 'failures', '0')
+redis.call('HDEL', KEYS[1], 'error', 'inflight', 'expiresAt')
+local n = redis.call('HINCRBY', KEYS[1], 'replays', 1)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[4])
+redis.call('INCR', KEYS[3])
+return {'ok', r[3], tostring(n)}
+`;

@@ -1,0 +1,10 @@
+export { startCbotSim } from './cbot-sim.js';
+export type { CbotSim, CbotSimOptions } from './cbot-sim.js';
+export { simOptionsFromEnv } from './sim-options-from-env.js';
+export { SimKnobs, SimKnobsPatch, ErrorMix, CallbackRetry, defaultKnobs } from './knobs.js';
+export { InboundRequest, inboundKinds } from './inbound-request.js';
+export type { InboundKind } from './inbound-request.js';
+export type { SimReceivedMessage, SimCounters } from './message-log.js';
+export type { SimCallbackLog, SimCallbackDelivery, SimCallbackKind, Webhook } from './callback-sender.js';
+export type { SimFailureStatus } from './wa-errors.js';
+export { NoWebhookError } from './simulator.js';

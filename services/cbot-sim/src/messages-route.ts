@@ -1,0 +1,57 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody, sendJson } from './http-io.js';
+import type { Simulator } from './simulator.js';
+import { validateMessage } from './validate-message.js';
+import { accessDeniedBody, failureBody, invalidParameterBody } from './wa-errors.js';
+
+const maxBodyBytes = 1024 * 1024;
+const meta = '"meta":{"api_status":"stable","version":"2.53.1"}';
+
+/** POST /v1/messages — the benchmark hot path: no framework, no per-request allocations beyond the record. */
+export async function handleMessages(sim: Simulator, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  sim.log.countAttempt();
+  let raw: string;
+  try {
+    raw = await readBody(req, maxBodyBytes);
+  } catch {
+    return answer(sim, res, 413, invalidParameterBody(`body: larger than ${maxBodyBytes} bytes`));
+  }
+  if (!sim.authorized(req.headers)) return answer(sim, res, 401, accessDeniedBody);
+  const knobs = sim.knobs;
+  const failure = sim.plan.next(knobs, sim.now());
+  if (failure !== undefined) {
+    const headers = failure === 429 ? { 'retry-after': String(knobs.retryAfterSeconds) } : undefined;
+    return answer(sim, res, failure, failureBody(failure), headers);
+  }
+  const check = validateMessage(raw);
+  if (!check.ok) return answer(sim, res, 400, invalidParameterBody(check.details));
+
+  const { to, type, body } = check.message;
+  const wamid = sim.ids.wamid();
+  const answerDropped = knobs.dropAnswerRate > 0 && sim.random() < knobs.dropAnswerRate;
+  const headers = { ...req.headers };
+  delete headers[sim.keyHeader];
+  sim.log.record({ wamid, to, type, body, receivedAt: new Date(sim.now()).toISOString(), headers, answerDropped });
+
+  if (knobs.latencyMs > 0) await sim.timers.sleep(knobs.latencyMs);
+  sim.accepted({ wamid, to, type });
+  if (answerDropped) {
+    // CBOT accepted the message but the answer is lost on the way back.
+    req.socket.destroy();
+    return;
+  }
+  sendJson(res, 200, `{"messages":[{"id":${JSON.stringify(wamid)}}],${meta}}`);
+}
+
+async function answer(
+  sim: Simulator,
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers?: Record<string, string>,
+): Promise<void> {
+  sim.log.countFailure(status);
+  const latencyMs = sim.knobs.latencyMs;
+  if (latencyMs > 0) await sim.timers.sleep(latencyMs);
+  sendJson(res, status, body, headers);
+}

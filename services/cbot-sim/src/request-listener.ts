@@ -1,0 +1,38 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { handleControl } from './control-routes.js';
+import { BodyTooLargeError, sendJson } from './http-io.js';
+import { handleMessages } from './messages-route.js';
+import type { Simulator } from './simulator.js';
+import { invalidParameterBody, notFoundBody } from './wa-errors.js';
+import { handleWebhookConfig } from './webhook-route.js';
+
+/** Plain node:http routing: the simulator has a handful of fixed paths and must stay fast. */
+export function createRequestListener(sim: Simulator, logger: Logger): RequestListener {
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const method = req.method ?? 'GET';
+    let work: Promise<void> | undefined;
+    if (path === '/v1/messages' && method === 'POST') work = handleMessages(sim, req, res);
+    else if (path === '/v1/configs/webhook' && (method === 'POST' || method === 'GET')) {
+      work = handleWebhookConfig(sim, req, res);
+    } else if (path.startsWith('/_sim/')) work = handleControl(sim, req, res, path);
+    else if (path === '/healthz' && method === 'GET') sendJson(res, 200, '{"status":"ok"}');
+    else notFound(req, res);
+    work?.catch((err: unknown) => fail(logger, res, err));
+  };
+}
+
+function notFound(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  sendJson(res, 404, notFoundBody);
+}
+
+function fail(logger: Logger, res: ServerResponse, err: unknown): void {
+  if (err instanceof BodyTooLargeError) return sendJson(res, 413, invalidParameterBody(`body: ${err.message}`));
+  logger.error({ err }, 'simulator request failed');
+  if (!res.headersSent) sendJson(res, 500, '{"errors":[{"code":1014,"title":"Internal error"}]}');
+  else res.destroy();
+}

@@ -1,0 +1,164 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Logger } from 'pino';
+import { CallbackSender, type SimCallbackKind, type SimCallbackLog, type Webhook } from './callback-sender.js';
+import { FailPlan } from './fail-plan.js';
+import { IdSource } from './ids.js';
+import { inboundPayload } from './inbound-payload.js';
+import { InboundRequest } from './inbound-request.js';
+import { mergeKnobs, type SimKnobs } from './knobs.js';
+import { MessageLog } from './message-log.js';
+import { sendStatusCallbacks } from './status-callbacks.js';
+import { Timers } from './timers.js';
+
+export interface SimulatorOptions {
+  apiKey: string;
+  apiKeyHeader: string;
+  knobs: SimKnobs;
+  webhook?: Webhook;
+  appSecret?: string;
+  now: () => number;
+  random: () => number;
+  logger: Logger;
+  maxRecorded: number;
+  maxCallbackLog: number;
+  /** Accepted messages whose status callbacks may be pending at once; past it new ones get none. */
+  maxPendingStatus: number;
+}
+
+export interface Delivery {
+  callbackId: string;
+  /** Settles (never rejects) once every copy was delivered, gave up or was cancelled. */
+  done: Promise<SimCallbackLog>;
+}
+
+export class NoWebhookError extends Error {
+  constructor() {
+    super('no webhook registered: POST /v1/configs/webhook first');
+    this.name = 'NoWebhookError';
+  }
+}
+
+/** The simulator's state and behaviour, free of HTTP. */
+export class Simulator {
+  readonly ids = new IdSource();
+  readonly timers = new Timers();
+  readonly plan: FailPlan;
+  readonly log: MessageLog;
+  readonly sender: CallbackSender;
+  readonly now: () => number;
+  readonly random: () => number;
+  /** Lower-case name of the header carrying the key, and the exact value expected in it. */
+  readonly keyHeader: string;
+  readonly #expectedKey: string;
+  readonly #initialKnobs: SimKnobs;
+  readonly #maxPendingStatus: number;
+  readonly #logger: Logger;
+  #pendingStatus = 0;
+  #knobs: SimKnobs;
+  #webhook: Webhook | undefined;
+
+  constructor(opts: SimulatorOptions) {
+    this.now = opts.now;
+    this.random = opts.random;
+    this.keyHeader = opts.apiKeyHeader.toLowerCase();
+    this.#expectedKey = this.keyHeader === 'authorization' ? `Bearer ${opts.apiKey}` : opts.apiKey;
+    this.#initialKnobs = opts.knobs;
+    this.#knobs = opts.knobs;
+    this.#webhook = opts.webhook;
+    this.#maxPendingStatus = opts.maxPendingStatus;
+    this.#logger = opts.logger;
+    this.plan = new FailPlan(opts.random);
+    this.log = new MessageLog(opts.maxRecorded);
+    this.sender = new CallbackSender({
+      webhook: () => this.#webhook,
+      knobs: () => this.#knobs,
+      now: opts.now,
+      timers: this.timers,
+      logger: opts.logger,
+      maxLog: opts.maxCallbackLog,
+      ...(opts.appSecret === undefined ? {} : { appSecret: opts.appSecret }),
+    });
+  }
+
+  /** The live knobs object; replaced, never mutated, so callers may hold it for one request. */
+  get knobs(): SimKnobs {
+    return this.#knobs;
+  }
+
+  setKnobs(patch: unknown): SimKnobs {
+    this.#knobs = mergeKnobs(this.#knobs, patch);
+    return this.#knobs;
+  }
+
+  authorized(headers: IncomingHttpHeaders): boolean {
+    const value = headers[this.keyHeader];
+    if (typeof value !== 'string') return false;
+    if (value === this.#expectedKey) return true;
+    // The auth scheme name is case-insensitive (RFC 9110).
+    return this.keyHeader === 'authorization' && value.toLowerCase().startsWith('bearer ') &&
+      value.slice(7) === this.#expectedKey.slice(7);
+  }
+
+  get webhook(): Webhook | undefined {
+    return this.#webhook;
+  }
+
+  setWebhook(url: string, headers: Record<string, string> = {}): void {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`webhook URL must be http(s): ${url}`);
+    this.#webhook = { url: parsed.href, headers: { ...headers } };
+  }
+
+  /** Schedules sent/delivered/read callbacks for an accepted message, when enabled and a webhook is set. */
+  accepted(message: { wamid: string; to: string; type: string }): void {
+    const knobs = this.#knobs;
+    if (!knobs.statusCallbacks || !this.#webhook || this.timers.closed) return;
+    if (this.#pendingStatus >= this.#maxPendingStatus) {
+      if (this.log.counters().statusCallbacksSkipped === 0) {
+        this.#logger.warn({ pending: this.#pendingStatus }, 'webhook too slow: skipping status callbacks');
+      }
+      this.log.countStatusSkipped();
+      return;
+    }
+    this.#pendingStatus += 1;
+    void sendStatusCallbacks(
+      { sender: this.sender, timers: this.timers, ids: this.ids, now: this.now },
+      message,
+      knobs.statusDelaysMs,
+    ).finally(() => {
+      this.#pendingStatus -= 1;
+    });
+  }
+
+  deliverInbound(request: unknown): Delivery & { payload: unknown } {
+    const req = InboundRequest.parse(request);
+    const payload = inboundPayload(req, this.ids, this.now());
+    return { ...this.deliver('inbound', payload, req.times, req.concurrent), payload };
+  }
+
+  deliver(kind: SimCallbackKind, payload: unknown, times = 1, concurrent = false): Delivery {
+    if (!this.#webhook) throw new NoWebhookError();
+    return this.sender.deliver(kind, payload, times, concurrent);
+  }
+
+  /** Undefined when the callback id is unknown (or evicted from the bounded log). */
+  redeliver(callbackId: string, times = 1, concurrent = false): Delivery | undefined {
+    if (!this.#webhook) throw new NoWebhookError();
+    const done = this.sender.redeliver(callbackId, times, concurrent);
+    return done && { callbackId, done };
+  }
+
+  /** Clears records, callback log, pending callbacks and scripted failures; knobs too when asked. */
+  reset(opts: { knobs?: boolean } = {}): void {
+    this.log.clear();
+    this.plan.clear();
+    this.sender.reset();
+    this.timers.cancelAll();
+    if (opts.knobs) this.#knobs = this.#initialKnobs;
+  }
+
+  close(): void {
+    this.sender.close();
+    this.timers.close();
+  }
+}

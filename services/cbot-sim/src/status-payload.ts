@@ -1,0 +1,37 @@
+export type SimStatus = 'sent' | 'delivered' | 'read';
+
+export interface StatusPayloadInput {
+  wamid: string;
+  recipientId: string;
+  status: SimStatus;
+  /** Unix seconds. */
+  timestamp: number;
+  conversationId: string;
+  /** Unix seconds when the conversation window closes (sent only). */
+  expiresAt: number;
+  category: string;
+}
+
+/** An On-Premises status callback like samples/inbound/t12…t14: conversation and pricing on sent and delivered. */
+export function statusPayload(input: StatusPayloadInput): { statuses: Array<Record<string, unknown>> } {
+  const status: Record<string, unknown> = {
+    id: input.wamid,
+    recipient_id: input.recipientId,
+    status: input.status,
+    timestamp: String(input.timestamp),
+  };
+  if (input.status !== 'read') {
+    status.conversation = {
+      id: input.conversationId,
+      ...(input.status === 'sent' ? { expiration_timestamp: input.expiresAt } : {}),
+      origin: { type: input.category },
+    };
+    status.pricing = { billable: true, pricing_model: 'CBP', category: input.category };
+  }
+  return { statuses: [status] };
+}
+
+/** Template messages open a business-initiated conversation; anything else is a service reply. */
+export function conversationCategory(messageType: string): string {
+  return messageType === 'template' ? 'utility' : 'service';
+}

@@ -1,0 +1,65 @@
+import { CbotStatus, eventsFromCallback } from '@cbot-relay/messages';
+import type { RelayEvent } from '@cbot-relay/messages';
+import type { Logger, Metrics } from '@cbot-relay/observability';
+import type { InboundJob } from '@cbot-relay/queues';
+import type { MessageStore } from '@cbot-relay/records';
+import { wants } from './subscriptions.js';
+import type { Subscriber } from './subscriptions.js';
+
+export interface FanOutDeps {
+  store: Pick<MessageStore, 'applyStatus'>;
+  subscribers: readonly Subscriber[];
+  /** Adds the event to the subscriber's queue; false when it was already there. */
+  add: (sub: Subscriber, event: RelayEvent) => Promise<boolean>;
+  now: () => number;
+  metrics: Pick<Metrics, 'events' | 'duplicateEvents'>;
+  log: Logger;
+}
+
+export interface FanOutResult {
+  events: number;
+  duplicates: number;
+}
+
+/**
+ * One CBOT callback → events → every subscriber that wants them. Safe to run again on the same
+ * callback: statuses only move records forward and adds are deduplicated by event id.
+ */
+export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise<FanOutResult> {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(job.raw);
+  } catch {
+    // The ingress only enqueues JSON; should that ever break, keep the text as an unrecognized event.
+    deps.log.warn({ bytes: job.raw.length }, 'inbound callback is not JSON; kept as an unrecognized event');
+    payload = job.raw;
+  }
+  const result: FanOutResult = { events: 0, duplicates: 0 };
+  for (const produced of eventsFromCallback(payload, new Date(job.receivedAt), job.raw)) {
+    const event = produced.type === 'message.status' ? await withStatusApplied(produced, deps) : produced;
+    let added = 0;
+    let targets = 0;
+    for (const sub of deps.subscribers) {
+      if (!wants(sub, event.type)) continue;
+      targets++;
+      if (await deps.add(sub, event)) added++;
+    }
+    if (targets > 0 && added === 0) {
+      result.duplicates++;
+      deps.metrics.duplicateEvents.inc();
+    } else {
+      result.events++;
+      deps.metrics.events.inc({ type: event.type });
+    }
+  }
+  return result;
+}
+
+/** Moves the sent message's record and names its relay id on the event when the wamid is ours. */
+async function withStatusApplied(event: RelayEvent, deps: FanOutDeps): Promise<RelayEvent> {
+  const status = CbotStatus.safeParse(event.data);
+  if (!status.success) return event;
+  const errors = status.data['errors'];
+  const { relayId } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors);
+  return relayId === undefined ? event : { ...event, relayMessageId: relayId };
+}

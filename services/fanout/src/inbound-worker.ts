@@ -1,0 +1,35 @@
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { Job } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
+import { InboundJob, QueueNames, queueNameFor } from '@cbot-relay/queues';
+import { fanOutCallback } from './fan-out-callback.js';
+import type { FanOutDeps } from './fan-out-callback.js';
+
+export interface InboundWorkerOptions {
+  connection: Redis | Cluster;
+  prefix: string;
+  cluster: boolean;
+  concurrency: number;
+  deps: FanOutDeps;
+}
+
+/** Consumes `inbound` (one job per CBOT callback, added by the ingress). */
+export function startInboundWorker(opts: InboundWorkerOptions): Worker {
+  const { deps } = opts;
+  const worker = new Worker(
+    queueNameFor(QueueNames.inbound, opts.cluster),
+    async (job: Job) => {
+      const parsed = InboundJob.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError('invalid inbound job payload');
+      const result = await fanOutCallback(parsed.data, deps);
+      deps.log.debug({ jobId: job.id, ...result }, 'callback fanned out');
+    },
+    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency },
+  );
+  worker.on('error', (err) => deps.log.error({ err }, 'inbound worker error'));
+  worker.on('failed', (job, err) => {
+    const final = job === undefined || err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    deps.log.error({ err, jobId: job?.id, attemptsMade: job?.attemptsMade, final }, 'inbound callback failed');
+  });
+  return worker;
+}

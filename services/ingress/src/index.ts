@@ -1,0 +1,10 @@
+export type { AdminRoutesDeps, DeadLetterSource } from './admin-routes.js';
+export { createIngressApp } from './app.js';
+export type { IngressAppDeps } from './app.js';
+export { KeyRing, basicMatches, bearerToken } from './auth.js';
+export { IngressServer } from './ingress-server.js';
+export type { OpsDeps } from './ops-routes.js';
+export { RELAY_ID_PATTERN, newRelayId } from './relay-id.js';
+export type { SendRoutesDeps } from './send-routes.js';
+export { signatureValid } from './webhook-route.js';
+export type { WebhookDeps } from './webhook-route.js';

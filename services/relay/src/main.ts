@@ -1,0 +1,97 @@
+import { CbotClient } from '@cbot-relay/cbot-client';
+import { ConfigError, loadConfig } from '@cbot-relay/config';
+import { createLogger, createMetrics } from '@cbot-relay/observability';
+import { DEV_SIM_API_KEY, startDevSim } from './dev-sim.js';
+import { RedisMissingError, ensureRedis } from './ensure-redis.js';
+import { startRelay } from './relay.js';
+import { webhookHeaders } from './register-webhook.js';
+
+/**
+ * The composition root: read config once, build real dependencies, start the roles, and stop them in
+ * order on SIGTERM/SIGINT within SHUTDOWN_TIMEOUT_MS.
+ */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`cbot-relay: invalid configuration: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger({ level: config.logLevel });
+  const metrics = createMetrics();
+
+  let redis;
+  try {
+    redis = await ensureRedis(config.redis.url, log);
+  } catch (err) {
+    if (err instanceof RedisMissingError) {
+      log.fatal(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  const roles = new Set(config.roles);
+  let sim: Awaited<ReturnType<typeof startDevSim>>['sim'];
+  if (config.cbot.baseUrl === undefined && (roles.has('dispatcher') || roles.has('ingress'))) {
+    const apiKey = config.cbot.apiKey ?? DEV_SIM_API_KEY;
+    const started = await startDevSim(Number(process.env.SIM_PORT ?? 9090), apiKey, log);
+    sim = started.sim;
+    config.cbot.baseUrl = started.baseUrl;
+    config.cbot.apiKey = apiKey;
+    if (roles.has('ingress')) config.webhook.publicUrl ??= `http://127.0.0.1:${config.port}/webhooks/cbot`;
+    log.info({ url: started.baseUrl }, 'no CBOT_BASE_URL: sending to the bundled CBOT simulator');
+  }
+  if (config.webhook.basic === undefined && roles.has('ingress')) {
+    log.warn('CBOT_WEBHOOK_USER/CBOT_WEBHOOK_PASS unset: CBOT callbacks are not authenticated');
+  }
+
+  const relay = await startRelay({ config, redisUrl: redis.url, log, metrics });
+  log.info({ roles: config.roles, port: relay.port }, 'cbot-relay started');
+  if (roles.has('ingress') && config.apiKeys.length === 0) {
+    log.warn('RELAY_API_KEYS unset: the send API refuses every call until keys are configured');
+  }
+
+  if (config.webhook.publicUrl !== undefined && config.cbot.baseUrl !== undefined && config.cbot.apiKey !== undefined) {
+    const client = new CbotClient({ baseUrl: config.cbot.baseUrl, apiKey: config.cbot.apiKey, apiKeyHeader: config.cbot.apiKeyHeader, timeoutMs: config.cbot.timeoutMs });
+    const res = await client.registerWebhook(config.webhook.publicUrl, webhookHeaders(config));
+    await client.close();
+    if (res.ok) log.info({ url: config.webhook.publicUrl }, 'registered the callback URL with CBOT');
+    else log.error({ url: config.webhook.publicUrl, detail: res.detail }, 'could not register the callback URL with CBOT');
+  }
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: no new work, finishing in-flight work');
+    const deadline = setTimeout(() => {
+      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline passed; exiting with work possibly in flight (it will be retried)');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    void (async () => {
+      await relay.close();
+      await sim?.close();
+      if (redis.child && redis.child.exitCode === null) {
+        const gone = new Promise((r) => redis.child?.once('exit', r));
+        redis.child.kill('SIGTERM');
+        await gone;
+      }
+      log.info('stopped');
+      log.flush();
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`cbot-relay: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,106 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MessageStore } from '@cbot-relay/records';
+import { RelayProcess, waitFor } from '@cbot-relay/testing';
+import type { Harness } from './test-kit/harness.js';
+import { CBOT_KEY, json, startHarness } from './test-kit/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  // This process only accepts; dispatchers are separate processes that the tests start and kill.
+  h = await startHarness({ env: { RELAY_ROLES: 'ingress' }, knobs: { statusCallbacks: false } });
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const dispatcher = () =>
+  RelayProcess.start({
+    env: {
+      REDIS_URL: h.redis.url,
+      RELAY_ROLES: 'dispatcher',
+      CBOT_BASE_URL: h.sim.url,
+      CBOT_API_KEY: CBOT_KEY,
+      QUEUE_PREFIX: h.prefix,
+      DISPATCH_LANES: h.env.DISPATCH_LANES!,
+      DISPATCH_BACKOFF_BASE_MS: '20',
+      DISPATCH_BACKOFF_MAX_MS: '200',
+      CBOT_RATE_LIMIT: '100000',
+      LOG_LEVEL: 'warn',
+    },
+  });
+
+async function sendAll(bodies: { to: string; text: string }[], concurrency = 16): Promise<string[]> {
+  const ids: string[] = new Array<string>(bodies.length);
+  let next = 0;
+  // Per recipient, requests go one after another (acceptance order is what ordering is measured against).
+  const byRecipient = new Map<string, number[]>();
+  bodies.forEach((b, i) => byRecipient.set(b.to, [...(byRecipient.get(b.to) ?? []), i]));
+  const queues = [...byRecipient.values()];
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, queues.length) }, async () => {
+      for (;;) {
+        const q = queues[next++];
+        if (!q) return;
+        for (const i of q) {
+          const b = bodies[i]!;
+          const res = await h.send({ to: b.to, type: 'text', text: { body: b.text } });
+          expect(res.status).toBe(202);
+          ids[i] = (await json<{ id: string }>(res)).id;
+        }
+      }
+    }),
+  );
+  return ids;
+}
+
+const bodyText = (m: { body: unknown }) => (m.body as { text: { body: string } }).text.body;
+
+describe('several dispatcher processes', () => {
+  it('keeps each recipient in acceptance order (10 recipients × 50 messages, 2 dispatchers)', async () => {
+    h.sim.reset();
+    h.sim.setKnobs({ latencyMs: 2 });
+    await using a = await dispatcher();
+    await using b = await dispatcher();
+    const bodies = Array.from({ length: 500 }, (_, i) => ({ to: `9055577700${String(i % 10).padStart(2, '0')}`, text: `n${Math.floor(i / 10)}` }));
+    await sendAll(bodies, 10);
+    await waitFor(() => h.sim.received().length >= 500, { timeoutMs: 60_000, intervalMs: 100 });
+    for (let r = 0; r < 10; r++) {
+      const to = `9055577700${String(r).padStart(2, '0')}`;
+      const got = h.sim.received().filter((m) => m.to === to).map(bodyText);
+      expect(got).toEqual(Array.from({ length: 50 }, (_, i) => `n${i}`));
+    }
+    expect(a.pid).not.toBe(b.pid);
+  });
+
+  it('loses nothing and doubles nothing when a dispatcher is SIGKILLed mid-run', async () => {
+    h.sim.reset();
+    h.sim.setKnobs({ latencyMs: 5 });
+    const bodies = Array.from({ length: 1000 }, (_, i) => ({ to: `90555888${String(i % 100).padStart(4, '0')}`, text: `k${i}` }));
+    const ids = await sendAll(bodies, 20);
+    const first = await dispatcher();
+    await waitFor(() => h.sim.received().length >= 200, { timeoutMs: 60_000, intervalMs: 20 });
+    expect(await first.stop('SIGKILL')).toBeNull();
+    const mid = h.sim.received().length;
+    expect(mid).toBeLessThan(1000);
+    await using second = await dispatcher();
+    await waitFor(() => new Set(h.sim.received().map(bodyText)).size >= 1000, { timeoutMs: 120_000, intervalMs: 100 });
+
+    const counts = new Map<string, number>();
+    for (const m of h.sim.received()) counts.set(bodyText(m), (counts.get(bodyText(m)) ?? 0) + 1);
+    expect(counts.size).toBe(1000);
+    const redis = new Redis(h.redis.url);
+    try {
+      const store = new MessageStore({ redis, prefix: h.prefix, recordTtlS: 3600 });
+      // A second copy is allowed only where the relay knows CBOT's answer may have been lost.
+      for (const [i, b] of bodies.entries()) {
+        if ((counts.get(b.text) ?? 0) > 1) expect(await store.resends(ids[i]!)).toBeGreaterThan(0);
+      }
+      const doubled = [...counts.values()].filter((c) => c > 1).length;
+      expect(doubled).toBeLessThanOrEqual(await store.ambiguousResends());
+    } finally {
+      redis.disconnect();
+    }
+    expect(second.pid).toBeDefined();
+  });
+});

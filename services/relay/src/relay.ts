@@ -1,0 +1,192 @@
+import { Queue } from 'bullmq';
+import { CbotClient } from '@cbot-relay/cbot-client';
+import type { RelayConfig } from '@cbot-relay/config';
+import { requireCbot } from '@cbot-relay/config';
+import { LaneWorkers } from '@cbot-relay/dispatcher';
+import { IngressServer, KeyRing, createIngressApp } from '@cbot-relay/ingress';
+import type { Logger, Metrics } from '@cbot-relay/observability';
+import { INBOUND_JOB_OPTIONS, OutboundLanes, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
+import type { RedisClient } from '@cbot-relay/queues';
+import { MessageStore, SendGate } from '@cbot-relay/records';
+import type { Redis } from 'ioredis';
+import { cachedBacklog } from './backlog-cache.js';
+
+export interface RelayOptions {
+  config: RelayConfig;
+  redisUrl: string;
+  log: Logger;
+  metrics: Metrics;
+  now?: () => number;
+  /** Host the HTTP server binds; tests use 127.0.0.1. */
+  host?: string;
+  /** Serve /healthz, /readyz, /metrics on this port when the ingress role is off. */
+  opsPort?: number;
+}
+
+export interface Relay {
+  /** The bound HTTP port, when this process serves HTTP. */
+  port: number | undefined;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Runs the roles `config.roles` names in this process and returns one handle that stops them in order. */
+export async function startRelay(opts: RelayOptions): Promise<Relay> {
+  const { config, log, metrics } = opts;
+  const now = opts.now ?? Date.now;
+  const settings = { url: opts.redisUrl, cluster: config.redis.cluster };
+  const prefix = config.queuePrefix;
+  const roles = new Set(config.roles);
+  const closers: (() => Promise<unknown>)[] = [];
+  const running: (() => boolean)[] = [];
+  let accepting = true;
+
+  // Workers wait out a Redis restart; the HTTP side fails fast (503) instead of hanging callers.
+  const workerRedis = createRedis(settings, { name: 'cbot-relay:workers' }) as Redis;
+  const httpRedis = createRedis(settings, { name: 'cbot-relay:http', failFast: true }) as Redis;
+  workerRedis.on('error', (err) => log.warn({ err }, 'redis (workers) error'));
+  httpRedis.on('error', (err) => log.warn({ err }, 'redis (http) error'));
+  await waitReady(httpRedis);
+
+  const storeOpts = { prefix, recordTtlS: config.recordTtlS };
+  const workerStore = new MessageStore({ redis: workerRedis, ...storeOpts });
+  const httpStore = new MessageStore({ redis: httpRedis, ...storeOpts });
+  const httpLanes = new OutboundLanes({ connection: httpRedis, prefix, lanes: config.dispatch.lanes, cluster: config.redis.cluster });
+
+  const stop = async () => {
+    accepting = false;
+    for (const close of closers.reverse()) {
+      await close().catch((err: unknown) => log.error({ err }, 'error while stopping'));
+    }
+    await httpLanes.close();
+    await Promise.all([closeRedis(workerRedis as RedisClient), closeRedis(httpRedis as RedisClient)]);
+  };
+
+  try {
+    let deadLetters;
+    if (roles.has('dispatcher')) {
+      const cbot = requireCbot(config);
+      const client = new CbotClient({ ...cbot, apiKeyHeader: config.cbot.apiKeyHeader, timeoutMs: config.cbot.timeoutMs });
+      const workerLanes = new OutboundLanes({ connection: workerRedis, prefix, lanes: config.dispatch.lanes, cluster: config.redis.cluster });
+      const gate = new SendGate({ redis: workerRedis, prefix, ratePerSecond: config.cbot.rateLimitPerSecond });
+      const workers = await LaneWorkers.start({
+        connection: workerRedis,
+        prefix,
+        lanes: workerLanes,
+        lockDurationMs: config.cbot.timeoutMs + 10_000,
+        log: log.child({ role: 'dispatcher' }),
+        deps: {
+          store: workerStore,
+          gate,
+          client,
+          now,
+          log: log.child({ role: 'dispatcher' }),
+          metrics,
+          policy: {
+            maxAttempts: config.dispatch.maxAttempts,
+            maxAgeMs: config.dispatch.maxAgeMs,
+            baseMs: config.dispatch.backoffBaseMs,
+            maxMs: config.dispatch.backoffMaxMs,
+            throttleDefaultMs: 1_000,
+            maxGateWaitMs: 1_000,
+          },
+        },
+      });
+      closers.push(() => client.close(), () => workerLanes.close(), () => workers.close());
+      running.push(() => workers.running);
+    }
+    if (roles.has('fanout')) {
+      // Loaded only by processes that run the role.
+      const { loadSubscriptions, startFanout } = await import('@cbot-relay/fanout');
+      const fanout = await startFanout({
+        connection: workerRedis,
+        prefix,
+        cluster: config.redis.cluster,
+        subscriptions: loadSubscriptions(config.subscriptionsFile),
+        store: workerStore,
+        fanout: config.fanout,
+        log: log.child({ role: 'fanout' }),
+        metrics,
+        now,
+      });
+      deadLetters = fanout.deadLetters;
+      closers.push(() => fanout.close());
+      running.push(() => fanout.running);
+    }
+
+    const wantHttp = roles.has('ingress') || opts.opsPort !== undefined;
+    if (!wantHttp) return handle(undefined, stop);
+
+    const inbound = new Queue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: httpRedis, prefix });
+    inbound.on('error', () => undefined);
+    closers.unshift(() => inbound.close());
+    const ingressOn = roles.has('ingress');
+    const app = createIngressApp({
+      log,
+      metrics,
+      ops: {
+        metrics,
+        ready: async () => {
+          const redisOk = await httpRedis.ping().then(() => true, () => false);
+          const workersOk = running.every((r) => r());
+          return { ok: accepting && redisOk && workersOk, checks: { redis: redisOk, workers: workersOk, accepting } };
+        },
+      },
+      send: {
+        keys: new KeyRing(ingressOn ? config.apiKeys : []),
+        store: httpStore,
+        lanes: httpLanes,
+        maxBodyBytes: config.ingress.maxBodyBytes,
+        backlog: cachedBacklog(() => httpStore.backlog(), now),
+        backlogMax: config.ingress.backlogMax,
+        now,
+        log,
+        metrics,
+      },
+      admin: {
+        adminKeys: new KeyRing(ingressOn ? config.adminKeys : []),
+        store: httpStore,
+        lanes: httpLanes,
+        ...(deadLetters ? { events: deadLetters } : {}),
+        now,
+        log,
+      },
+      webhook: {
+        basic: config.webhook.basic,
+        appSecret: config.webhook.appSecret,
+        maxBodyBytes: config.webhook.maxBodyBytes,
+        enqueue: async (raw, receivedAt) => {
+          if (!ingressOn) throw new Error('ingress role is off');
+          await inbound.add('cb', { raw, receivedAt }, INBOUND_JOB_OPTIONS);
+        },
+        now,
+        log,
+        metrics,
+      },
+    });
+    const server = await IngressServer.listen(app, ingressOn ? config.port : (opts.opsPort ?? 0), opts.host);
+    // Stop intake first: the server closes before any worker does.
+    closers.push(() => server.close());
+    return handle(server.port, stop);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function handle(port: number | undefined, stop: () => Promise<void>): Relay {
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= stop());
+  return { port, close, [Symbol.asyncDispose]: close };
+}
+
+async function waitReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`Redis not reachable within ${timeoutMs} ms`)), timeoutMs);
+    redis.once('ready', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}

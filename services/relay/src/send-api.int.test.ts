@@ -1,0 +1,155 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, waitFor } from '@cbot-relay/testing';
+import type { Harness } from './test-kit/harness.js';
+import { OTHER_API_KEY, json, startHarness } from './test-kit/harness.js';
+
+const SAMPLES = join(REPO_ROOT, 'packages/messages/src/testdata/samples/outbound');
+const read = (dir: string) =>
+  readdirSync(join(SAMPLES, dir))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => [f, JSON.parse(readFileSync(join(SAMPLES, dir, f), 'utf8'))] as const);
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+type Rec = { id: string; status: string; cbotMessageId: string | null; attempts: { outcome: string }[]; to: string; type: string };
+
+describe('POST /v1/messages', () => {
+  it.each(read('valid'))('accepts %s and it reaches CBOT unchanged', async (_name, body) => {
+    const res = await h.send(body);
+    expect(res.status).toBe(202);
+    const { id, status } = await json<{ id: string; status: string }>(res);
+    expect(status).toBe('queued');
+    expect(res.headers.get('location')).toBe(`/v1/messages/${id}`);
+    const rec = await waitFor(async () => {
+      const r = await json<Rec>(await h.get(id));
+      return r.cbotMessageId ? r : undefined;
+    });
+    const got = h.sim.received().find((m) => m.wamid === rec.cbotMessageId);
+    expect(got?.body).toEqual(body);
+    expect(rec).toMatchObject({ to: body.to, type: body.type });
+  });
+
+  it.each(read('invalid'))('refuses %s naming the field', async (_name, sample) => {
+    const res = await h.send(sample.body);
+    expect(res.status).toBe(400);
+    const err = (await json<{ error: { code: string; details: { path: string }[] } }>(res)).error;
+    expect(err.code).toBe('invalid_message');
+    expect(err.details.map((d) => d.path)).toContain(sample.expectFieldInError);
+  });
+
+  it('moves sent → delivered → read from the simulator callbacks', async () => {
+    const res = await h.send({ to: '905551110000', type: 'text', text: { body: 'status walk' } });
+    const { id } = await json<{ id: string }>(res);
+    const seen = new Set<string>();
+    await waitFor(async () => {
+      const r = await json<Rec>(await h.get(id));
+      seen.add(r.status);
+      return r.status === 'read';
+    });
+    expect(seen.has('queued') || seen.has('sending') || seen.has('sent') || seen.has('delivered')).toBe(true);
+  });
+
+  it('sends once for the same Idempotency-Key, also when two requests race', async () => {
+    const body = { to: '905551110001', type: 'text', text: { body: 'once' } };
+    const headers = { 'idempotency-key': 'order-42-shipped' };
+    const [a, b] = await Promise.all([h.send(body, headers), h.send(body, headers)]);
+    const c = await h.send(body, headers);
+    const ids = await Promise.all([a, b, c].map(async (r) => (expect(r.status).toBe(202), (await json<{ id: string }>(r)).id)));
+    expect(new Set(ids).size).toBe(1);
+    await waitFor(async () => (await json<Rec>(await h.get(ids[0]!))).status === 'read');
+    expect(h.sim.received().filter((m) => m.to === body.to)).toHaveLength(1);
+    const conflict = await h.send({ ...body, text: { body: 'other' } }, headers);
+    expect(conflict.status).toBe(409);
+    expect((await json<{ error: { code: string } }>(conflict)).error.code).toBe('idempotency_conflict');
+  });
+
+  it('treats a re-serialised identical body as the same request', async () => {
+    const headers = { 'idempotency-key': 'reordered-keys' };
+    const a = await h.send('{"to":"905551110002","type":"text","text":{"body":"x"}}', headers);
+    const b = await h.send('{ "type": "text", "text": {"body": "x"}, "to": "905551110002" }', headers);
+    expect(b.status).toBe(202);
+    expect((await json<{ id: string }>(b)).id).toBe((await json<{ id: string }>(a)).id);
+  });
+
+  it('answers the documented errors with the error body', async () => {
+    const cases: [RequestInit, number, string][] = [
+      [{ headers: { 'content-type': 'application/json' }, body: '{}' }, 401, 'unauthorized'],
+      [{ headers: { authorization: 'Bearer wrong-key-000', 'content-type': 'application/json' }, body: '{}' }, 401, 'unauthorized'],
+      [{ headers: { authorization: 'Basic abc', 'content-type': 'application/json' }, body: '{}' }, 401, 'unauthorized'],
+      [{ headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'text/plain' }, body: 'hi' }, 415, 'unsupported_media_type'],
+      [{ headers: { authorization: `Bearer ${OTHER_API_KEY}` }, body: '{}' }, 415, 'unsupported_media_type'],
+      [{ headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'application/json' }, body: '{"to":' }, 400, 'invalid_json'],
+      [{ headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'application/json' }, body: '' }, 400, 'invalid_json'],
+      [{ headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'application/json' }, body: '[1,2]' }, 400, 'invalid_message'],
+      [{ headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'application/json' }, body: 'null' }, 400, 'invalid_message'],
+      [{ headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'application/json' }, body: `{"to":"1","type":"text","text":{"body":"${'x'.repeat(70_000)}"}}` }, 413, 'payload_too_large'],
+      [{ headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'application/json', 'x-relay-expires-in': 'soon' }, body: '{"to":"1","type":"text","text":{"body":"x"}}' }, 400, 'invalid_header'],
+      [{ headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'application/json', 'idempotency-key': 'x'.repeat(300) }, body: '{"to":"1","type":"text","text":{"body":"x"}}' }, 400, 'invalid_header'],
+    ];
+    for (const [init, status, code] of cases) {
+      const res = await fetch(`${h.base}/v1/messages`, { method: 'POST', ...init });
+      expect(res.status, `${code} ${String(init.body).slice(0, 40)}`).toBe(status);
+      const body = await json<{ error: { code: string; message: string; details: unknown[] } }>(res);
+      expect(body.error.code).toBe(code);
+      expect(typeof body.error.message).toBe('string');
+      expect(Array.isArray(body.error.details)).toBe(true);
+    }
+    const bad = await fetch(`${h.base}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'application/json' },
+      body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+    });
+    expect(bad.status).toBe(400);
+    expect((await json<{ error: { code: string } }>(bad)).error.code).toBe('invalid_utf8');
+  });
+
+  it('shows a message only to the caller that sent it', async () => {
+    const { id } = await json<{ id: string }>(await h.send({ to: '905551110003', type: 'text', text: { body: 'mine' } }));
+    expect((await h.get(id)).status).toBe(200);
+    expect((await h.get(id, OTHER_API_KEY)).status).toBe(404);
+    expect((await h.get('msg_nothere')).status).toBe(404);
+    expect((await fetch(`${h.base}/v1/messages/${id}`)).status).toBe(401);
+  });
+
+  it('never sends a message whose X-Relay-Expires-In passed, and marks it expired', async () => {
+    h.sim.setKnobs({ outageUntil: Date.now() + 60_000 });
+    try {
+      const res = await h.send({ to: '905551110004', type: 'text', text: { body: 'code 123456' } }, { 'x-relay-expires-in': '1' });
+      const { id } = await json<{ id: string }>(res);
+      const rec = await waitFor(async () => {
+        const r = await json<Rec>(await h.get(id));
+        return r.status === 'expired' ? r : undefined;
+      });
+      expect(rec.attempts.some((a) => a.outcome === 'expired')).toBe(true);
+    } finally {
+      h.sim.setKnobs({ outageUntil: 0 });
+    }
+    expect(h.sim.received().filter((m) => m.to === '905551110004')).toHaveLength(0);
+  });
+});
+
+describe('operations', () => {
+  it('answers health, readiness and metrics', async () => {
+    expect((await fetch(`${h.base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${h.base}/readyz`);
+    expect(ready.status).toBe(200);
+    const metrics = await (await fetch(`${h.base}/metrics`)).text();
+    expect(metrics).toContain('relay_messages_accepted_total');
+    expect(metrics).toContain('relay_messages_sent_total');
+  });
+
+  it('sets security headers and a request id', async () => {
+    const res = await fetch(`${h.base}/healthz`, { headers: { 'x-request-id': 'abc-123' } });
+    expect(res.headers.get('x-request-id')).toBe('abc-123');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+});
