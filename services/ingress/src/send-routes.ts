@@ -19,8 +19,8 @@ export interface SendRoutesDeps {
   /** Current outbound backlog and its bound (429 above it). */
   backlog: () => Promise<number>;
   backlogMax: number;
-  /** Per-caller admission; returns ms to wait when over the caller's rate. */
-  admit?: (caller: string) => Promise<number>;
+  /** Per-caller admission; returns ms to wait when over the caller's rate, 0 to admit. */
+  admit?: (caller: string) => number;
   now: () => number;
   log: Logger;
   metrics: Metrics;
@@ -124,14 +124,8 @@ export function sendRoutes(deps: SendRoutesDeps): Router {
 }
 
 function admission(deps: SendRoutesDeps): RequestHandler {
-  return async (_req, res, next) => {
-    if (!deps.admit) return next();
-    let waitMs: number;
-    try {
-      waitMs = await deps.admit(res.locals.caller as string);
-    } catch (err) {
-      throw new UnavailableError(err);
-    }
+  return (_req, res, next) => {
+    const waitMs = deps.admit ? deps.admit(res.locals.caller as string) : 0;
     if (waitMs > 0) {
       throw new HttpError(429, 'rate_limited', 'too many requests for this API key', [], {
         'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))),

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     log.warn('RELAY_API_KEYS unset: the send API refuses every call until keys are configured');
   }
 
-  if (config.webhook.publicUrl !== undefined && config.cbot.baseUrl !== undefined && config.cbot.apiKey !== undefined) {
+  if (roles.has('ingress') && config.webhook.publicUrl !== undefined && config.cbot.baseUrl !== undefined && config.cbot.apiKey !== undefined) {
     const client = new CbotClient({ baseUrl: config.cbot.baseUrl, apiKey: config.cbot.apiKey, apiKeyHeader: config.cbot.apiKeyHeader, timeoutMs: config.cbot.timeoutMs });
     const res = await client.registerWebhook(config.webhook.publicUrl, webhookHeaders(config));
     await client.close();

@@ -26,7 +26,7 @@ const dispatcher = () =>
       DISPATCH_BACKOFF_BASE_MS: '20',
       DISPATCH_BACKOFF_MAX_MS: '200',
       CBOT_RATE_LIMIT: '100000',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
     },
   });
 

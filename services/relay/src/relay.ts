@@ -3,7 +3,7 @@ import { CbotClient } from '@cbot-relay/cbot-client';
 import type { RelayConfig } from '@cbot-relay/config';
 import { requireCbot } from '@cbot-relay/config';
 import { LaneWorkers } from '@cbot-relay/dispatcher';
-import { IngressServer, KeyRing, createIngressApp } from '@cbot-relay/ingress';
+import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp } from '@cbot-relay/ingress';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import { INBOUND_JOB_OPTIONS, OutboundLanes, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { RedisClient } from '@cbot-relay/queues';
@@ -121,6 +121,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     inbound.on('error', () => undefined);
     closers.unshift(() => inbound.close());
     const ingressOn = roles.has('ingress');
+    const keyLimiter = new KeyRateLimiter(config.ingress.perKeyRatePerSecond);
     const app = createIngressApp({
       log,
       metrics,
@@ -139,6 +140,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         maxBodyBytes: config.ingress.maxBodyBytes,
         backlog: cachedBacklog(() => httpStore.backlog(), now),
         backlogMax: config.ingress.backlogMax,
+        admit: (caller) => keyLimiter.admit(caller),
         now,
         log,
         metrics,

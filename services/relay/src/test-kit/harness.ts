@@ -44,7 +44,6 @@ export async function startHarness(opts: { env?: Record<string, string>; knobs?:
     DISPATCH_BACKOFF_BASE_MS: '20',
     DISPATCH_BACKOFF_MAX_MS: '200',
     CBOT_RATE_LIMIT: '100000',
-    ...(process.env.TEST_RELAY_ROLES ? { RELAY_ROLES: process.env.TEST_RELAY_ROLES } : {}),
     ...opts.env,
   };
   const config = loadConfig(env);

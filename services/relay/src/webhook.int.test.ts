@@ -1,0 +1,113 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConsumer } from '@cbot-relay/consumer';
+import type { RelayEvent } from '@cbot-relay/consumer';
+import { REPO_ROOT, waitFor } from '@cbot-relay/testing';
+import type { Harness } from './test-kit/harness.js';
+import { BASIC, json, startHarness } from './test-kit/harness.js';
+
+const INBOUND = join(REPO_ROOT, 'packages/messages/src/testdata/samples/inbound');
+const sample = (name: string) => readFileSync(join(INBOUND, name));
+
+let h: Harness;
+let redis: Redis;
+const events: RelayEvent[] = [];
+let consumer: { close(): Promise<void> };
+
+beforeAll(async () => {
+  h = await startHarness({ env: { CBOT_APP_SECRET: 'test_app_secret' }, knobs: { statusCallbacks: false } });
+  redis = new Redis(h.redis.url, { maxRetriesPerRequest: null });
+  consumer = createConsumer({
+    subscriber: 'default',
+    connection: redis,
+    prefix: h.prefix,
+    concurrency: 8,
+    handler: async (e) => {
+      events.push(e);
+    },
+  });
+});
+afterAll(async () => {
+  await consumer.close();
+  redis.disconnect();
+  await h.close();
+});
+
+const post = (body: Buffer | string, headers: Record<string, string> = { authorization: BASIC }) =>
+  fetch(`${h.base}/webhooks/cbot`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+async function inboundDepth(): Promise<number> {
+  const q = new Queue('inbound', { connection: redis, prefix: h.prefix });
+  try {
+    return await q.getJobCountByTypes('wait', 'active', 'delayed', 'completed', 'prioritized');
+  } finally {
+    await q.close();
+  }
+}
+
+describe('POST /webhooks/cbot', () => {
+  it('turns every inbound sample into exactly one event per message and status, also when posted 3 times', async () => {
+    const files = readdirSync(INBOUND).filter((f) => f.endsWith('.json') && !f.startsWith('t19'));
+    const expected = new Map<string, number>();
+    for (const f of files) {
+      const payload = JSON.parse(sample(f).toString()) as { messages?: unknown[]; statuses?: unknown[] };
+      expected.set(f, (payload.messages?.length ?? 0) + (payload.statuses?.length ?? 0));
+      for (let i = 0; i < 3; i++) expect((await post(sample(f))).status).toBe(200);
+    }
+    const total = [...expected.values()].reduce((a, b) => a + b, 0);
+    await waitFor(() => events.length >= total);
+    // Any duplicate would come from a callback still in the inbound queue: wait until it is drained.
+    await waitFor(async () => (await inboundDepth()) === 0);
+    const ids = events.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(events.length).toBe(total);
+    const t11 = events.filter((e) => e.type === 'message.received' && ['ABGHkFVVURIjAhIx7yZ0aB2cD5eK', 'ABGHkFVVmZiHdwISw6vU4tS2rQ0L'].includes((e.data as { id: string }).id));
+    expect(t11.map((e) => [(e.data as { from: string }).from, (e.contact as { profile: { name: string } }).profile.name]).sort()).toEqual([
+      ['905551112233', 'Ayşe Yılmaz'],
+      ['905559998877', 'Mehmet Demir'],
+    ]);
+    const loc = events.find((e) => (e.data as { type?: string }).type === 'location');
+    expect((loc?.data as { location: { latitude: number } }).location.latitude).toBe(40.990368);
+  });
+
+  it('refuses missing or wrong Basic credentials with 401 and enqueues nothing', async () => {
+    const before = events.length;
+    const body = sample('t01-text.json');
+    const wrong = `Basic ${Buffer.from('cbot-relay:nope').toString('base64')}`;
+    for (const headers of [{}, { authorization: wrong }, { authorization: 'Bearer x' }]) {
+      const res = await post(body, headers);
+      expect(res.status).toBe(401);
+      expect((await json<{ error: { code: string } }>(res)).error.code).toBe('unauthorized');
+    }
+    expect(events.length).toBe(before);
+  });
+
+  it('authenticates a signed Cloud callback by X-Hub-Signature-256 over the raw bytes', async () => {
+    const raw = sample('t19-cloud-text-signed.json');
+    expect(raw.length).toBe(502);
+    const sig = `sha256=${createHmac('sha256', 'test_app_secret').update(raw).digest('hex')}`;
+    expect(sig).toBe('sha256=03657d4fa8bfcb9369d6d92dc16a33e7d704488475585d3c12df91266554aab7');
+    expect((await post(raw, { 'x-hub-signature-256': sig })).status).toBe(200);
+    expect((await post(raw, { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}`, authorization: BASIC })).status).toBe(401);
+    const ev = await waitFor(() => events.find((e) => (e.data as { id: string }).id.startsWith('wamid.HBgMOTA1NTUxMTEyMjMz')));
+    expect(ev.type).toBe('message.received');
+    expect(ev.metadata).toMatchObject({ phone_number_id: '110000000000001' });
+  });
+
+  it('keeps unknown shapes as unrecognized events and rejects malformed JSON', async () => {
+    expect((await post('{"hello":"world","n":1}')).status).toBe(200);
+    await waitFor(() => events.find((e) => e.type === 'unrecognized' && (e.data as { hello?: string }).hello === 'world'));
+    const bad = await post('{"messages": [');
+    expect(bad.status).toBe(400);
+    expect((await json<{ error: { code: string } }>(bad)).error.code).toBe('invalid_json');
+    expect((await post(Buffer.alloc(2 * 1024 * 1024, 0x20))).status).toBe(413);
+  });
+
+  it('leaves the inbound queue empty once everything is fanned out', async () => {
+    await waitFor(async () => (await inboundDepth()) === 0);
+  });
+});
