@@ -78,7 +78,7 @@ describe('POST /webhooks/cbot', () => {
     const before = events.length;
     const body = sample('t01-text.json');
     const wrong = `Basic ${Buffer.from('cbot-relay:nope').toString('base64')}`;
-    for (const headers of [{}, { authorization: wrong }, { authorization: 'Bearer x' }]) {
+    for (const headers of [{}, { authorization: wrong }, { authorization: 'Bearer x' }] as Record<string, string>[]) {
       const res = await post(body, headers);
       expect(res.status).toBe(401);
       expect((await json<{ error: { code: string } }>(res)).error.code).toBe('unauthorized');

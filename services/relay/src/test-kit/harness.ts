@@ -2,6 +2,7 @@ import { startCbotSim } from '@cbot-relay/cbot-sim';
 import type { CbotSim, SimKnobs } from '@cbot-relay/cbot-sim';
 import { loadConfig } from '@cbot-relay/config';
 import { createLogger, createMetrics } from '@cbot-relay/observability';
+import type { Logger } from '@cbot-relay/observability';
 import { startTestRedis, uniquePrefix } from '@cbot-relay/testing';
 import type { TestRedis } from '@cbot-relay/testing';
 import { startRelay } from '../relay.js';
@@ -27,7 +28,9 @@ export interface Harness {
 }
 
 /** Everything real: a Redis of its own, the HTTP simulator, and the relay's roles in this process. */
-export async function startHarness(opts: { env?: Record<string, string>; knobs?: Partial<SimKnobs>; redis?: TestRedis } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { env?: Record<string, string>; knobs?: Partial<SimKnobs>; redis?: TestRedis; log?: Logger } = {},
+): Promise<Harness> {
   const redis = opts.redis ?? (await startTestRedis());
   const sim = await startCbotSim({ apiKey: CBOT_KEY, knobs: { statusDelaysMs: [5, 10, 15], ...opts.knobs } });
   const prefix = uniquePrefix('relay');
@@ -50,7 +53,7 @@ export async function startHarness(opts: { env?: Record<string, string>; knobs?:
   const relay = await startRelay({
     config,
     redisUrl: redis.url,
-    log: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    log: opts.log ?? createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     metrics: createMetrics(),
     host: '127.0.0.1',
   });

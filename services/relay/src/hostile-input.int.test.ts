@@ -1,0 +1,134 @@
+import { request } from 'node:http';
+import { Redis } from 'ioredis';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Harness } from './test-kit/harness.js';
+import { API_KEY, BASIC, startHarness } from './test-kit/harness.js';
+
+let h: Harness;
+let redis: Redis;
+beforeAll(async () => {
+  // Ingress only: whatever slipped through would stay visible in Redis instead of being processed away.
+  h = await startHarness({ env: { RELAY_ROLES: 'ingress', API_KEY_RATE_LIMIT: '0' } });
+  redis = new Redis(h.redis.url);
+});
+afterAll(async () => {
+  redis.disconnect();
+  await h.close();
+});
+
+/** Raw HTTP, so bodies can be any bytes and headers anything Node lets through. */
+function post(path: string, body: Buffer, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${h.base}${path}`, { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const jsonHeaders = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
+
+/** Inputs that are not a valid message in many different ways. */
+const malformed = fc.oneof(
+  // broken JSON: a valid document cut short or with a byte flipped
+  fc.tuple(fc.json(), fc.nat()).map(([j, n]) => Buffer.from(j.slice(0, Math.max(0, j.length - 1 - (n % Math.max(1, j.length)))) + '\u0000')),
+  fc.string().filter((s) => { try { JSON.parse(s); return false; } catch { return true; } }).map((s) => Buffer.from(s)),
+  // valid JSON of the wrong shape or types
+  fc.jsonValue().filter((v) => typeof v !== 'object' || v === null || Array.isArray(v) || !('to' in v)).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')),
+  fc.record({ to: fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string())), type: fc.constantFrom('text', 'image', 'template') }).map((v) => Buffer.from(JSON.stringify(v))),
+  fc.record({ to: fc.string({ minLength: 1 }), type: fc.string().filter((t) => !['text', 'image', 'audio', 'video', 'document', 'sticker', 'location', 'contacts', 'interactive', 'template', 'reaction'].includes(t)) }).map((v) => Buffer.from(JSON.stringify(v))),
+  fc.record({ to: fc.constant('905551112233'), type: fc.constant('text'), text: fc.oneof(fc.constant({}), fc.record({ body: fc.oneof(fc.integer(), fc.constant(''), fc.constant(null)) })) }).map((v) => Buffer.from(JSON.stringify(v))),
+  // deep nesting
+  fc.integer({ min: 65, max: 20_000 }).map((d) => Buffer.from(`{"to":"1","type":"text","text":{"body":"x"},"x":${'['.repeat(d)}${']'.repeat(d)}}`)),
+  // huge strings (over 64 KiB)
+  fc.integer({ min: 65_537, max: 200_000 }).map((n) => Buffer.from(`{"to":"1","type":"text","text":{"body":"${'a'.repeat(n)}"}}`)),
+  // invalid UTF-8 inside an otherwise valid message
+  fc.uint8Array({ minLength: 1, maxLength: 8 }).map((bad) => Buffer.concat([Buffer.from('{"to":"1","type":"text","text":{"body":"'), Buffer.from([0xff, ...bad, 0xc3]), Buffer.from('"}}')])),
+  // prototype-pollution keys on an invalid message
+  fc.constantFrom('__proto__', 'constructor', 'prototype').map((k) => Buffer.from(`{"${k}":{"polluted":true,"to":"1"},"type":"text","text":{"${k}":{"body":"x"}}}`)),
+);
+
+describe('hostile input on POST /v1/messages', () => {
+  it('answers 4xx to 600 generated malformed bodies, stays up, and writes nothing to Redis', async () => {
+    const statuses = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(malformed, async (body) => {
+        const res = await post('/v1/messages', body, jsonHeaders);
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        expect(res.status).toBeGreaterThanOrEqual(400);
+        expect(res.status).toBeLessThan(500);
+        const parsed = JSON.parse(res.body) as { error: { code: string; message: string } };
+        expect(typeof parsed.error.code).toBe('string');
+      }),
+      { numRuns: 600 },
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((await fetch(`${h.base}/healthz`)).status).toBe(200);
+    expect(await redis.keys(`${h.prefix}:msg:*`)).toEqual([]);
+    expect(await redis.keys(`${h.prefix}:out.*`)).toEqual([]);
+    expect(Number((await redis.get(`${h.prefix}:backlog`)) ?? 0)).toBe(0);
+    expect([...statuses.keys()].every((s) => [400, 413].includes(s))).toBe(true);
+  });
+
+  it('answers 4xx to hostile headers and never reflects them', async () => {
+    const valid = Buffer.from('{"to":"905551112233","type":"text","text":{"body":"x"}}');
+    await fc.assert(
+      fc.asyncProperty(fc.string({ minLength: 1, maxLength: 300 }).map((s) => s.replace(/[^\x20-\x7e]/g, '~')), async (junk) => {
+        const auth = await post('/v1/messages', valid, { authorization: `Bearer ${junk}`, 'content-type': 'application/json' });
+        expect(auth.status).toBe(401);
+        expect(auth.body).not.toContain(junk.length > 3 ? junk : '\u0000');
+        const ct = await post('/v1/messages', valid, { ...jsonHeaders, 'content-type': `text/${junk.replace(/[;/]/g, 'x')}` });
+        expect(ct.status).toBe(415);
+      }),
+      { numRuns: 150 },
+    );
+    const idem = await post('/v1/messages', valid, { ...jsonHeaders, 'idempotency-key': 'a b\tc' });
+    expect(idem.status).toBe(400);
+    const reqId = await fetch(`${h.base}/healthz`, { headers: { 'x-request-id': 'evil value<script>' } });
+    expect(reqId.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('hostile input on POST /webhooks/cbot', () => {
+  const notJson = fc.oneof(
+    fc.string().filter((s) => { try { JSON.parse(s); return false; } catch { return true; } }).map((s) => Buffer.from(s)),
+    fc.integer({ min: 65, max: 20_000 }).map((d) => Buffer.from(`{"messages":${'['.repeat(d)}${']'.repeat(d)}}`)),
+    fc.uint8Array({ minLength: 1, maxLength: 16 }).map((bad) => Buffer.concat([Buffer.from('{"messages":[{"id":"'), Buffer.from([0xfe, ...bad, 0xff]), Buffer.from('"}]}')])),
+    fc.integer({ min: 1_048_577, max: 1_300_000 }).map((n) => Buffer.alloc(n, 0x20)),
+  );
+
+  it('answers 4xx to 500 generated malformed callbacks and enqueues nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(notJson, async (body) => {
+        const res = await post('/webhooks/cbot', body, { authorization: BASIC, 'content-type': 'application/json' });
+        expect([400, 413]).toContain(res.status);
+      }),
+      { numRuns: 500 },
+    );
+    expect(await redis.keys(`${h.prefix}:inbound:[0-9]*`)).toEqual([]);
+    expect((await fetch(`${h.base}/healthz`)).status).toBe(200);
+    // The check above can see a job: a well-formed callback leaves one.
+    const ok = await post('/webhooks/cbot', Buffer.from('{"messages":[]}'), { authorization: BASIC, 'content-type': 'application/json' });
+    expect(ok.status).toBe(200);
+    expect(await redis.keys(`${h.prefix}:inbound:[0-9]*`)).toHaveLength(1);
+    await redis.del(...(await redis.keys(`${h.prefix}:inbound:*`)));
+  });
+
+  it('refuses any generated credentials that are not the configured ones', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 60 }), fc.string({ maxLength: 60 }), async (user, pass) => {
+        fc.pre(!(user === 'cbot-relay' && pass === 's3cr3t-pass'));
+        const auth = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+        const res = await post('/webhooks/cbot', Buffer.from('{"messages":[]}'), { authorization: auth, 'content-type': 'application/json' });
+        expect(res.status).toBe(401);
+      }),
+      { numRuns: 200 },
+    );
+    expect(await redis.keys(`${h.prefix}:inbound:[0-9]*`)).toEqual([]);
+  });
+});
