@@ -42,20 +42,22 @@ const num = (fallback: number, min: number) =>
       return n;
     });
 
-const optionalUrl = z
-  .string()
-  .optional()
-  .transform((v, ctx) => {
-    if (v === undefined || v.trim() === '') return undefined;
-    try {
-      const u = new URL(v);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
-      return u.href.endsWith('/') ? u.href : `${u.href}/`;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'expected an http(s) URL' });
-      return z.NEVER;
-    }
-  });
+/** An http(s) URL; `base` ones get a trailing slash so relative paths (`v1/messages`) append to them. */
+const optionalUrl = (base: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      try {
+        const u = new URL(v.trim());
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+        return base && !u.href.endsWith('/') ? `${u.href}/` : u.href;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'expected an http(s) URL' });
+        return z.NEVER;
+      }
+    });
 
 const optionalString = z
   .string()
@@ -123,7 +125,7 @@ export const EnvSchema = z.object({
   PORT: int(8080, 0, 65535),
   RELAY_API_KEYS: namedKeys,
   RELAY_ADMIN_KEYS: namedKeys,
-  CBOT_BASE_URL: optionalUrl,
+  CBOT_BASE_URL: optionalUrl(true),
   CBOT_API_KEY: optionalString,
   CBOT_API_KEY_HEADER: z
     .string()
@@ -139,7 +141,7 @@ export const EnvSchema = z.object({
   CBOT_APP_SECRET: optionalString,
   CBOT_WEBHOOK_USER: optionalString,
   CBOT_WEBHOOK_PASS: optionalString,
-  PUBLIC_WEBHOOK_URL: optionalUrl,
+  PUBLIC_WEBHOOK_URL: optionalUrl(false),
   SUBSCRIPTIONS_FILE: optionalString,
   CBOT_RATE_LIMIT: num(80, 0.01),
   CBOT_TIMEOUT_MS: int(10_000, 100, 120_000),

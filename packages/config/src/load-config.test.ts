@@ -25,6 +25,9 @@ describe('loadConfig', () => {
 
   it('normalises the CBOT base URL to end with a slash', () => {
     expect(loadConfig({ CBOT_BASE_URL: 'https://cbot.example/api' }).cbot.baseUrl).toBe('https://cbot.example/api/');
+    expect(loadConfig({ PUBLIC_WEBHOOK_URL: 'https://relay.example/webhooks/cbot' }).webhook.publicUrl).toBe(
+      'https://relay.example/webhooks/cbot',
+    );
   });
 
   it.each([

@@ -52,6 +52,13 @@ async function main(): Promise<void> {
 
   const relay = await startRelay({ config, redisUrl: redis.url, log, metrics });
   log.info({ roles: config.roles, port: relay.port }, 'cbot-relay started');
+  if (roles.has('ingress')) {
+    const key = config.apiKeys[0] ? '<your RELAY_API_KEYS key>' : '<set RELAY_API_KEYS first>';
+    log.info(
+      `try: curl -si http://127.0.0.1:${relay.port}/v1/messages -H 'Authorization: Bearer ${key}' ` +
+        `-H 'Content-Type: application/json' -d '{"to":"905551112233","type":"text","text":{"body":"hello"}}'`,
+    );
+  }
   if (roles.has('ingress') && config.apiKeys.length === 0) {
     log.warn('RELAY_API_KEYS unset: the send API refuses every call until keys are configured');
   }
