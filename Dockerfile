@@ -5,10 +5,11 @@ RUN npm i -g pnpm@10.34.8
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc tsconfig.base.json tsconfig.build.json ./
 COPY packages ./packages
 COPY services ./services
+COPY examples ./examples
 RUN pnpm install --frozen-lockfile
 RUN pnpm build
 # Keep only production dependencies for the runtime stage.
-RUN rm -rf node_modules packages/*/node_modules services/*/node_modules \
+RUN rm -rf node_modules packages/*/node_modules services/*/node_modules examples/*/node_modules \
   && pnpm install --frozen-lockfile --prod --ignore-scripts
 
 FROM node:24-bookworm-slim AS runtime

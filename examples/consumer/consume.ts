@@ -5,9 +5,7 @@
 //
 // SUBSCRIBER is a `kind: "queue"` subscriber from SUBSCRIPTIONS_FILE (`default` when the relay runs
 // without one). Stop it with Ctrl-C or SIGTERM: it finishes the event in hand, then exits.
-// Downstream code imports `@cbot-relay/consumer`; this example sits in the monorepo and imports the
-// package's source directly.
-import { createConsumer } from '../../packages/consumer/src/index.js';
+import { createConsumer } from '@cbot-relay/consumer';
 
 const consumer = createConsumer({
   subscriber: process.env.SUBSCRIBER ?? 'default',

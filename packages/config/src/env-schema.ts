@@ -172,7 +172,7 @@ export const EnvSchema = z.object({
   FANOUT_CONCURRENCY: int(16, 1, 1000),
   PUSH_CONCURRENCY: int(8, 1, 1000),
   PUSH_TIMEOUT_MS: int(10_000, 100, 120_000),
-  PUSH_MAX_ATTEMPTS: int(20, 1, 1000),
+  PUSH_MAX_ATTEMPTS: int(24, 1, 1000),
   EVENT_DEDUPE_TTL_S: int(7 * 86_400, 60),
 });
 export type Env = z.output<typeof EnvSchema>;

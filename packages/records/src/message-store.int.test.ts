@@ -101,7 +101,7 @@ describe('MessageStore', () => {
     expect(await s.backlog()).toBe(0);
     const dl = await s.deadLetters(10);
     expect(dl.records.map((r) => r.id)).toEqual(['m6']);
-    await expect(s.replay('m6', 2000)).resolves.toEqual({ kind: 'replayed', to: base.to, replays: 1 });
+    await expect(s.replay('m6', 2000)).resolves.toEqual({ kind: 'replayed', to: base.to, jobId: 'm6-r1' });
     await expect(s.replay('m6', 2001)).resolves.toEqual({ kind: 'not-failed', status: 'queued' });
     expect((await s.deadLetters(10)).records).toEqual([]);
     expect(await s.backlog()).toBe(1);
@@ -116,5 +116,22 @@ describe('MessageStore', () => {
     expect((await s.get('m7'))?.status).toBe('expired');
     await s.accept({ ...base, id: 'm8', nowMs: 1000 });
     await expect(s.begin('m8', 70_000, 60_000)).resolves.toEqual({ kind: 'too-old' });
+  });
+
+  it('finds open records by age and drops only never-started orphans', async () => {
+    const s = store();
+    await s.accept({ ...base, id: 'o1', nowMs: 1000 });
+    await s.accept({ ...base, id: 'o2', nowMs: 2000 });
+    await s.accept({ ...base, id: 'o3', nowMs: 9000 });
+    await s.begin('o2', 2001, 60_000);
+    const old = await s.openBefore(5000, -1, 10);
+    expect(old.map((o) => [o.id, o.status, o.job])).toEqual([
+      ['o1', 'queued', 'o1'],
+      ['o2', 'sending', 'o2'],
+    ]);
+    expect(await s.discardOrphan('o1')).toBe(true);
+    expect(await s.discardOrphan('o2')).toBe(false);
+    expect(await s.get('o1')).toBeUndefined();
+    expect(await s.backlog()).toBe(2);
   });
 });

@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Attempt, MessageRecord } from './message-record.js';
 import { recordFromHash } from './message-record.js';
-import { ACCEPT, APPLY_STATUS, BEGIN, FINISH, REPLAY } from './scripts.js';
+import { ACCEPT, APPLY_STATUS, BEGIN, DISCARD_ORPHAN, FINISH, REPLAY } from './scripts.js';
 
 export interface MessageStoreOptions {
   redis: Redis | Cluster;
@@ -32,7 +32,7 @@ export type FinishOutcome =
   | { outcome: 'expired' };
 
 export type ReplayResult =
-  | { kind: 'replayed'; to: string; replays: number }
+  | { kind: 'replayed'; to: string; jobId: string }
   | { kind: 'missing' }
   | { kind: 'not-failed'; status: string }
   | { kind: 'no-body' };
@@ -49,7 +49,7 @@ export class MessageStore {
   readonly #recordTtlS: number;
   readonly #idemTtlS: number;
   readonly #wamidTtlS: number;
-  readonly #scripts: Record<'accept' | 'begin' | 'finish' | 'applyStatus' | 'replay', Eval>;
+  readonly #scripts: Record<'accept' | 'begin' | 'finish' | 'applyStatus' | 'replay' | 'discard', Eval>;
 
   constructor(opts: MessageStoreOptions) {
     this.#redis = opts.redis;
@@ -71,14 +71,21 @@ export class MessageStore {
         }
       };
     };
-    this.#scripts = { accept: def(ACCEPT), begin: def(BEGIN), finish: def(FINISH), applyStatus: def(APPLY_STATUS), replay: def(REPLAY) };
+    this.#scripts = {
+      accept: def(ACCEPT),
+      begin: def(BEGIN),
+      finish: def(FINISH),
+      applyStatus: def(APPLY_STATUS),
+      replay: def(REPLAY),
+      discard: def(DISCARD_ORPHAN),
+    };
   }
 
   recKey(id: string): string {
     return `${this.#p}:msg:${id}`;
   }
-  get #backlogKey() {
-    return `${this.#p}:backlog`;
+  get #openKey() {
+    return `${this.#p}:open`;
   }
   get #dlqKey() {
     return `${this.#p}:dlq`;
@@ -104,7 +111,7 @@ export class MessageStore {
       ? `${this.#p}:idem:${input.caller}:${input.idempotency.key}`
       : `${this.#p}:idem:-`;
     const [kind, id] = await this.#scripts.accept(
-      [this.recKey(input.id), idemKey, this.#backlogKey],
+      [this.recKey(input.id), idemKey, this.#openKey],
       [
         input.id,
         input.to,
@@ -149,7 +156,7 @@ export class MessageStore {
   async finish(id: string, nowMs: number, o: FinishOutcome, attempt?: Attempt): Promise<{ applied: boolean; failures: number }> {
     const wamid = o.outcome === 'sent' ? o.wamid : '';
     const r = await this.#scripts.finish(
-      [this.recKey(id), this.#backlogKey, this.#wamidKey(wamid), this.#wpendKey(wamid), this.#dlqKey],
+      [this.recKey(id), this.#openKey, this.#wamidKey(wamid), this.#wpendKey(wamid), this.#dlqKey],
       [
         o.outcome,
         nowMs,
@@ -177,10 +184,10 @@ export class MessageStore {
 
   async replay(id: string, nowMs: number): Promise<ReplayResult> {
     const attempt: Attempt = { at: new Date(nowMs).toISOString(), outcome: 'replayed' };
-    const r = await this.#scripts.replay([this.recKey(id), this.#dlqKey, this.#backlogKey], [nowMs, JSON.stringify(attempt), this.#recordTtlS, id]);
+    const r = await this.#scripts.replay([this.recKey(id), this.#dlqKey, this.#openKey], [nowMs, JSON.stringify(attempt), this.#recordTtlS, id]);
     switch (r[0]) {
       case 'ok':
-        return { kind: 'replayed', to: r[1] ?? '', replays: Number(r[2]) };
+        return { kind: 'replayed', to: r[1] ?? '', jobId: r[2] ?? id };
       case 'not-failed':
         return { kind: 'not-failed', status: r[1] ?? '' };
       case 'no-body':
@@ -215,7 +222,26 @@ export class MessageStore {
     return Number((await this.#redis.hget(this.recKey(id), 'resends')) ?? 0);
   }
 
+  /** Accepted messages that have not ended (sent, failed or expired). */
   async backlog(): Promise<number> {
-    return Number((await this.#redis.get(this.#backlogKey)) ?? 0);
+    return this.#redis.zcard(this.#openKey);
+  }
+
+  /** Open messages accepted before `beforeMs`, oldest first, with what the sweeper needs. */
+  async openBefore(beforeMs: number, afterMs: number, limit: number): Promise<{ id: string; at: number; status?: string; job?: string; to?: string }[]> {
+    const flat = await this.#redis.zrangebyscore(this.#openKey, `(${afterMs}`, beforeMs, 'WITHSCORES', 'LIMIT', 0, limit);
+    const out: { id: string; at: number; status?: string; job?: string; to?: string }[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const id = flat[i]!;
+      const [status, job, to] = await this.#redis.hmget(this.recKey(id), 'status', 'job', 'to');
+      out.push({ id, at: Number(flat[i + 1]), ...(status ? { status } : {}), ...(job ? { job } : {}), ...(to ? { to } : {}) });
+    }
+    return out;
+  }
+
+  /** Drops a never-acknowledged record (see DISCARD_ORPHAN). True when it was dropped. */
+  async discardOrphan(id: string): Promise<boolean> {
+    const [outcome] = await this.#scripts.discard([this.recKey(id), this.#openKey], [id]);
+    return outcome === 'dropped';
   }
 }

@@ -17,7 +17,11 @@ local function appendAttempt(key, json)
 end
 `;
 
-/** KEYS: rec, idem, backlog. ARGV: id, to, type, caller, now, expiresAt|'', fingerprint|'', idemTtlS, recTtlS, body. */
+/**
+ * KEYS: rec, idem, open. ARGV: id, to, type, caller, now, expiresAt|'', fingerprint|'', idemTtlS, recTtlS, body.
+ * `open` indexes accepted messages that have not ended (score: acceptance time): its size is the
+ * outbound backlog, and the sweeper finds records whose job was never added through it.
+ */
 export const ACCEPT = `
 if ARGV[7] ~= '' then
   local prev = redis.call('GET', KEYS[2])
@@ -30,10 +34,10 @@ if ARGV[7] ~= '' then
   redis.call('SET', KEYS[2], ARGV[7] .. '|' .. ARGV[1], 'EX', ARGV[8])
 end
 redis.call('HSET', KEYS[1], 'to', ARGV[2], 'type', ARGV[3], 'caller', ARGV[4], 'status', 'queued',
-  'createdAt', ARGV[5], 'updatedAt', ARGV[5], 'epoch', ARGV[5], 'body', ARGV[10])
+  'createdAt', ARGV[5], 'updatedAt', ARGV[5], 'epoch', ARGV[5], 'body', ARGV[10], 'job', ARGV[1])
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'expiresAt', ARGV[6]) end
 redis.call('EXPIRE', KEYS[1], ARGV[9])
-redis.call('INCR', KEYS[3])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 return {'created', ARGV[1]}
 `;
 
@@ -61,7 +65,7 @@ return {'go', amb, r[5] or '0', r[6] or '{}'}
 `;
 
 /**
- * KEYS: rec, backlog, wamid, wpend, dlq.
+ * KEYS: rec, open, wamid, wpend, dlq.
  * ARGV: outcome (sent|retry|failed|expired), now, attemptJson|'', wamid|'', wamidTtlS,
  *       countsAsFailure 1|0, keepInflight 1|0, errorJson|'', recTtlS, id.
  * Only an open record (queued/sending) can end; the backlog counter moves in the same step.
@@ -81,7 +85,7 @@ if o == 'retry' then
   return {'ok', tostring(n)}
 end
 if st ~= 'queued' and st ~= 'sending' then return {'closed', st} end
-redis.call('DECR', KEYS[2])
+redis.call('ZREM', KEYS[2], ARGV[10])
 if o == 'sent' then
   redis.call('HSET', KEYS[1], 'status', 'sent', 'wamid', ARGV[4])
   redis.call('SET', KEYS[3], ARGV[10], 'EX', ARGV[5])
@@ -137,7 +141,7 @@ end
 return {'ignored', id}
 `;
 
-/** KEYS: rec, dlq, backlog. ARGV: now, attemptJson, recTtlS, id. */
+/** KEYS: rec, dlq, open. ARGV: now, attemptJson, recTtlS, id. Returns the new job id. */
 export const REPLAY = `${PRELUDE}
 local r = redis.call('HMGET', KEYS[1], 'status', 'body', 'to')
 if not r[1] then
@@ -150,8 +154,26 @@ appendAttempt(KEYS[1], ARGV[2])
 redis.call('HSET', KEYS[1], 'status', 'queued', 'epoch', ARGV[1], 'updatedAt', ARGV[1], 'failures', '0')
 redis.call('HDEL', KEYS[1], 'error', 'inflight', 'expiresAt')
 local n = redis.call('HINCRBY', KEYS[1], 'replays', 1)
+local job = ARGV[4] .. '-r' .. n
+redis.call('HSET', KEYS[1], 'job', job)
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('ZREM', KEYS[2], ARGV[4])
-redis.call('INCR', KEYS[3])
-return {'ok', r[3], tostring(n)}
+redis.call('ZADD', KEYS[3], ARGV[1], ARGV[4])
+return {'ok', r[3], job}
+`;
+
+/**
+ * KEYS: rec, open. ARGV: id. A record still 'queued' whose job does not exist was never acknowledged
+ * to its caller (the request failed between the two writes and the caller was told 503): drop it so
+ * it neither lingers as "queued" nor counts in the backlog. The caller's retry is the real message.
+ */
+export const DISCARD_ORPHAN = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if st == 'queued' then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return {'dropped'}
+end
+if not st then redis.call('ZREM', KEYS[2], ARGV[1]) end
+return {'kept'}
 `;

@@ -20,7 +20,9 @@ export function startInboundWorker(opts: InboundWorkerOptions): Worker {
     queueNameFor(QueueNames.inbound, opts.cluster),
     async (job: Job) => {
       const parsed = InboundJob.safeParse(job.data);
-      if (!parsed.success) throw new UnrecoverableError('invalid inbound job payload');
+      if (!parsed.success || Number.isNaN(new Date(parsed.data.receivedAt).getTime())) {
+        throw new UnrecoverableError('invalid inbound job payload');
+      }
       const result = await fanOutCallback(parsed.data, deps);
       deps.log.debug({ jobId: job.id, ...result }, 'callback fanned out');
     },

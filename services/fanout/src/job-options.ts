@@ -6,18 +6,6 @@ import type { Subscriber } from './subscriptions.js';
 const DAY_S = 86_400;
 
 /**
- * Options the ingress puts on each `inbound` job. Retrying a callback is safe: applyStatus only
- * moves records forward and every subscriber add is deduplicated by event id. Worst case 1+2+…+256 s
- * ≈ 8.5 min over 10 attempts, enough to ride out a Redis failover; then the job stays failed 7 days.
- */
-export const INBOUND_JOB_OPTIONS = {
-  attempts: 10,
-  backoff: { type: 'exponential', delay: 1_000 },
-  removeOnComplete: true,
-  removeOnFail: { age: 7 * DAY_S },
-} as const satisfies JobsOptions;
-
-/**
  * Queue subscribers' handlers retry 10 times, 1 s doubling (≈ 8.5 min in all), before the job stays
  * in the failed set. HTTP pushes use the push backoff (see push-backoff.ts) and PUSH_MAX_ATTEMPTS.
  */

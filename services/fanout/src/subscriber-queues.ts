@@ -48,7 +48,7 @@ export class SubscriberQueues {
    */
   async add(sub: Subscriber, event: RelayEvent): Promise<boolean> {
     const q = this.queue(sub);
-    const existed = await this.#opts.connection.exists(q.toKey(event.id), `${q.keys.de}:${event.id}`);
+    const existed = await this.#opts.connection.exists(q.toKey(event.id), q.toKey(`de:${event.id}`));
     await q.add(event.type, event, subscriberJobOptions(sub, event, this.#opts));
     return existed === 0;
   }
@@ -57,5 +57,9 @@ export class SubscriberQueues {
   close(): Promise<void> {
     this.#closing ??= Promise.allSettled([...this.#queues.values()].map((q) => q.close())).then(() => undefined);
     return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }

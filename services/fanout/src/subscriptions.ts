@@ -22,7 +22,7 @@ const Types = z
  * A Standard Webhooks secret, `whsec_<base64>` (the signing key is the decoded bytes), or any other
  * string of at least 16 characters, whose UTF-8 bytes are the key. Messages never echo the value.
  */
-const Secret = z.string().superRefine((s, ctx) => {
+const Secret = z.string({ error: 'required for http subscribers: whsec_<base64> or a string of 16+ characters' }).superRefine((s, ctx) => {
   const m = WHSEC.exec(s);
   if (s.startsWith('whsec_')) {
     if (!m?.[1] || Buffer.from(m[1], 'base64').length < MIN_SECRET_BYTES) {
@@ -39,7 +39,7 @@ const QueueSubscriber = z.strictObject({ name: Name, kind: z.literal('queue'), t
 const HttpSubscriber = z.strictObject({
   name: Name,
   kind: z.literal('http'),
-  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  url: z.url({ protocol: /^https?$/, error: 'required for http subscribers: an http(s) URL' }),
   secret: Secret,
   types: Types,
 });

@@ -49,7 +49,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
       let result;
       try {
         result = await deps.store.replay(id, deps.now());
-        if (result.kind === 'replayed') await deps.lanes.enqueue({ id, to: result.to }, `${id}-r${result.replays}`);
+        if (result.kind === 'replayed') await deps.lanes.enqueue({ id, to: result.to }, result.jobId);
       } catch (err) {
         throw new UnavailableError(err);
       }

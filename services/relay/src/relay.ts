@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { CbotClient } from '@cbot-relay/cbot-client';
 import type { RelayConfig } from '@cbot-relay/config';
 import { requireCbot } from '@cbot-relay/config';
-import { LaneWorkers } from '@cbot-relay/dispatcher';
+import { LaneWorkers, OrphanSweeper } from '@cbot-relay/dispatcher';
 import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp } from '@cbot-relay/ingress';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import { INBOUND_JOB_OPTIONS, OutboundLanes, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
@@ -92,7 +92,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           },
         },
       });
-      closers.push(() => client.close(), () => workerLanes.close(), () => workers.close());
+      const sweeper = new OrphanSweeper({ store: workerStore, lanes: workerLanes, redis: workerRedis, prefix, log: log.child({ role: 'dispatcher' }), now }).start();
+      closers.push(() => client.close(), () => workerLanes.close(), () => workers.close(), () => sweeper.close());
       running.push(() => workers.running);
     }
     if (roles.has('fanout')) {

@@ -46,6 +46,8 @@ export async function startHarness(
     DISPATCH_LANES: '8',
     DISPATCH_BACKOFF_BASE_MS: '20',
     DISPATCH_BACKOFF_MAX_MS: '200',
+    // Short backoffs need more attempts to ride out the 1 s outages the tests inject.
+    DISPATCH_MAX_ATTEMPTS: '100',
     CBOT_RATE_LIMIT: '100000',
     ...opts.env,
   };

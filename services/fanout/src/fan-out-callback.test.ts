@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import type { RelayEvent } from '@cbot-relay/messages';
+import { createLogger, createMetrics } from '@cbot-relay/observability';
+import { fanOutCallback } from './fan-out-callback.js';
+import type { FanOutDeps } from './fan-out-callback.js';
+import { INBOUND_JOB_OPTIONS } from './index.js';
+import { subscriberJobOptions } from './job-options.js';
+import { PUSH_BACKOFF_TYPE } from './push-backoff.js';
+import { parseSubscriptions } from './subscriptions.js';
+import type { Subscriber } from './subscriptions.js';
+import { readSample } from './test-support/samples.js';
+
+const subscribers = parseSubscriptions({
+  subscribers: [
+    { name: 'crm', kind: 'queue', types: ['message.received'] },
+    { name: 'all', kind: 'queue' },
+  ],
+}).subscribers;
+
+/** A fake queue set: remembers (subscriber, event id) pairs like the dedupe keys do. */
+function fakeDeps(relayIds: Record<string, string> = {}) {
+  const added: [string, RelayEvent][] = [];
+  const seen = new Set<string>();
+  const applied: [string, string, unknown][] = [];
+  const deps: FanOutDeps = {
+    subscribers,
+    store: {
+      applyStatus: async (wamid, status, _now, errors) => {
+        applied.push([wamid, status, errors]);
+        return { relayId: relayIds[wamid], applied: true };
+      },
+    },
+    add: async (sub: Subscriber, event: RelayEvent) => {
+      const key = `${sub.name}/${event.id}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      added.push([sub.name, event]);
+      return true;
+    },
+    now: () => 1_717_172_600_000,
+    metrics: createMetrics(),
+    log: createLogger({ level: 'silent' }),
+  };
+  return { deps, added, applied };
+}
+
+const job = (sample: string) => ({ raw: readSample(sample), receivedAt: 1_717_172_600_000 });
+
+describe('fanOutCallback', () => {
+  it('sends each event to the subscribers whose types match, once', async () => {
+    const { deps, added } = fakeDeps();
+    await expect(fanOutCallback(job('t11-batch-two-senders'), deps)).resolves.toEqual({ events: 2, duplicates: 0 });
+    await expect(fanOutCallback(job('t11-batch-two-senders'), deps)).resolves.toEqual({ events: 0, duplicates: 2 });
+    await expect(fanOutCallback(job('t12-status-sent'), deps)).resolves.toEqual({ events: 1, duplicates: 0 });
+    expect(added.map(([sub, e]) => `${sub}:${e.type}`)).toEqual([
+      'crm:message.received',
+      'all:message.received',
+      'crm:message.received',
+      'all:message.received',
+      'all:message.status',
+    ]);
+    expect((await deps.metrics.duplicateEvents.get()).values[0]?.value).toBe(2);
+  });
+
+  it('applies statuses to the store and names the relay id on events for our messages', async () => {
+    const { deps, added, applied } = fakeDeps({ gBEGkFVVmZiHdwIJ5cQyR8wTnEo: 'msg_0042' });
+    await fanOutCallback(job('t15-status-failed-470'), deps);
+    expect(applied).toEqual([['gBEGkFVVmZiHdwIJ5cQyR8wTnEo', 'failed', [expect.objectContaining({ code: 470 })]]]);
+    expect(added[0]?.[1]).toMatchObject({ type: 'message.status', relayMessageId: 'msg_0042' });
+    await fanOutCallback(job('t14-status-read'), deps);
+    expect(added[1]?.[1].relayMessageId).toBeUndefined();
+  });
+
+  it('keeps a body that is not JSON as an unrecognized event', async () => {
+    const { deps, added } = fakeDeps();
+    await fanOutCallback({ raw: '<xml/>', receivedAt: 1 }, deps);
+    expect(added).toEqual([['all', expect.objectContaining({ type: 'unrecognized', data: '<xml/>' })]]);
+  });
+});
+
+describe('job options', () => {
+  const event = { id: `evt_${'1'.repeat(32)}`, type: 'message.received', occurredAt: '', receivedAt: '', data: null } as const;
+  const cfg = { pushMaxAttempts: 20, dedupeTtlS: 604_800 };
+
+  it('keys every subscriber job and its dedupe by the event id', () => {
+    const http = parseSubscriptions({ subscribers: [{ name: 'h', kind: 'http', url: 'https://x.example/', secret: 'a-long-shared-secret' }] }).subscribers[0]!;
+    expect(subscriberJobOptions(http, event, cfg)).toEqual({
+      jobId: event.id,
+      deduplication: { id: event.id, ttl: 604_800_000 },
+      attempts: 20,
+      backoff: { type: PUSH_BACKOFF_TYPE },
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 604_800 },
+    });
+    expect(subscriberJobOptions(subscribers[0]!, event, cfg)).toMatchObject({ attempts: 10, backoff: { type: 'exponential', delay: 1000 } });
+    expect(INBOUND_JOB_OPTIONS).toEqual({ attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { age: 604_800 } });
+  });
+});

@@ -1,0 +1,120 @@
+import { Queue } from 'bullmq';
+import type { Worker } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
+import type { RelayConfig } from '@cbot-relay/config';
+import type { Logger, Metrics } from '@cbot-relay/observability';
+import { QueueNames, queueNameFor } from '@cbot-relay/queues';
+import type { MessageStore } from '@cbot-relay/records';
+import { EventDeadLetters } from './dead-letters.js';
+import { startInboundWorker } from './inbound-worker.js';
+import { PushWorker } from './push-worker.js';
+import { QueueDepthSampler } from './queue-depth.js';
+import { SubscriberQueues } from './subscriber-queues.js';
+import type { Subscriptions } from './subscriptions.js';
+
+export interface FanoutOptions {
+  /** Shared by every queue and worker; BullMQ needs `maxRetriesPerRequest: null`. Not closed here. */
+  connection: Redis | Cluster;
+  prefix: string;
+  cluster: boolean;
+  subscriptions: Subscriptions;
+  store: Pick<MessageStore, 'applyStatus'>;
+  fanout: RelayConfig['fanout'];
+  log: Logger;
+  metrics: Metrics;
+  now?: () => number;
+  /** Delay before push retry n (ms); defaults to pushBackoffMs. Tests pass a fast one. */
+  pushBackoffMs?: (failures: number) => number;
+  /** How often queue depths are sampled into metrics; 0 turns sampling off. Default 15 s. */
+  depthIntervalMs?: number;
+}
+
+/** The fanout role: inbound callbacks → events → subscriber queues, and HTTP pushes. */
+export class Fanout {
+  readonly deadLetters: EventDeadLetters;
+  readonly #log: Logger;
+  readonly #queues: SubscriberQueues;
+  readonly #inbound: Worker;
+  readonly #pushers: PushWorker[];
+  readonly #depthQueue: Queue | undefined;
+  readonly #sampler: QueueDepthSampler | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(opts: FanoutOptions) {
+    const { connection, prefix, cluster, fanout: cfg, metrics } = opts;
+    const subscribers = opts.subscriptions.subscribers;
+    const now = opts.now ?? Date.now;
+    const log = opts.log.child({ component: 'fanout' });
+    this.#log = log;
+    this.#queues = new SubscriberQueues({ connection, prefix, cluster, pushMaxAttempts: cfg.pushMaxAttempts, dedupeTtlS: cfg.dedupeTtlS });
+    const queues = this.#queues;
+    this.deadLetters = new EventDeadLetters({ queues, subscribers });
+    this.#inbound = startInboundWorker({
+      connection,
+      prefix,
+      cluster,
+      concurrency: cfg.concurrency,
+      deps: { store: opts.store, subscribers, add: (sub, event) => queues.add(sub, event), now, metrics, log },
+    });
+    this.#pushers = subscribers.flatMap((sub) =>
+      sub.kind === 'http'
+        ? [
+            new PushWorker({
+              connection,
+              prefix,
+              cluster,
+              subscriber: sub,
+              concurrency: cfg.pushConcurrency,
+              timeoutMs: cfg.pushTimeoutMs,
+              backoffMs: opts.pushBackoffMs,
+              now,
+              log,
+              metrics,
+            }),
+          ]
+        : [],
+    );
+    const interval = opts.depthIntervalMs ?? 15_000;
+    if (interval > 0) {
+      this.#depthQueue = new Queue(queueNameFor(QueueNames.inbound, cluster), { connection, prefix });
+      this.#depthQueue.on('error', () => undefined);
+      const sampled = [this.#depthQueue, ...subscribers.map((s) => queues.queue(s))];
+      this.#sampler = new QueueDepthSampler(sampled, metrics, interval, log);
+    }
+    log.info({ subscribers: subscribers.map((s) => ({ name: s.name, kind: s.kind, types: s.types })) }, 'fanout started');
+  }
+
+  get running(): boolean {
+    return this.#closing === undefined && this.#inbound.isRunning() && this.#pushers.every((p) => p.running);
+  }
+
+  /**
+   * Stops taking callbacks and waits for the ones in flight, then for pushes in flight, then closes
+   * the queues. Every step runs even if an earlier one failed. Idempotent; the connection stays open.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#sampler?.close();
+      await this.#settle('inbound worker', [this.#inbound.close()]);
+      await this.#settle('push workers', this.#pushers.map((p) => p.close()));
+      await this.#settle('queues', [this.#queues.close(), ...(this.#depthQueue ? [this.#depthQueue.close()] : [])]);
+      this.#log.info('fanout stopped');
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #settle(step: string, work: Promise<unknown>[]): Promise<void> {
+    for (const r of await Promise.allSettled(work)) {
+      if (r.status === 'rejected') this.#log.error({ err: r.reason, step }, 'fanout close step failed');
+    }
+  }
+}
+
+/** Starts the inbound worker, one push worker per HTTP subscriber, and queue depth sampling. */
+export function startFanout(opts: FanoutOptions): Fanout {
+  return new Fanout(opts);
+}

@@ -1,0 +1,21 @@
+export { EventDeadLetters, deadLetterId } from './dead-letters.js';
+export type { EventDeadLetter } from './dead-letters.js';
+export { fanOutCallback } from './fan-out-callback.js';
+export type { FanOutDeps, FanOutResult } from './fan-out-callback.js';
+export { Fanout, startFanout } from './fanout.js';
+export type { FanoutOptions } from './fanout.js';
+export { QUEUE_SUBSCRIBER_ATTEMPTS, subscriberJobOptions } from './job-options.js';
+/** The inbound job options live in the queue catalog (the ingress adds, fanout consumes). */
+export { INBOUND_JOB_OPTIONS } from '@cbot-relay/queues';
+export { PUSH_BACKOFF_MAX_MS, pushBackoffMs } from './push-backoff.js';
+export { SubscriberQueues, subscriberQueueName } from './subscriber-queues.js';
+export {
+  DEFAULT_SUBSCRIPTIONS,
+  Subscriber,
+  Subscriptions,
+  loadSubscriptions,
+  parseSubscriptions,
+  wants,
+} from './subscriptions.js';
+export type { HttpSubscriber } from './subscriptions.js';
+export { signWebhook, signingKey, webhookHeaders } from './webhook-signature.js';

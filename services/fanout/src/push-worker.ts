@@ -1,0 +1,89 @@
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { Job } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
+import { RelayEvent } from '@cbot-relay/messages';
+import type { Logger, Metrics } from '@cbot-relay/observability';
+import { pushBackoffMs } from './push-backoff.js';
+import { PushClient } from './push-client.js';
+import { subscriberQueueName } from './subscriber-queues.js';
+import type { HttpSubscriber } from './subscriptions.js';
+import { signingKey, webhookHeaders } from './webhook-signature.js';
+
+export interface PushWorkerOptions {
+  connection: Redis | Cluster;
+  prefix: string;
+  cluster: boolean;
+  subscriber: HttpSubscriber;
+  concurrency: number;
+  timeoutMs: number;
+  /** Delay (ms) after `failures` failed attempts; tests pass a fast one. */
+  backoffMs?: (failures: number) => number;
+  now: () => number;
+  log: Logger;
+  metrics: Pick<Metrics, 'pushes'>;
+}
+
+/**
+ * Delivers one HTTP subscriber's events (`push.<name>`), signed per Standard Webhooks. Each subscriber
+ * has its own queue, worker and connection pool, so one that is slow or down never delays another.
+ * Non-2xx, timeouts and network errors throw: BullMQ retries with the push backoff, and after the last
+ * attempt the job stays in the failed set, the subscriber's dead letters.
+ */
+export class PushWorker {
+  readonly #worker: Worker;
+  readonly #client: PushClient;
+  #closing: Promise<void> | undefined;
+
+  constructor(opts: PushWorkerOptions) {
+    const { subscriber: sub, log, metrics } = opts;
+    const key = signingKey(sub.secret);
+    const backoff = opts.backoffMs ?? ((failures: number) => pushBackoffMs(failures));
+    this.#client = new PushClient({ timeoutMs: opts.timeoutMs });
+    this.#worker = new Worker(
+      subscriberQueueName(sub, opts.cluster),
+      async (job: Job) => {
+        const parsed = RelayEvent.safeParse(job.data);
+        if (!parsed.success) throw new UnrecoverableError('invalid event payload');
+        const event = parsed.data;
+        const body = JSON.stringify(event);
+        const status = await this.#client.post(sub.url, webhookHeaders(key, event.id, opts.now(), body), body);
+        if (status < 200 || status > 299) throw new Error(`subscriber answered HTTP ${status}`);
+        metrics.pushes.inc({ subscriber: sub.name, outcome: 'delivered' });
+      },
+      {
+        connection: opts.connection,
+        prefix: opts.prefix,
+        concurrency: opts.concurrency,
+        // The lock must outlive one whole attempt (bounded by the push timeout).
+        lockDuration: Math.max(30_000, opts.timeoutMs + 10_000),
+        settings: { backoffStrategy: (attemptsMade: number) => backoff(attemptsMade) },
+      },
+    );
+    this.#worker.on('error', (err) => log.error({ err, subscriber: sub.name }, 'push worker error'));
+    this.#worker.on('failed', (job, err) => {
+      if (!job) return;
+      const dead = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+      metrics.pushes.inc({ subscriber: sub.name, outcome: dead ? 'dead_lettered' : 'retry' });
+      const fields = { eventId: job.id, subscriber: sub.name, attemptsMade: job.attemptsMade, reason: err.message };
+      // Retries are counted in metrics; logging each one would flood the log during an outage.
+      if (dead) log.warn(fields, 'push gave up; event kept as a dead letter');
+      else log.debug(fields, 'push failed; will retry');
+    });
+  }
+
+  get running(): boolean {
+    return this.#closing === undefined && this.#worker.isRunning();
+  }
+
+  /** Waits for deliveries in flight, then closes the pool. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= Promise.allSettled([this.#worker.close()])
+      .then(() => this.#client.close())
+      .then(() => undefined);
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,132 @@
+import type { CbotSim } from '@cbot-relay/cbot-sim';
+import type { MessageStore } from '@cbot-relay/records';
+import { callbackKeys } from './event-key.js';
+import type { Accepted } from './load-driver.js';
+import type { PushReceiver } from './push-receiver.js';
+import type { QueueSubscriber } from './queue-subscriber.js';
+
+export interface OutboundCounts {
+  accepted: number;
+  /** Accepted messages CBOT received at least once. */
+  delivered: number;
+  lost: string[];
+  /** Received more than once with no resend recorded by the relay: must be 0. */
+  dupUnexplained: string[];
+  /** Received more than once where the relay counted a resend (store.resends(id) > 0). */
+  dupAmbiguous: string[];
+  /** Adjacent pairs, per recipient, in which CBOT got a later-accepted message before an earlier one. */
+  outOfOrderPairs: number;
+  outOfOrderRecipients: number;
+  /** Sent although never answered 202 (the caller gave up): allowed, reported. */
+  extra: number;
+  /** The relay's own count of resends after a possibly lost answer. */
+  relayAmbiguousResends: number;
+}
+
+const TEXT = /^r(\d+)-(\d+)$/;
+const textOf = (body: Record<string, unknown>) => (body.text as { body?: unknown } | undefined)?.body;
+
+/** Compares what the callers got 202 for with what CBOT (the simulator) received, in order. */
+export async function countOutbound(accepted: Accepted[][], sim: CbotSim, store: MessageStore): Promise<OutboundCounts> {
+  const times = new Map<string, number>();
+  const seqsOf = new Map<number, number[]>();
+  for (const m of sim.received()) {
+    const text = textOf(m.body);
+    const match = typeof text === 'string' ? TEXT.exec(text) : null;
+    if (!match || typeof text !== 'string') continue;
+    times.set(text, (times.get(text) ?? 0) + 1);
+    const r = Number(match[1]);
+    const seqs = seqsOf.get(r) ?? [];
+    seqs.push(Number(match[2]));
+    seqsOf.set(r, seqs);
+  }
+  const all = accepted.flat();
+  const known = new Set(all.map((a) => a.text));
+  const out: OutboundCounts = {
+    accepted: all.length, delivered: 0, lost: [], dupUnexplained: [], dupAmbiguous: [],
+    outOfOrderPairs: 0, outOfOrderRecipients: 0,
+    extra: [...times.keys()].filter((t) => !known.has(t)).length,
+    relayAmbiguousResends: await store.ambiguousResends(),
+  };
+  for (const a of all) {
+    const n = times.get(a.text) ?? 0;
+    if (n === 0) out.lost.push(`${a.text} (${a.relayId}: ${(await store.status(a.relayId)) ?? 'no record'})`);
+    else out.delivered++;
+    if (n > 1) {
+      const resends = await store.resends(a.relayId);
+      (resends > 0 ? out.dupAmbiguous : out.dupUnexplained).push(`${a.text} ×${n} (${a.relayId}, resends ${resends})`);
+    }
+  }
+  // Acceptance order per recipient is seq order (each waits for the previous 202). Every copy counts:
+  // a resend of message k after k+1 reached CBOT is out of order for the customer too.
+  for (const seqs of seqsOf.values()) {
+    let pairs = 0;
+    for (let i = 1; i < seqs.length; i++) if (seqs[i]! < seqs[i - 1]!) pairs++;
+    out.outOfOrderPairs += pairs;
+    if (pairs > 0) out.outOfOrderRecipients++;
+  }
+  return out;
+}
+
+export interface ChannelCounts {
+  /** Expected event keys never delivered on this channel. */
+  lost: string[];
+  /** Keys delivered under more than one event id, or one event id run as two jobs. */
+  dups: string[];
+  /** HTTP only: extra 200-acknowledged deliveries of one webhook-id (at-least-once push). */
+  redeliveries: number;
+  delivered: number;
+  /** Delivered keys that no callback explains. */
+  unexpected: number;
+}
+
+export interface InboundCounts {
+  /** Distinct events the simulator's callbacks should produce (inbound messages and statuses). */
+  expectedKeys: number;
+  queue: ChannelCounts;
+  http: ChannelCounts;
+  badSignatures: number;
+  unparsable: number;
+  /** Callbacks the simulator was still retrying (or gave up on) when counting. */
+  callbacksUndelivered: number;
+  statusCallbacksSkipped: number;
+}
+
+/** The keys every callback the simulator sent (or is still retrying) should turn into. */
+export function expectedEventKeys(sim: CbotSim): Set<string> {
+  return new Set(sim.callbacks().flatMap((c) => callbackKeys(c.payload)));
+}
+
+/** Compares the events both subscribers got with what the simulator's callbacks should have produced. */
+export function countInbound(sim: CbotSim, subscriber: QueueSubscriber, receiver: PushReceiver): InboundCounts {
+  const expected = expectedEventKeys(sim);
+  const queue = channel(expected, subscriber.keyOf);
+  for (const [id, runs] of subscriber.runs) if (runs > 1) queue.dups.push(`${id} ran ${runs}×`);
+  const http = channel(expected, receiver.keyOf);
+  for (const acks of receiver.acks.values()) http.redeliveries += acks - 1;
+  const callbacks = sim.callbacks();
+  return {
+    expectedKeys: expected.size,
+    queue,
+    http,
+    badSignatures: receiver.badSignatures,
+    unparsable: subscriber.unparsable + receiver.unparsable,
+    callbacksUndelivered: callbacks.filter((c) => !c.deliveries.some((d) => d.state === 'delivered')).length,
+    statusCallbacksSkipped: sim.counters().statusCallbacksSkipped,
+  };
+}
+
+function channel(expected: Set<string>, keyOf: Map<string, string>): ChannelCounts {
+  const idsOf = new Map<string, Set<string>>();
+  for (const [id, key] of keyOf) idsOf.set(key, (idsOf.get(key) ?? new Set()).add(id));
+  const out: ChannelCounts = { lost: [], dups: [], redeliveries: 0, delivered: 0, unexpected: 0 };
+  for (const key of expected) {
+    if (idsOf.has(key)) out.delivered++;
+    else out.lost.push(key);
+  }
+  for (const [key, ids] of idsOf) {
+    if (ids.size > 1) out.dups.push(`${key} under ${ids.size} event ids`);
+    if (!expected.has(key)) out.unexpected++;
+  }
+  return out;
+}

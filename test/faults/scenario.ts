@@ -1,0 +1,129 @@
+import type { SimKnobs } from '@cbot-relay/cbot-sim';
+import { countInbound, countOutbound } from './accounting.js';
+import type { InboundCounts, OutboundCounts } from './accounting.js';
+import { API_KEY, Cluster } from './cluster.js';
+import { drain } from './drain.js';
+import type { DrainResult } from './drain.js';
+import { InboundDriver } from './inbound-driver.js';
+import { LoadDriver } from './load-driver.js';
+import type { Role } from './relay-env.js';
+import { RelayQueues } from './relay-queues.js';
+import { Teardown } from './teardown.js';
+
+export interface ScenarioContext {
+  cluster: Cluster;
+  load: LoadDriver;
+  /** A progress line on stdout, prefixed with the scenario name and elapsed seconds. */
+  log(line: string): void;
+  /** Marks the scenario failed for a reason other than the counts. */
+  fail(why: string): void;
+  note(line: string): void;
+}
+
+export interface Scenario {
+  name: string;
+  /** What is injected, for the report. */
+  fault: string;
+  knobs?: Partial<SimKnobs>;
+  env?: Partial<Record<Role, Record<string, string>>>;
+  /** Outbound load: messages per second over `recipients` strictly sequential callers. */
+  ratePerS: number;
+  recipients: number;
+  /** Inbound customer messages per second (status callbacks of sent messages come on top). */
+  inboundPerS: number;
+  drainTimeoutMs: number;
+  /** Injects the faults while the load runs; when it resolves the load stops and the drain begins. */
+  inject(ctx: ScenarioContext): Promise<void>;
+  /** Extra checks once drained, before the cluster stops. */
+  verify?(ctx: ScenarioContext): Promise<void>;
+}
+
+export interface ScenarioResult {
+  name: string;
+  fault: string;
+  pass: boolean;
+  failures: string[];
+  notes: string[];
+  seconds: number;
+  drain?: DrainResult;
+  outbound?: OutboundCounts;
+  inbound?: InboundCounts;
+  relayJobs?: { failed: number; byQueue: Record<string, { open: number; failed: number }> };
+  clientRetries?: Record<string, number>;
+  /** Warn/error lines of the relay processes (the evidence when something failed). */
+  problems?: string[];
+}
+
+/**
+ * One scenario end to end on a fresh Redis, simulator and set of processes: start, drive load and
+ * inbound callbacks, inject, drain, count, check the bars, stop everything (also on error).
+ */
+export async function runScenario(s: Scenario, registerTeardown: (td: Teardown | undefined) => void): Promise<ScenarioResult> {
+  const t0 = Date.now();
+  const td = new Teardown();
+  registerTeardown(td);
+  const result: ScenarioResult = { name: s.name, fault: s.fault, pass: false, failures: [], notes: [], seconds: 0 };
+  const log = (line: string) => console.log(`[${s.name} +${((Date.now() - t0) / 1000).toFixed(0)}s] ${line}`);
+  let cluster: Cluster | undefined;
+  try {
+    log('starting redis, simulator, subscribers, ingress, 2 dispatchers, 2 fanouts');
+    cluster = await Cluster.start({ td, name: s.name, ...(s.knobs ? { knobs: s.knobs } : {}), ...(s.env ? { env: s.env } : {}) });
+    const queues = td.add('queue handles', new RelayQueues(cluster.client, cluster.prefix), (q) => q.close());
+    const load = new LoadDriver({ baseUrl: cluster.ingressUrl, apiKey: API_KEY, recipients: s.recipients, ratePerS: s.ratePerS });
+    const inbound = new InboundDriver(cluster.sim, s.inboundPerS);
+    td.add('load', load, (l) => l.stop());
+    td.add('inbound', inbound, (i) => i.stop());
+    const ctx: ScenarioContext = {
+      cluster, load, log,
+      fail: (why) => result.failures.push(why),
+      note: (line) => result.notes.push(line),
+    };
+    log(`load: ${s.ratePerS} msg/s over ${s.recipients} recipients, ${s.inboundPerS} inbound/s`);
+    load.start();
+    inbound.start();
+    await s.inject(ctx);
+    await Promise.all([load.stop(), inbound.stop()]);
+    log(`load stopped: ${load.acceptedCount} accepted; draining (≤ ${s.drainTimeoutMs / 1000} s)`);
+    result.drain = await drain(cluster, load, queues, s.drainTimeoutMs);
+    log(result.drain.drained ? `drained in ${(result.drain.ms / 1000).toFixed(1)} s` : `NOT drained: ${result.drain.pending.join('; ')}`);
+    if (s.verify) await s.verify(ctx);
+    result.outbound = await countOutbound(load.accepted, cluster.sim, cluster.store);
+    result.inbound = countInbound(cluster.sim, cluster.subscriber, cluster.receiver);
+    const jobs = await queues.counts();
+    result.relayJobs = { failed: jobs.failed, byQueue: jobs.byQueue };
+    result.clientRetries = Object.fromEntries(load.retries);
+    judge(result, load);
+  } catch (err) {
+    result.failures.push(`scenario error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  } finally {
+    if (cluster) result.problems = cluster.problems();
+    await td.run();
+    registerTeardown(undefined);
+    result.seconds = Math.round((Date.now() - t0) / 1000);
+  }
+  result.pass = result.failures.length === 0;
+  log(`${result.pass ? 'PASS' : 'FAIL'} in ${result.seconds} s${result.pass ? '' : `: ${result.failures.map((f) => f.split('\n')[0]).join(' | ')}`}`);
+  return result;
+}
+
+/** The bars of the issue: 0 lost, 0 unexplained duplicates, 0 out of order, for messages and events. */
+function judge(r: ScenarioResult, load: LoadDriver): void {
+  const o = r.outbound!;
+  const i = r.inbound!;
+  const bar = (ok: boolean, why: string) => ok || r.failures.push(why);
+  bar(o.accepted > 0, 'no message was accepted: the scenario exercised nothing');
+  bar(o.lost.length === 0, `${o.lost.length} accepted messages lost, e.g. ${o.lost.slice(0, 5).join(', ')}`);
+  bar(o.dupUnexplained.length === 0, `${o.dupUnexplained.length} unexplained duplicate sends, e.g. ${o.dupUnexplained.slice(0, 5).join(', ')}`);
+  bar(o.outOfOrderPairs === 0, `${o.outOfOrderPairs} out-of-order pairs over ${o.outOfOrderRecipients} recipients`);
+  for (const [name, ch] of [['queue', i.queue], ['http', i.http]] as const) {
+    bar(ch.lost.length === 0, `${ch.lost.length} events lost at the ${name} subscriber, e.g. ${ch.lost.slice(0, 5).join(', ')}`);
+    bar(ch.dups.length === 0, `${ch.dups.length} duplicate events at the ${name} subscriber, e.g. ${ch.dups.slice(0, 5).join(', ')}`);
+  }
+  bar(i.badSignatures === 0, `${i.badSignatures} pushes failed Standard Webhooks verification`);
+  bar(i.unparsable === 0, `${i.unparsable} deliveries were not recognisable relay events`);
+  bar(load.abandoned.length === 0, `${load.abandoned.length} sends never got a 202 within the client's patience, e.g. ${load.abandoned.slice(0, 3).join(', ')}`);
+  bar(load.rejected.length === 0, `${load.rejected.length} sends refused outright, e.g. ${load.rejected.slice(0, 3).join(' | ')}`);
+  bar(r.drain?.drained === true, `not drained in time: ${r.drain?.pending.join('; ')}`);
+  if (i.statusCallbacksSkipped > 0) r.notes.push(`simulator skipped ${i.statusCallbacksSkipped} status callbacks (webhook too slow)`);
+  if (o.extra > 0) r.notes.push(`${o.extra} messages sent that the caller never saw a 202 for (caller gave up; allowed)`);
+}
