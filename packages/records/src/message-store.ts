@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Attempt, MessageRecord } from './message-record.js';
 import { recordFromHash } from './message-record.js';
+import { luaCommand } from './lua-command.js';
 import { ACCEPT, APPLY_STATUS, BEGIN, DISCARD_ORPHAN, FINISH, REPLAY } from './scripts.js';
 
 export interface MessageStoreOptions {
@@ -57,27 +58,17 @@ export class MessageStore {
     this.#recordTtlS = opts.recordTtlS;
     this.#idemTtlS = opts.idempotencyTtlS ?? 86_400;
     this.#wamidTtlS = opts.wamidTtlS ?? 8 * 86_400;
-    const def = (lua: string): Eval => {
-      let sha: string | undefined;
-      return async (keys, args) => {
-        sha ??= (await this.#redis.script('LOAD', lua)) as string;
-        try {
-          return (await this.#redis.evalsha(sha, keys.length, ...keys, ...args)) as string[];
-        } catch (err) {
-          // After a Redis restart the script cache is empty.
-          if (!String(err).includes('NOSCRIPT')) throw err;
-          sha = (await this.#redis.script('LOAD', lua)) as string;
-          return (await this.#redis.evalsha(sha, keys.length, ...keys, ...args)) as string[];
-        }
-      };
+    const def = (lua: string, keys: number): Eval => {
+      const run = luaCommand(this.#redis, lua, keys);
+      return async (k, a) => (await run(k, a)) as string[];
     };
     this.#scripts = {
-      accept: def(ACCEPT),
-      begin: def(BEGIN),
-      finish: def(FINISH),
-      applyStatus: def(APPLY_STATUS),
-      replay: def(REPLAY),
-      discard: def(DISCARD_ORPHAN),
+      accept: def(ACCEPT, 3),
+      begin: def(BEGIN, 2),
+      finish: def(FINISH, 5),
+      applyStatus: def(APPLY_STATUS, 3),
+      replay: def(REPLAY, 3),
+      discard: def(DISCARD_ORPHAN, 2),
     };
   }
 

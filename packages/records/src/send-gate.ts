@@ -1,4 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { LuaCommand } from './lua-command.js';
+import { luaCommand } from './lua-command.js';
 
 /**
  * GCRA over Redis TIME: one theoretical-arrival-time key shared by every dispatcher, so the rate is
@@ -30,16 +32,17 @@ return 1
 export type GateAnswer = { kind: 'go' } | { kind: 'wait'; ms: number; paused: boolean };
 
 export class SendGate {
-  readonly #redis: Redis | Cluster;
+  readonly #acquire: LuaCommand;
+  readonly #pauseCmd: LuaCommand;
   readonly #tat: string;
   readonly #pause: string;
   readonly #intervalMs: number;
   readonly #toleranceMs: number;
-  #shas: { acquire?: string; pause?: string } = {};
 
   /** `ratePerSecond` across all dispatchers; bursts of up to a tenth of a second's worth pass at once. */
   constructor(opts: { redis: Redis | Cluster; prefix: string; ratePerSecond: number }) {
-    this.#redis = opts.redis;
+    this.#acquire = luaCommand(opts.redis, ACQUIRE, 2);
+    this.#pauseCmd = luaCommand(opts.redis, PAUSE, 1);
     this.#tat = `${opts.prefix}:gate:tat`;
     this.#pause = `${opts.prefix}:gate:pause`;
     this.#intervalMs = 1000 / opts.ratePerSecond;
@@ -48,25 +51,13 @@ export class SendGate {
   }
 
   async acquire(): Promise<GateAnswer> {
-    const [paused, ms] = (await this.#eval('acquire', ACQUIRE, [this.#tat, this.#pause], [this.#intervalMs, this.#toleranceMs])) as [number, number];
+    const [paused, ms] = (await this.#acquire([this.#tat, this.#pause], [this.#intervalMs, this.#toleranceMs])) as [number, number];
     if (paused === 0 && ms === 0) return { kind: 'go' };
     return { kind: 'wait', ms: Math.max(1, ms), paused: paused === 1 };
   }
 
   /** CBOT told us to slow down: every dispatcher holds off for `ms`. */
   async pause(ms: number): Promise<void> {
-    await this.#eval('pause', PAUSE, [this.#pause], [Math.max(1, Math.round(ms))]);
-  }
-
-  async #eval(name: 'acquire' | 'pause', lua: string, keys: string[], args: (string | number)[]): Promise<unknown> {
-    for (let tries = 0; ; tries++) {
-      this.#shas[name] ??= (await this.#redis.script('LOAD', lua)) as string;
-      try {
-        return await this.#redis.evalsha(this.#shas[name]!, keys.length, ...keys, ...args);
-      } catch (err) {
-        if (tries > 0 || !String(err).includes('NOSCRIPT')) throw err;
-        this.#shas[name] = undefined;
-      }
-    }
+    await this.#pauseCmd([this.#pause], [Math.max(1, Math.round(ms))]);
   }
 }
