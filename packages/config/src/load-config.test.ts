@@ -51,6 +51,12 @@ describe('loadConfig', () => {
     }
   });
 
+  it('hash-tags the queue prefix for Redis Cluster', () => {
+    expect(loadConfig({ REDIS_CLUSTER: '1' }).queuePrefix).toBe('{cbot-relay}');
+    expect(loadConfig({ REDIS_CLUSTER: '1', QUEUE_PREFIX: '{relay}' }).queuePrefix).toBe('{relay}');
+    expect(() => loadConfig({ REDIS_CLUSTER: '1', QUEUE_PREFIX: 'relay' })).toThrow(/^QUEUE_PREFIX: with REDIS_CLUSTER on it must contain a hash tag/);
+  });
+
   it('parses booleans explicitly', () => {
     expect(loadConfig({ REDIS_CLUSTER: 'false' }).redis.cluster).toBe(false);
     expect(loadConfig({ REDIS_CLUSTER: '1' }).redis.cluster).toBe(true);

@@ -57,6 +57,14 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
   if ((e.CBOT_WEBHOOK_USER === undefined) !== (e.CBOT_WEBHOOK_PASS === undefined)) {
     throw new ConfigError('CBOT_WEBHOOK_USER and CBOT_WEBHOOK_PASS: set both or neither');
   }
+  // In Redis Cluster the record scripts and BullMQ need every relay key in one hash slot.
+  let prefix = e.QUEUE_PREFIX;
+  if (e.REDIS_CLUSTER && !/\{[^{}]+\}/.test(prefix)) {
+    if (env.QUEUE_PREFIX !== undefined && env.QUEUE_PREFIX.trim() !== '') {
+      throw new ConfigError(`QUEUE_PREFIX: with REDIS_CLUSTER on it must contain a hash tag, e.g. {${prefix}}`);
+    }
+    prefix = `{${prefix}}`;
+  }
   if (e.DISPATCH_BACKOFF_MAX_MS < e.DISPATCH_BACKOFF_BASE_MS) {
     throw new ConfigError('DISPATCH_BACKOFF_MAX_MS: must be at least DISPATCH_BACKOFF_BASE_MS');
   }
@@ -83,7 +91,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
     },
     subscriptionsFile: e.SUBSCRIPTIONS_FILE,
     roles: e.RELAY_ROLES,
-    queuePrefix: e.QUEUE_PREFIX,
+    queuePrefix: prefix,
     logLevel: e.LOG_LEVEL,
     dispatch: {
       lanes: e.DISPATCH_LANES,

@@ -6,3 +6,4 @@ export { startTestRedis } from './redis-fixture.js';
 export type { TestRedis } from './redis-fixture.js';
 export { REPO_ROOT, RelayProcess } from './relay-process.js';
 export type { RelayProcessOptions } from './relay-process.js';
+export { LocalRedisCluster } from './local-redis-cluster.js';

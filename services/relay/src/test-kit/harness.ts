@@ -67,7 +67,7 @@ export async function startHarness(
     sim,
     relay,
     base,
-    prefix,
+    prefix: config.queuePrefix,
     env,
     send: (body, headers = {}) =>
       fetch(`${base}/v1/messages`, {
