@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 
@@ -9,6 +9,7 @@ import type { Express } from 'express';
  */
 export class IngressServer {
   readonly #server: Server;
+  readonly #inFlight = new Set<ServerResponse>();
   #closing: Promise<void> | undefined;
 
   private constructor(server: Server) {
@@ -16,7 +17,14 @@ export class IngressServer {
   }
 
   static async listen(app: Express, port: number, host = '0.0.0.0'): Promise<IngressServer> {
-    const server = createServer(app);
+    let self: IngressServer | undefined;
+    const server = createServer((req, res) => {
+      // While closing, answer what is in flight and tell keep-alive clients to reconnect elsewhere.
+      if (self?.#closing) res.setHeader('Connection', 'close');
+      self?.#inFlight.add(res);
+      res.once('close', () => self?.#inFlight.delete(res));
+      app(req, res);
+    });
     // Slow-loris guards; keep-alive longer than common load balancers' idle timeout (60 s).
     server.requestTimeout = 30_000;
     server.headersTimeout = 10_000;
@@ -28,16 +36,28 @@ export class IngressServer {
         resolve();
       });
     });
-    return new IngressServer(server);
+    self = new IngressServer(server);
+    return self;
   }
 
   get port(): number {
     return (this.#server.address() as AddressInfo).port;
   }
 
-  close(): Promise<void> {
+  /**
+   * Keep-alive sockets would hold close() open for keepAliveTimeout: idle ones are closed as they go
+   * idle, and after `graceMs` whatever is left is cut (its requests had that long to finish).
+   */
+  close(graceMs = 10_000): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
+      for (const res of this.#inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      const sweep = setInterval(() => this.#server.closeIdleConnections(), 50);
+      const cut = setTimeout(() => this.#server.closeAllConnections(), graceMs);
+      this.#server.close(() => {
+        clearInterval(sweep);
+        clearTimeout(cut);
+        resolve();
+      });
       this.#server.closeIdleConnections();
     });
     return this.#closing;
