@@ -4,3 +4,4 @@ export { DEFAULT_REDIS_URL, closeRedis, createRedis } from './redis.js';
 export type { RedisClient, RedisSettings } from './redis.js';
 export { OutboundLanes } from './outbound-lanes.js';
 export type { OutboundLanesOptions } from './outbound-lanes.js';
+export { LaneCountMismatchError, assertLaneCount } from './lane-count-guard.js';

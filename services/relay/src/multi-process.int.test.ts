@@ -127,3 +127,13 @@ describe('several dispatcher processes', () => {
     expect(second.pid).toBeDefined();
   });
 });
+
+describe('lane count', () => {
+  it('refuses to start a dispatcher whose DISPATCH_LANES differs from the relay it joins', async () => {
+    const wrong = RelayProcess.start({
+      env: { REDIS_URL: h.redis.url, RELAY_ROLES: 'dispatcher', CBOT_BASE_URL: h.sim.url, CBOT_API_KEY: CBOT_KEY, QUEUE_PREFIX: h.prefix, DISPATCH_LANES: '9' },
+      readyTimeoutMs: 15_000,
+    });
+    await expect(wrong).rejects.toThrow(/DISPATCH_LANES: this process has 9 but the relay's queues/);
+  });
+});

@@ -5,7 +5,7 @@ import { requireCbot } from '@cbot-relay/config';
 import { LaneWorkers, OrphanSweeper } from '@cbot-relay/dispatcher';
 import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp } from '@cbot-relay/ingress';
 import type { Logger, Metrics } from '@cbot-relay/observability';
-import { INBOUND_JOB_OPTIONS, OutboundLanes, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
+import { INBOUND_JOB_OPTIONS, OutboundLanes, QueueNames, assertLaneCount, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { RedisClient } from '@cbot-relay/queues';
 import { MessageStore, SendGate } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
@@ -63,6 +63,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   };
 
   try {
+    if (roles.has('ingress') || roles.has('dispatcher')) await assertLaneCount(httpRedis, prefix, config.dispatch.lanes);
     let deadLetters;
     if (roles.has('dispatcher')) {
       const cbot = requireCbot(config);
