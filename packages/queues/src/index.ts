@@ -5,3 +5,5 @@ export type { RedisClient, RedisSettings } from './redis.js';
 export { OutboundLanes } from './outbound-lanes.js';
 export type { OutboundLanesOptions } from './outbound-lanes.js';
 export { LaneCountMismatchError, assertLaneCount } from './lane-count-guard.js';
+export { ADD_STANDARD_JOB_LUA, standardJobCall } from './standard-job-call.js';
+export type { StandardJobCall } from './standard-job-call.js';

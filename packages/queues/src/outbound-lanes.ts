@@ -3,6 +3,10 @@ import type { ConnectionOptions } from 'bullmq';
 import type { OutboundJob } from './catalog.js';
 import { QueueNames, queueNameFor } from './catalog.js';
 import { laneFor } from './lanes.js';
+import type { StandardJobCall } from './standard-job-call.js';
+import { standardJobCall } from './standard-job-call.js';
+
+const LANE_JOB_OPTS = { removeOnComplete: true, removeOnFail: { age: 7 * 86_400 } } as const;
 
 export interface OutboundLanesOptions {
   connection: ConnectionOptions;
@@ -52,11 +56,12 @@ export class OutboundLanes {
    * twice (a retried request racing the first) leaves one job. Jobs carry no body: the record holds it.
    */
   async enqueue(job: OutboundJob, jobId = job.id): Promise<void> {
-    await this.queue(this.laneOf(job.to)).add('m', job, {
-      jobId,
-      removeOnComplete: true,
-      removeOnFail: { age: 7 * 86_400 },
-    });
+    await this.queue(this.laneOf(job.to)).add('m', job, { ...LANE_JOB_OPTS, jobId });
+  }
+
+  /** What `enqueue` would send, for a script that adds the job in the same atomic step as its own writes. */
+  jobCall(job: OutboundJob, jobId = job.id): StandardJobCall {
+    return standardJobCall(this.queue(this.laneOf(job.to)), 'm', job, { ...LANE_JOB_OPTS, jobId });
   }
 
   /** Waiting + active + delayed over every lane. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 
-export type LuaCommand = (keys: string[], args: (string | number)[]) => Promise<unknown>;
+export type LuaCommand = (keys: string[], args: (string | number | Buffer)[]) => Promise<unknown>;
 
 /**
  * Registers a script with ioredis (`defineCommand`): it sends EVALSHA and falls back to EVAL by
@@ -10,7 +10,7 @@ export type LuaCommand = (keys: string[], args: (string | number)[]) => Promise<
  */
 export function luaCommand(redis: Redis | Cluster, lua: string, numberOfKeys: number): LuaCommand {
   const name = `cbotRelay${createHash('sha1').update(lua).digest('hex').slice(0, 12)}`;
-  const client = redis as unknown as Record<string, ((...a: (string | number)[]) => Promise<unknown>) | undefined>;
+  const client = redis as unknown as Record<string, ((...a: (string | number | Buffer)[]) => Promise<unknown>) | undefined>;
   if (typeof client[name] !== 'function') redis.defineCommand(name, { numberOfKeys, lua });
   return (keys, args) => {
     if (keys.length !== numberOfKeys) throw new Error(`${name}: expected ${numberOfKeys} keys, got ${keys.length}`);

@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Attempt, MessageRecord } from './message-record.js';
 import { recordFromHash } from './message-record.js';
 import { luaCommand } from './lua-command.js';
-import { ACCEPT, APPLY_STATUS, BEGIN, DISCARD_ORPHAN, FINISH, REPLAY } from './scripts.js';
+import { ACCEPT, APPLY_STATUS, BEGIN, DISCARD_ORPHAN, FINISH, REPLAY, acceptAndEnqueue } from './scripts.js';
 
 export interface MessageStoreOptions {
   redis: Redis | Cluster;
@@ -12,6 +12,25 @@ export interface MessageStoreOptions {
   idempotencyTtlS?: number;
   /** How long a CBOT message id maps back to the relay id: callbacks come for up to 7 days (Cloud). */
   wamidTtlS?: number;
+  /** BullMQ's addStandardJob Lua, to accept and enqueue in one step (`acceptAndEnqueue`). */
+  addStandardJobLua?: string;
+}
+
+/** The keys and arguments of BullMQ's addStandardJob for one job (see @cbot-relay/queues). */
+export interface JobCall {
+  keys: string[];
+  args: (string | Buffer | number)[];
+}
+
+export interface AcceptInput {
+  id: string;
+  to: string;
+  type: string;
+  caller: string;
+  nowMs: number;
+  body: string;
+  expiresAtMs?: number;
+  idempotency?: { key: string; fingerprint: string };
 }
 
 export type AcceptResult =
@@ -38,7 +57,7 @@ export type ReplayResult =
   | { kind: 'not-failed'; status: string }
   | { kind: 'no-body' };
 
-type Eval = (keys: string[], args: (string | number)[]) => Promise<string[]>;
+type Eval = (keys: string[], args: (string | number | Buffer)[]) => Promise<string[]>;
 
 /**
  * The message records: status, attempts and the correlation from CBOT message ids, kept exactly once
@@ -51,6 +70,7 @@ export class MessageStore {
   readonly #idemTtlS: number;
   readonly #wamidTtlS: number;
   readonly #scripts: Record<'accept' | 'begin' | 'finish' | 'applyStatus' | 'replay' | 'discard', Eval>;
+  readonly #acceptAndEnqueue: Eval | undefined;
 
   constructor(opts: MessageStoreOptions) {
     this.#redis = opts.redis;
@@ -70,6 +90,7 @@ export class MessageStore {
       replay: def(REPLAY, 3),
       discard: def(DISCARD_ORPHAN, 2),
     };
+    this.#acceptAndEnqueue = opts.addStandardJobLua === undefined ? undefined : def(acceptAndEnqueue(opts.addStandardJobLua), 12);
   }
 
   recKey(id: string): string {
@@ -88,35 +109,36 @@ export class MessageStore {
     return `${this.#p}:wpend:${wamid}`;
   }
 
-  async accept(input: {
-    id: string;
-    to: string;
-    type: string;
-    caller: string;
-    nowMs: number;
-    body: string;
-    expiresAtMs?: number;
-    idempotency?: { key: string; fingerprint: string };
-  }): Promise<AcceptResult> {
-    const idemKey = input.idempotency
-      ? `${this.#p}:idem:${input.caller}:${input.idempotency.key}`
-      : `${this.#p}:idem:-`;
-    const [kind, id] = await this.#scripts.accept(
-      [this.recKey(input.id), idemKey, this.#openKey],
-      [
-        input.id,
-        input.to,
-        input.type,
-        input.caller,
-        input.nowMs,
-        input.expiresAtMs ?? '',
-        input.idempotency?.fingerprint ?? '',
-        this.#idemTtlS,
-        this.#recordTtlS,
-        input.body,
-      ],
-    );
+  async accept(input: AcceptInput): Promise<AcceptResult> {
+    const [kind, id] = await this.#scripts.accept(this.#acceptKeys(input), this.#acceptArgs(input));
     return { kind: kind as AcceptResult['kind'], id: id ?? input.id };
+  }
+
+  /** accept() and, when the message is new, BullMQ's addStandardJob — atomically, in one round trip. */
+  async acceptAndEnqueue(input: AcceptInput, job: JobCall): Promise<AcceptResult> {
+    if (!this.#acceptAndEnqueue) throw new Error('MessageStore: acceptAndEnqueue needs addStandardJobLua');
+    const [kind, id] = await this.#acceptAndEnqueue([...this.#acceptKeys(input), ...job.keys], [...this.#acceptArgs(input), ...job.args]);
+    return { kind: kind as AcceptResult['kind'], id: id ?? input.id };
+  }
+
+  #acceptKeys(input: AcceptInput): string[] {
+    const idemKey = input.idempotency ? `${this.#p}:idem:${input.caller}:${input.idempotency.key}` : `${this.#p}:idem:-`;
+    return [this.recKey(input.id), idemKey, this.#openKey];
+  }
+
+  #acceptArgs(input: AcceptInput): (string | number)[] {
+    return [
+      input.id,
+      input.to,
+      input.type,
+      input.caller,
+      input.nowMs,
+      input.expiresAtMs ?? '',
+      input.idempotency?.fingerprint ?? '',
+      this.#idemTtlS,
+      this.#recordTtlS,
+      input.body,
+    ];
   }
 
   async get(id: string): Promise<MessageRecord | undefined> {

@@ -20,26 +20,52 @@ end
 /**
  * KEYS: rec, idem, open. ARGV: id, to, type, caller, now, expiresAt|'', fingerprint|'', idemTtlS, recTtlS, body.
  * `open` indexes accepted messages that have not ended (score: acceptance time): its size is the
- * outbound backlog, and the sweeper finds records whose job was never added through it.
+ * outbound backlog, and the sweeper finds records whose job is missing through it.
  */
-export const ACCEPT = `
-if ARGV[7] ~= '' then
-  local prev = redis.call('GET', KEYS[2])
-  if prev then
-    local sep = string.find(prev, '|', 1, true)
-    local pid = string.sub(prev, sep + 1)
-    if string.sub(prev, 1, sep - 1) ~= ARGV[7] then return {'conflict', pid} end
-    return {'duplicate', pid}
+const ACCEPT_FN = `
+local function accept(KEYS, ARGV)
+  if ARGV[7] ~= '' then
+    local prev = redis.call('GET', KEYS[2])
+    if prev then
+      local sep = string.find(prev, '|', 1, true)
+      local pid = string.sub(prev, sep + 1)
+      if string.sub(prev, 1, sep - 1) ~= ARGV[7] then return {'conflict', pid} end
+      return {'duplicate', pid}
+    end
+    redis.call('SET', KEYS[2], ARGV[7] .. '|' .. ARGV[1], 'EX', ARGV[8])
   end
-  redis.call('SET', KEYS[2], ARGV[7] .. '|' .. ARGV[1], 'EX', ARGV[8])
+  redis.call('HSET', KEYS[1], 'to', ARGV[2], 'type', ARGV[3], 'caller', ARGV[4], 'status', 'queued',
+    'createdAt', ARGV[5], 'updatedAt', ARGV[5], 'epoch', ARGV[5], 'body', ARGV[10], 'job', ARGV[1])
+  if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'expiresAt', ARGV[6]) end
+  redis.call('EXPIRE', KEYS[1], ARGV[9])
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
+  return {'created', ARGV[1]}
 end
-redis.call('HSET', KEYS[1], 'to', ARGV[2], 'type', ARGV[3], 'caller', ARGV[4], 'status', 'queued',
-  'createdAt', ARGV[5], 'updatedAt', ARGV[5], 'epoch', ARGV[5], 'body', ARGV[10], 'job', ARGV[1])
-if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'expiresAt', ARGV[6]) end
-redis.call('EXPIRE', KEYS[1], ARGV[9])
-redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
-return {'created', ARGV[1]}
 `;
+
+export const ACCEPT = `${ACCEPT_FN}
+return accept(KEYS, ARGV)
+`;
+
+/**
+ * ACCEPT and BullMQ's own addStandardJob in one atomic script: a message is either recorded and
+ * queued, or neither (no orphan record for a request that failed halfway), in one round trip.
+ * KEYS: rec, idem, open, then addStandardJob's 9 keys. ARGV: ACCEPT's 10, then addStandardJob's 3.
+ */
+export function acceptAndEnqueue(addStandardJobLua: string): string {
+  return `${ACCEPT_FN}
+local function bullmqAddStandardJob(KEYS, ARGV)
+${addStandardJobLua}
+end
+local r = accept({KEYS[1], KEYS[2], KEYS[3]}, ARGV)
+if r[1] == 'created' then
+  local jobId = bullmqAddStandardJob({KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12]},
+    {ARGV[11], ARGV[12], ARGV[13]})
+  if type(jobId) == 'number' and jobId < 0 then return redis.error_reply('addStandardJob failed: ' .. jobId) end
+end
+return r
+`;
+}
 
 /**
  * KEYS: rec, ambiguous counter. ARGV: now, maxAgeMs.

@@ -19,10 +19,7 @@ export class IngressServer {
   static async listen(app: Express, port: number, host = '0.0.0.0'): Promise<IngressServer> {
     let self: IngressServer | undefined;
     const server = createServer((req, res) => {
-      // While closing, answer what is in flight and tell keep-alive clients to reconnect elsewhere.
-      if (self?.#closing) res.setHeader('Connection', 'close');
-      self?.#inFlight.add(res);
-      res.once('close', () => self?.#inFlight.delete(res));
+      self?.track(res);
       app(req, res);
     });
     // Slow-loris guards; keep-alive longer than common load balancers' idle timeout (60 s).
@@ -38,6 +35,13 @@ export class IngressServer {
     });
     self = new IngressServer(server);
     return self;
+  }
+
+  /** While closing, answer what is in flight and tell keep-alive clients to reconnect elsewhere. */
+  private track(res: ServerResponse): void {
+    if (this.#closing) res.setHeader('Connection', 'close');
+    this.#inFlight.add(res);
+    res.once('close', () => this.#inFlight.delete(res));
   }
 
   get port(): number {

@@ -80,21 +80,24 @@ export function sendRoutes(deps: SendRoutesDeps): Router {
     const message = checked.message as { to: string; type: string };
     const id = newRelayId(now);
     try {
-      const accepted = await deps.store.accept({
-        id,
-        to: message.to,
-        type: message.type,
-        caller: who,
-        nowMs: now,
-        body: text,
-        ...(expiresIn === undefined ? {} : { expiresAtMs: now + expiresIn * 1000 }),
-        ...(idem === undefined ? {} : { idempotency: { key: idem, fingerprint: fingerprint(value) } }),
-      });
+      const accepted = await deps.store.acceptAndEnqueue(
+        {
+          id,
+          to: message.to,
+          type: message.type,
+          caller: who,
+          nowMs: now,
+          body: text,
+          ...(expiresIn === undefined ? {} : { expiresAtMs: now + expiresIn * 1000 }),
+          ...(idem === undefined ? {} : { idempotency: { key: idem, fingerprint: fingerprint(value) } }),
+        },
+        deps.lanes.jobCall({ id, to: message.to }),
+      );
       if (accepted.kind === 'conflict') {
         throw new HttpError(409, 'idempotency_conflict', 'this Idempotency-Key was used with a different body');
       }
-      // A duplicate whose first request died before enqueueing still needs its job; the job id makes this a no-op otherwise.
-      if (accepted.kind === 'created' || (await deps.store.status(accepted.id)) === 'queued') {
+      // A duplicate of a request that is still queued makes sure its job exists (a no-op when it does).
+      if (accepted.kind === 'duplicate' && (await deps.store.status(accepted.id)) === 'queued') {
         await deps.lanes.enqueue({ id: accepted.id, to: message.to });
       }
       if (accepted.kind === 'created') deps.metrics.accepted.inc({ caller: who });

@@ -5,7 +5,7 @@ import { requireCbot } from '@cbot-relay/config';
 import { LaneWorkers, OrphanSweeper } from '@cbot-relay/dispatcher';
 import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp } from '@cbot-relay/ingress';
 import type { Logger, Metrics } from '@cbot-relay/observability';
-import { INBOUND_JOB_OPTIONS, OutboundLanes, QueueNames, assertLaneCount, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
+import { ADD_STANDARD_JOB_LUA, INBOUND_JOB_OPTIONS, OutboundLanes, QueueNames, assertLaneCount, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { RedisClient } from '@cbot-relay/queues';
 import { MessageStore, SendGate } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
@@ -50,7 +50,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 
   const storeOpts = { prefix, recordTtlS: config.recordTtlS };
   const workerStore = new MessageStore({ redis: workerRedis, ...storeOpts });
-  const httpStore = new MessageStore({ redis: httpRedis, ...storeOpts });
+  const httpStore = new MessageStore({ redis: httpRedis, ...storeOpts, addStandardJobLua: ADD_STANDARD_JOB_LUA });
   const httpLanes = new OutboundLanes({ connection: httpRedis, prefix, lanes: config.dispatch.lanes, cluster: config.redis.cluster });
 
   const stop = async () => {
