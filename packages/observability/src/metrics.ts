@@ -40,4 +40,15 @@ export function createMetrics() {
   return metrics;
 }
 
+/** Gauges read at scrape time (e.g. the outbound backlog from Redis); a failed read leaves the last value. */
+export function gaugeFromSource(gauge: Gauge, read: () => Promise<number>): void {
+  (gauge as unknown as { collect?: () => Promise<void> }).collect = async () => {
+    try {
+      gauge.set(await read());
+    } catch {
+      // Redis unreachable: /readyz reports it; keep the last value.
+    }
+  };
+}
+
 export type Metrics = ReturnType<typeof createMetrics>;

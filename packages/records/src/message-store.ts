@@ -43,7 +43,7 @@ export type BeginResult =
   | { kind: 'done'; status: string }
   | { kind: 'expired' }
   | { kind: 'too-old' }
-  | { kind: 'go'; ambiguous: boolean; failures: number; body: string };
+  | { kind: 'go'; ambiguous: boolean; failures: number; body: string; acceptedAtMs: number };
 
 export type FinishOutcome =
   | { outcome: 'sent'; wamid: string }
@@ -159,7 +159,7 @@ export class MessageStore {
       case 'too-old':
         return { kind: 'too-old' };
       case 'go':
-        return { kind: 'go', ambiguous: r[1] === '1', failures: Number(r[2]), body: r[3] ?? '{}' };
+        return { kind: 'go', ambiguous: r[1] === '1', failures: Number(r[2]), body: r[3] ?? '{}', acceptedAtMs: Number(r[4]) };
       default:
         return { kind: 'missing' };
     }

@@ -87,7 +87,7 @@ if r[4] then
   redis.call('HINCRBY', KEYS[1], 'resends', 1)
   redis.call('INCR', KEYS[2])
 end
-return {'go', amb, r[5] or '0', r[6] or '{}'}
+return {'go', amb, r[5] or '0', r[6] or '{}', r[3]}
 `;
 
 /**

@@ -76,16 +76,17 @@ export async function dispatchMessage(deps: DispatchDeps, job: OutboundJob): Pro
   const outcome = await deps.client.sendMessage(begun.body);
   const ended = deps.now();
   metrics.sendLatency.observe((ended - started) / 1000);
-  return settle(deps, job, outcome, started);
+  return settle(deps, job, outcome, started, begun.acceptedAtMs);
 }
 
-async function settle(deps: DispatchDeps, job: OutboundJob, outcome: SendOutcome, started: number): Promise<DispatchResult> {
+async function settle(deps: DispatchDeps, job: OutboundJob, outcome: SendOutcome, started: number, acceptedAtMs: number): Promise<DispatchResult> {
   const { store, policy, log, metrics } = deps;
   const now = deps.now();
   switch (outcome.kind) {
     case 'sent': {
       await store.finish(job.id, now, { outcome: 'sent', wamid: outcome.wamid }, attempt(started, 'sent', outcome.httpStatus));
       metrics.sent.inc();
+      metrics.acceptToSend.observe(Math.max(0, now - acceptedAtMs) / 1000);
       return DONE;
     }
     case 'permanent': {

@@ -4,6 +4,7 @@ import type { RelayConfig } from '@cbot-relay/config';
 import { requireCbot } from '@cbot-relay/config';
 import { LaneWorkers, OrphanSweeper } from '@cbot-relay/dispatcher';
 import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp } from '@cbot-relay/ingress';
+import { gaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import { ADD_STANDARD_JOB_LUA, INBOUND_JOB_OPTIONS, OutboundLanes, QueueNames, assertLaneCount, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { RedisClient } from '@cbot-relay/queues';
@@ -123,6 +124,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     inbound.on('error', () => undefined);
     closers.unshift(() => inbound.close());
     const ingressOn = roles.has('ingress');
+    gaugeFromSource(metrics.backlog, () => httpStore.backlog());
     const keyLimiter = new KeyRateLimiter(config.ingress.perKeyRatePerSecond);
     const app = createIngressApp({
       log,

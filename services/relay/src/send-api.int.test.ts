@@ -143,7 +143,10 @@ describe('operations', () => {
     expect(ready.status).toBe(200);
     const metrics = await (await fetch(`${h.base}/metrics`)).text();
     expect(metrics).toContain('relay_messages_accepted_total');
-    expect(metrics).toContain('relay_messages_sent_total');
+    expect(metrics).toMatch(/relay_messages_sent_total \d+/);
+    expect(metrics).toMatch(/relay_outbound_backlog \d+/);
+    expect(metrics).toMatch(/relay_accept_to_sent_seconds_count [1-9]/);
+    expect(metrics).toMatch(/relay_cbot_send_seconds_count [1-9]/);
   });
 
   it('sets security headers and a request id', async () => {
