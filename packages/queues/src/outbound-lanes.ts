@@ -44,7 +44,8 @@ export class OutboundLanes {
   queue(lane: number): Queue {
     let q = this.#queues.get(lane);
     if (!q) {
-      q = new Queue(this.name(lane), { connection: this.#opts.connection, prefix: this.#opts.prefix });
+      // Nothing listens to lane events; a short stream keeps Redis memory per queued message low.
+      q = new Queue(this.name(lane), { connection: this.#opts.connection, prefix: this.#opts.prefix, streams: { events: { maxLen: 100 } } });
       q.on('error', () => undefined); // connection errors surface on the calls that fail
       this.#queues.set(lane, q);
     }
@@ -59,9 +60,13 @@ export class OutboundLanes {
     await this.queue(this.laneOf(job.to)).add('m', job, { ...LANE_JOB_OPTS, jobId });
   }
 
-  /** What `enqueue` would send, for a script that adds the job in the same atomic step as its own writes. */
-  jobCall(job: OutboundJob, jobId = job.id): StandardJobCall {
-    return standardJobCall(this.queue(this.laneOf(job.to)), 'm', job, { ...LANE_JOB_OPTS, jobId });
+  /**
+   * The addStandardJob call for a script that adds the job in the same atomic step as its own writes.
+   * BullMQ numbers the job: with no custom id its stored options stay under Redis's compact-hash
+   * limit (64-byte values), which halves the job's memory.
+   */
+  jobCall(job: OutboundJob): StandardJobCall {
+    return standardJobCall(this.queue(this.laneOf(job.to)), 'm', job, LANE_JOB_OPTS);
   }
 
   /** Waiting + active + delayed over every lane. */

@@ -24,11 +24,12 @@ export interface StandardJobCall {
   args: (string | Buffer | number)[];
 }
 
-export function standardJobCall(queue: Queue, name: string, data: unknown, opts: JobsOptions & { jobId: string }): StandardJobCall {
+/** Without `opts.jobId` BullMQ numbers the job itself (and the stored options stay short). */
+export function standardJobCall(queue: Queue, name: string, data: unknown, opts: JobsOptions): StandardJobCall {
   const job = new Job(queue, name, data, opts, opts.jobId);
   const json = job.asJSON();
   const k = queue.keys;
-  const args = [k[''], opts.jobId, name, json.timestamp, null, null, undefined, undefined, null];
+  const args = [k[''], opts.jobId ?? '', name, json.timestamp, null, null, undefined, undefined, null];
   return {
     keys: [k.wait!, k.paused!, k.meta!, k.id!, k.completed!, k.delayed!, k.active!, k.events!, k.marker!],
     args: [packer.pack(args), json.data, packer.pack(json.opts)],

@@ -41,7 +41,7 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
     cbotMessageId: h.wamid ?? null,
     attempts,
     createdAt: iso(h.createdAt),
-    updatedAt: iso(h.updatedAt),
+    updatedAt: iso(h.updatedAt ?? h.createdAt),
     caller: h.caller ?? '',
   };
   if (h.expiresAt !== undefined) rec.expiresAt = iso(h.expiresAt);

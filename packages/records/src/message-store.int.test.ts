@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, uniquePrefix } from '@cbot-relay/testing';
 import type { TestRedis } from '@cbot-relay/testing';
+import { ADD_STANDARD_JOB_LUA, OutboundLanes } from '@cbot-relay/queues';
 import { MessageStore } from './index.js';
 
 let server: TestRedis;
@@ -16,7 +17,8 @@ afterAll(async () => {
   await server.close();
 });
 
-const store = () => new MessageStore({ redis, prefix: uniquePrefix(), recordTtlS: 3600 });
+const store = () => new MessageStore({ redis, prefix: uniquePrefix(), recordTtlS: 3600, addStandardJobLua: ADD_STANDARD_JOB_LUA });
+const lanes = () => new OutboundLanes({ connection: redis, prefix: uniquePrefix(), lanes: 2 });
 const body = JSON.stringify({ to: '905551112233', type: 'text', text: { body: 'hi' } });
 const base = { to: '905551112233', type: 'text', caller: 'crm', body };
 
@@ -101,8 +103,13 @@ describe('MessageStore', () => {
     expect(await s.backlog()).toBe(0);
     const dl = await s.deadLetters(10);
     expect(dl.records.map((r) => r.id)).toEqual(['m6']);
-    await expect(s.replay('m6', 2000)).resolves.toEqual({ kind: 'replayed', to: base.to, jobId: 'm6-r1' });
-    await expect(s.replay('m6', 2001)).resolves.toEqual({ kind: 'not-failed', status: 'queued' });
+    const l = lanes();
+    const jobFor = (to: string) => l.jobCall({ id: 'm6', to });
+    await expect(s.replay('m6', 2000, jobFor)).resolves.toEqual({ kind: 'replayed', to: base.to });
+    await expect(s.replay('m6', 2001, jobFor)).resolves.toEqual({ kind: 'not-failed', status: 'queued' });
+    await expect(s.replay('nope', 2001, jobFor)).resolves.toEqual({ kind: 'missing' });
+    expect(await l.depth()).toBe(1);
+    await l.close();
     expect((await s.deadLetters(10)).records).toEqual([]);
     expect(await s.backlog()).toBe(1);
     await expect(s.begin('m6', 2002, 60_000)).resolves.toMatchObject({ kind: 'go', failures: 0 });
@@ -125,9 +132,9 @@ describe('MessageStore', () => {
     await s.accept({ ...base, id: 'o3', nowMs: 9000 });
     await s.begin('o2', 2001, 60_000);
     const old = await s.openBefore(5000, -1, 10);
-    expect(old.map((o) => [o.id, o.status, o.job])).toEqual([
-      ['o1', 'queued', 'o1'],
-      ['o2', 'sending', 'o2'],
+    expect(old.map((o) => [o.id, o.status])).toEqual([
+      ['o1', 'queued'],
+      ['o2', 'sending'],
     ]);
     expect(await s.discardOrphan('o1')).toBe(true);
     expect(await s.discardOrphan('o2')).toBe(false);

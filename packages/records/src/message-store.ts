@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Attempt, MessageRecord } from './message-record.js';
 import { recordFromHash } from './message-record.js';
 import { luaCommand } from './lua-command.js';
-import { ACCEPT, APPLY_STATUS, BEGIN, DISCARD_ORPHAN, FINISH, REPLAY, acceptAndEnqueue } from './scripts.js';
+import { ACCEPT, APPLY_STATUS, BEGIN, DISCARD_ORPHAN, FINISH, acceptAndEnqueue, replayAndEnqueue } from './scripts.js';
 
 export interface MessageStoreOptions {
   redis: Redis | Cluster;
@@ -43,6 +43,8 @@ export type BeginResult =
   | { kind: 'done'; status: string }
   | { kind: 'expired' }
   | { kind: 'too-old' }
+  /** The record outlived its body (RECORD_TTL_S passed while it was stuck): it can only fail. */
+  | { kind: 'no-body' }
   | { kind: 'go'; ambiguous: boolean; failures: number; body: string; acceptedAtMs: number };
 
 export type FinishOutcome =
@@ -52,7 +54,7 @@ export type FinishOutcome =
   | { outcome: 'expired' };
 
 export type ReplayResult =
-  | { kind: 'replayed'; to: string; jobId: string }
+  | { kind: 'replayed'; to: string }
   | { kind: 'missing' }
   | { kind: 'not-failed'; status: string }
   | { kind: 'no-body' };
@@ -69,8 +71,9 @@ export class MessageStore {
   readonly #recordTtlS: number;
   readonly #idemTtlS: number;
   readonly #wamidTtlS: number;
-  readonly #scripts: Record<'accept' | 'begin' | 'finish' | 'applyStatus' | 'replay' | 'discard', Eval>;
+  readonly #scripts: Record<'accept' | 'begin' | 'finish' | 'applyStatus' | 'discard', Eval>;
   readonly #acceptAndEnqueue: Eval | undefined;
+  readonly #replayAndEnqueue: Eval | undefined;
 
   constructor(opts: MessageStoreOptions) {
     this.#redis = opts.redis;
@@ -83,18 +86,22 @@ export class MessageStore {
       return async (k, a) => (await run(k, a)) as string[];
     };
     this.#scripts = {
-      accept: def(ACCEPT, 3),
-      begin: def(BEGIN, 2),
-      finish: def(FINISH, 5),
+      accept: def(ACCEPT, 4),
+      begin: def(BEGIN, 3),
+      finish: def(FINISH, 6),
       applyStatus: def(APPLY_STATUS, 3),
-      replay: def(REPLAY, 3),
-      discard: def(DISCARD_ORPHAN, 2),
+      discard: def(DISCARD_ORPHAN, 3),
     };
-    this.#acceptAndEnqueue = opts.addStandardJobLua === undefined ? undefined : def(acceptAndEnqueue(opts.addStandardJobLua), 12);
+    const bull = opts.addStandardJobLua;
+    this.#acceptAndEnqueue = bull === undefined ? undefined : def(acceptAndEnqueue(bull), 13);
+    this.#replayAndEnqueue = bull === undefined ? undefined : def(replayAndEnqueue(bull), 13);
   }
 
   recKey(id: string): string {
     return `${this.#p}:msg:${id}`;
+  }
+  #bodyKey(id: string): string {
+    return `${this.#p}:body:${id}`;
   }
   get #openKey() {
     return `${this.#p}:open`;
@@ -123,7 +130,7 @@ export class MessageStore {
 
   #acceptKeys(input: AcceptInput): string[] {
     const idemKey = input.idempotency ? `${this.#p}:idem:${input.caller}:${input.idempotency.key}` : `${this.#p}:idem:-`;
-    return [this.recKey(input.id), idemKey, this.#openKey];
+    return [this.recKey(input.id), idemKey, this.#openKey, this.#bodyKey(input.id)];
   }
 
   #acceptArgs(input: AcceptInput): (string | number)[] {
@@ -150,7 +157,7 @@ export class MessageStore {
   }
 
   async begin(id: string, nowMs: number, maxAgeMs: number): Promise<BeginResult> {
-    const r = await this.#scripts.begin([this.recKey(id), `${this.#p}:ambiguous`], [nowMs, maxAgeMs]);
+    const r = await this.#scripts.begin([this.recKey(id), `${this.#p}:ambiguous`, this.#bodyKey(id)], [nowMs, maxAgeMs]);
     switch (r[0]) {
       case 'done':
         return { kind: 'done', status: r[1] ?? '' };
@@ -158,6 +165,8 @@ export class MessageStore {
         return { kind: 'expired' };
       case 'too-old':
         return { kind: 'too-old' };
+      case 'no-body':
+        return { kind: 'no-body' };
       case 'go':
         return { kind: 'go', ambiguous: r[1] === '1', failures: Number(r[2]), body: r[3] ?? '{}', acceptedAtMs: Number(r[4]) };
       default:
@@ -169,7 +178,7 @@ export class MessageStore {
   async finish(id: string, nowMs: number, o: FinishOutcome, attempt?: Attempt): Promise<{ applied: boolean; failures: number }> {
     const wamid = o.outcome === 'sent' ? o.wamid : '';
     const r = await this.#scripts.finish(
-      [this.recKey(id), this.#openKey, this.#wamidKey(wamid), this.#wpendKey(wamid), this.#dlqKey],
+      [this.recKey(id), this.#openKey, this.#wamidKey(wamid), this.#wpendKey(wamid), this.#dlqKey, this.#bodyKey(id)],
       [
         o.outcome,
         nowMs,
@@ -190,17 +199,25 @@ export class MessageStore {
   async applyStatus(wamid: string, status: string, nowMs: number, errors?: unknown): Promise<{ relayId?: string; applied: boolean }> {
     const r = await this.#scripts.applyStatus(
       [this.#wamidKey(wamid), this.#wpendKey(wamid), this.#dlqKey],
-      [status, nowMs, errors === undefined ? '' : JSON.stringify(errors), this.#wamidTtlS, `${this.#p}:msg:`, this.#recordTtlS],
+      [status, nowMs, errors === undefined ? '' : JSON.stringify(errors), this.#wamidTtlS, `${this.#p}:msg:`, this.#recordTtlS, `${this.#p}:body:`],
     );
     return { relayId: r[1], applied: r[0] === 'applied' };
   }
 
-  async replay(id: string, nowMs: number): Promise<ReplayResult> {
+  /** A failed message back to 'queued' with a new job (jobFor builds it for the recipient's lane), atomically. */
+  async replay(id: string, nowMs: number, jobFor: (to: string) => JobCall): Promise<ReplayResult> {
+    if (!this.#replayAndEnqueue) throw new Error('MessageStore: replay needs addStandardJobLua');
+    const to = await this.#redis.hget(this.recKey(id), 'to');
+    if (to === null) return { kind: 'missing' };
     const attempt: Attempt = { at: new Date(nowMs).toISOString(), outcome: 'replayed' };
-    const r = await this.#scripts.replay([this.recKey(id), this.#dlqKey, this.#openKey], [nowMs, JSON.stringify(attempt), this.#recordTtlS, id]);
+    const job = jobFor(to);
+    const r = await this.#replayAndEnqueue(
+      [this.recKey(id), this.#dlqKey, this.#openKey, this.#bodyKey(id), ...job.keys],
+      [nowMs, JSON.stringify(attempt), this.#recordTtlS, id, ...job.args],
+    );
     switch (r[0]) {
       case 'ok':
-        return { kind: 'replayed', to: r[1] ?? '', jobId: r[2] ?? id };
+        return { kind: 'replayed', to: r[1] ?? to };
       case 'not-failed':
         return { kind: 'not-failed', status: r[1] ?? '' };
       case 'no-body':
@@ -254,7 +271,7 @@ export class MessageStore {
 
   /** Drops a never-acknowledged record (see DISCARD_ORPHAN). True when it was dropped. */
   async discardOrphan(id: string): Promise<boolean> {
-    const [outcome] = await this.#scripts.discard([this.recKey(id), this.#openKey], [id]);
+    const [outcome] = await this.#scripts.discard([this.recKey(id), this.#openKey, this.#bodyKey(id)], [id]);
     return outcome === 'dropped';
   }
 }

@@ -1,7 +1,11 @@
 /**
  * Lua for the message records. Each script is one atomic step of the record's life, so a crash
  * between two Redis calls can never leave a record half-moved (e.g. sent but still counted in the
- * backlog). Single-node Redis only: scripts touch keys derived inside the script.
+ * backlog). Every key shares the prefix's hash slot in Redis Cluster (see README).
+ *
+ * Memory: the record hash holds only short values so Redis keeps it as a compact listpack
+ * (hash-max-listpack-value, 64 bytes by default); the caller's body, usually longer, has its own key.
+ * `updatedAt` and `epoch` (age for DISPATCH_MAX_AGE_S) default to `createdAt` until they differ.
  */
 
 const PRELUDE = `
@@ -18,7 +22,7 @@ end
 `;
 
 /**
- * KEYS: rec, idem, open. ARGV: id, to, type, caller, now, expiresAt|'', fingerprint|'', idemTtlS, recTtlS, body.
+ * KEYS: rec, idem, open, body. ARGV: id, to, type, caller, now, expiresAt|'', fingerprint|'', idemTtlS, recTtlS, body.
  * `open` indexes accepted messages that have not ended (score: acceptance time): its size is the
  * outbound backlog, and the sweeper finds records whose job is missing through it.
  */
@@ -34,10 +38,10 @@ local function accept(KEYS, ARGV)
     end
     redis.call('SET', KEYS[2], ARGV[7] .. '|' .. ARGV[1], 'EX', ARGV[8])
   end
-  redis.call('HSET', KEYS[1], 'to', ARGV[2], 'type', ARGV[3], 'caller', ARGV[4], 'status', 'queued',
-    'createdAt', ARGV[5], 'updatedAt', ARGV[5], 'epoch', ARGV[5], 'body', ARGV[10], 'job', ARGV[1])
+  redis.call('HSET', KEYS[1], 'to', ARGV[2], 'type', ARGV[3], 'caller', ARGV[4], 'status', 'queued', 'createdAt', ARGV[5])
   if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'expiresAt', ARGV[6]) end
   redis.call('EXPIRE', KEYS[1], ARGV[9])
+  redis.call('SET', KEYS[4], ARGV[10], 'EX', ARGV[9])
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
   return {'created', ARGV[1]}
 end
@@ -49,37 +53,41 @@ return accept(KEYS, ARGV)
 
 /**
  * ACCEPT and BullMQ's own addStandardJob in one atomic script: a message is either recorded and
- * queued, or neither (no orphan record for a request that failed halfway), in one round trip.
- * KEYS: rec, idem, open, then addStandardJob's 9 keys. ARGV: ACCEPT's 10, then addStandardJob's 3.
+ * queued, or neither (no orphan record for a request that failed halfway), in one round trip. The
+ * job id BullMQ assigns is kept on the record.
+ * KEYS: ACCEPT's 4, then addStandardJob's 9. ARGV: ACCEPT's 10, then addStandardJob's 3.
  */
 export function acceptAndEnqueue(addStandardJobLua: string): string {
   return `${ACCEPT_FN}
 local function bullmqAddStandardJob(KEYS, ARGV)
 ${addStandardJobLua}
 end
-local r = accept({KEYS[1], KEYS[2], KEYS[3]}, ARGV)
+local r = accept({KEYS[1], KEYS[2], KEYS[3], KEYS[4]}, ARGV)
 if r[1] == 'created' then
-  local jobId = bullmqAddStandardJob({KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12]},
+  local jobId = bullmqAddStandardJob({KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]},
     {ARGV[11], ARGV[12], ARGV[13]})
   if type(jobId) == 'number' and jobId < 0 then return redis.error_reply('addStandardJob failed: ' .. jobId) end
+  redis.call('HSET', KEYS[1], 'job', jobId)
 end
 return r
 `;
 }
 
 /**
- * KEYS: rec, ambiguous counter. ARGV: now, maxAgeMs.
+ * KEYS: rec, ambiguous counter, body. ARGV: now, maxAgeMs.
  * Marks the record 'sending' with an in-flight stamp. A stamp left by an earlier run means that run
  * died (or timed out) after the request may have reached CBOT: the caller counts the resend.
  */
 export const BEGIN = `
-local r = redis.call('HMGET', KEYS[1], 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'body')
+local r = redis.call('HMGET', KEYS[1], 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'createdAt')
 local st = r[1]
 if not st then return {'missing'} end
 if st ~= 'queued' and st ~= 'sending' then return {'done', st} end
 local now = tonumber(ARGV[1])
 if r[2] and tonumber(r[2]) <= now then return {'expired'} end
-if now - tonumber(r[3]) > tonumber(ARGV[2]) then return {'too-old'} end
+if now - tonumber(r[3] or r[6]) > tonumber(ARGV[2]) then return {'too-old'} end
+local body = redis.call('GET', KEYS[3])
+if not body then return {'no-body'} end
 redis.call('HSET', KEYS[1], 'status', 'sending', 'inflight', ARGV[1], 'updatedAt', ARGV[1])
 local amb = '0'
 if r[4] then
@@ -87,14 +95,14 @@ if r[4] then
   redis.call('HINCRBY', KEYS[1], 'resends', 1)
   redis.call('INCR', KEYS[2])
 end
-return {'go', amb, r[5] or '0', r[6] or '{}', r[3]}
+return {'go', amb, r[5] or '0', body, r[6]}
 `;
 
 /**
- * KEYS: rec, open, wamid, wpend, dlq.
+ * KEYS: rec, open, wamid, wpend, dlq, body.
  * ARGV: outcome (sent|retry|failed|expired), now, attemptJson|'', wamid|'', wamidTtlS,
  *       countsAsFailure 1|0, keepInflight 1|0, errorJson|'', recTtlS, id.
- * Only an open record (queued/sending) can end; the backlog counter moves in the same step.
+ * Only an open record (queued/sending) can end; the backlog index moves in the same step.
  */
 export const FINISH = `${PRELUDE}
 local st = redis.call('HGET', KEYS[1], 'status')
@@ -103,6 +111,7 @@ appendAttempt(KEYS[1], ARGV[3])
 if ARGV[7] ~= '1' then redis.call('HDEL', KEYS[1], 'inflight') end
 redis.call('HSET', KEYS[1], 'updatedAt', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[9])
+redis.call('EXPIRE', KEYS[6], ARGV[9])
 local o = ARGV[1]
 if o == 'retry' then
   local n
@@ -121,7 +130,7 @@ if o == 'sent' then
     redis.call('HSET', KEYS[1], 'status', pend[1])
     if pend[2] and pend[2] ~= '' then redis.call('HSET', KEYS[1], 'error', pend[2]) end
     if pend[1] == 'failed' then redis.call('ZADD', KEYS[5], ARGV[2], ARGV[10]) end
-    if pend[1] == 'delivered' or pend[1] == 'read' then redis.call('HDEL', KEYS[1], 'body') end
+    if pend[1] == 'delivered' or pend[1] == 'read' then redis.call('DEL', KEYS[6]) end
   end
   redis.call('DEL', KEYS[4])
 elseif o == 'failed' then
@@ -129,12 +138,13 @@ elseif o == 'failed' then
   redis.call('ZADD', KEYS[5], ARGV[2], ARGV[10])
 else
   redis.call('HSET', KEYS[1], 'status', 'expired')
+  redis.call('DEL', KEYS[6])
 end
 return {'ok', o}
 `;
 
 /**
- * KEYS: wamid, wpend, dlq. ARGV: status, now, errorJson|'', pendTtlS, recKeyPrefix, recTtlS.
+ * KEYS: wamid, wpend, dlq. ARGV: status, now, errorJson|'', pendTtlS, recKeyPrefix, recTtlS, bodyKeyPrefix.
  * Statuses only move forward. A status for a wamid the relay has not recorded yet is parked and
  * applied by FINISH when the send is recorded.
  */
@@ -160,43 +170,53 @@ if rank and rank >= 2 and RANK[cur] and RANK[cur] >= 2 and rank > RANK[cur] then
   if ARGV[3] ~= '' then redis.call('HSET', rec, 'error', ARGV[3]) end
   if s == 'failed' then redis.call('ZADD', KEYS[3], ARGV[2], id) end
   -- Delivered or read is final success: the body is no longer needed for a replay.
-  if s == 'delivered' or s == 'read' then redis.call('HDEL', rec, 'body') end
+  if s == 'delivered' or s == 'read' then redis.call('DEL', ARGV[7] .. id) else redis.call('EXPIRE', ARGV[7] .. id, ARGV[6]) end
   redis.call('EXPIRE', rec, ARGV[6])
   return {'applied', id}
 end
 return {'ignored', id}
 `;
 
-/** KEYS: rec, dlq, open. ARGV: now, attemptJson, recTtlS, id. Returns the new job id. */
-export const REPLAY = `${PRELUDE}
-local r = redis.call('HMGET', KEYS[1], 'status', 'body', 'to')
+/**
+ * A failed message back to 'queued', and BullMQ's addStandardJob for it, in one atomic step.
+ * KEYS: rec, dlq, open, body, then addStandardJob's 9. ARGV: now, attemptJson, recTtlS, id, then addStandardJob's 3.
+ */
+export function replayAndEnqueue(addStandardJobLua: string): string {
+  return `${PRELUDE}
+local function bullmqAddStandardJob(KEYS, ARGV)
+${addStandardJobLua}
+end
+local r = redis.call('HMGET', KEYS[1], 'status', 'to')
 if not r[1] then
   redis.call('ZREM', KEYS[2], ARGV[4])
   return {'missing'}
 end
 if r[1] ~= 'failed' then return {'not-failed', r[1]} end
-if not r[2] then return {'no-body'} end
+if redis.call('EXISTS', KEYS[4]) == 0 then return {'no-body'} end
 appendAttempt(KEYS[1], ARGV[2])
 redis.call('HSET', KEYS[1], 'status', 'queued', 'epoch', ARGV[1], 'updatedAt', ARGV[1], 'failures', '0')
 redis.call('HDEL', KEYS[1], 'error', 'inflight', 'expiresAt')
-local n = redis.call('HINCRBY', KEYS[1], 'replays', 1)
-local job = ARGV[4] .. '-r' .. n
-redis.call('HSET', KEYS[1], 'job', job)
+redis.call('HINCRBY', KEYS[1], 'replays', 1)
 redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[4], ARGV[3])
 redis.call('ZREM', KEYS[2], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[1], ARGV[4])
-return {'ok', r[3], job}
+local jobId = bullmqAddStandardJob({KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]},
+  {ARGV[5], ARGV[6], ARGV[7]})
+if type(jobId) == 'number' and jobId < 0 then return redis.error_reply('addStandardJob failed: ' .. jobId) end
+redis.call('HSET', KEYS[1], 'job', jobId)
+return {'ok', r[2]}
 `;
+}
 
 /**
- * KEYS: rec, open. ARGV: id. A record still 'queued' whose job does not exist was never acknowledged
- * to its caller (the request failed between the two writes and the caller was told 503): drop it so
- * it neither lingers as "queued" nor counts in the backlog. The caller's retry is the real message.
+ * KEYS: rec, open, body. ARGV: id. A record still 'queued' whose job does not exist was never
+ * acknowledged to its caller: drop it so it neither lingers as "queued" nor counts in the backlog.
  */
 export const DISCARD_ORPHAN = `
 local st = redis.call('HGET', KEYS[1], 'status')
 if st == 'queued' then
-  redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1], KEYS[3])
   redis.call('ZREM', KEYS[2], ARGV[1])
   return {'dropped'}
 end

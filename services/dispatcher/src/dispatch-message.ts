@@ -64,6 +64,9 @@ export async function dispatchMessage(deps: DispatchDeps, job: OutboundJob): Pro
     case 'too-old':
       await fail(deps, job.id, { message: 'gave up: message older than the maximum age' }, 'max_age');
       return DONE;
+    case 'no-body':
+      await fail(deps, job.id, { message: 'gave up: the message body is no longer stored (RECORD_TTL_S passed)' }, 'no_body');
+      return DONE;
     case 'go':
       break;
   }

@@ -51,8 +51,8 @@ export class OrphanSweeper {
         await store.discardOrphan(rec.id); // record expired: only the index entry is left
         continue;
       }
-      if (rec.status !== 'queued' || rec.job === undefined || rec.to === undefined) continue;
-      const jobKey = `${prefix}:${lanes.name(lanes.laneOf(rec.to))}:${rec.job}`;
+      if (rec.status !== 'queued' || rec.to === undefined) continue;
+      const jobKey = `${prefix}:${lanes.name(lanes.laneOf(rec.to))}:${rec.job ?? rec.id}`;
       if ((await redis.exists(jobKey)) === 1) continue;
       if (await store.discardOrphan(rec.id)) {
         dropped++;

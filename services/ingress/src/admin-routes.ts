@@ -48,8 +48,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     if (RELAY_ID_PATTERN.test(id)) {
       let result;
       try {
-        result = await deps.store.replay(id, deps.now());
-        if (result.kind === 'replayed') await deps.lanes.enqueue({ id, to: result.to }, result.jobId);
+        result = await deps.store.replay(id, deps.now(), (to) => deps.lanes.jobCall({ id, to }));
       } catch (err) {
         throw new UnavailableError(err);
       }

@@ -96,10 +96,6 @@ export function sendRoutes(deps: SendRoutesDeps): Router {
       if (accepted.kind === 'conflict') {
         throw new HttpError(409, 'idempotency_conflict', 'this Idempotency-Key was used with a different body');
       }
-      // A duplicate of a request that is still queued makes sure its job exists (a no-op when it does).
-      if (accepted.kind === 'duplicate' && (await deps.store.status(accepted.id)) === 'queued') {
-        await deps.lanes.enqueue({ id: accepted.id, to: message.to });
-      }
       if (accepted.kind === 'created') deps.metrics.accepted.inc({ caller: who });
       res.status(202).location(`/v1/messages/${accepted.id}`).json({ id: accepted.id, status: 'queued' });
     } catch (err) {
