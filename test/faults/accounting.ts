@@ -21,13 +21,22 @@ export interface OutboundCounts {
   extra: number;
   /** The relay's own count of resends after a possibly lost answer. */
   relayAmbiguousResends: number;
+  /**
+   * Final record status of accepted messages, by status. The simulator calls back sent, delivered and
+   * read for every message, and statuses only move forward, so every record must end `read`.
+   */
+  finalStatus: Record<string, number>;
 }
 
 const TEXT = /^r(\d+)-(\d+)$/;
 const textOf = (body: Record<string, unknown>) => (body.text as { body?: unknown } | undefined)?.body;
 
 /** Compares what the callers got 202 for with what CBOT (the simulator) received, in order. */
-export async function countOutbound(accepted: Accepted[][], sim: CbotSim, store: MessageStore): Promise<OutboundCounts> {
+export async function countOutbound(
+  accepted: Accepted[][],
+  sim: Pick<CbotSim, 'received'>,
+  store: Pick<MessageStore, 'status' | 'resends' | 'ambiguousResends'>,
+): Promise<OutboundCounts> {
   const times = new Map<string, number>();
   const seqsOf = new Map<number, number[]>();
   for (const m of sim.received()) {
@@ -47,10 +56,13 @@ export async function countOutbound(accepted: Accepted[][], sim: CbotSim, store:
     outOfOrderPairs: 0, outOfOrderRecipients: 0,
     extra: [...times.keys()].filter((t) => !known.has(t)).length,
     relayAmbiguousResends: await store.ambiguousResends(),
+    finalStatus: {},
   };
   for (const a of all) {
+    const status = (await store.status(a.relayId)) ?? 'no record';
+    out.finalStatus[status] = (out.finalStatus[status] ?? 0) + 1;
     const n = times.get(a.text) ?? 0;
-    if (n === 0) out.lost.push(`${a.text} (${a.relayId}: ${(await store.status(a.relayId)) ?? 'no record'})`);
+    if (n === 0) out.lost.push(`${a.text} (${a.relayId}: ${status})`);
     else out.delivered++;
     if (n > 1) {
       const resends = await store.resends(a.relayId);
@@ -93,12 +105,16 @@ export interface InboundCounts {
 }
 
 /** The keys every callback the simulator sent (or is still retrying) should turn into. */
-export function expectedEventKeys(sim: CbotSim): Set<string> {
+export function expectedEventKeys(sim: Pick<CbotSim, 'callbacks'>): Set<string> {
   return new Set(sim.callbacks().flatMap((c) => callbackKeys(c.payload)));
 }
 
 /** Compares the events both subscribers got with what the simulator's callbacks should have produced. */
-export function countInbound(sim: CbotSim, subscriber: QueueSubscriber, receiver: PushReceiver): InboundCounts {
+export function countInbound(
+  sim: Pick<CbotSim, 'callbacks' | 'counters'>,
+  subscriber: Pick<QueueSubscriber, 'keyOf' | 'runs' | 'unparsable'>,
+  receiver: Pick<PushReceiver, 'keyOf' | 'acks' | 'badSignatures' | 'unparsable'>,
+): InboundCounts {
   const expected = expectedEventKeys(sim);
   const queue = channel(expected, subscriber.keyOf);
   for (const [id, runs] of subscriber.runs) if (runs > 1) queue.dups.push(`${id} ran ${runs}×`);

@@ -43,6 +43,7 @@ export class Cluster {
   readonly live: Record<Role, RelayProcess[]> = { ingress: [], dispatcher: [], fanout: [] };
   readonly started: Started[] = [];
   readonly #pending = new Set<Promise<RelayProcess>>();
+  readonly #exited = new Map<RelayProcess, number | null>();
 
   private constructor(
     readonly td: Teardown,
@@ -122,6 +123,7 @@ export class Cluster {
       const proc = this.td.add(role, await starting, (p) => p.stop('SIGKILL'));
       this.live[role].push(proc);
       this.started.push({ role, proc });
+      void proc.exited().then((code) => this.#exited.set(proc, code));
       return proc;
     } finally {
       this.#pending.delete(starting);
@@ -136,13 +138,23 @@ export class Cluster {
     return proc.stop(signal);
   }
 
+  /** Live processes (never sent a signal by the suite) that exited by themselves: a crash. */
+  crashed(): string[] {
+    return (Object.keys(this.live) as Role[]).flatMap((role) =>
+      this.live[role].filter((p) => this.#exited.has(p)).map((p) => `${role} pid ${p.pid} exited with ${this.#exited.get(p)}`),
+    );
+  }
+
   /** Warn and error log lines (pino level ≥ 40) of every process started, newest last. */
   problems(max = 40): string[] {
     const out: string[] = [];
     for (const { role, proc } of this.started) {
       for (const line of proc.lines) {
-        const level = /"level":(\d+)/.exec(line)?.[1];
-        if (level === undefined ? line.trim() !== '' : Number(level) >= 40) out.push(`[${role} ${proc.pid}] ${line}`);
+        // pino writes the level as a label here ("warn") or a number (40); non-JSON lines are stderr output.
+        const level = /"level":"?(\w+)"?/.exec(line)?.[1];
+        const serious = level === undefined ? line.trim() !== '' : ['warn', 'error', 'fatal', '40', '50', '60'].includes(level);
+        // Long stack traces would drown the table; the first 400 characters name the error.
+        if (serious) out.push(`[${role} ${proc.pid}] ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`);
       }
     }
     return out.slice(-max);

@@ -36,6 +36,7 @@ export function relayEnv(role: Role, i: RelayEnvInput): Record<string, string> {
     DISPATCH_LANES: String(LANES),
     CBOT_BASE_URL: i.cbotUrl,
     CBOT_API_KEY: i.cbotKey,
+    // Longer than a CBOT call (5 s) plus the ingress's 10 s grace for open connections.
     SHUTDOWN_TIMEOUT_MS: '20000',
     // info: RelayProcess waits for the info line "cbot-relay started"; warnings are the evidence we keep.
     LOG_LEVEL: 'info',

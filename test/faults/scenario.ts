@@ -34,6 +34,8 @@ export interface Scenario {
   drainTimeoutMs: number;
   /** Injects the faults while the load runs; when it resolves the load stops and the drain begins. */
   inject(ctx: ScenarioContext): Promise<void>;
+  /** Runs after the load stopped, before the drain (e.g. redelivering the last callbacks). */
+  afterLoad?(ctx: ScenarioContext): Promise<void>;
   /** Extra checks once drained, before the cluster stops. */
   verify?(ctx: ScenarioContext): Promise<void>;
 }
@@ -83,6 +85,7 @@ export async function runScenario(s: Scenario, registerTeardown: (td: Teardown |
     inbound.start();
     await s.inject(ctx);
     await Promise.all([load.stop(), inbound.stop()]);
+    if (s.afterLoad) await s.afterLoad(ctx);
     log(`load stopped: ${load.acceptedCount} accepted; draining (≤ ${s.drainTimeoutMs / 1000} s)`);
     result.drain = await drain(cluster, load, queues, s.drainTimeoutMs);
     log(result.drain.drained ? `drained in ${(result.drain.ms / 1000).toFixed(1)} s` : `NOT drained: ${result.drain.pending.join('; ')}`);
@@ -92,6 +95,7 @@ export async function runScenario(s: Scenario, registerTeardown: (td: Teardown |
     const jobs = await queues.counts();
     result.relayJobs = { failed: jobs.failed, byQueue: jobs.byQueue };
     result.clientRetries = Object.fromEntries(load.retries);
+    for (const crash of cluster.crashed()) result.failures.push(`relay process crashed: ${crash}`);
     judge(result, load);
   } catch (err) {
     result.failures.push(`scenario error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -115,6 +119,8 @@ function judge(r: ScenarioResult, load: LoadDriver): void {
   bar(o.lost.length === 0, `${o.lost.length} accepted messages lost, e.g. ${o.lost.slice(0, 5).join(', ')}`);
   bar(o.dupUnexplained.length === 0, `${o.dupUnexplained.length} unexplained duplicate sends, e.g. ${o.dupUnexplained.slice(0, 5).join(', ')}`);
   bar(o.outOfOrderPairs === 0, `${o.outOfOrderPairs} out-of-order pairs over ${o.outOfOrderRecipients} recipients`);
+  const notRead = o.accepted - (o.finalStatus.read ?? 0);
+  bar(notRead === 0, `${notRead} message records did not end 'read' although CBOT reported it: ${JSON.stringify(o.finalStatus)}`);
   for (const [name, ch] of [['queue', i.queue], ['http', i.http]] as const) {
     bar(ch.lost.length === 0, `${ch.lost.length} events lost at the ${name} subscriber, e.g. ${ch.lost.slice(0, 5).join(', ')}`);
     bar(ch.dups.length === 0, `${ch.dups.length} duplicate events at the ${name} subscriber, e.g. ${ch.dups.slice(0, 5).join(', ')}`);
