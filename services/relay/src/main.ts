@@ -1,7 +1,6 @@
 import { CbotClient } from '@cbot-relay/cbot-client';
 import { ConfigError, loadConfig } from '@cbot-relay/config';
 import { createLogger, createMetrics } from '@cbot-relay/observability';
-import { DEV_SIM_API_KEY, startDevSim } from './dev-sim.js';
 import { RedisMissingError, ensureRedis } from './ensure-redis.js';
 import { startRelay } from './relay.js';
 import { webhookHeaders } from './register-webhook.js';
@@ -36,8 +35,9 @@ async function main(): Promise<void> {
   }
 
   const roles = new Set(config.roles);
-  let sim: Awaited<ReturnType<typeof startDevSim>>['sim'];
+  let sim: { close(): Promise<void> } | undefined;
   if (config.cbot.baseUrl === undefined && (roles.has('dispatcher') || roles.has('ingress'))) {
+    const { DEV_SIM_API_KEY, startDevSim } = await import('./dev-sim.js');
     const apiKey = config.cbot.apiKey ?? DEV_SIM_API_KEY;
     const started = await startDevSim(Number(process.env.SIM_PORT ?? 9090), apiKey, log);
     sim = started.sim;

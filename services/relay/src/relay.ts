@@ -1,8 +1,6 @@
 import { Queue } from 'bullmq';
-import { CbotClient } from '@cbot-relay/cbot-client';
 import type { RelayConfig } from '@cbot-relay/config';
 import { requireCbot } from '@cbot-relay/config';
-import { LaneWorkers, OrphanSweeper } from '@cbot-relay/dispatcher';
 import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp } from '@cbot-relay/ingress';
 import { gaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics } from '@cbot-relay/observability';
@@ -66,7 +64,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   try {
     if (roles.has('ingress') || roles.has('dispatcher')) await assertLaneCount(httpRedis, prefix, config.dispatch.lanes);
     let deadLetters;
+    // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {
+      const [{ CbotClient }, { LaneWorkers, OrphanSweeper }] = await Promise.all([
+        import('@cbot-relay/cbot-client'),
+        import('@cbot-relay/dispatcher'),
+      ]);
       const cbot = requireCbot(config);
       const client = new CbotClient({ ...cbot, apiKeyHeader: config.cbot.apiKeyHeader, timeoutMs: config.cbot.timeoutMs });
       const workerLanes = new OutboundLanes({ connection: workerRedis, prefix, lanes: config.dispatch.lanes, cluster: config.redis.cluster });
@@ -99,7 +102,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       running.push(() => workers.running);
     }
     if (roles.has('fanout')) {
-      // Loaded only by processes that run the role.
       const { loadSubscriptions, startFanout } = await import('@cbot-relay/fanout');
       const fanout = await startFanout({
         connection: workerRedis,
