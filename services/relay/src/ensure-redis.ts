@@ -46,7 +46,8 @@ export async function ensureRedis(url: string | undefined, log: Logger, dataDir 
   mkdirSync(dataDir, { recursive: true });
   const child = spawn(
     'redis-server',
-    ['--port', '6379', '--bind', '127.0.0.1', '--dir', dataDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''],
+    ['--port', '6379', '--bind', '127.0.0.1', '--dir', dataDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
+      '--hash-max-listpack-value', '1024'],
     { stdio: 'ignore' },
   );
   for (let i = 0; i < 100; i++) {
