@@ -1,18 +1,30 @@
+import { cpuMeter } from './cpu.js';
 import type { ClosedLoopResult } from './load.js';
 import { closedLoop } from './load.js';
 
 export interface AcceptTarget {
   name: 'relay' | 'baseline';
   url: string;
+  pid: number;
   headers: Record<string, string>;
 }
 
+/** One measured round plus the CPU each process spent per accepted request, µs. */
+export interface AcceptRound extends ClosedLoopResult {
+  cpuUsPerRequest: { server: number; redis: number; loadGenerator: number };
+  /** Share of one core each process used during the round. */
+  coresBusy: { server: number; redis: number; loadGenerator: number };
+}
+
 export interface AcceptComparison {
-  relay: ClosedLoopResult;
-  baseline: ClosedLoopResult;
+  relay: AcceptRound;
+  baseline: AcceptRound;
   /** Every round, for results.json: the noise between rounds is part of the answer. */
-  rounds: { relay: ClosedLoopResult[]; baseline: ClosedLoopResult[] };
+  rounds: { relay: AcceptRound[]; baseline: AcceptRound[] };
+  /** relay ÷ baseline throughput of the reported (best) rounds. */
   ratio: number;
+  /** baseline ÷ relay server CPU per request: the throughput ratio if each server had its own cores. */
+  cpuRatio: number;
 }
 
 /**
@@ -25,25 +37,43 @@ export async function compareAccept(o: {
   path: string;
   body: (i: number) => string;
   targets: [AcceptTarget, AcceptTarget];
+  redisPid: number;
   connections: number;
   rounds: number;
   warmS: number;
   durationS: number;
   log: (line: string) => void;
 }): Promise<AcceptComparison> {
-  const runs: Record<'relay' | 'baseline', ClosedLoopResult[]> = { relay: [], baseline: [] };
+  const runs: Record<'relay' | 'baseline', AcceptRound[]> = { relay: [], baseline: [] };
   for (let round = 0; round < o.rounds; round++) {
     for (const t of o.targets) {
       const base = { url: t.url, path: o.path, headers: t.headers, body: o.body, connections: o.connections };
       await closedLoop({ ...base, durationS: o.warmS });
+      const meter = cpuMeter({ server: t.pid, redis: o.redisPid, loadGenerator: process.pid });
       const r = await closedLoop({ ...base, durationS: o.durationS });
-      runs[t.name].push(r);
+      const cpu = meter();
+      const per = (ms: number | undefined) => ((ms ?? 0) * 1000) / Math.max(1, r.ok);
+      const busy = (ms: number | undefined) => (ms ?? 0) / (r.durationS * 1000);
+      const result: AcceptRound = {
+        ...r,
+        cpuUsPerRequest: { server: per(cpu.server), redis: per(cpu.redis), loadGenerator: per(cpu.loadGenerator) },
+        coresBusy: { server: busy(cpu.server), redis: busy(cpu.redis), loadGenerator: busy(cpu.loadGenerator) },
+      };
+      runs[t.name].push(result);
       const bad = r.non2xx + r.errors > 0 ? ` (non-2xx ${r.non2xx}: ${JSON.stringify(r.statusCodes)}, errors ${r.errors})` : '';
-      o.log(`  ${o.path} ${t.name.padEnd(8)} round ${round + 1}: ${Math.round(r.rps)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms${bad}`);
+      const c = result.cpuUsPerRequest;
+      const b = result.coresBusy;
+      o.log(
+        `  ${o.path} ${t.name.padEnd(8)} round ${round + 1}: ${Math.round(r.rps)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; ` +
+          `CPU µs/req server ${Math.round(c.server)}, redis ${Math.round(c.redis)}, load generator ${Math.round(c.loadGenerator)} ` +
+          `(cores busy ${b.server.toFixed(2)}/${b.redis.toFixed(2)}/${b.loadGenerator.toFixed(2)})${bad}`,
+      );
     }
   }
-  const best = (rs: ClosedLoopResult[]) => rs.reduce((a, b) => (b.rps > a.rps ? b : a));
+  const best = (rs: AcceptRound[]) => rs.reduce((a, b) => (b.rps > a.rps ? b : a));
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
   const relay = best(runs.relay);
   const baseline = best(runs.baseline);
-  return { relay, baseline, rounds: runs, ratio: relay.rps / baseline.rps };
+  const cpuRatio = median(runs.baseline.map((r) => r.cpuUsPerRequest.server)) / median(runs.relay.map((r) => r.cpuUsPerRequest.server));
+  return { relay, baseline, rounds: runs, ratio: relay.rps / baseline.rps, cpuRatio };
 }

@@ -1,6 +1,10 @@
 import type { Redis } from 'ioredis';
+import { MessageStore } from '@cbot-relay/records';
+import { cpuMeter } from './cpu.js';
+import { closedLoop } from './load.js';
+import { textMessage } from './payloads.js';
 import type { EnvFor } from './processes.js';
-import { PREFIX, startDispatcher, stopChild } from './processes.js';
+import { API_KEY, PREFIX, startDispatcher, stopChild } from './processes.js';
 import type { Measured, RssTracker } from './rss.js';
 import { setSimLatency, simReceived } from './sim-client.js';
 import { sleep } from './stats.js';
@@ -19,10 +23,15 @@ export interface DispatchRun {
   failures: Record<string, number>;
   /** Backlog at the end of the window; 0 would mean the queue ran dry and the rate is a lower bound. */
   backlogAfter: number;
+  /** CPU per message sent over the window, µs: all dispatchers together, Redis, the simulator. */
+  cpuUsPerMessage: { dispatchers: number; redis: number; sim: number };
+  /** Cores each kind of process kept busy over the window (2 on this machine is everything). */
+  coresBusy: { dispatchers: number; redis: number; sim: number };
 }
 
+/** Accepted messages not yet sent, failed or expired, as the relay itself counts them. */
 export async function backlog(redis: Redis): Promise<number> {
-  return Number((await redis.get(`${PREFIX}:backlog`)) ?? 0);
+  return new MessageStore({ redis, prefix: PREFIX, recordTtlS: 60 }).backlog();
 }
 
 /**
@@ -43,6 +52,7 @@ export async function measureDispatch(o: {
   windowS: number;
   rss: RssTracker;
   others: Measured[];
+  pids: { redis: number; sim: number };
   log: (line: string) => void;
 }): Promise<DispatchRun> {
   await setSimLatency(o.simUrl, o.latencyMs);
@@ -54,12 +64,14 @@ export async function measureDispatch(o: {
     await sleep(o.warmS * 1000);
     const samples: { t: number; n: number }[] = [];
     const take = async () => samples.push({ t: performance.now(), n: (await simReceived(o.simUrl)).accepted });
+    const meter = cpuMeter({ redis: o.pids.redis, sim: o.pids.sim, ...Object.fromEntries(children.map((c) => [c.role, c.pid])) });
     await take();
     for (let s = 0; s < o.windowS; s++) {
       const next = (samples[0]?.t ?? 0) + (s + 1) * 1000;
       await sleep(Math.max(0, next - performance.now()));
       await take();
     }
+    const cpu = meter();
     const end = await simReceived(o.simUrl);
     const backlogAfter = await backlog(o.redis);
     o.rss.sample(`dispatch k=${o.processes} ${o.latencyMs} ms`, [...children, ...o.others]);
@@ -67,18 +79,51 @@ export async function measureDispatch(o: {
     const last = samples[samples.length - 1]!;
     const msgsPerS = ((last.n - first.n) * 1000) / (last.t - first.t);
     const perSecond = samples.slice(1).map((s, i) => Math.round(((s.n - samples[i]!.n) * 1000) / (s.t - samples[i]!.t)));
+    const sent = Math.max(1, last.n - first.n);
+    const windowMs = last.t - first.t;
+    const dispatchersMs = children.reduce((sum, c) => sum + (cpu[c.role] ?? 0), 0);
+    const cpuUsPerMessage = { dispatchers: (dispatchersMs * 1000) / sent, redis: ((cpu.redis ?? 0) * 1000) / sent, sim: ((cpu.sim ?? 0) * 1000) / sent };
+    const coresBusy = { dispatchers: dispatchersMs / windowMs, redis: (cpu.redis ?? 0) / windowMs, sim: (cpu.sim ?? 0) / windowMs };
     const failures: Record<string, number> = {};
     for (const [code, n] of Object.entries(end.failures)) {
       const d = n - (startCounters.failures[code] ?? 0);
       if (d > 0) failures[code] = d;
     }
     o.log(
-      `  dispatch k=${o.processes} at ${o.latencyMs} ms: ${Math.round(msgsPerS)} msg/s (${Math.round(msgsPerS / o.processes)} per process); per second ${perSecond.join(' ')}` +
+      `  dispatch k=${o.processes} at ${o.latencyMs} ms: ${Math.round(msgsPerS)} msg/s (${Math.round(msgsPerS / o.processes)} per process); per second ${perSecond.join(' ')}; ` +
+        `CPU µs/msg dispatchers ${Math.round(cpuUsPerMessage.dispatchers)}, redis ${Math.round(cpuUsPerMessage.redis)}, sim ${Math.round(cpuUsPerMessage.sim)} ` +
+        `(cores busy ${coresBusy.dispatchers.toFixed(2)}/${coresBusy.redis.toFixed(2)}/${coresBusy.sim.toFixed(2)})` +
         (backlogAfter === 0 ? ' — QUEUE RAN DRY, lower bound' : '') +
         (Object.keys(failures).length ? ` — simulator failures ${JSON.stringify(failures)}` : ''),
     );
-    return { processes: o.processes, latencyMs: o.latencyMs, msgsPerS, perProcessMsgsPerS: msgsPerS / o.processes, perSecond, windowS: o.windowS, failures, backlogAfter };
+    return { processes: o.processes, latencyMs: o.latencyMs, msgsPerS, perProcessMsgsPerS: msgsPerS / o.processes, perSecond, windowS: o.windowS, failures, backlogAfter, cpuUsPerMessage, coresBusy };
   } finally {
     await Promise.all(children.map((c) => stopChild(c)));
   }
+}
+
+/**
+ * Messages one run can take off the queue: at most lanes ÷ CBOT latency (one message in flight per
+ * lane), and at most ~7,000 msg/s per process (the most one process sent at 0 ms on this machine,
+ * with AOF off); plus ~4 s of draining while the processes start, × 1.3 margin.
+ */
+export function expectedDrain(o: { processes: number; latencyMs: number; lanes: number; seconds: number }): number {
+  const laneCap = o.latencyMs > 0 ? (o.lanes * 1000) / o.latencyMs : Number.POSITIVE_INFINITY;
+  return Math.round(Math.min(7_000 * o.processes, laneCap) * (o.seconds + 4) * 1.3);
+}
+
+/** Keeps enough queued that a dispatcher run never drains its lanes dry; tops up through the ingress. */
+export async function topUp(redis: Redis, ingressUrl: string, connections: number, log: (line: string) => void, needed: number): Promise<void> {
+  const have = await backlog(redis);
+  if (have >= needed) return;
+  const r = await closedLoop({
+    url: ingressUrl,
+    path: '/v1/messages',
+    headers: { authorization: `Bearer ${API_KEY}` },
+    body: (i) => textMessage(i, `D-${i}`),
+    connections,
+    amount: needed - have,
+    timeoutS: 120,
+  });
+  log(`  (topped the backlog up from ${have} by ${r.ok} messages through the ingress)`);
 }

@@ -24,6 +24,8 @@ async function usedMemory(redis: Redis): Promise<number> {
 function kindOf(key: string): string {
   const rest = key.slice(PREFIX.length + 1);
   if (rest.startsWith('msg:')) return 'record hash';
+  if (rest.startsWith('body:')) return 'body string';
+  if (rest === 'open' || rest === 'backlog') return 'backlog index';
   const lane = /^out\.\d+:(.*)$/.exec(rest);
   if (!lane) return 'other relay keys';
   const part = lane[1] ?? '';

@@ -22,16 +22,31 @@ export interface Started extends Child {
 export type EnvFor = (role: string) => Record<string, string>;
 
 const LOOPBACK_ONLY = fileURLToPath(new URL('./loopback-only.mjs', import.meta.url));
+const CPU_PROFILE = fileURLToPath(new URL('./cpu-profile.mjs', import.meta.url));
 
-/**
- * Every child gets the loopback-only preload; the role named by `profile` (BENCH_CPU_PROF) also
- * writes a V8 CPU profile into `profileDir` when it exits (SIGTERM exits cleanly, so it is written).
- */
-export function childEnv(profile: string | undefined, profileDir: string): EnvFor {
+export interface ChildEnvOptions {
+  /** Role that writes a V8 CPU profile into `profileDir` when it exits (SIGTERM exits cleanly). */
+  profile?: string | undefined;
+  profileDir: string;
+  /** Extra node flags for relay children (ingress, dispatcher), e.g. --max-semi-space-size=4. */
+  relayNodeOptions?: string | undefined;
+  /** Extra relay configuration, e.g. DISPATCH_LANES=512, to measure a lever without a code change. */
+  relayEnv?: Record<string, string>;
+}
+
+/** Every child gets the loopback-only preload; relay children also get the lever overrides. */
+export function childEnv(o: ChildEnvOptions): EnvFor {
   return (role) => {
+    const relay = role === 'ingress' || role === 'dispatcher';
     const opts = [`--import=${pathToFileURL(LOOPBACK_ONLY).href}`];
-    if (profile === role) opts.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
-    return { NODE_OPTIONS: opts.join(' ') };
+    const profiled = o.profile === role;
+    if (profiled) opts.push(`--import=${pathToFileURL(CPU_PROFILE).href}`);
+    if (relay && o.relayNodeOptions) opts.push(o.relayNodeOptions);
+    return {
+      NODE_OPTIONS: opts.join(' '),
+      ...(profiled ? { BENCH_CPU_PROF_DIR: o.profileDir, BENCH_CPU_PROF_ROLE: role } : {}),
+      ...(relay ? o.relayEnv : {}),
+    };
   };
 }
 
@@ -46,7 +61,9 @@ export async function stopChild(c: Child, graceMs = 10_000): Promise<void> {
 }
 
 async function startChild(td: Teardown, role: string, opts: Parameters<typeof RelayProcess.start>[0]): Promise<Child> {
-  const proc = await RelayProcess.start({ readyTimeoutMs: 60_000, ...opts });
+  // Relay processes run compiled JavaScript, as the Docker image does (tsx adds 25-45 MB of RSS).
+  const compiled = role === 'ingress' || role.startsWith('dispatcher');
+  const proc = await RelayProcess.start({ readyTimeoutMs: 60_000, compiled, ...opts });
   if (proc.pid === undefined) throw new Error(`${role}: no pid`);
   const child = { role, pid: proc.pid, proc };
   return td.add(role, child, (c) => stopChild(c));
@@ -107,7 +124,7 @@ export async function startIngress(td: Teardown, redisUrl: string, simUrl: strin
       ...env('ingress'),
     },
   });
-  // The ingress binds 0.0.0.0 by default; the bench only ever talks to it on loopback.
+  // main.ts would bind 0.0.0.0; the loopback-only preload (childEnv) makes that 127.0.0.1.
   return { ...child, url: `http://127.0.0.1:${port}` };
 }
 

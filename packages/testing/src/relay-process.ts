@@ -9,6 +9,11 @@ export interface RelayProcessOptions {
   env: Record<string, string>;
   /** Entry file relative to the repo root. */
   entry?: string;
+  /**
+   * Run the compiled JavaScript (`pnpm build` first) instead of the TypeScript sources through tsx,
+   * as the Docker image does: `services/x/src/main.ts` becomes `services/x/dist/main.js`.
+   */
+  compiled?: boolean;
   /** Log line (pino `msg`) that means "started". */
   readyMessage?: string;
   readyTimeoutMs?: number;
@@ -40,8 +45,10 @@ export class RelayProcess {
   }
 
   static async start(opts: RelayProcessOptions): Promise<RelayProcess> {
-    const entry = opts.entry ?? 'services/relay/src/main.ts';
-    const child = spawn(process.execPath, ['--conditions=@cbot-relay/source', '--import', 'tsx', entry], {
+    const source = opts.entry ?? 'services/relay/src/main.ts';
+    const entry = opts.compiled ? source.replace('/src/', '/dist/').replace(/\.ts$/, '.js') : source;
+    const args = opts.compiled ? [entry] : ['--conditions=@cbot-relay/source', '--import', 'tsx', entry];
+    const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
