@@ -127,7 +127,7 @@ describe('MessageStore', () => {
 
   it('finds open records by age and drops only never-started orphans', async () => {
     const s = store();
-    await s.accept({ ...base, id: 'o1', nowMs: 1000 });
+    await s.accept({ ...base, id: 'o1', nowMs: 1000, idempotency: { key: 'k-o1', fingerprint: 'f' } });
     await s.accept({ ...base, id: 'o2', nowMs: 2000 });
     await s.accept({ ...base, id: 'o3', nowMs: 9000 });
     await s.begin('o2', 2001, 60_000);
@@ -139,6 +139,11 @@ describe('MessageStore', () => {
     expect(await s.discardOrphan('o1')).toBe(true);
     expect(await s.discardOrphan('o2')).toBe(false);
     expect(await s.get('o1')).toBeUndefined();
-    expect(await s.backlog()).toBe(2);
+    // The key is free again: a retry with it creates the message anew.
+    await expect(s.accept({ ...base, id: 'o1b', nowMs: 3000, idempotency: { key: 'k-o1', fingerprint: 'f' } })).resolves.toEqual({
+      kind: 'created',
+      id: 'o1b',
+    });
+    expect(await s.backlog()).toBe(3);
   });
 });

@@ -40,6 +40,8 @@ local function accept(KEYS, ARGV)
   end
   redis.call('HSET', KEYS[1], 'to', ARGV[2], 'type', ARGV[3], 'caller', ARGV[4], 'status', 'queued', 'createdAt', ARGV[5])
   if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'expiresAt', ARGV[6]) end
+  -- Kept so a record dropped as an orphan takes its Idempotency-Key with it.
+  if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'idem', KEYS[2]) end
   redis.call('EXPIRE', KEYS[1], ARGV[9])
   redis.call('SET', KEYS[4], ARGV[10], 'EX', ARGV[9])
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
@@ -211,11 +213,14 @@ return {'ok', r[2]}
 
 /**
  * KEYS: rec, open, body. ARGV: id. A record still 'queued' whose job does not exist was never
- * acknowledged to its caller: drop it so it neither lingers as "queued" nor counts in the backlog.
+ * acknowledged to its caller: drop it (and its Idempotency-Key, so a retry creates the message
+ * afresh) so it neither lingers as "queued" nor counts in the backlog.
  */
 export const DISCARD_ORPHAN = `
 local st = redis.call('HGET', KEYS[1], 'status')
 if st == 'queued' then
+  local idem = redis.call('HGET', KEYS[1], 'idem')
+  if idem then redis.call('DEL', idem) end
   redis.call('DEL', KEYS[1], KEYS[3])
   redis.call('ZREM', KEYS[2], ARGV[1])
   return {'dropped'}
