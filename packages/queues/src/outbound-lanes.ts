@@ -53,14 +53,6 @@ export class OutboundLanes {
   }
 
   /**
-   * Adds the job for one accepted message. The job id is the relay id, so adding the same message
-   * twice (a retried request racing the first) leaves one job. Jobs carry no body: the record holds it.
-   */
-  async enqueue(job: OutboundJob, jobId = job.id): Promise<void> {
-    await this.queue(this.laneOf(job.to)).add('m', job, { ...LANE_JOB_OPTS, jobId });
-  }
-
-  /**
    * The addStandardJob call for a script that adds the job in the same atomic step as its own writes.
    * BullMQ numbers the job: with no custom id its stored options stay under Redis's compact-hash
    * limit (64-byte values), which halves the job's memory.

@@ -14,7 +14,6 @@ const script = (require('bullmq/dist/cjs/scripts/addStandardJob-9.js') as { addS
   .addStandardJob;
 
 export const ADD_STANDARD_JOB_LUA: string = script.content;
-export const ADD_STANDARD_JOB_KEYS: number = script.keys;
 
 // The same encoder settings as BullMQ's scripts.js.
 const packer = new Packr({ useRecords: false, encodeUndefinedAsNil: true });

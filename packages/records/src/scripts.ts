@@ -8,8 +8,15 @@
  * `updatedAt` and `epoch` (age for DISPATCH_MAX_AGE_S) default to `createdAt` until they differ.
  */
 
+import { STATUS_RANK } from '@cbot-relay/messages';
+
+// The status order lives once, in @cbot-relay/messages; the scripts get it as a Lua table.
+const RANK_TABLE = `{${Object.entries(STATUS_RANK)
+  .map(([status, rank]) => `${status}=${rank}`)
+  .join(', ')}}`;
+
 const PRELUDE = `
-local RANK = {queued=0, sending=1, sent=2, failed=2.5, expired=2.5, delivered=3, read=4}
+local RANK = ${RANK_TABLE}
 local function appendAttempt(key, json)
   if json == '' then return end
   local prev = redis.call('HGET', key, 'attempts')

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@cbot-relay/observability';
-import { OutboundLanes } from '@cbot-relay/queues';
+import { ADD_STANDARD_JOB_LUA, OutboundLanes } from '@cbot-relay/queues';
 import { MessageStore } from '@cbot-relay/records';
 import { startTestRedis, uniquePrefix } from '@cbot-relay/testing';
 import type { TestRedis } from '@cbot-relay/testing';
@@ -21,14 +21,13 @@ afterAll(async () => {
 describe('OrphanSweeper', () => {
   it('drops old queued records that have no job and keeps everything else', async () => {
     const prefix = uniquePrefix();
-    const store = new MessageStore({ redis, prefix, recordTtlS: 3600 });
+    const store = new MessageStore({ redis, prefix, recordTtlS: 3600, addStandardJobLua: ADD_STANDARD_JOB_LUA });
     const lanes = new OutboundLanes({ connection: redis, prefix, lanes: 4 });
     const body = '{"to":"1","type":"text","text":{"body":"x"}}';
     const now = 10 * 60_000;
     const accept = (id: string, at: number) => store.accept({ id, to: `9055${id}`, type: 'text', caller: 'crm', nowMs: at, body });
     await accept('orphan', 0);
-    await accept('queued', 0);
-    await lanes.enqueue({ id: 'queued', to: '9055queued' });
+    await store.acceptAndEnqueue({ id: 'queued', to: '9055queued', type: 'text', caller: 'crm', nowMs: 0, body }, lanes.jobCall({ id: 'queued', to: '9055queued' }));
     await accept('young-orphan', now - 1_000);
     const sweeper = new OrphanSweeper({ store, lanes, redis, prefix, log: createLogger({ level: 'silent' }), now: () => now });
     expect(await sweeper.sweep()).toBe(1);

@@ -52,8 +52,8 @@ export class OrphanSweeper {
         continue;
       }
       if (rec.status !== 'queued' || rec.to === undefined) continue;
-      const jobKey = `${prefix}:${lanes.name(lanes.laneOf(rec.to))}:${rec.job ?? rec.id}`;
-      if ((await redis.exists(jobKey)) === 1) continue;
+      // A record without a job id never had a job added.
+      if (rec.job !== undefined && (await redis.exists(`${prefix}:${lanes.name(lanes.laneOf(rec.to))}:${rec.job}`)) === 1) continue;
       if (await store.discardOrphan(rec.id)) {
         dropped++;
         log.warn({ relayId: rec.id }, 'dropped a message that was never acknowledged (its request failed before queueing)');
