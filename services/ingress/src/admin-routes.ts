@@ -26,7 +26,7 @@ export interface AdminRoutesDeps {
 export function adminRoutes(deps: AdminRoutesDeps): Router {
   const r = Router();
   r.use('/v1/dead-letters', (req, res, next) => {
-    res.locals.admin = caller(deps.adminKeys, req, 'RELAY_ADMIN_KEYS');
+    res.locals.admin = caller(deps.adminKeys, req.headers, 'RELAY_ADMIN_KEYS');
     next();
   });
 

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express from 'express';
 import helmet from 'helmet';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { AdminRoutesDeps } from './admin-routes.js';
 import { adminRoutes } from './admin-routes.js';
+import { hotRoutes } from './hot-routes.js';
 import { HttpError, errorMiddleware, sendError } from './http-error.js';
 import type { OpsDeps } from './ops-routes.js';
 import { opsRoutes } from './ops-routes.js';
@@ -27,7 +29,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
  * helmet decides the security headers; they do not depend on the request here (a JSON API), so they
  * are computed once and set per response without running helmet's middleware chain each time.
  */
-function staticSecurityHeaders(): express.RequestHandler {
+function staticSecurityHeaders(): [string, string][] {
   const headers: [string, string][] = [];
   const recorder = {
     setHeader: (name: string, value: string | number | readonly string[]) => void headers.push([name, String(value)]),
@@ -39,29 +41,47 @@ function staticSecurityHeaders(): express.RequestHandler {
     recorder as never,
     () => undefined,
   );
-  return (_req, res, next) => {
-    for (const [name, value] of headers) res.setHeader(name, value);
-    next();
-  };
+  return headers;
 }
 
-export function createIngressApp(deps: IngressAppDeps): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('query parser', 'simple');
-  app.use(staticSecurityHeaders());
-  app.use((req, res, next) => {
+/**
+ * What every answer carries, on either path: security headers, X-Request-Id (the caller's when it is
+ * sane) and no caching; a debug line per request when debug logging is on. Returns the request id.
+ */
+function responsePreparer(log: Logger): (req: IncomingMessage, res: ServerResponse) => string {
+  const security = staticSecurityHeaders();
+  return (req, res) => {
+    for (const [name, value] of security) res.setHeader(name, value);
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     req.headers['x-request-id'] = id;
     res.setHeader('X-Request-Id', id);
     res.setHeader('Cache-Control', 'no-store');
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      deps.log.debug({ reqId: id, method: req.method, path: req.path, status: res.statusCode, ms }, 'request');
-    });
+    if (log.isLevelEnabled('debug')) {
+      const started = process.hrtime.bigint();
+      res.on('finish', () => {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        log.debug({ reqId: id, method: req.method, path: req.url?.split('?')[0], status: res.statusCode, ms }, 'request');
+      });
+    }
+    return id;
+  };
+}
+
+/**
+ * The ingress's request handler. The two routes every message and callback takes (POST /v1/messages,
+ * POST /webhooks/cbot) run on the hot path, straight on node:http; everything else, and what the hot
+ * path declines, goes through express. Both paths share the same checks and answers.
+ */
+export function createIngressApp(deps: IngressAppDeps): RequestListener {
+  const prepare = responsePreparer(deps.log);
+  const onRejected = (route: string, status: number) => deps.metrics.rejected.inc({ route, code: String(status) });
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use((req, res, next) => {
+    prepare(req, res);
     next();
   });
   app.use(opsRoutes(deps.ops));
@@ -69,6 +89,9 @@ export function createIngressApp(deps: IngressAppDeps): express.Express {
   app.use(adminRoutes(deps.admin));
   app.use(webhookRoute(deps.webhook));
   app.use((_req, res) => sendError(res, new HttpError(404, 'not_found', 'no such route')));
-  app.use(errorMiddleware(deps.log, (route, status) => deps.metrics.rejected.inc({ route, code: String(status) })));
-  return app;
+  app.use(errorMiddleware(deps.log, onRejected));
+  const hot = hotRoutes({ send: deps.send, webhook: deps.webhook, log: deps.log, prepare, onRejected });
+  return (req, res) => {
+    if (!hot(req, res)) app(req, res);
+  };
 }

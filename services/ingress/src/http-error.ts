@@ -1,4 +1,5 @@
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '@cbot-relay/observability';
 
 export interface ErrorDetail {
@@ -28,9 +29,18 @@ export class UnavailableError extends HttpError {
   }
 }
 
-export function sendError(res: Response, err: HttpError): void {
+/** What express's `res.status(s).json(v)` writes, on a bare node response (the hot routes use it too). */
+export function writeJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+export function sendError(res: ServerResponse, err: HttpError): void {
   for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
-  res.status(err.status).json({ error: { code: err.code, message: err.message, details: err.details } });
+  writeJson(res, err.status, { error: { code: err.code, message: err.message, details: err.details } });
 }
 
 /** body-parser and friends mark their errors with `type` and `status`; map them without echoing input. */
@@ -53,14 +63,21 @@ function fromParserError(err: { type?: unknown; status?: unknown }): HttpError |
   }
 }
 
-export function errorMiddleware(log: Logger, onError?: (route: string, status: number) => void): ErrorRequestHandler {
+export type OnRejected = (route: string, status: number) => void;
+
+/** Answers whatever a route threw: its own HttpError, a body-reading error mapped, anything else a logged 500. */
+export function answerError(err: unknown, reqId: unknown, route: string, res: ServerResponse, log: Logger, onError?: OnRejected): void {
+  const known = err instanceof HttpError ? err : fromParserError((err ?? {}) as { type?: unknown; status?: unknown });
+  const answer = known ?? new HttpError(500, 'internal', 'internal error');
+  if (!known) log.error({ err, reqId }, 'unhandled error');
+  else if (answer.status === 503) log.warn({ err: (err as Error).cause, reqId }, 'storage unavailable');
+  onError?.(route, answer.status);
+  if (res.headersSent) return;
+  sendError(res, answer);
+}
+
+export function errorMiddleware(log: Logger, onError?: OnRejected): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const known = err instanceof HttpError ? err : fromParserError((err ?? {}) as { type?: unknown; status?: unknown });
-    const answer = known ?? new HttpError(500, 'internal', 'internal error');
-    if (!known) log.error({ err, reqId: req.headers['x-request-id'] }, 'unhandled error');
-    else if (answer.status === 503) log.warn({ err: (err as Error).cause, reqId: req.headers['x-request-id'] }, 'storage unavailable');
-    onError?.(req.route?.path ?? req.path, answer.status);
-    if (res.headersSent) return;
-    sendError(res, answer);
+    answerError(err, req.headers['x-request-id'], req.route?.path ?? req.path, res, log, onError);
   };
 }

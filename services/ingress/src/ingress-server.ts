@@ -1,7 +1,6 @@
 import { createServer } from 'node:http';
-import type { Server, ServerResponse } from 'node:http';
+import type { RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
 
 /**
  * The HTTP listener. close() stops accepting, lets in-flight requests finish (each either made its
@@ -16,7 +15,7 @@ export class IngressServer {
     this.#server = server;
   }
 
-  static async listen(app: Express, port: number, host = '0.0.0.0'): Promise<IngressServer> {
+  static async listen(app: RequestListener, port: number, host = '0.0.0.0'): Promise<IngressServer> {
     let self: IngressServer | undefined;
     const server = createServer((req, res) => {
       self?.track(res);

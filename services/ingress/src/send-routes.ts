@@ -1,5 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { Router, raw } from 'express';
-import type { Request, RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import { validateOutboundMessage } from '@cbot-relay/messages';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { OutboundLanes } from '@cbot-relay/queues';
@@ -29,9 +30,9 @@ export interface SendRoutesDeps {
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const MAX_EXPIRES_IN_S = 30 * 86_400;
 
-export function caller(keys: KeyRing, req: Request, what = 'RELAY_API_KEYS'): string {
+export function caller(keys: KeyRing, headers: IncomingHttpHeaders, what = 'RELAY_API_KEYS'): string {
   if (keys.empty) throw new HttpError(401, 'unauthorized', `no API keys are configured (${what}); every call is refused`);
-  const token = bearerToken(req.headers.authorization);
+  const token = bearerToken(headers.authorization);
   const name = token === undefined ? undefined : keys.match(token);
   if (name === undefined) {
     throw new HttpError(401, 'unauthorized', token === undefined ? 'missing bearer token' : 'unknown API key', [], {
@@ -41,67 +42,95 @@ export function caller(keys: KeyRing, req: Request, what = 'RELAY_API_KEYS'): st
   return name;
 }
 
+/** Per-caller admission (API_KEY_RATE_LIMIT): a 429 with Retry-After when over the caller's rate. */
+export function admit(deps: SendRoutesDeps, who: string): void {
+  const waitMs = deps.admit ? deps.admit(who) : 0;
+  if (waitMs > 0) {
+    throw new HttpError(429, 'rate_limited', 'too many requests for this API key', [], {
+      'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))),
+    });
+  }
+}
+
+export function requireJson(headers: IncomingHttpHeaders): void {
+  if (!isJsonContentType(headers['content-type'])) {
+    throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/json');
+  }
+}
+
+/**
+ * POST /v1/messages once the caller is known and the body read: validates, checks the backlog and
+ * makes the message durable (record + lane job in one step). Returns the relay id (an earlier one for
+ * a repeated Idempotency-Key); throws the HttpError to answer otherwise.
+ */
+export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unknown, headers: IncomingHttpHeaders): Promise<string> {
+  const { text, value } = readJson(body);
+  const checked = validateOutboundMessage(value);
+  if (!checked.ok) throw new HttpError(400, 'invalid_message', 'the body is not a valid message', checked.issues);
+  const idem = readIdempotencyKey(headers);
+  const expiresIn = readExpiresIn(headers);
+  const now = deps.now();
+
+  let backlog: number;
+  try {
+    backlog = await deps.backlog();
+  } catch (err) {
+    throw new UnavailableError(err);
+  }
+  if (backlog >= deps.backlogMax) {
+    throw new HttpError(429, 'backlog_full', 'the outbound backlog is full; retry later', [], { 'Retry-After': '5' });
+  }
+
+  const message = checked.message as { to: string; type: string };
+  const id = newRelayId(now);
+  let accepted;
+  try {
+    accepted = await deps.store.acceptAndEnqueue(
+      {
+        id,
+        to: message.to,
+        type: message.type,
+        caller: who,
+        nowMs: now,
+        body: text,
+        ...(expiresIn === undefined ? {} : { expiresAtMs: now + expiresIn * 1000 }),
+        ...(idem === undefined ? {} : { idempotency: { key: idem, fingerprint: fingerprint(value) } }),
+      },
+      deps.lanes.jobCall({ id, to: message.to }),
+    );
+  } catch (err) {
+    throw new UnavailableError(err);
+  }
+  if (accepted.kind === 'conflict') {
+    throw new HttpError(409, 'idempotency_conflict', 'this Idempotency-Key was used with a different body');
+  }
+  if (accepted.kind === 'created') deps.metrics.accepted.inc({ caller: who });
+  return accepted.id;
+}
+
+/**
+ * The send API on express. The ingress serves POST /v1/messages on its hot path (hot-routes.ts)
+ * and hands it here only for what that path leaves to express (a Content-Encoding to inflate).
+ */
 export function sendRoutes(deps: SendRoutesDeps): Router {
   const r = Router();
   const body = raw({ type: () => true, limit: deps.maxBodyBytes });
 
   // Authenticate before reading the body: an unauthenticated caller never gets to make us buffer 64 KiB.
   const authenticate: RequestHandler = (req, res, next) => {
-    res.locals.caller = caller(deps.keys, req);
+    res.locals.caller = caller(deps.keys, req.headers);
     next();
   };
 
-  const jsonOnly: RequestHandler = (req, _res, next) => {
-    if (!isJsonContentType(req.headers['content-type'])) {
-      throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/json');
-    }
+  const admission: RequestHandler = (req, res, next) => {
+    admit(deps, res.locals.caller as string);
+    requireJson(req.headers);
     next();
   };
 
-  r.post('/v1/messages', authenticate, admission(deps), jsonOnly, body, async (req, res) => {
-    const who = res.locals.caller as string;
-    const { text, value } = readJson(req.body);
-    const checked = validateOutboundMessage(value);
-    if (!checked.ok) throw new HttpError(400, 'invalid_message', 'the body is not a valid message', checked.issues);
-    const idem = readIdempotencyKey(req);
-    const expiresIn = readExpiresIn(req);
-    const now = deps.now();
-
-    let backlog: number;
-    try {
-      backlog = await deps.backlog();
-    } catch (err) {
-      throw new UnavailableError(err);
-    }
-    if (backlog >= deps.backlogMax) {
-      throw new HttpError(429, 'backlog_full', 'the outbound backlog is full; retry later', [], { 'Retry-After': '5' });
-    }
-
-    const message = checked.message as { to: string; type: string };
-    const id = newRelayId(now);
-    try {
-      const accepted = await deps.store.acceptAndEnqueue(
-        {
-          id,
-          to: message.to,
-          type: message.type,
-          caller: who,
-          nowMs: now,
-          body: text,
-          ...(expiresIn === undefined ? {} : { expiresAtMs: now + expiresIn * 1000 }),
-          ...(idem === undefined ? {} : { idempotency: { key: idem, fingerprint: fingerprint(value) } }),
-        },
-        deps.lanes.jobCall({ id, to: message.to }),
-      );
-      if (accepted.kind === 'conflict') {
-        throw new HttpError(409, 'idempotency_conflict', 'this Idempotency-Key was used with a different body');
-      }
-      if (accepted.kind === 'created') deps.metrics.accepted.inc({ caller: who });
-      res.status(202).location(`/v1/messages/${accepted.id}`).json({ id: accepted.id, status: 'queued' });
-    } catch (err) {
-      if (err instanceof HttpError) throw err;
-      throw new UnavailableError(err);
-    }
+  r.post('/v1/messages', authenticate, admission, body, async (req, res) => {
+    const id = await acceptMessage(deps, res.locals.caller as string, req.body, req.headers);
+    res.status(202).location(`/v1/messages/${id}`).json({ id, status: 'queued' });
   });
 
   r.get('/v1/messages/:id', authenticate, async (req, res) => {
@@ -122,20 +151,8 @@ export function sendRoutes(deps: SendRoutesDeps): Router {
   return r;
 }
 
-function admission(deps: SendRoutesDeps): RequestHandler {
-  return (_req, res, next) => {
-    const waitMs = deps.admit ? deps.admit(res.locals.caller as string) : 0;
-    if (waitMs > 0) {
-      throw new HttpError(429, 'rate_limited', 'too many requests for this API key', [], {
-        'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))),
-      });
-    }
-    next();
-  };
-}
-
-function readIdempotencyKey(req: Request): string | undefined {
-  const v = req.headers['idempotency-key'];
+function readIdempotencyKey(headers: IncomingHttpHeaders): string | undefined {
+  const v = headers['idempotency-key'];
   if (v === undefined) return undefined;
   if (typeof v !== 'string' || !IDEMPOTENCY_KEY.test(v)) {
     throw new HttpError(400, 'invalid_header', 'Idempotency-Key must be 1 to 255 visible ASCII characters', [
@@ -145,8 +162,8 @@ function readIdempotencyKey(req: Request): string | undefined {
   return v;
 }
 
-function readExpiresIn(req: Request): number | undefined {
-  const v = req.headers['x-relay-expires-in'];
+function readExpiresIn(headers: IncomingHttpHeaders): number | undefined {
+  const v = headers['x-relay-expires-in'];
   if (v === undefined) return undefined;
   const n = typeof v === 'string' && /^\d{1,10}$/.test(v.trim()) ? Number(v.trim()) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > MAX_EXPIRES_IN_S) {

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Router, raw } from 'express';
 import type { RequestHandler } from 'express';
 import type { Logger, Metrics } from '@cbot-relay/observability';
@@ -20,41 +21,51 @@ export interface WebhookDeps {
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
 
 /**
- * POST /webhooks/cbot. Answers 200 only after the raw callback is in Redis: a crash after the answer
- * loses nothing, and a crash before it is retried by CBOT. Splitting into events happens in fanout.
+ * Checks Basic credentials, which come before the body is read. Returns whether the callback is
+ * signed (X-Hub-Signature-256 with CBOT_APP_SECRET set): its signature is checked on the body instead.
  */
+export function authenticateCallback(deps: WebhookDeps, headers: IncomingHttpHeaders): boolean {
+  const signed = deps.appSecret !== undefined && headers['x-hub-signature-256'] !== undefined;
+  if (!signed && deps.basic && !basicMatches(headers.authorization, deps.basic.user, deps.basic.pass)) {
+    throw new HttpError(401, 'unauthorized', 'callback credentials missing or wrong', [], {
+      'WWW-Authenticate': 'Basic realm="cbot-relay"',
+    });
+  }
+  return signed;
+}
+
+/**
+ * Makes the raw callback durable (the inbound queue). The caller answers 200 only after this
+ * resolves: a crash after the answer loses nothing, and a crash before it is retried by CBOT.
+ * Splitting into events happens in fanout.
+ */
+export async function acceptCallback(deps: WebhookDeps, signed: boolean, headers: IncomingHttpHeaders, bytes: unknown): Promise<void> {
+  if (signed) {
+    const header = String(headers['x-hub-signature-256']);
+    if (!Buffer.isBuffer(bytes) || !signatureValid(header, bytes, deps.appSecret ?? '')) {
+      throw new HttpError(401, 'unauthorized', 'X-Hub-Signature-256 does not match the body');
+    }
+  }
+  const { text } = readJson(bytes);
+  const receivedAt = deps.now();
+  try {
+    await deps.enqueue(text, receivedAt);
+  } catch (err) {
+    throw new UnavailableError(err);
+  }
+  deps.metrics.callbacks.inc();
+}
+
+/** POST /webhooks/cbot on express, for what the hot path (hot-routes.ts) leaves to it. */
 export function webhookRoute(deps: WebhookDeps): Router {
   const r = Router();
   const body = raw({ type: () => true, limit: deps.maxBodyBytes });
-
-  // A signed callback (when CBOT_APP_SECRET is set) is checked after reading the body; Basic before.
-  const basicFirst: RequestHandler = (req, res, next) => {
-    const signed = deps.appSecret !== undefined && req.headers['x-hub-signature-256'] !== undefined;
-    res.locals.signed = signed;
-    if (!signed && deps.basic && !basicMatches(req.headers.authorization, deps.basic.user, deps.basic.pass)) {
-      throw new HttpError(401, 'unauthorized', 'callback credentials missing or wrong', [], {
-        'WWW-Authenticate': 'Basic realm="cbot-relay"',
-      });
-    }
+  const authenticate: RequestHandler = (req, res, next) => {
+    res.locals.signed = authenticateCallback(deps, req.headers);
     next();
   };
-
-  r.post('/webhooks/cbot', basicFirst, body, async (req, res) => {
-    const bytes: unknown = req.body;
-    if (res.locals.signed === true) {
-      const header = String(req.headers['x-hub-signature-256']);
-      if (!Buffer.isBuffer(bytes) || !signatureValid(header, bytes, deps.appSecret ?? '')) {
-        throw new HttpError(401, 'unauthorized', 'X-Hub-Signature-256 does not match the body');
-      }
-    }
-    const { text } = readJson(bytes);
-    const receivedAt = deps.now();
-    try {
-      await deps.enqueue(text, receivedAt);
-    } catch (err) {
-      throw new UnavailableError(err);
-    }
-    deps.metrics.callbacks.inc();
+  r.post('/webhooks/cbot', authenticate, body, async (req, res) => {
+    await acceptCallback(deps, res.locals.signed === true, req.headers, req.body);
     res.status(200).json({ status: 'ok' });
   });
   return r;

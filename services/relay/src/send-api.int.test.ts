@@ -1,5 +1,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, waitFor } from '@cbot-relay/testing';
 import type { Harness } from './test-kit/harness.js';
@@ -133,6 +137,88 @@ describe('POST /v1/messages', () => {
       h.sim.setKnobs({ outageUntil: 0 });
     }
     expect(h.sim.received().filter((m) => m.to === '905551110004')).toHaveLength(0);
+  });
+});
+
+describe('POST /v1/messages off the hot path', () => {
+  const headers = { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'application/json' };
+  const post = (path: string, body: string | Buffer, extra: Record<string, string> = {}) =>
+    fetch(`${h.base}${path}`, { method: 'POST', headers: { ...headers, ...extra }, body });
+
+  async function backlog(): Promise<number> {
+    const redis = new Redis(h.redis.url);
+    try {
+      return await redis.zcard(`${h.prefix}:open`);
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  it('accepts a gzip-encoded body (express inflates it) and answers errors the same way as the hot path', async () => {
+    const body = { to: '905551110010', type: 'text', text: { body: 'zipped' } };
+    const res = await post('/v1/messages', gzipSync(JSON.stringify(body)), { 'content-encoding': 'gzip' });
+    expect(res.status).toBe(202);
+    const { id } = await json<{ id: string }>(res);
+    const rec = await waitFor(async () => {
+      const r = await json<Rec>(await h.get(id, OTHER_API_KEY));
+      return r.cbotMessageId ? r : undefined;
+    });
+    expect(h.sim.received().find((m) => m.wamid === rec.cbotMessageId)?.body).toEqual(body);
+
+    const invalid = JSON.stringify({ to: '905551110010', type: 'text', text: {} });
+    const [hot, viaExpress] = await Promise.all([
+      post('/v1/messages', invalid),
+      post('/v1/messages', gzipSync(invalid), { 'content-encoding': 'gzip' }),
+    ]);
+    expect([hot.status, viaExpress.status]).toEqual([400, 400]);
+    expect(await viaExpress.json()).toEqual(await hot.json());
+    for (const r of [hot, viaExpress]) {
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(r.headers.get('cache-control')).toBe('no-store');
+      expect(r.headers.get('x-request-id')).toBeTruthy();
+    }
+  });
+
+  it('ignores a query string', async () => {
+    const res = await post('/v1/messages?source=crm', JSON.stringify({ to: '905551110011', type: 'text', text: { body: 'q' } }));
+    expect(res.status).toBe(202);
+  });
+
+  it('refuses a chunked body that grows past the limit with 413 and closes the connection', async () => {
+    const answer = await new Promise<{ status: number; connection?: string; body: string }>((resolve, reject) => {
+      const req = request(`${h.base}/v1/messages`, { method: 'POST', headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body: text }));
+      });
+      req.on('error', reject);
+      // 64 KiB is the limit; no Content-Length, so only counting the bytes can catch it.
+      for (let i = 0; i < 20; i++) req.write(`{"pad":"${'x'.repeat(4096)}",`);
+      req.end('"to":"1"}');
+    });
+    expect(answer.status).toBe(413);
+    expect(answer.connection).toBe('close');
+    expect((JSON.parse(answer.body) as { error: { code: string } }).error.code).toBe('payload_too_large');
+  });
+
+  it('survives a client that hangs up halfway through its body, and accepts nothing from it', async () => {
+    const before = await backlog();
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(new URL(h.base).port), '127.0.0.1', () => {
+        socket.write(
+          `POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${OTHER_API_KEY}\r\n` +
+            'Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{"to":"905551110012",',
+        );
+        setImmediate(() => socket.destroy());
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+    const res = await post('/v1/messages', JSON.stringify({ to: '905551110013', type: 'text', text: { body: 'after' } }));
+    expect(res.status).toBe(202);
+    expect(await backlog()).toBeLessThanOrEqual(before + 1);
+    expect(h.sim.received().some((m) => m.to === '905551110012')).toBe(false);
   });
 });
 

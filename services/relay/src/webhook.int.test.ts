@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +106,12 @@ describe('POST /webhooks/cbot', () => {
     expect(bad.status).toBe(400);
     expect((await json<{ error: { code: string } }>(bad)).error.code).toBe('invalid_json');
     expect((await post(Buffer.alloc(2 * 1024 * 1024, 0x20))).status).toBe(413);
+  });
+
+  it('takes a gzip-encoded callback (served by express, not the hot path) the same way', async () => {
+    const res = await post(gzipSync('{"zipped":true}'), { authorization: BASIC, 'content-encoding': 'gzip' });
+    expect(res.status).toBe(200);
+    await waitFor(() => events.find((e) => e.type === 'unrecognized' && (e.data as { zipped?: boolean }).zipped === true));
   });
 
   it('leaves the inbound queue empty once everything is fanned out', async () => {

@@ -1,0 +1,110 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '@cbot-relay/observability';
+import type { OnRejected } from './http-error.js';
+import { HttpError, answerError, writeJson } from './http-error.js';
+import type { SendRoutesDeps } from './send-routes.js';
+import { acceptMessage, admit, caller, requireJson } from './send-routes.js';
+import type { WebhookDeps } from './webhook-route.js';
+import { acceptCallback, authenticateCallback } from './webhook-route.js';
+
+export interface HotRoutesDeps {
+  send: SendRoutesDeps;
+  webhook: WebhookDeps;
+  log: Logger;
+  /** Sets the headers every answer carries; returns the request id. */
+  prepare: (req: IncomingMessage, res: ServerResponse) => string;
+  onRejected: OnRejected;
+}
+
+const SEND = '/v1/messages';
+const WEBHOOK = '/webhooks/cbot';
+
+/**
+ * POST /v1/messages and POST /webhooks/cbot on bare node:http: every message and callback takes one
+ * of them, and express's router, body parser and response helpers cost the ingress about twice the
+ * CPU of the work itself (docs/performance.md). The checks, their order and the answers are the
+ * express routes' own functions (send-routes.ts, webhook-route.ts).
+ *
+ * Returns false, without touching the request, for anything else: other routes and methods, paths
+ * express would also match (a trailing slash, other case) and a body with a Content-Encoding, which
+ * express's parser inflates.
+ */
+export function hotRoutes(deps: HotRoutesDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const send = async (req: IncomingMessage, res: ServerResponse) => {
+    const who = caller(deps.send.keys, req.headers);
+    admit(deps.send, who);
+    requireJson(req.headers);
+    const body = await readBody(req, res, deps.send.maxBodyBytes);
+    const id = await acceptMessage(deps.send, who, body, req.headers);
+    res.setHeader('Location', `${SEND}/${id}`);
+    writeJson(res, 202, { id, status: 'queued' });
+  };
+
+  const webhook = async (req: IncomingMessage, res: ServerResponse) => {
+    const signed = authenticateCallback(deps.webhook, req.headers);
+    const body = await readBody(req, res, deps.webhook.maxBodyBytes);
+    await acceptCallback(deps.webhook, signed, req.headers, body);
+    writeJson(res, 200, { status: 'ok' });
+  };
+
+  return (req, res) => {
+    if (req.method !== 'POST') return false;
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (path !== SEND && path !== WEBHOOK) return false;
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return false;
+    const reqId = deps.prepare(req, res);
+    (path === SEND ? send : webhook)(req, res).catch((err: unknown) => answerError(err, reqId, path, res, deps.log, deps.onRejected));
+    return true;
+  };
+}
+
+/**
+ * The whole body, at most `limit` bytes. Over the limit (declared or sent) it is a 413 and the
+ * connection closes after the answer, so the rest of an oversized body is never buffered.
+ */
+export function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer> {
+  const tooLarge = () => {
+    res.setHeader('Connection', 'close');
+    return new HttpError(413, 'payload_too_large', 'request body is too large');
+  };
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge());
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onAborted);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        stop();
+        req.resume(); // discard what is still arriving until the connection closes
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      stop();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onAborted = () => {
+      stop();
+      reject(new HttpError(400, 'request_aborted', 'request was aborted'));
+    };
+    const onClose = () => {
+      if (!req.complete) onAborted();
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onAborted);
+    req.on('close', onClose);
+  });
+}
