@@ -4,7 +4,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, uniquePrefix, waitFor } from '@cbot-relay/testing';
 import type { TestRedis } from '@cbot-relay/testing';
-import { ADD_STANDARD_JOB_LUA, standardJobCall } from './standard-job-call.js';
+import { INBOUND_JOB_OPTIONS } from './catalog.js';
+import { ADD_STANDARD_JOB_LUA, BatchedJobAdder, standardJobCall } from './standard-job-call.js';
 
 let server: TestRedis;
 let redis: Redis;
@@ -48,6 +49,36 @@ describe('standardJobCall', () => {
     const worker = new Worker('out.0', async (job: Job) => void seen.push(job.id!), { connection: redis, prefix });
     await waitFor(() => seen.length === 2);
     expect(seen).toEqual(['a', 'b']);
+    await worker.close();
+    await queue.close();
+  });
+});
+
+describe('BatchedJobAdder', () => {
+  it('adds concurrent jobs in one script call, stored as queue.add stores them, and a Worker runs each', async () => {
+    const prefix = uniquePrefix();
+    const queue = new Queue('inbound', { connection: redis, prefix });
+    await queue.add('cb', { raw: 'ref', receivedAt: 1 }, INBOUND_JOB_OPTIONS);
+    const adder = new BatchedJobAdder<{ raw: string; receivedAt: number }>(redis, queue, 'cb', INBOUND_JOB_OPTIONS);
+    const calls = async () => Number(/^cmdstat_evalsha:calls=(\d+)/m.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    await adder.add({ raw: 'warm-up', receivedAt: 2 }); // the first call on a connection is an EVAL
+    const before = await calls();
+    const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => adder.add({ raw: `r${i}`, receivedAt: 3 })));
+    expect(await calls()).toBe(before + 1);
+    expect(new Set(ids).size).toBe(20);
+
+    const fields = (h: Record<string, string>) => {
+      const { timestamp: _t, data: _d, ...rest } = h;
+      return rest;
+    };
+    const [ref, added] = await Promise.all([redis.hgetall(`${prefix}:inbound:1`), redis.hgetall(`${prefix}:inbound:${ids[0]}`)]);
+    expect(fields(added)).toEqual(fields(ref));
+    expect(JSON.parse(added.data!)).toEqual({ raw: 'r0', receivedAt: 3 });
+
+    const seen: string[] = [];
+    const worker = new Worker('inbound', async (job: Job) => void seen.push((job.data as { raw: string }).raw), { connection: redis, prefix });
+    await waitFor(() => seen.length === 22);
+    expect(seen.slice(2)).toEqual(Array.from({ length: 20 }, (_, i) => `r${i}`));
     await worker.close();
     await queue.close();
   });

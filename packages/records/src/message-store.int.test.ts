@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, uniquePrefix } from '@cbot-relay/testing';
 import type { TestRedis } from '@cbot-relay/testing';
-import { ADD_STANDARD_JOB_LUA, OutboundLanes } from '@cbot-relay/queues';
+import { OutboundLanes } from '@cbot-relay/queues';
 import { MessageStore } from './index.js';
 
 let server: TestRedis;
@@ -17,7 +17,7 @@ afterAll(async () => {
   await server.close();
 });
 
-const store = () => new MessageStore({ redis, prefix: uniquePrefix(), recordTtlS: 3600, addStandardJobLua: ADD_STANDARD_JOB_LUA });
+const store = () => new MessageStore({ redis, prefix: uniquePrefix(), recordTtlS: 3600 });
 const lanes = () => new OutboundLanes({ connection: redis, prefix: uniquePrefix(), lanes: 2 });
 const body = JSON.stringify({ to: '905551112233', type: 'text', text: { body: 'hi' } });
 const base = { to: '905551112233', type: 'text', caller: 'crm', body };
@@ -145,5 +145,66 @@ describe('MessageStore', () => {
       id: 'o1b',
     });
     expect(await s.backlog()).toBe(3);
+  });
+
+  describe('acceptAndEnqueue', () => {
+    const scriptCalls = async () => {
+      const stats = await redis.info('commandstats');
+      return [...stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+
+    it('sends concurrent accepts as one script call, each recorded with its own job', async () => {
+      const s = store();
+      const l = lanes();
+      const ids = Array.from({ length: 50 }, (_, i) => `b${i}`);
+      const before = await scriptCalls();
+      const answers = await Promise.all(
+        ids.map((id, i) => s.acceptAndEnqueue({ ...base, to: `90555000${i}`, id, nowMs: 1000 + i }, l.jobCall({ id, to: `90555000${i}` }))),
+      );
+      expect(await scriptCalls()).toBe(before + 1);
+      expect(answers).toEqual(ids.map((id) => ({ kind: 'created', id })));
+      expect(await s.backlog()).toBe(50);
+      expect(await l.depth()).toBe(50);
+      for (const [i, id] of ids.entries()) {
+        expect(await s.get(id)).toMatchObject({ id, status: 'queued', caller: 'crm' });
+        // The record names its own job, on its recipient's lane.
+        const job = await l.queue(l.laneOf(`90555000${i}`)).getJob((await redis.hget(s.recKey(id), 'job')) ?? '');
+        expect(job?.data).toEqual({ id, to: `90555000${i}` });
+      }
+      await l.close();
+    });
+
+    it('applies Idempotency-Keys in order within one batch', async () => {
+      const s = store();
+      const l = lanes();
+      const idempotency = { key: 'same', fingerprint: 'f1' };
+      const answers = await Promise.all([
+        s.acceptAndEnqueue({ ...base, id: 'i1', nowMs: 1, idempotency }, l.jobCall({ id: 'i1', to: base.to })),
+        s.acceptAndEnqueue({ ...base, id: 'i2', nowMs: 2, idempotency }, l.jobCall({ id: 'i2', to: base.to })),
+        s.acceptAndEnqueue({ ...base, id: 'i3', nowMs: 3, idempotency: { ...idempotency, fingerprint: 'f2' } }, l.jobCall({ id: 'i3', to: base.to })),
+      ]);
+      expect(answers).toEqual([
+        { kind: 'created', id: 'i1' },
+        { kind: 'duplicate', id: 'i1' },
+        { kind: 'conflict', id: 'i1' },
+      ]);
+      expect(await l.depth()).toBe(1);
+      await l.close();
+    });
+
+    it('fails only the message Redis refused; the rest of its batch is accepted', async () => {
+      const s = store();
+      const l = lanes();
+      await redis.rpush(s.recKey('bad'), 'not a hash'); // HSET on it fails with WRONGTYPE
+      const [ok1, bad, ok2] = await Promise.allSettled(
+        ['ok1', 'bad', 'ok2'].map((id) => s.acceptAndEnqueue({ ...base, id, nowMs: 1 }, l.jobCall({ id, to: base.to }))),
+      );
+      expect(ok1).toEqual({ status: 'fulfilled', value: { kind: 'created', id: 'ok1' } });
+      expect(ok2).toEqual({ status: 'fulfilled', value: { kind: 'created', id: 'ok2' } });
+      expect(bad?.status).toBe('rejected');
+      expect(String((bad as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+      expect((await s.get('ok2'))?.status).toBe('queued');
+      await l.close();
+    });
   });
 });

@@ -1,8 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
+import { Coalescer, KeyTable, luaCommand } from '@cbot-relay/queues';
 import type { Attempt, MessageRecord } from './message-record.js';
 import { recordFromHash } from './message-record.js';
-import { luaCommand } from './lua-command.js';
-import { ACCEPT, APPLY_STATUS, BEGIN, DISCARD_ORPHAN, FINISH, acceptAndEnqueue, replayAndEnqueue } from './scripts.js';
+import { ACCEPT, ACCEPT_AND_ENQUEUE_BATCH, APPLY_STATUS, BEGIN, DISCARD_ORPHAN, FINISH, REPLAY_AND_ENQUEUE } from './scripts.js';
 
 export interface MessageStoreOptions {
   redis: Redis | Cluster;
@@ -12,8 +12,8 @@ export interface MessageStoreOptions {
   idempotencyTtlS?: number;
   /** How long a CBOT message id maps back to the relay id: callbacks come for up to 7 days (Cloud). */
   wamidTtlS?: number;
-  /** BullMQ's addStandardJob Lua, to accept and enqueue in one step (`acceptAndEnqueue`). */
-  addStandardJobLua?: string;
+  /** Most accepts sent to Redis as one script call (see acceptAndEnqueue). */
+  maxAcceptBatch?: number;
 }
 
 /** The keys and arguments of BullMQ's addStandardJob for one job (see @cbot-relay/queues). */
@@ -71,9 +71,9 @@ export class MessageStore {
   readonly #recordTtlS: number;
   readonly #idemTtlS: number;
   readonly #wamidTtlS: number;
-  readonly #scripts: Record<'accept' | 'begin' | 'finish' | 'applyStatus' | 'discard', Eval>;
-  readonly #acceptAndEnqueue: Eval | undefined;
-  readonly #replayAndEnqueue: Eval | undefined;
+  readonly #scripts: Record<'accept' | 'begin' | 'finish' | 'applyStatus' | 'discard' | 'replay', Eval>;
+  readonly #acceptBatch: (keys: string[], args: (string | number | Buffer)[]) => Promise<unknown>;
+  readonly #accepts: Coalescer<{ input: AcceptInput; job: JobCall }, AcceptResult>;
 
   constructor(opts: MessageStoreOptions) {
     this.#redis = opts.redis;
@@ -81,7 +81,7 @@ export class MessageStore {
     this.#recordTtlS = opts.recordTtlS;
     this.#idemTtlS = opts.idempotencyTtlS ?? 86_400;
     this.#wamidTtlS = opts.wamidTtlS ?? 8 * 86_400;
-    const def = (lua: string, keys: number): Eval => {
+    const def = (lua: string, keys: number | 'any'): Eval => {
       const run = luaCommand(this.#redis, lua, keys);
       return async (k, a) => (await run(k, a)) as string[];
     };
@@ -91,10 +91,10 @@ export class MessageStore {
       finish: def(FINISH, 6),
       applyStatus: def(APPLY_STATUS, 3),
       discard: def(DISCARD_ORPHAN, 3),
+      replay: def(REPLAY_AND_ENQUEUE, 13),
     };
-    const bull = opts.addStandardJobLua;
-    this.#acceptAndEnqueue = bull === undefined ? undefined : def(acceptAndEnqueue(bull), 13);
-    this.#replayAndEnqueue = bull === undefined ? undefined : def(replayAndEnqueue(bull), 13);
+    this.#acceptBatch = luaCommand(this.#redis, ACCEPT_AND_ENQUEUE_BATCH, 'any');
+    this.#accepts = new Coalescer((items) => this.#acceptAndEnqueueBatch(items), { maxBatch: opts.maxAcceptBatch ?? 100 });
   }
 
   recKey(id: string): string {
@@ -121,11 +121,28 @@ export class MessageStore {
     return { kind: kind as AcceptResult['kind'], id: id ?? input.id };
   }
 
-  /** accept() and, when the message is new, BullMQ's addStandardJob — atomically, in one round trip. */
-  async acceptAndEnqueue(input: AcceptInput, job: JobCall): Promise<AcceptResult> {
-    if (!this.#acceptAndEnqueue) throw new Error('MessageStore: acceptAndEnqueue needs addStandardJobLua');
-    const [kind, id] = await this.#acceptAndEnqueue([...this.#acceptKeys(input), ...job.keys], [...this.#acceptArgs(input), ...job.args]);
-    return { kind: kind as AcceptResult['kind'], id: id ?? input.id };
+  /**
+   * accept() and, when the message is new, BullMQ's addStandardJob — atomically. Concurrent calls are
+   * coalesced: those made while a batch is in Redis go together in the next script call, each still
+   * its own atomic accept with its own answer.
+   */
+  acceptAndEnqueue(input: AcceptInput, job: JobCall): Promise<AcceptResult> {
+    return this.#accepts.submit({ input, job });
+  }
+
+  async #acceptAndEnqueueBatch(items: { input: AcceptInput; job: JobCall }[]): Promise<(AcceptResult | Error)[]> {
+    const table = new KeyTable();
+    const args: (string | number | Buffer)[] = [items.length];
+    for (const { input, job } of items) {
+      if (job.keys.length !== 9 || job.args.length !== 3) throw new Error('MessageStore: a job call has 9 keys and 3 args');
+      for (const key of this.#acceptKeys(input)) args.push(table.index(key));
+      for (const key of job.keys) args.push(table.index(key));
+      args.push(...this.#acceptArgs(input), ...job.args);
+    }
+    const answers = (await this.#acceptBatch(table.keys, args)) as [string, string | undefined][];
+    return answers.map(([kind, detail], i) =>
+      kind === 'error' ? new Error(`accept failed in Redis: ${detail}`) : { kind: kind as AcceptResult['kind'], id: detail ?? items[i]!.input.id },
+    );
   }
 
   #acceptKeys(input: AcceptInput): string[] {
@@ -206,12 +223,11 @@ export class MessageStore {
 
   /** A failed message back to 'queued' with a new job (jobFor builds it for the recipient's lane), atomically. */
   async replay(id: string, nowMs: number, jobFor: (to: string) => JobCall): Promise<ReplayResult> {
-    if (!this.#replayAndEnqueue) throw new Error('MessageStore: replay needs addStandardJobLua');
     const to = await this.#redis.hget(this.recKey(id), 'to');
     if (to === null) return { kind: 'missing' };
     const attempt: Attempt = { at: new Date(nowMs).toISOString(), outcome: 'replayed' };
     const job = jobFor(to);
-    const r = await this.#replayAndEnqueue(
+    const r = await this.#scripts.replay(
       [this.recKey(id), this.#dlqKey, this.#openKey, this.#bodyKey(id), ...job.keys],
       [nowMs, JSON.stringify(attempt), this.#recordTtlS, id, ...job.args],
     );

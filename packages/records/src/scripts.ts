@@ -9,6 +9,7 @@
  */
 
 import { STATUS_RANK } from '@cbot-relay/messages';
+import { ADD_STANDARD_JOB_LUA, batchLua } from '@cbot-relay/queues';
 
 // The status order lives once, in @cbot-relay/messages; the scripts get it as a Lua table.
 const RANK_TABLE = `{${Object.entries(STATUS_RANK)
@@ -34,21 +35,28 @@ end
  * outbound backlog, and the sweeper finds records whose job is missing through it.
  */
 const ACCEPT_FN = `
-local function accept(KEYS, ARGV)
+-- An earlier message under the same Idempotency-Key: {'duplicate'|'conflict', its id}; nil when new.
+local function earlier(KEYS, ARGV)
+  if ARGV[7] == '' then return nil end
+  local prev = redis.call('GET', KEYS[2])
+  if not prev then return nil end
+  local sep = string.find(prev, '|', 1, true)
+  local pid = string.sub(prev, sep + 1)
+  if string.sub(prev, 1, sep - 1) ~= ARGV[7] then return {'conflict', pid} end
+  return {'duplicate', pid}
+end
+
+-- Writes a new message: its record (one HSET), Idempotency-Key, body and backlog entry.
+local function record(KEYS, ARGV, jobId)
+  local f = {'to', ARGV[2], 'type', ARGV[3], 'caller', ARGV[4], 'status', 'queued', 'createdAt', ARGV[5]}
+  if ARGV[6] ~= '' then f[#f + 1] = 'expiresAt'; f[#f + 1] = ARGV[6] end
   if ARGV[7] ~= '' then
-    local prev = redis.call('GET', KEYS[2])
-    if prev then
-      local sep = string.find(prev, '|', 1, true)
-      local pid = string.sub(prev, sep + 1)
-      if string.sub(prev, 1, sep - 1) ~= ARGV[7] then return {'conflict', pid} end
-      return {'duplicate', pid}
-    end
     redis.call('SET', KEYS[2], ARGV[7] .. '|' .. ARGV[1], 'EX', ARGV[8])
+    -- Kept so a record dropped as an orphan takes its Idempotency-Key with it.
+    f[#f + 1] = 'idem'; f[#f + 1] = KEYS[2]
   end
-  redis.call('HSET', KEYS[1], 'to', ARGV[2], 'type', ARGV[3], 'caller', ARGV[4], 'status', 'queued', 'createdAt', ARGV[5])
-  if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'expiresAt', ARGV[6]) end
-  -- Kept so a record dropped as an orphan takes its Idempotency-Key with it.
-  if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'idem', KEYS[2]) end
+  if jobId then f[#f + 1] = 'job'; f[#f + 1] = jobId end
+  redis.call('HSET', KEYS[1], unpack(f))
   redis.call('EXPIRE', KEYS[1], ARGV[9])
   redis.call('SET', KEYS[4], ARGV[10], 'EX', ARGV[9])
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
@@ -56,31 +64,29 @@ local function accept(KEYS, ARGV)
 end
 `;
 
+/** A record without a job; tests use it to build the orphans the sweeper is for. */
 export const ACCEPT = `${ACCEPT_FN}
-return accept(KEYS, ARGV)
+return earlier(KEYS, ARGV) or record(KEYS, ARGV, nil)
 `;
 
 /**
- * ACCEPT and BullMQ's own addStandardJob in one atomic script: a message is either recorded and
- * queued, or neither (no orphan record for a request that failed halfway), in one round trip. The
- * job id BullMQ assigns is kept on the record.
- * KEYS: ACCEPT's 4, then addStandardJob's 9. ARGV: ACCEPT's 10, then addStandardJob's 3.
+ * ACCEPT and BullMQ's own addStandardJob, for a batch of messages, in one atomic script: a message
+ * is either recorded and queued, or neither (no orphan record for a request that failed halfway),
+ * and a whole batch of concurrent requests costs one round trip. The job id BullMQ assigns is kept on
+ * the record. Per message: ACCEPT's 4 keys and addStandardJob's 9, ACCEPT's 10 args and
+ * addStandardJob's 3 (see batchLua for the layout); the answer is ACCEPT's, or {'error', message}.
  */
-export function acceptAndEnqueue(addStandardJobLua: string): string {
-  return `${ACCEPT_FN}
-local function bullmqAddStandardJob(KEYS, ARGV)
-${addStandardJobLua}
-end
-local r = accept({KEYS[1], KEYS[2], KEYS[3], KEYS[4]}, ARGV)
-if r[1] == 'created' then
-  local jobId = bullmqAddStandardJob({KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]},
-    {ARGV[11], ARGV[12], ARGV[13]})
-  if type(jobId) == 'number' and jobId < 0 then return redis.error_reply('addStandardJob failed: ' .. jobId) end
-  redis.call('HSET', KEYS[1], 'job', jobId)
-end
-return r
-`;
-}
+export const ACCEPT_AND_ENQUEUE_BATCH = batchLua({
+  prelude: ACCEPT_FN,
+  keysPerItem: 13,
+  argsPerItem: 13,
+  perItem: `
+  local prev = earlier(k, a)
+  if prev then return prev end
+  local jobId = bullmqAddStandardJob({k[5], k[6], k[7], k[8], k[9], k[10], k[11], k[12], k[13]}, {a[11], a[12], a[13]})
+  if type(jobId) == 'number' and jobId < 0 then return {'error', 'addStandardJob failed: ' .. jobId} end
+  return record(k, a, jobId)`,
+});
 
 /**
  * KEYS: rec, ambiguous counter, body. ARGV: now, maxAgeMs.
@@ -190,10 +196,9 @@ return {'ignored', id}
  * A failed message back to 'queued', and BullMQ's addStandardJob for it, in one atomic step.
  * KEYS: rec, dlq, open, body, then addStandardJob's 9. ARGV: now, attemptJson, recTtlS, id, then addStandardJob's 3.
  */
-export function replayAndEnqueue(addStandardJobLua: string): string {
-  return `${PRELUDE}
+export const REPLAY_AND_ENQUEUE = `${PRELUDE}
 local function bullmqAddStandardJob(KEYS, ARGV)
-${addStandardJobLua}
+${ADD_STANDARD_JOB_LUA}
 end
 local r = redis.call('HMGET', KEYS[1], 'status', 'to')
 if not r[1] then
@@ -216,7 +221,6 @@ if type(jobId) == 'number' and jobId < 0 then return redis.error_reply('addStand
 redis.call('HSET', KEYS[1], 'job', jobId)
 return {'ok', r[2]}
 `;
-}
 
 /**
  * KEYS: rec, open, body. ARGV: id. A record still 'queued' whose job does not exist was never

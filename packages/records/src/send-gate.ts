@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { LuaCommand } from './lua-command.js';
-import { luaCommand } from './lua-command.js';
+import type { LuaCommand } from '@cbot-relay/queues';
+import { luaCommand } from '@cbot-relay/queues';
 
 /**
  * GCRA over Redis TIME: one theoretical-arrival-time key shared by every dispatcher, so the rate is

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@cbot-relay/observability';
-import { ADD_STANDARD_JOB_LUA, OutboundLanes } from '@cbot-relay/queues';
+import { OutboundLanes } from '@cbot-relay/queues';
 import { MessageStore } from '@cbot-relay/records';
 import { startTestRedis, uniquePrefix } from '@cbot-relay/testing';
 import type { TestRedis } from '@cbot-relay/testing';
@@ -21,7 +21,7 @@ afterAll(async () => {
 describe('OrphanSweeper', () => {
   it('drops old queued records that have no job and keeps everything else', async () => {
     const prefix = uniquePrefix();
-    const store = new MessageStore({ redis, prefix, recordTtlS: 3600, addStandardJobLua: ADD_STANDARD_JOB_LUA });
+    const store = new MessageStore({ redis, prefix, recordTtlS: 3600 });
     const lanes = new OutboundLanes({ connection: redis, prefix, lanes: 4 });
     const body = '{"to":"1","type":"text","text":{"body":"x"}}';
     const now = 10 * 60_000;

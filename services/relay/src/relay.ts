@@ -4,8 +4,8 @@ import { requireCbot } from '@cbot-relay/config';
 import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp } from '@cbot-relay/ingress';
 import { gaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics } from '@cbot-relay/observability';
-import { ADD_STANDARD_JOB_LUA, INBOUND_JOB_OPTIONS, OutboundLanes, QueueNames, assertLaneCount, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
-import type { RedisClient } from '@cbot-relay/queues';
+import { BatchedJobAdder, INBOUND_JOB_OPTIONS, OutboundLanes, QueueNames, assertLaneCount, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
+import type { InboundJob, RedisClient } from '@cbot-relay/queues';
 import { MessageStore, SendGate } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
 import { cachedBacklog } from './backlog-cache.js';
@@ -49,7 +49,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 
   const storeOpts = { prefix, recordTtlS: config.recordTtlS };
   const workerStore = new MessageStore({ redis: workerRedis, ...storeOpts });
-  const httpStore = new MessageStore({ redis: httpRedis, ...storeOpts, addStandardJobLua: ADD_STANDARD_JOB_LUA });
+  const httpStore = new MessageStore({ redis: httpRedis, ...storeOpts });
   const httpLanes = new OutboundLanes({ connection: httpRedis, prefix, lanes: config.dispatch.lanes, cluster: config.redis.cluster });
 
   const stop = async () => {
@@ -124,6 +124,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 
     const inbound = new Queue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: httpRedis, prefix });
     inbound.on('error', () => undefined);
+    const inboundAdds = new BatchedJobAdder<InboundJob>(httpRedis, inbound, 'cb', INBOUND_JOB_OPTIONS);
     closers.unshift(() => inbound.close());
     const ingressOn = roles.has('ingress');
     gaugeFromSource(metrics.backlog, () => httpStore.backlog());
@@ -165,7 +166,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         maxBodyBytes: config.webhook.maxBodyBytes,
         enqueue: async (raw, receivedAt) => {
           if (!ingressOn) throw new Error('ingress role is off');
-          await inbound.add('cb', { raw, receivedAt }, INBOUND_JOB_OPTIONS);
+          await inboundAdds.add({ raw, receivedAt });
         },
         now,
         log,
