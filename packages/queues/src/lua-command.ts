@@ -21,18 +21,3 @@ export function luaCommand(redis: Redis | Cluster, lua: string, numberOfKeys: nu
     return client[name]!(...keys, ...args);
   };
 }
-
-/** The distinct keys of a batch script's call, each named in ARGV by its index in KEYS (1-based). */
-export class KeyTable {
-  readonly keys: string[] = [];
-  readonly #index = new Map<string, number>();
-
-  index(key: string): number {
-    let i = this.#index.get(key);
-    if (i === undefined) {
-      i = this.keys.push(key);
-      this.#index.set(key, i);
-    }
-    return i;
-  }
-}

@@ -4,7 +4,7 @@ import type { OutboundJob } from './catalog.js';
 import { QueueNames, queueNameFor } from './catalog.js';
 import { laneFor } from './lanes.js';
 import type { StandardJobCall } from './standard-job-call.js';
-import { standardJobCall } from './standard-job-call.js';
+import { StandardJobCalls } from './standard-job-call.js';
 
 const LANE_JOB_OPTS = { removeOnComplete: true, removeOnFail: { age: 7 * 86_400 } } as const;
 
@@ -22,6 +22,7 @@ export interface OutboundLanesOptions {
  */
 export class OutboundLanes {
   readonly #queues = new Map<number, Queue>();
+  readonly #jobCalls = new Map<number, StandardJobCalls>();
   readonly #opts: OutboundLanesOptions;
   #closed = false;
 
@@ -58,7 +59,13 @@ export class OutboundLanes {
    * limit (64-byte values), which halves the job's memory.
    */
   jobCall(job: OutboundJob): StandardJobCall {
-    return standardJobCall(this.queue(this.laneOf(job.to)), 'm', job, LANE_JOB_OPTS);
+    const lane = this.laneOf(job.to);
+    let calls = this.#jobCalls.get(lane);
+    if (!calls) {
+      calls = new StandardJobCalls(this.queue(lane), 'm', LANE_JOB_OPTS);
+      this.#jobCalls.set(lane, calls);
+    }
+    return calls.call(job);
   }
 
   /** Waiting + active + delayed over every lane. */

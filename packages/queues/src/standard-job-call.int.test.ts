@@ -1,11 +1,12 @@
 import { Queue, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, uniquePrefix, waitFor } from '@cbot-relay/testing';
 import type { TestRedis } from '@cbot-relay/testing';
 import { INBOUND_JOB_OPTIONS } from './catalog.js';
-import { ADD_STANDARD_JOB_LUA, BatchedJobAdder, standardJobCall } from './standard-job-call.js';
+import { ADD_STANDARD_JOB_LUA, BatchedJobAdder, StandardJobCalls, standardJobCall } from './standard-job-call.js';
 
 let server: TestRedis;
 let redis: Redis;
@@ -50,6 +51,26 @@ describe('standardJobCall', () => {
     await waitFor(() => seen.length === 2);
     expect(seen).toEqual(['a', 'b']);
     await worker.close();
+    await queue.close();
+  });
+});
+
+describe('StandardJobCalls', () => {
+  it('builds the same call as standardJobCall, but for the time', async () => {
+    const queue = new Queue('out.1', { connection: redis, prefix: uniquePrefix() });
+    const opts = { removeOnComplete: true, removeOnFail: { age: 60 }, attempts: 3, backoff: { type: 'exponential', delay: 5 } } as const;
+    const calls = new StandardJobCalls(queue, 'm', opts);
+    for (const data of [{ id: 'a', to: '1' }, null, undefined, 'text']) {
+      const at = Date.now();
+      const fast = calls.call(data, at);
+      const reference = standardJobCall(queue, 'm', data, opts);
+      expect(fast.keys).toEqual(reference.keys);
+      expect(fast.args.slice(1)).toEqual(reference.args.slice(1));
+      const [first, ref] = [fast.args[0], reference.args[0]].map((b) => unpack(b as Buffer) as unknown[]);
+      expect(first![3]).toBe(at);
+      expect([...first!.slice(0, 3), ...first!.slice(4)]).toEqual([...ref!.slice(0, 3), ...ref!.slice(4)]);
+    }
+    expect(() => new StandardJobCalls(queue, 'm', { jobId: 'x' })).toThrow();
     await queue.close();
   });
 });

@@ -4,8 +4,9 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
 import { Coalescer } from './coalescer.js';
+import { batchCall, batchLua } from './batch-script.js';
 import type { LuaCommand } from './lua-command.js';
-import { KeyTable, luaCommand } from './lua-command.js';
+import { luaCommand } from './lua-command.js';
 
 /**
  * BullMQ's own `addStandardJob` Lua, and the exact arguments `queue.add` would pass it, so another
@@ -40,41 +41,42 @@ export function standardJobCall(queue: Queue, name: string, data: unknown, opts:
 }
 
 /**
- * Lua that runs `bullmqAddStandardJob(keys, args)` for each item of a batch. Wrapped in pcall so one
- * item's error is that item's answer ({'error', message}) and the others still go through.
- * KEYS: a KeyTable. ARGV[1]: item count; per item `keysPerItem` KEYS indexes, then `argsPerItem` args.
- * `perItem` is Lua returning the item's answer from `k` (its keys) and `a` (its args).
+ * standardJobCall for many jobs of one queue, name and options (BullMQ numbering them): the keys and
+ * the encoded options are worked out once, from a BullMQ Job, instead of building a Job per call.
  */
-export function batchLua(opts: { prelude: string; keysPerItem: number; argsPerItem: number; perItem: string }): string {
-  return `${opts.prelude}
+export class StandardJobCalls {
+  readonly #keys: string[];
+  readonly #prefixKey: string;
+  readonly #name: string;
+  readonly #opts: Buffer;
+
+  constructor(queue: Queue, name: string, opts: JobsOptions) {
+    if (opts.jobId !== undefined || opts.timestamp !== undefined) throw new Error('StandardJobCalls: jobs are numbered by BullMQ and stamped now');
+    const reference = standardJobCall(queue, name, null, opts);
+    this.#keys = reference.keys;
+    this.#opts = reference.args[2] as Buffer;
+    this.#prefixKey = queue.keys['']!;
+    this.#name = name;
+  }
+
+  call(data: unknown, timestamp = Date.now()): StandardJobCall {
+    const args = [this.#prefixKey, '', this.#name, timestamp, null, null, undefined, undefined, null];
+    return { keys: this.#keys, args: [packer.pack(args), JSON.stringify(data === undefined ? {} : data), this.#opts] };
+  }
+}
+
+/** addStandardJob as a Lua function, for scripts that add jobs among their own writes. */
+export const ADD_STANDARD_JOB_FN = `
 local function bullmqAddStandardJob(KEYS, ARGV)
 ${ADD_STANDARD_JOB_LUA}
 end
-local function item(k, a)
-${opts.perItem}
-end
-local out = {}
-local at = 2
-for i = 1, tonumber(ARGV[1]) do
-  local k = {}
-  for j = 1, ${opts.keysPerItem} do k[j] = KEYS[tonumber(ARGV[at + j - 1])] end
-  at = at + ${opts.keysPerItem}
-  local a = {}
-  for j = 1, ${opts.argsPerItem} do a[j] = ARGV[at + j - 1] end
-  at = at + ${opts.argsPerItem}
-  local ok, r = pcall(item, k, a)
-  if ok then out[i] = r
-  elseif type(r) == 'table' and r.err then out[i] = {'error', r.err}
-  else out[i] = {'error', tostring(r)} end
-end
-return out
 `;
-}
+
+const JOB_SHAPE = { keysPerItem: 9, argsPerItem: 3 };
 
 const ADD_JOBS_BATCH = batchLua({
-  prelude: '',
-  keysPerItem: 9,
-  argsPerItem: 3,
+  ...JOB_SHAPE,
+  prelude: ADD_STANDARD_JOB_FN,
   perItem: `
   local jobId = bullmqAddStandardJob(k, a)
   if type(jobId) == 'number' and jobId < 0 then return {'error', 'addStandardJob failed: ' .. jobId} end
@@ -87,32 +89,23 @@ const ADD_JOBS_BATCH = batchLua({
  * it; each call resolves with its job id once Redis has the job.
  */
 export class BatchedJobAdder<T> {
-  readonly #queue: Queue;
-  readonly #name: string;
-  readonly #opts: JobsOptions;
+  readonly #calls: StandardJobCalls;
   readonly #run: LuaCommand;
   readonly #adds: Coalescer<StandardJobCall, string>;
 
   constructor(redis: Redis | Cluster, queue: Queue, name: string, opts: JobsOptions, batch: { maxBatch?: number } = {}) {
-    this.#queue = queue;
-    this.#name = name;
-    this.#opts = opts;
+    this.#calls = new StandardJobCalls(queue, name, opts);
     this.#run = luaCommand(redis, ADD_JOBS_BATCH, 'any');
     this.#adds = new Coalescer((calls) => this.#addBatch(calls), batch);
   }
 
   add(data: T): Promise<string> {
-    return this.#adds.submit(standardJobCall(this.#queue, this.#name, data, this.#opts));
+    return this.#adds.submit(this.#calls.call(data));
   }
 
   async #addBatch(calls: StandardJobCall[]): Promise<(string | Error)[]> {
-    const table = new KeyTable();
-    const args: (string | number | Buffer)[] = [calls.length];
-    for (const call of calls) {
-      for (const key of call.keys) args.push(table.index(key));
-      args.push(...call.args);
-    }
-    const answers = (await this.#run(table.keys, args)) as [string, string][];
+    const { keys, args } = batchCall(calls, JOB_SHAPE);
+    const answers = (await this.#run(keys, args)) as [string, string][];
     return answers.map(([kind, detail]) => (kind === 'ok' ? detail : new Error(`job add failed in Redis: ${detail}`)));
   }
 }

@@ -1,8 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
-import { Coalescer, KeyTable, luaCommand } from '@cbot-relay/queues';
+import { Coalescer, batchCall, luaCommand } from '@cbot-relay/queues';
 import type { Attempt, MessageRecord } from './message-record.js';
 import { recordFromHash } from './message-record.js';
-import { ACCEPT, ACCEPT_AND_ENQUEUE_BATCH, APPLY_STATUS, BEGIN, DISCARD_ORPHAN, FINISH, REPLAY_AND_ENQUEUE } from './scripts.js';
+import { ACCEPT, ACCEPT_AND_ENQUEUE_BATCH, ACCEPT_SHAPE, APPLY_STATUS, BEGIN, DISCARD_ORPHAN, FINISH, REPLAY_AND_ENQUEUE } from './scripts.js';
 
 export interface MessageStoreOptions {
   redis: Redis | Cluster;
@@ -131,15 +131,11 @@ export class MessageStore {
   }
 
   async #acceptAndEnqueueBatch(items: { input: AcceptInput; job: JobCall }[]): Promise<(AcceptResult | Error)[]> {
-    const table = new KeyTable();
-    const args: (string | number | Buffer)[] = [items.length];
-    for (const { input, job } of items) {
-      if (job.keys.length !== 9 || job.args.length !== 3) throw new Error('MessageStore: a job call has 9 keys and 3 args');
-      for (const key of this.#acceptKeys(input)) args.push(table.index(key));
-      for (const key of job.keys) args.push(table.index(key));
-      args.push(...this.#acceptArgs(input), ...job.args);
-    }
-    const answers = (await this.#acceptBatch(table.keys, args)) as [string, string | undefined][];
+    const { keys, args } = batchCall(
+      items.map(({ input, job }) => ({ keys: [...this.#acceptKeys(input), ...job.keys], args: [...this.#acceptArgs(input), ...job.args] })),
+      ACCEPT_SHAPE,
+    );
+    const answers = (await this.#acceptBatch(keys, args)) as [string, string | undefined][];
     return answers.map(([kind, detail], i) =>
       kind === 'error' ? new Error(`accept failed in Redis: ${detail}`) : { kind: kind as AcceptResult['kind'], id: detail ?? items[i]!.input.id },
     );

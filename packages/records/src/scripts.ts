@@ -9,7 +9,7 @@
  */
 
 import { STATUS_RANK } from '@cbot-relay/messages';
-import { ADD_STANDARD_JOB_LUA, batchLua } from '@cbot-relay/queues';
+import { ADD_STANDARD_JOB_FN, batchLua } from '@cbot-relay/queues';
 
 // The status order lives once, in @cbot-relay/messages; the scripts get it as a Lua table.
 const RANK_TABLE = `{${Object.entries(STATUS_RANK)
@@ -76,10 +76,11 @@ return earlier(KEYS, ARGV) or record(KEYS, ARGV, nil)
  * the record. Per message: ACCEPT's 4 keys and addStandardJob's 9, ACCEPT's 10 args and
  * addStandardJob's 3 (see batchLua for the layout); the answer is ACCEPT's, or {'error', message}.
  */
+export const ACCEPT_SHAPE = { keysPerItem: 13, argsPerItem: 13 };
+
 export const ACCEPT_AND_ENQUEUE_BATCH = batchLua({
-  prelude: ACCEPT_FN,
-  keysPerItem: 13,
-  argsPerItem: 13,
+  ...ACCEPT_SHAPE,
+  prelude: ACCEPT_FN + ADD_STANDARD_JOB_FN,
   perItem: `
   local prev = earlier(k, a)
   if prev then return prev end
@@ -197,9 +198,7 @@ return {'ignored', id}
  * KEYS: rec, dlq, open, body, then addStandardJob's 9. ARGV: now, attemptJson, recTtlS, id, then addStandardJob's 3.
  */
 export const REPLAY_AND_ENQUEUE = `${PRELUDE}
-local function bullmqAddStandardJob(KEYS, ARGV)
-${ADD_STANDARD_JOB_LUA}
-end
+${ADD_STANDARD_JOB_FN}
 local r = redis.call('HMGET', KEYS[1], 'status', 'to')
 if not r[1] then
   redis.call('ZREM', KEYS[2], ARGV[4])
