@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, waitFor } from '@cbot-relay/testing';
 import type { Harness } from './test-kit/harness.js';
-import { OTHER_API_KEY, json, startHarness } from './test-kit/harness.js';
+import { API_KEY, OTHER_API_KEY, json, startHarness } from './test-kit/harness.js';
 
 const SAMPLES = join(REPO_ROOT, 'packages/messages/src/testdata/samples/outbound');
 const read = (dir: string) =>
@@ -219,6 +219,28 @@ describe('POST /v1/messages off the hot path', () => {
     expect(res.status).toBe(202);
     expect(await backlog()).toBeLessThanOrEqual(before + 1);
     expect(h.sim.received().some((m) => m.to === '905551110012')).toBe(false);
+  });
+});
+
+describe('API_KEY_RATE_LIMIT', () => {
+  it('lets a lone caller through, and holds it to its rate once another caller sends', async () => {
+    const limited = await startHarness({ env: { RELAY_ROLES: 'ingress', API_KEY_RATE_LIMIT: '1' }, redis: h.redis });
+    try {
+      const send = (key: string) =>
+        fetch(`${limited.base}/v1/messages`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ to: '905551110020', type: 'text', text: { body: 'rate' } }),
+        });
+      for (let i = 0; i < 5; i++) expect((await send(API_KEY)).status).toBe(202);
+      expect((await send(OTHER_API_KEY)).status).toBe(202);
+      const held = await send(API_KEY);
+      expect(held.status).toBe(429);
+      expect(held.headers.get('retry-after')).toBe('1');
+      expect((await json<{ error: { code: string } }>(held)).error.code).toBe('rate_limited');
+    } finally {
+      await limited.close();
+    }
   });
 });
 
