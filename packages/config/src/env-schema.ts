@@ -123,6 +123,11 @@ export const EnvSchema = z.object({
   REDIS_URL: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
   REDIS_CLUSTER: bool(false),
   PORT: int(8080, 0, 65535),
+  HOST: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? '0.0.0.0' : v.trim()))
+    .refine((v) => /^[A-Za-z0-9.:_-]{1,253}$/.test(v), 'must be an IP address or host name to listen on'),
   RELAY_API_KEYS: namedKeys,
   RELAY_ADMIN_KEYS: namedKeys,
   CBOT_BASE_URL: optionalUrl(true),
@@ -163,7 +168,7 @@ export const EnvSchema = z.object({
   DISPATCH_MAX_AGE_S: int(86_400, 1),
   DISPATCH_BACKOFF_BASE_MS: int(1_000, 1),
   DISPATCH_BACKOFF_MAX_MS: int(60_000, 1),
-  OUTBOUND_BACKLOG_MAX: int(100_000, 1),
+  OUTBOUND_BACKLOG_MAX: int(1_000_000, 1),
   RECORD_TTL_S: int(7 * 86_400, 60),
   SHUTDOWN_TIMEOUT_MS: int(30_000, 100),
   INGRESS_MAX_BODY_BYTES: int(64 * 1024, 1024, 16 * 1024 * 1024),

@@ -5,6 +5,8 @@ describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const c = loadConfig({});
     expect(c.port).toBe(8080);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.ingress.backlogMax).toBe(1_000_000);
     expect(c.redis).toEqual({ url: undefined, cluster: false });
     expect(c.apiKeys).toEqual([]);
     expect(c.cbot.apiKeyHeader).toBe('Authorization');
@@ -37,6 +39,7 @@ describe('loadConfig', () => {
     ['CBOT_RATE_LIMIT', '-1', /^CBOT_RATE_LIMIT: /],
     ['CBOT_BASE_URL', 'ftp://x', /^CBOT_BASE_URL: /],
     ['LOG_LEVEL', 'loud', /^LOG_LEVEL: /],
+    ['HOST', 'my host', /^HOST: must be an IP address or host name/],
   ])('names the bad variable %s', (name, value, pattern) => {
     expect(() => loadConfig({ [name]: value })).toThrow(pattern);
   });

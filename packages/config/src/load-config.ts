@@ -8,6 +8,8 @@ export class ConfigError extends Error {
 export interface RelayConfig {
   redis: { url: string | undefined; cluster: boolean };
   port: number;
+  /** Address the ingress listens on. */
+  host: string;
   apiKeys: NamedKey[];
   adminKeys: NamedKey[];
   cbot: {
@@ -71,6 +73,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
   return {
     redis: { url: e.REDIS_URL, cluster: e.REDIS_CLUSTER },
     port: e.PORT,
+    host: e.HOST,
     apiKeys: e.RELAY_API_KEYS,
     adminKeys: e.RELAY_ADMIN_KEYS,
     cbot: {
