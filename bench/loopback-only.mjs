@@ -1,5 +1,5 @@
-// Preloaded into relay children (NODE_OPTIONS=--import) so the bench never opens a port beyond
-// loopback: the relay's main.ts has no listen-host setting and binds the ingress to 0.0.0.0.
+// Preloaded into the bench's children (NODE_OPTIONS=--import) so the bench never opens a port beyond
+// loopback, whatever a child would bind (the relay children also get HOST=127.0.0.1).
 // Plain JS because NODE_OPTIONS imports run before the `--import tsx` loader is registered.
 import net from 'node:net';
 

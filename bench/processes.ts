@@ -100,6 +100,7 @@ export async function startSim(td: Teardown, role: string, maxRecorded: number, 
 function relayEnv(redisUrl: string, simUrl: string): Record<string, string> {
   return {
     REDIS_URL: redisUrl,
+    HOST: '127.0.0.1',
     QUEUE_PREFIX: PREFIX,
     DISPATCH_LANES: String(LANES),
     // Without a CBOT_BASE_URL the relay would start its own simulator on 9090.
@@ -118,13 +119,11 @@ export async function startIngress(td: Teardown, redisUrl: string, simUrl: strin
       RELAY_ROLES: 'ingress',
       PORT: String(port),
       RELAY_API_KEYS: `bench:${API_KEY}`,
-      API_KEY_RATE_LIMIT: '0',
       // The 100k-message memory test and the dispatcher pre-load queue far more than the default bound.
       OUTBOUND_BACKLOG_MAX: '10000000',
       ...env('ingress'),
     },
   });
-  // main.ts would bind 0.0.0.0; the loopback-only preload (childEnv) makes that 127.0.0.1.
   return { ...child, url: `http://127.0.0.1:${port}` };
 }
 
