@@ -26,7 +26,17 @@ export function startInboundWorker(opts: InboundWorkerOptions): Worker {
       const result = await fanOutCallback(parsed.data, deps);
       deps.log.debug({ jobId: job.id, ...result }, 'callback fanned out');
     },
-    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency },
+    {
+      connection: opts.connection,
+      prefix: opts.prefix,
+      concurrency: opts.concurrency,
+      // A callback fans out in milliseconds and BullMQ renews the lock every lockDuration / 2 while it
+      // runs, so a short lock only shortens how long a killed fanout's jobs wait to be taken over
+      // (at most lockDuration + stalledInterval: 20 s instead of BullMQ's 30 + 30 s). Fanout is
+      // idempotent, so a job taken over from a worker that was merely slow does no harm.
+      lockDuration: 15_000,
+      stalledInterval: 5_000,
+    },
   );
   worker.on('error', (err) => deps.log.error({ err }, 'inbound worker error'));
   worker.on('failed', (job, err) => {

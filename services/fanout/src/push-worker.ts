@@ -54,8 +54,11 @@ export class PushWorker {
         connection: opts.connection,
         prefix: opts.prefix,
         concurrency: opts.concurrency,
-        // The lock must outlive one whole attempt (bounded by the push timeout).
+        // The lock must outlive one whole attempt (bounded by the push timeout). Stalled jobs of a
+        // killed worker are looked for every 5 s (BullMQ's default is 30 s); a redelivery carries
+        // the same webhook-id.
         lockDuration: Math.max(30_000, opts.timeoutMs + 10_000),
+        stalledInterval: 5_000,
         settings: { backoffStrategy: (attemptsMade: number) => backoff(attemptsMade) },
       },
     );

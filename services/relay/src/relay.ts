@@ -173,7 +173,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         metrics,
       },
     });
-    const server = await IngressServer.listen(app, ingressOn ? config.port : (opts.opsPort ?? 0), opts.host);
+    const server = await IngressServer.listen(app, ingressOn ? config.port : (opts.opsPort ?? 0), opts.host ?? config.host);
     // Stop intake first: the server closes before any worker does.
     closers.push(() => server.close());
     return handle(server.port, stop);
