@@ -196,14 +196,21 @@ describe('MessageStore', () => {
       const s = store();
       const l = lanes();
       await redis.rpush(s.recKey('bad'), 'not a hash'); // HSET on it fails with WRONGTYPE
+      const idempotency = (id: string) => ({ key: `k-${id}`, fingerprint: 'f' });
       const [ok1, bad, ok2] = await Promise.allSettled(
-        ['ok1', 'bad', 'ok2'].map((id) => s.acceptAndEnqueue({ ...base, id, nowMs: 1 }, l.jobCall({ id, to: base.to }))),
+        ['ok1', 'bad', 'ok2'].map((id) => s.acceptAndEnqueue({ ...base, id, nowMs: 1, idempotency: idempotency(id) }, l.jobCall({ id, to: base.to }))),
       );
       expect(ok1).toEqual({ status: 'fulfilled', value: { kind: 'created', id: 'ok1' } });
       expect(ok2).toEqual({ status: 'fulfilled', value: { kind: 'created', id: 'ok2' } });
       expect(bad?.status).toBe('rejected');
       expect(String((bad as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
       expect((await s.get('ok2'))?.status).toBe('queued');
+      // Its Idempotency-Key was not kept: a retry makes the message afresh, not a "duplicate" of nothing.
+      await redis.del(s.recKey('bad'));
+      await expect(s.acceptAndEnqueue({ ...base, id: 'bad2', nowMs: 2, idempotency: idempotency('bad') }, l.jobCall({ id: 'bad2', to: base.to }))).resolves.toEqual({
+        kind: 'created',
+        id: 'bad2',
+      });
       await l.close();
     });
   });

@@ -46,20 +46,21 @@ local function earlier(KEYS, ARGV)
   return {'duplicate', pid}
 end
 
--- Writes a new message: its record (one HSET), Idempotency-Key, body and backlog entry.
+-- Writes a new message: its body, backlog entry, record (one HSET) and Idempotency-Key, in that
+-- order. A write that fails part-way (only a key of the wrong type can make one fail once the first
+-- has succeeded) leaves at worst a job whose record is missing, which the dispatcher skips, and an
+-- index entry the sweeper drops: never a key pointing at a message that does not exist.
 local function record(KEYS, ARGV, jobId)
+  redis.call('SET', KEYS[4], ARGV[10], 'EX', ARGV[9])
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
   local f = {'to', ARGV[2], 'type', ARGV[3], 'caller', ARGV[4], 'status', 'queued', 'createdAt', ARGV[5]}
   if ARGV[6] ~= '' then f[#f + 1] = 'expiresAt'; f[#f + 1] = ARGV[6] end
-  if ARGV[7] ~= '' then
-    redis.call('SET', KEYS[2], ARGV[7] .. '|' .. ARGV[1], 'EX', ARGV[8])
-    -- Kept so a record dropped as an orphan takes its Idempotency-Key with it.
-    f[#f + 1] = 'idem'; f[#f + 1] = KEYS[2]
-  end
+  -- Kept so a record dropped as an orphan takes its Idempotency-Key with it.
+  if ARGV[7] ~= '' then f[#f + 1] = 'idem'; f[#f + 1] = KEYS[2] end
   if jobId then f[#f + 1] = 'job'; f[#f + 1] = jobId end
   redis.call('HSET', KEYS[1], unpack(f))
   redis.call('EXPIRE', KEYS[1], ARGV[9])
-  redis.call('SET', KEYS[4], ARGV[10], 'EX', ARGV[9])
-  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
+  if ARGV[7] ~= '' then redis.call('SET', KEYS[2], ARGV[7] .. '|' .. ARGV[1], 'EX', ARGV[8]) end
   return {'created', ARGV[1]}
 end
 `;
@@ -72,7 +73,8 @@ return earlier(KEYS, ARGV) or record(KEYS, ARGV, nil)
 /**
  * ACCEPT and BullMQ's own addStandardJob, for a batch of messages, in one atomic script: a message
  * is either recorded and queued, or neither (no orphan record for a request that failed halfway),
- * and a whole batch of concurrent requests costs one round trip. The job id BullMQ assigns is kept on
+ * and a whole batch of concurrent requests costs one round trip. A Redis error on one message's keys
+ * fails that message alone (see record() for what it can leave behind). The job id BullMQ assigns is kept on
  * the record. Per message: ACCEPT's 4 keys and addStandardJob's 9, ACCEPT's 10 args and
  * addStandardJob's 3 (see batchLua for the layout); the answer is ACCEPT's, or {'error', message}.
  */
