@@ -43,6 +43,19 @@ describe('Coalescer', () => {
     expect(out.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).toEqual([1, 'no', 'connection lost']);
   });
 
+  it('caps a batch by weight, but always takes at least one item', async () => {
+    const { run, batches } = manualRun();
+    const c = new Coalescer(run, { maxBatchWeight: 10, weigh: (n) => n, maxInFlight: 3 });
+    const calls = [4, 5, 6, 20, 1].map((n) => c.submit(n));
+    await settle();
+    expect(batches.map((b) => b.items)).toEqual([[4, 5], [6], [20]]);
+    for (const b of batches) b.answer(b.items);
+    await settle();
+    expect(batches.map((b) => b.items)).toEqual([[4, 5], [6], [20], [1]]);
+    batches[3]!.answer([1]);
+    expect(await Promise.all(calls)).toEqual([4, 5, 6, 20, 1]);
+  });
+
   it('fails items a batch left unanswered, and keeps going after a failed batch', async () => {
     const { run, batches } = manualRun();
     const c = new Coalescer(run);

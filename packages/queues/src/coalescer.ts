@@ -9,14 +9,25 @@
 export class Coalescer<I, O> {
   readonly #run: (items: I[]) => Promise<(O | Error)[]>;
   readonly #maxBatch: number;
+  readonly #maxBatchWeight: number;
+  readonly #weigh: (item: I) => number;
   readonly #maxInFlight: number;
   #waiting: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
   #inFlight = 0;
   #scheduled = false;
 
-  constructor(run: (items: I[]) => Promise<(O | Error)[]>, opts: { maxBatch?: number; maxInFlight?: number } = {}) {
+  /**
+   * A batch holds at most `maxBatch` items and, past its first item, at most `maxBatchWeight` in
+   * total by `weigh` (e.g. bytes, so a few large bodies do not make one huge script call).
+   */
+  constructor(
+    run: (items: I[]) => Promise<(O | Error)[]>,
+    opts: { maxBatch?: number; maxBatchWeight?: number; weigh?: (item: I) => number; maxInFlight?: number } = {},
+  ) {
     this.#run = run;
     this.#maxBatch = opts.maxBatch ?? 100;
+    this.#maxBatchWeight = opts.maxBatchWeight ?? Infinity;
+    this.#weigh = opts.weigh ?? (() => 0);
     this.#maxInFlight = opts.maxInFlight ?? 1;
   }
 
@@ -36,9 +47,21 @@ export class Coalescer<I, O> {
     });
   }
 
+  #batchLength(): number {
+    let n = 0;
+    let weight = 0;
+    for (const w of this.#waiting) {
+      if (n === this.#maxBatch) break;
+      weight += this.#weigh(w.item);
+      if (n > 0 && weight > this.#maxBatchWeight) break;
+      n++;
+    }
+    return n;
+  }
+
   #flush(): void {
     while (this.#inFlight < this.#maxInFlight && this.#waiting.length > 0) {
-      const batch = this.#waiting.splice(0, this.#maxBatch);
+      const batch = this.#waiting.splice(0, this.#batchLength());
       this.#inFlight++;
       let answers: Promise<(O | Error)[]>;
       try {

@@ -93,10 +93,11 @@ export class BatchedJobAdder<T> {
   readonly #run: LuaCommand;
   readonly #adds: Coalescer<StandardJobCall, string>;
 
-  constructor(redis: Redis | Cluster, queue: Queue, name: string, opts: JobsOptions, batch: { maxBatch?: number } = {}) {
+  constructor(redis: Redis | Cluster, queue: Queue, name: string, opts: JobsOptions, batch: { maxBatch?: number; maxBatchWeight?: number } = {}) {
     this.#calls = new StandardJobCalls(queue, name, opts);
     this.#run = luaCommand(redis, ADD_JOBS_BATCH, 'any');
-    this.#adds = new Coalescer((calls) => this.#addBatch(calls), batch);
+    // Job data is the bulk of a call; a few large payloads go in calls of their own.
+    this.#adds = new Coalescer((calls) => this.#addBatch(calls), { maxBatchWeight: 1 << 20, ...batch, weigh: (call) => String(call.args[1]).length });
   }
 
   add(data: T): Promise<string> {

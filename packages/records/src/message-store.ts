@@ -59,6 +59,9 @@ export type ReplayResult =
   | { kind: 'not-failed'; status: string }
   | { kind: 'no-body' };
 
+/** Bodies per accept script call: a few large bodies go in calls of their own, not one huge one. */
+const MAX_BATCH_BODY_CHARS = 1 << 20;
+
 type Eval = (keys: string[], args: (string | number | Buffer)[]) => Promise<string[]>;
 
 /**
@@ -94,7 +97,11 @@ export class MessageStore {
       replay: def(REPLAY_AND_ENQUEUE, 13),
     };
     this.#acceptBatch = luaCommand(this.#redis, ACCEPT_AND_ENQUEUE_BATCH, 'any');
-    this.#accepts = new Coalescer((items) => this.#acceptAndEnqueueBatch(items), { maxBatch: opts.maxAcceptBatch ?? 100 });
+    this.#accepts = new Coalescer((items) => this.#acceptAndEnqueueBatch(items), {
+      maxBatch: opts.maxAcceptBatch ?? 100,
+      maxBatchWeight: MAX_BATCH_BODY_CHARS,
+      weigh: ({ input }) => input.body.length,
+    });
   }
 
   recKey(id: string): string {
