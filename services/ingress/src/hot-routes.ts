@@ -61,17 +61,22 @@ export function hotRoutes(deps: HotRoutesDeps): (req: IncomingMessage, res: Serv
   };
 }
 
+/** After a 413, up to this much more of the body is read and dropped so the connection can be reused. */
+const DRAIN_BYTES = 1 << 20;
+
 /**
- * The whole body, at most `limit` bytes. Over the limit (declared or sent) it is a 413 and the
- * connection closes after the answer, so the rest of an oversized body is never buffered.
+ * The whole body, at most `limit` bytes; over the limit (declared or sent) it is a 413 answered at
+ * once. As with express's parser, the rest of the body is then read and dropped so the client sees
+ * the answer and may reuse the connection; past DRAIN_BYTES more the connection is closed instead.
  */
 export function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer> {
-  const tooLarge = () => {
-    res.setHeader('Connection', 'close');
-    return new HttpError(413, 'payload_too_large', 'request body is too large');
-  };
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge());
+  const tooLarge = () => new HttpError(413, 'payload_too_large', 'request body is too large');
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) {
+    // Node drops an unread body itself once the answer is sent; a huge one is not worth reading.
+    if (declared > limit + DRAIN_BYTES) res.setHeader('Connection', 'close');
+    return Promise.reject(tooLarge());
+  }
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -85,7 +90,7 @@ export function readBody(req: IncomingMessage, res: ServerResponse, limit: numbe
       size += chunk.length;
       if (size > limit) {
         stop();
-        req.resume(); // discard what is still arriving until the connection closes
+        drop(req, DRAIN_BYTES);
         reject(tooLarge());
         return;
       }
@@ -106,5 +111,15 @@ export function readBody(req: IncomingMessage, res: ServerResponse, limit: numbe
     req.on('end', onEnd);
     req.on('error', onAborted);
     req.on('close', onClose);
+  });
+}
+
+/** Reads and discards the rest of a request body; past `max` bytes it closes the connection. */
+function drop(req: IncomingMessage, max: number): void {
+  let dropped = 0;
+  req.on('error', () => undefined);
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > max) req.socket.destroy();
   });
 }
