@@ -36,6 +36,9 @@ export function startInboundWorker(opts: InboundWorkerOptions): Worker {
       // idempotent, so a job taken over from a worker that was merely slow does no harm.
       lockDuration: 15_000,
       stalledInterval: 5_000,
+      // A lock that lapses (a Redis blip, a stalled event loop) must not fail the callback for good:
+      // BullMQ fails a job outright once it has stalled more than maxStalledCount times (default 1).
+      maxStalledCount: 10,
     },
   );
   worker.on('error', (err) => deps.log.error({ err }, 'inbound worker error'));

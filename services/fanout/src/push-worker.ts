@@ -59,6 +59,7 @@ export class PushWorker {
         // the same webhook-id.
         lockDuration: Math.max(30_000, opts.timeoutMs + 10_000),
         stalledInterval: 5_000,
+        maxStalledCount: 10,
         settings: { backoffStrategy: (attemptsMade: number) => backoff(attemptsMade) },
       },
     );
