@@ -1,4 +1,7 @@
 
+/** Payload (bodies, job data) per batch script call, past its first item: large items go in calls of their own. */
+export const MAX_BATCH_CHARS = 1 << 20;
+
 /** One item of a batch script call: its keys and its arguments, as a one-item script would take them. */
 export interface BatchItem {
   keys: readonly string[];

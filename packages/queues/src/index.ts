@@ -6,7 +6,7 @@ export { OutboundLanes } from './outbound-lanes.js';
 export type { OutboundLanesOptions } from './outbound-lanes.js';
 export { LaneCountMismatchError, assertLaneCount } from './lane-count-guard.js';
 export { ADD_STANDARD_JOB_FN, ADD_STANDARD_JOB_LUA, BatchedJobAdder, StandardJobCalls, standardJobCall } from './standard-job-call.js';
-export { batchCall, batchLua } from './batch-script.js';
+export { MAX_BATCH_CHARS, batchCall, batchLua } from './batch-script.js';
 export type { BatchItem } from './batch-script.js';
 export { Coalescer } from './coalescer.js';
 export { luaCommand } from './lua-command.js';

@@ -4,7 +4,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
 import { Coalescer } from './coalescer.js';
-import { batchCall, batchLua } from './batch-script.js';
+import { MAX_BATCH_CHARS, batchCall, batchLua } from './batch-script.js';
 import type { LuaCommand } from './lua-command.js';
 import { luaCommand } from './lua-command.js';
 
@@ -28,15 +28,19 @@ export interface StandardJobCall {
   args: (string | Buffer | number)[];
 }
 
+/** addStandardJob's first argument, as BullMQ's scripts.js packs it for a job with no parent, repeat or dedup. */
+function packedJobArgs(prefixKey: string, jobId: string, name: string, timestamp: number): Buffer {
+  return packer.pack([prefixKey, jobId, name, timestamp, null, null, undefined, undefined, null]);
+}
+
 /** Without `opts.jobId` BullMQ numbers the job itself (and the stored options stay short). */
 export function standardJobCall(queue: Queue, name: string, data: unknown, opts: JobsOptions): StandardJobCall {
   const job = new Job(queue, name, data, opts, opts.jobId);
   const json = job.asJSON();
   const k = queue.keys;
-  const args = [k[''], opts.jobId ?? '', name, json.timestamp, null, null, undefined, undefined, null];
   return {
     keys: [k.wait!, k.paused!, k.meta!, k.id!, k.completed!, k.delayed!, k.active!, k.events!, k.marker!],
-    args: [packer.pack(args), json.data, packer.pack(json.opts)],
+    args: [packedJobArgs(k['']!, opts.jobId ?? '', name, json.timestamp), json.data, packer.pack(json.opts)],
   };
 }
 
@@ -60,8 +64,7 @@ export class StandardJobCalls {
   }
 
   call(data: unknown, timestamp = Date.now()): StandardJobCall {
-    const args = [this.#prefixKey, '', this.#name, timestamp, null, null, undefined, undefined, null];
-    return { keys: this.#keys, args: [packer.pack(args), JSON.stringify(data === undefined ? {} : data), this.#opts] };
+    return { keys: this.#keys, args: [packedJobArgs(this.#prefixKey, '', this.#name, timestamp), JSON.stringify(data === undefined ? {} : data), this.#opts] };
   }
 }
 
@@ -97,7 +100,7 @@ export class BatchedJobAdder<T> {
     this.#calls = new StandardJobCalls(queue, name, opts);
     this.#run = luaCommand(redis, ADD_JOBS_BATCH, 'any');
     // Job data is the bulk of a call; a few large payloads go in calls of their own.
-    this.#adds = new Coalescer((calls) => this.#addBatch(calls), { maxBatchWeight: 1 << 20, ...batch, weigh: (call) => String(call.args[1]).length });
+    this.#adds = new Coalescer((calls) => this.#addBatch(calls), { maxBatchWeight: MAX_BATCH_CHARS, ...batch, weigh: (call) => String(call.args[1]).length });
   }
 
   add(data: T): Promise<string> {

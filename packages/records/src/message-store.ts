@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import { Coalescer, batchCall, luaCommand } from '@cbot-relay/queues';
+import { Coalescer, MAX_BATCH_CHARS, batchCall, luaCommand } from '@cbot-relay/queues';
+import type { StandardJobCall } from '@cbot-relay/queues';
 import type { Attempt, MessageRecord } from './message-record.js';
 import { recordFromHash } from './message-record.js';
 import { ACCEPT, ACCEPT_AND_ENQUEUE_BATCH, ACCEPT_SHAPE, APPLY_STATUS, BEGIN, DISCARD_ORPHAN, FINISH, REPLAY_AND_ENQUEUE } from './scripts.js';
@@ -14,12 +15,6 @@ export interface MessageStoreOptions {
   wamidTtlS?: number;
   /** Most accepts sent to Redis as one script call (see acceptAndEnqueue). */
   maxAcceptBatch?: number;
-}
-
-/** The keys and arguments of BullMQ's addStandardJob for one job (see @cbot-relay/queues). */
-export interface JobCall {
-  keys: string[];
-  args: (string | Buffer | number)[];
 }
 
 export interface AcceptInput {
@@ -59,9 +54,6 @@ export type ReplayResult =
   | { kind: 'not-failed'; status: string }
   | { kind: 'no-body' };
 
-/** Bodies per accept script call: a few large bodies go in calls of their own, not one huge one. */
-const MAX_BATCH_BODY_CHARS = 1 << 20;
-
 type Eval = (keys: string[], args: (string | number | Buffer)[]) => Promise<string[]>;
 
 /**
@@ -76,7 +68,7 @@ export class MessageStore {
   readonly #wamidTtlS: number;
   readonly #scripts: Record<'accept' | 'begin' | 'finish' | 'applyStatus' | 'discard' | 'replay', Eval>;
   readonly #acceptBatch: (keys: string[], args: (string | number | Buffer)[]) => Promise<unknown>;
-  readonly #accepts: Coalescer<{ input: AcceptInput; job: JobCall }, AcceptResult>;
+  readonly #accepts: Coalescer<{ input: AcceptInput; job: StandardJobCall }, AcceptResult>;
 
   constructor(opts: MessageStoreOptions) {
     this.#redis = opts.redis;
@@ -99,7 +91,7 @@ export class MessageStore {
     this.#acceptBatch = luaCommand(this.#redis, ACCEPT_AND_ENQUEUE_BATCH, 'any');
     this.#accepts = new Coalescer((items) => this.#acceptAndEnqueueBatch(items), {
       maxBatch: opts.maxAcceptBatch ?? 100,
-      maxBatchWeight: MAX_BATCH_BODY_CHARS,
+      maxBatchWeight: MAX_BATCH_CHARS,
       weigh: ({ input }) => input.body.length,
     });
   }
@@ -133,11 +125,11 @@ export class MessageStore {
    * coalesced: those made while a batch is in Redis go together in the next script call, each still
    * its own atomic accept with its own answer.
    */
-  acceptAndEnqueue(input: AcceptInput, job: JobCall): Promise<AcceptResult> {
+  acceptAndEnqueue(input: AcceptInput, job: StandardJobCall): Promise<AcceptResult> {
     return this.#accepts.submit({ input, job });
   }
 
-  async #acceptAndEnqueueBatch(items: { input: AcceptInput; job: JobCall }[]): Promise<(AcceptResult | Error)[]> {
+  async #acceptAndEnqueueBatch(items: { input: AcceptInput; job: StandardJobCall }[]): Promise<(AcceptResult | Error)[]> {
     const { keys, args } = batchCall(
       items.map(({ input, job }) => ({ keys: [...this.#acceptKeys(input), ...job.keys], args: [...this.#acceptArgs(input), ...job.args] })),
       ACCEPT_SHAPE,
@@ -225,7 +217,7 @@ export class MessageStore {
   }
 
   /** A failed message back to 'queued' with a new job (jobFor builds it for the recipient's lane), atomically. */
-  async replay(id: string, nowMs: number, jobFor: (to: string) => JobCall): Promise<ReplayResult> {
+  async replay(id: string, nowMs: number, jobFor: (to: string) => StandardJobCall): Promise<ReplayResult> {
     const to = await this.#redis.hget(this.recKey(id), 'to');
     if (to === null) return { kind: 'missing' };
     const attempt: Attempt = { at: new Date(nowMs).toISOString(), outcome: 'replayed' };
