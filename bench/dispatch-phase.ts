@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { MessageStore } from '@cbot-relay/records';
+import { Outbound } from '@cbot-relay/records';
 import { cpuMeter } from './cpu.js';
 import { closedLoop } from './load.js';
 import { textMessage } from './payloads.js';
@@ -31,14 +31,14 @@ export interface DispatchRun {
 
 /** Accepted messages not yet sent, failed or expired, as the relay itself counts them. */
 export async function backlog(redis: Redis): Promise<number> {
-  return new MessageStore({ redis, prefix: PREFIX, recordTtlS: 60 }).backlog();
+  return (await new Outbound({ redis, prefix: PREFIX, recordTtlS: 60 }).backlog()).count;
 }
 
 /**
- * k dispatcher processes drain the pre-loaded lanes while the bench reads the simulator's accepted
+ * k dispatcher processes drain the pre-loaded backlog while the bench reads the simulator's accepted
  * counter once a second. The rate is taken over a steady window that starts `warmS` after every
- * process logged "started" (128 lane workers connect one after another at startup), and the
- * processes are stopped after it, leaving the rest of the backlog for the next run.
+ * process logged "started", and the processes are stopped after it, leaving the rest of the backlog
+ * for the next run.
  */
 export async function measureDispatch(o: {
   td: Teardown;
@@ -103,13 +103,12 @@ export async function measureDispatch(o: {
 }
 
 /**
- * Messages one run can take off the queue: at most lanes ÷ CBOT latency (one message in flight per
- * lane), and at most ~7,000 msg/s per process (the most one process sent at 0 ms on this machine,
- * with AOF off); plus ~4 s of draining while the processes start, × 1.3 margin.
+ * Messages one run can take off the queue: at most concurrency ÷ CBOT latency per process, and at
+ * most ~7,000 msg/s per process; plus ~4 s of draining while the processes start, × 1.3 margin.
  */
-export function expectedDrain(o: { processes: number; latencyMs: number; lanes: number; seconds: number }): number {
-  const laneCap = o.latencyMs > 0 ? (o.lanes * 1000) / o.latencyMs : Number.POSITIVE_INFINITY;
-  return Math.round(Math.min(7_000 * o.processes, laneCap) * (o.seconds + 4) * 1.3);
+export function expectedDrain(o: { processes: number; latencyMs: number; concurrency: number; seconds: number }): number {
+  const cap = o.latencyMs > 0 ? (o.concurrency * 1000 * o.processes) / o.latencyMs : Number.POSITIVE_INFINITY;
+  return Math.round(Math.min(7_000 * o.processes, cap) * (o.seconds + 4) * 1.3);
 }
 
 /** Keeps enough queued that a dispatcher run never drains its lanes dry; tops up through the ingress. */

@@ -1,6 +1,6 @@
 /** Request bodies the bench sends. Sizes are realistic, not minimal: Redis bytes per message depend on them. */
 
-/** Distinct recipients so messages spread over the lanes (one lane per recipient, FNV-1a). */
+/** Distinct recipients, so messages are sent in parallel (one in flight per recipient). */
 export const RECIPIENTS = 10_000;
 
 /** The 10k recipients: 49 151 0000000 … 49 151 0009999. */

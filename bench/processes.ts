@@ -5,7 +5,7 @@ import type { Teardown } from './teardown.js';
 export const API_KEY = 'bench-key-0123456789';
 export const SIM_KEY = 'bench-sim-key';
 export const PREFIX = 'bench';
-export const LANES = 128;
+export const CONCURRENCY = 512;
 
 /** A child process the bench measures (RSS) and stops. */
 export interface Child {
@@ -30,7 +30,7 @@ export interface ChildEnvOptions {
   profileDir: string;
   /** Extra node flags for relay children (ingress, dispatcher), e.g. --max-semi-space-size=4. */
   relayNodeOptions?: string | undefined;
-  /** Extra relay configuration, e.g. DISPATCH_LANES=512, to measure a lever without a code change. */
+  /** Extra relay configuration, e.g. DISPATCH_CONCURRENCY=1024, to measure a lever without a code change. */
   relayEnv?: Record<string, string>;
 }
 
@@ -102,7 +102,7 @@ function relayEnv(redisUrl: string, simUrl: string): Record<string, string> {
     REDIS_URL: redisUrl,
     HOST: '127.0.0.1',
     QUEUE_PREFIX: PREFIX,
-    DISPATCH_LANES: String(LANES),
+    DISPATCH_CONCURRENCY: String(CONCURRENCY),
     // Without a CBOT_BASE_URL the relay would start its own simulator on 9090.
     CBOT_BASE_URL: simUrl,
     CBOT_API_KEY: SIM_KEY,

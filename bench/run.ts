@@ -14,7 +14,7 @@ import { machineInfo, redisHealth } from './machine.js';
 import type { MemoryResult } from './memory-phase.js';
 import { measureMemory } from './memory-phase.js';
 import { statusCallback, textMessage } from './payloads.js';
-import { API_KEY, LANES, childEnv, startBaseline, startIngress, startRedis, startSim } from './processes.js';
+import { API_KEY, CONCURRENCY, childEnv, startBaseline, startIngress, startRedis, startSim } from './processes.js';
 import { markdownTable, tabulate, TARGETS, writeResults } from './report.js';
 import type { Measured } from './rss.js';
 import { RssTracker } from './rss.js';
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const profileDir = `${BENCH_DIR}profiles`;
   if (s.cpuProfile) await mkdir(profileDir, { recursive: true });
   const env = childEnv({ profile: s.cpuProfile, profileDir, relayNodeOptions: s.relayNodeOptions, relayEnv: s.relayEnv });
-  const settings = { ...s, phases: [...s.phases], lanes: Number(s.relayEnv.DISPATCH_LANES ?? LANES) };
+  const settings = { ...s, phases: [...s.phases], concurrency: Number(s.relayEnv.DISPATCH_CONCURRENCY ?? CONCURRENCY) };
 
   const td = new Teardown();
   td.installSignalHandlers(DEADLINE_MS);
@@ -104,9 +104,9 @@ async function main(): Promise<void> {
 
     const dispatch: DispatchRun[] = [];
     if (s.phases.has('dispatch')) {
-      log('\ndispatcher throughput (pre-loaded lanes, steady window):');
+      log('\ndispatcher throughput (pre-loaded backlog, steady window):');
       for (const [processes, latencyMs] of [[1, 0], [1, 50], [2, 50], [3, 50]] as const) {
-        await topUp(redis, ingress.url, s.connections, log, expectedDrain({ processes, latencyMs, lanes: settings.lanes, seconds: s.dispatchWarmS + s.dispatchWindowS }));
+        await topUp(redis, ingress.url, s.connections, log, expectedDrain({ processes, latencyMs, concurrency: settings.concurrency, seconds: s.dispatchWarmS + s.dispatchWindowS }));
         dispatch.push(
           await phase(`dispatch k=${processes} ${latencyMs} ms`, () =>
             measureDispatch({ td, processes, latencyMs, redis, redisUrl: redisServer.url, simUrl: simCount.url, env, warmS: s.dispatchWarmS, windowS: s.dispatchWindowS, rss, others: always, pids: { redis: redisPid, sim: simCount.pid }, log }),
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
 
     const latency: LatencyRun[] = [];
     if (s.phases.has('latency')) {
-      log('\naccept→CBOT latency (open loop, ingress + 1 dispatcher, empty lanes):');
+      log('\naccept→CBOT latency (open loop, ingress + 1 dispatcher, empty backlog):');
       for (const simLatencyMs of [0, 50]) {
         // Leftover backlog would be sent first and count as latency.
         await redis.flushall();

@@ -6,7 +6,7 @@ export type Phase = (typeof PHASES)[number];
  * BENCH_PHASES=accept,dispatch   run only these phases
  * BENCH_AOF=off                  Redis without AOF (default on, as production runs it)
  * BENCH_REDIS_CONFIG="k v;k v"   CONFIG SET on the bench Redis before measuring
- * BENCH_RELAY_<VAR>=value        <VAR>=value for relay children (e.g. BENCH_RELAY_DISPATCH_LANES=512)
+ * BENCH_RELAY_<VAR>=value        <VAR>=value for relay children (e.g. BENCH_RELAY_DISPATCH_CONCURRENCY=1024)
  * BENCH_NODE_OPTIONS="…"         node flags for relay children (default: the Docker image's NODE_OPTIONS)
  * BENCH_CPU_PROF=ingress         write a V8 CPU profile of that role into bench/profiles/
  * BENCH_CONNECTIONS=50           closed-loop connections

@@ -12,19 +12,16 @@ export interface RelayEnvInput {
   subscriptionsFile: string;
 }
 
-/** The lanes of every scenario: few enough that kills hit lanes with work queued behind them. */
-export const LANES = 16;
-
 /**
  * The environment of one relay process. Everything is a documented variable (README); only timings
  * are shortened, never semantics:
  * - DISPATCH_BACKOFF_BASE_MS=100 / _MAX_MS=2000: retries every ≤ 2 s instead of ≤ 60 s, so a scenario
  *   drains in seconds once CBOT is back.
- * - DISPATCH_MAX_ATTEMPTS=200: with those backoffs a 2-minute outage costs a lane's head message about
+ * - DISPATCH_MAX_ATTEMPTS=200: with those backoffs a 2-minute outage costs a recipient's head message about
  *   120 s / ~1.5 s mean ≈ 80 failed attempts; 200 rides it out with margin (the default 10 would end
  *   the message `failed` after ~10 s — right for production timings, wrong for shortened ones).
- * - CBOT_TIMEOUT_MS=5000: the job lock is CBOT_TIMEOUT_MS + 10 s, so a killed dispatcher's lane is
- *   handed back within ~20 s (lock + stalled check) instead of ~25 s.
+ * - CBOT_TIMEOUT_MS=5000: a recipient's lease is CBOT_TIMEOUT_MS + 10 s, so a killed dispatcher's
+ *   recipients are handed back within ~15 s instead of ~20 s.
  * - CBOT_RATE_LIMIT=1000: far above the load, so throttling only comes from the simulated 429s.
  * - PUSH_TIMEOUT_MS=2000: a hanging HTTP subscriber costs 2 s per attempt, not 10 s.
  * Every process gets CBOT_BASE_URL: without it an ingress would start its own simulator on 9090.
@@ -33,7 +30,6 @@ export function relayEnv(role: Role, i: RelayEnvInput): Record<string, string> {
   const common = {
     REDIS_URL: i.redisUrl,
     QUEUE_PREFIX: i.prefix,
-    DISPATCH_LANES: String(LANES),
     CBOT_BASE_URL: i.cbotUrl,
     CBOT_API_KEY: i.cbotKey,
     // Longer than a CBOT call (5 s) plus the ingress's 10 s grace for open connections.

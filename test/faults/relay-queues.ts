@@ -1,7 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { HTTP_SUBSCRIBER, QUEUE_SUBSCRIBER } from './cluster.js';
-import { LANES } from './relay-env.js';
 
 const OPEN_STATES = ['wait', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children'] as const;
 
@@ -11,10 +10,13 @@ const OPEN_STATES = ['wait', 'active', 'delayed', 'prioritized', 'paused', 'wait
  */
 export class RelayQueues {
   readonly #queues: Queue[];
+  readonly #redis: Redis;
+  readonly #prefix: string;
 
   constructor(connection: Redis, prefix: string) {
+    this.#redis = connection;
+    this.#prefix = prefix;
     const names = [
-      ...Array.from({ length: LANES }, (_, i) => `out.${i}`),
       'inbound',
       `push.${HTTP_SUBSCRIBER}`,
       `events.${QUEUE_SUBSCRIBER}`,
@@ -26,11 +28,14 @@ export class RelayQueues {
     });
   }
 
-  /** Open jobs (waiting, active, delayed …) and failed jobs, per queue name, only the non-zero ones. */
+  /**
+   * Open jobs (waiting, active, delayed …) and failed jobs, per queue name, only the non-zero ones; the
+   * outbound side counts as `outbound`: messages accepted and not yet sent, failed or expired.
+   */
   async counts(): Promise<{ open: number; failed: number; byQueue: Record<string, { open: number; failed: number }> }> {
-    let open = 0;
+    let open = await this.#redis.zcard(`${this.#prefix}:open`);
     let failed = 0;
-    const byQueue: Record<string, { open: number; failed: number }> = {};
+    const byQueue: Record<string, { open: number; failed: number }> = open > 0 ? { outbound: { open, failed: 0 } } : {};
     for (const q of this.#queues) {
       const c = await q.getJobCounts(...OPEN_STATES, 'failed');
       const o = OPEN_STATES.reduce((n, s) => n + (c[s] ?? 0), 0);

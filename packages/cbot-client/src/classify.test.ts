@@ -13,13 +13,19 @@ describe('classifyResponse', () => {
     expect(classifyResponse(200, { ok: true }, undefined).kind).toBe('permanent');
   });
 
-  it.each([130429, 131056, 131048, 80007, 4])('treats Cloud code %i as throttling even with HTTP 400', (code) => {
-    expect(classifyResponse(400, cloud(code), undefined).kind).toBe('throttled');
+  it.each([130429, 131048, 80007, 4])('treats Cloud code %i as throttling of the whole sender even with HTTP 400', (code) => {
+    expect(classifyResponse(400, cloud(code), undefined)).toMatchObject({ kind: 'throttled', scope: 'sender' });
+  });
+
+  it('treats 131056 (pair rate limit) as throttling of that recipient alone', () => {
+    expect(classifyResponse(400, cloud(131056), 3000)).toMatchObject({ kind: 'throttled', scope: 'recipient', retryAfterMs: 3000 });
+    // Next to a sender-wide code, the wider scope wins.
+    expect(classifyResponse(400, { errors: [{ code: 131056 }, { code: 130429 }] }, undefined)).toMatchObject({ scope: 'sender' });
   });
 
   it('treats 429 as throttling and keeps Retry-After', () => {
-    expect(classifyResponse(429, onPrem(1015), 2000)).toMatchObject({ kind: 'throttled', retryAfterMs: 2000, error: { code: 1015 } });
-    expect(classifyResponse(429, undefined, undefined).kind).toBe('throttled');
+    expect(classifyResponse(429, onPrem(1015), 2000)).toMatchObject({ kind: 'throttled', scope: 'sender', retryAfterMs: 2000, error: { code: 1015 } });
+    expect(classifyResponse(429, undefined, undefined)).toMatchObject({ kind: 'throttled', scope: 'sender' });
   });
 
   it.each([500, 502, 503, 504, 408])('retries HTTP %i', (status) => {

@@ -11,25 +11,32 @@ export interface SendError {
 /** Every way a send can end, decided once here; the dispatcher only switches on `kind`. */
 export type SendOutcome =
   | { kind: 'sent'; wamid: string; httpStatus: number }
-  /** CBOT asked us to slow down: pause everyone, do not spend the message's attempts. */
-  | { kind: 'throttled'; httpStatus?: number; retryAfterMs?: number; error: SendError }
+  /** CBOT asked us to slow down (the sender, or this recipient): do not spend the message's attempts. */
+  | { kind: 'throttled'; scope: ThrottleScope; httpStatus?: number; retryAfterMs?: number; error: SendError }
   /** Worth another attempt. `ambiguous`: the request may have reached CBOT (its answer was lost). */
   | { kind: 'retryable'; httpStatus?: number; retryAfterMs?: number; ambiguous: boolean; error: SendError }
   | { kind: 'permanent'; httpStatus: number; error: SendError };
 
-/**
- * WhatsApp codes that mean "too fast", whatever the HTTP status (Cloud sends them with 400):
- * 4 app-level call limit, 80007 WABA rate limit, 130429 throughput, 131048 spam rate limit,
- * 131056 pair rate limit, On-Premises 1015 too many requests.
- */
-export const THROTTLE_CODES: ReadonlySet<number> = new Set([4, 80007, 130429, 131048, 131056, 1015]);
+/** Who a throttle is about: one recipient (pair rate limit), or the whole sending number. */
+export type ThrottleScope = 'recipient' | 'sender';
+
+export type CodePolicy = { kind: 'throttled'; scope: ThrottleScope } | { kind: 'retryable' };
 
 /**
- * Transient server-side conditions: 1 / 2 unknown / temporary API errors, 131000 something went
- * wrong, 131016 service unavailable, 133004 server temporarily unavailable, On-Premises 1011 service
- * not ready, 1014 internal error, 1016 system overloaded, 1023 database error.
+ * The retry policy by WhatsApp error code, whatever the HTTP status (Cloud sends throttling with
+ * 400). Throttles never spend the message's attempts; a sender-wide one pauses every dispatcher, a
+ * recipient one holds only that recipient. Codes not listed here are permanent (HTTP 408, 429 and
+ * 5xx without a listed code are handled by status in classifyResponse).
  */
-export const TRANSIENT_CODES: ReadonlySet<number> = new Set([1, 2, 131000, 131016, 133004, 1011, 1014, 1016, 1023]);
+export const CODE_POLICY: ReadonlyMap<number, CodePolicy> = new Map<number, CodePolicy>([
+  // 131056 pair rate limit: too many messages to this one recipient.
+  [131056, { kind: 'throttled', scope: 'recipient' }],
+  // 4 app call limit, 80007 WABA rate limit, 130429 throughput, 131048 spam rate limit, On-Premises 1015.
+  ...[4, 80007, 130429, 131048, 1015].map((code): [number, CodePolicy] => [code, { kind: 'throttled', scope: 'sender' }]),
+  // 1 / 2 unknown / temporary API errors, 131000 something went wrong, 131016 service unavailable,
+  // 133004 server temporarily unavailable, On-Premises 1011 not ready, 1014 internal, 1016 overloaded, 1023 database.
+  ...[1, 2, 131000, 131016, 133004, 1011, 1014, 1016, 1023].map((code): [number, CodePolicy] => [code, { kind: 'retryable' }]),
+]);
 
 /** Retry-After as seconds or an HTTP date, capped at one hour; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
@@ -54,9 +61,15 @@ export function classifyResponse(httpStatus: number, body: unknown, retryAfterMs
   }
   const errors = extractCbotErrors(body);
   const error = summarize(httpStatus, errors);
-  if (errors.some((e) => THROTTLE_CODES.has(e.code))) return { kind: 'throttled', httpStatus, retryAfterMs, error };
-  if (errors.some((e) => TRANSIENT_CODES.has(e.code))) return { kind: 'retryable', httpStatus, retryAfterMs, ambiguous: false, error };
-  if (httpStatus === 429) return { kind: 'throttled', httpStatus, retryAfterMs, error };
+  const policies = errors.map((e) => CODE_POLICY.get(e.code)).filter((p) => p !== undefined);
+  const throttles = policies.filter((p) => p.kind === 'throttled');
+  if (throttles.length > 0) {
+    // A sender-wide code next to a pair one: the wider scope wins.
+    const scope = throttles.some((p) => p.scope === 'sender') ? 'sender' : 'recipient';
+    return { kind: 'throttled', scope, httpStatus, retryAfterMs, error };
+  }
+  if (policies.length > 0) return { kind: 'retryable', httpStatus, retryAfterMs, ambiguous: false, error };
+  if (httpStatus === 429) return { kind: 'throttled', scope: 'sender', httpStatus, retryAfterMs, error };
   if (httpStatus === 408 || httpStatus >= 500) return { kind: 'retryable', httpStatus, retryAfterMs, ambiguous: false, error };
   return { kind: 'permanent', httpStatus, error };
 }

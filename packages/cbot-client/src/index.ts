@@ -1,4 +1,4 @@
 export { CbotClient } from './cbot-client.js';
 export type { CbotClientOptions } from './cbot-client.js';
-export { THROTTLE_CODES, TRANSIENT_CODES, classifyNetworkError, classifyResponse, parseRetryAfter } from './classify.js';
+export { CODE_POLICY, classifyNetworkError, classifyResponse, parseRetryAfter } from './classify.js';
 export type { SendError, SendOutcome } from './classify.js';

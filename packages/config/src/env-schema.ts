@@ -98,6 +98,27 @@ const namedKeys = z
     return out;
   });
 
+/** `name:weight,…`: a caller's share of the send rate against the others (default 1 each). */
+const weights = z
+  .string()
+  .optional()
+  .transform((v, ctx): Record<string, number> => {
+    const out: Record<string, number> = {};
+    if (v === undefined || v.trim() === '') return out;
+    for (const pair of v.split(',')) {
+      const item = pair.trim();
+      if (item === '') continue;
+      const [name, w] = item.split(':').map((x) => x.trim());
+      const n = Number(w);
+      if (name === undefined || !/^[A-Za-z0-9_.-]{1,64}$/.test(name) || !Number.isInteger(n) || n < 1 || n > 1000) {
+        ctx.addIssue({ code: 'custom', message: 'expected comma-separated name:weight pairs (weight a whole number from 1 to 1000)' });
+        return z.NEVER;
+      }
+      out[name] = n;
+    }
+    return out;
+  });
+
 export const ROLES = ['ingress', 'dispatcher', 'fanout'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -163,12 +184,14 @@ export const EnvSchema = z.object({
       return p;
     }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DISPATCH_LANES: int(128, 1, 4096),
+  DISPATCH_CONCURRENCY: int(512, 1, 10_000),
   DISPATCH_MAX_ATTEMPTS: int(10, 1, 1000),
   DISPATCH_MAX_AGE_S: int(86_400, 1),
   DISPATCH_BACKOFF_BASE_MS: int(1_000, 1),
   DISPATCH_BACKOFF_MAX_MS: int(60_000, 1),
   OUTBOUND_BACKLOG_MAX: int(1_000_000, 1),
+  OUTBOUND_BACKLOG_MAX_BYTES: int(512 * 1024 * 1024, 0),
+  RELAY_API_KEY_WEIGHTS: weights,
   RECORD_TTL_S: int(7 * 86_400, 60),
   SHUTDOWN_TIMEOUT_MS: int(30_000, 100),
   INGRESS_MAX_BODY_BYTES: int(64 * 1024, 1024, 16 * 1024 * 1024),

@@ -30,13 +30,15 @@ export interface RelayConfig {
   queuePrefix: string;
   logLevel: string;
   dispatch: {
-    lanes: number;
+    concurrency: number;
     maxAttempts: number;
     maxAgeMs: number;
     backoffBaseMs: number;
     backoffMaxMs: number;
   };
-  ingress: { maxBodyBytes: number; backlogMax: number; perKeyRatePerSecond: number };
+  ingress: { maxBodyBytes: number; backlogMax: number; backlogMaxBytes: number; perKeyRatePerSecond: number };
+  /** Callers' shares of the send rate (RELAY_API_KEY_WEIGHTS); absent callers weigh 1. */
+  callerWeights: Record<string, number>;
   fanout: { concurrency: number; pushConcurrency: number; pushTimeoutMs: number; pushMaxAttempts: number; dedupeTtlS: number };
   recordTtlS: number;
   shutdownTimeoutMs: number;
@@ -97,7 +99,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
     queuePrefix: prefix,
     logLevel: e.LOG_LEVEL,
     dispatch: {
-      lanes: e.DISPATCH_LANES,
+      concurrency: e.DISPATCH_CONCURRENCY,
       maxAttempts: e.DISPATCH_MAX_ATTEMPTS,
       maxAgeMs: e.DISPATCH_MAX_AGE_S * 1000,
       backoffBaseMs: e.DISPATCH_BACKOFF_BASE_MS,
@@ -106,8 +108,10 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
     ingress: {
       maxBodyBytes: e.INGRESS_MAX_BODY_BYTES,
       backlogMax: e.OUTBOUND_BACKLOG_MAX,
+      backlogMaxBytes: e.OUTBOUND_BACKLOG_MAX_BYTES,
       perKeyRatePerSecond: e.API_KEY_RATE_LIMIT,
     },
+    callerWeights: e.RELAY_API_KEY_WEIGHTS,
     fanout: {
       concurrency: e.FANOUT_CONCURRENCY,
       pushConcurrency: e.PUSH_CONCURRENCY,

@@ -36,6 +36,7 @@ export function createMetrics() {
     pushes: new Counter({ name: 'relay_push_deliveries_total', help: 'HTTP subscriber deliveries.', labelNames: ['subscriber', 'outcome'], registers }),
     queueDepth: new Gauge({ name: 'relay_queue_depth', help: 'Jobs waiting, active or delayed.', labelNames: ['queue'], registers }),
     backlog: new Gauge({ name: 'relay_outbound_backlog', help: 'Accepted messages not yet sent, failed or expired.', registers }),
+    inFlight: new Gauge({ name: 'relay_sends_in_flight', help: 'Sends to CBOT in flight in this process.', registers }),
   };
   return metrics;
 }

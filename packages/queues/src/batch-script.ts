@@ -13,8 +13,11 @@ export interface BatchItem {
  * pcall: an item's error is that item's answer ({'error', message}) and the others still go through.
  * `perItem` is the body of `item`, returning the item's answer from `k` (its keys) and `a` (its args).
  */
-export function batchLua(opts: { prelude: string; keysPerItem: number; argsPerItem: number; perItem: string }): string {
-  return `${opts.prelude}
+export function batchLua(opts: { prelude: string; keysPerItem: number; argsPerItem: number; perItem: string; shared?: readonly string[] }): string {
+  // Arguments every item shares travel once, after the rows: ARGV[2], ARGV[3], ... as named locals.
+  const shared = (opts.shared ?? []).map((name, i) => `local ${name} = ARGV[${i + 2}]`).join('\n');
+  return `${shared}
+${opts.prelude}
 local function item(k, a)
 ${opts.perItem}
 end

@@ -1,14 +1,10 @@
 export { INBOUND_JOB_OPTIONS, InboundJob, OutboundJob, QueueNames, queueNameFor } from './catalog.js';
-export { laneFor } from './lanes.js';
 export { DEFAULT_REDIS_URL, closeRedis, createRedis } from './redis.js';
 export type { RedisClient, RedisSettings } from './redis.js';
-export { OutboundLanes } from './outbound-lanes.js';
-export type { OutboundLanesOptions } from './outbound-lanes.js';
-export { LaneCountMismatchError, assertLaneCount } from './lane-count-guard.js';
-export { ADD_STANDARD_JOB_FN, ADD_STANDARD_JOB_LUA, BatchedJobAdder, StandardJobCalls, standardJobCall } from './standard-job-call.js';
+export { BulkJobAdder } from './bulk-job-adder.js';
 export { MAX_BATCH_CHARS, batchCall, batchLua } from './batch-script.js';
 export type { BatchItem } from './batch-script.js';
 export { Coalescer } from './coalescer.js';
 export { luaCommand } from './lua-command.js';
-export type { LuaCommand } from './lua-command.js';
-export type { StandardJobCall } from './standard-job-call.js';
+export type { LuaCommand, Script, ScriptSpec } from './lua-command.js';
+export { defineScript, replyArray, replyString } from './lua-command.js';

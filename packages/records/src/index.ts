@@ -1,6 +1,6 @@
 export { fingerprint } from './fingerprint.js';
 export { Attempt, MessageRecord, recordFromHash } from './message-record.js';
 export { MessageStore } from './message-store.js';
-export type { AcceptInput, AcceptResult, BeginResult, FinishOutcome, MessageStoreOptions, ReplayResult } from './message-store.js';
-export { SendGate } from './send-gate.js';
-export type { GateAnswer } from './send-gate.js';
+export type { MessageStoreOptions } from './message-store.js';
+export { Outbound, PRIORITIES } from './outbound.js';
+export type { AcceptInput, AcceptResult, Claim, ClaimPolicy, ClaimState, Lease, OutboundOptions, Priority, ReplayResult } from './outbound.js';

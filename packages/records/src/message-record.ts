@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+const PRIORITY_NAME: Record<string, 'high' | 'normal' | 'bulk'> = { h: 'high', n: 'normal', b: 'bulk' };
+
 export const Attempt = z.object({
   at: z.string(),
   outcome: z.enum(['sent', 'retry', 'throttled', 'failed', 'expired', 'replayed']),
@@ -21,6 +23,7 @@ export const MessageRecord = z.object({
   expiresAt: z.string().optional(),
   error: z.unknown().optional(),
   caller: z.string(),
+  priority: z.enum(['high', 'normal', 'bulk']),
 });
 export type MessageRecord = z.infer<typeof MessageRecord>;
 
@@ -43,6 +46,7 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
     createdAt: iso(h.createdAt),
     updatedAt: iso(h.updatedAt ?? h.createdAt),
     caller: h.caller ?? '',
+    priority: PRIORITY_NAME[h.priority ?? 'n'] ?? 'normal',
   };
   if (h.expiresAt !== undefined) rec.expiresAt = iso(h.expiresAt);
   if (h.error !== undefined && h.error !== '') rec.error = safeJson(h.error);

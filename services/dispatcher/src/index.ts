@@ -1,8 +1,8 @@
 export { backoffMs } from './backoff.js';
 export type { BackoffPolicy } from './backoff.js';
-export { dispatchMessage } from './dispatch-message.js';
-export type { DispatchDeps, DispatchPolicy, DispatchResult } from './dispatch-message.js';
-export { LaneWorkers } from './lane-workers.js';
-export type { LaneWorkersOptions } from './lane-workers.js';
-export { OrphanSweeper } from './orphan-sweeper.js';
-export type { OrphanSweeperOptions } from './orphan-sweeper.js';
+export { sendLeased } from './dispatch-message.js';
+export type { DispatchDeps, DispatchPolicy } from './dispatch-message.js';
+export { Dispatcher } from './dispatcher.js';
+export type { DispatcherOptions } from './dispatcher.js';
+export { adoptLanes } from './adopt-lanes.js';
+export type { AdoptLanesOptions } from './adopt-lanes.js';

@@ -7,6 +7,7 @@ import type { RelayEvent } from '@cbot-relay/messages';
 import { startTestRedis, uniquePrefix, waitFor } from '@cbot-relay/testing';
 import type { TestRedis } from '@cbot-relay/testing';
 import { Rig, TEST_SECRET } from './test-support/rig.js';
+import { Outbound } from '@cbot-relay/records';
 import { readSample, sampleNames } from './test-support/samples.js';
 import { allSettled } from './test-support/settle.js';
 import { verifyStandardWebhook } from './test-support/verify-standard-webhook.js';
@@ -141,9 +142,10 @@ describe('fanout', () => {
     const qs = queues(r, ['events.crm', 'push.hook']);
     const wamid = 'gBEGkFVVURIjAglUkoXGn5bLqiA';
     const body = JSON.stringify({ to: '905551112233', type: 'text', text: { body: 'hi' } });
-    await r.store.accept({ id: 'msg_0001', to: '905551112233', type: 'text', caller: 'crm', nowMs: Date.now(), body });
-    await r.store.begin('msg_0001', Date.now(), 60_000);
-    await r.store.finish('msg_0001', Date.now(), { outcome: 'sent', wamid });
+    const outbound = new Outbound({ redis: r.connection, prefix: r.opts.prefix, recordTtlS: 3600 });
+    await outbound.accept({ id: 'msg_0001', to: '905551112233', type: 'text', caller: 'crm', priority: 'normal', nowMs: Date.now(), body });
+    const [lease] = (await outbound.claim(1, Date.now(), { leaseMs: 60_000, maxAgeMs: 60_000, ratePerSecond: 1_000 })).leases;
+    await outbound.settle(lease!, Date.now(), { kind: 'sent', wamid });
 
     const post = async (sample: string, events: number) => {
       await r.post(readSample(sample));

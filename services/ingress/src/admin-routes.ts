@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import type { Logger } from '@cbot-relay/observability';
-import type { OutboundLanes } from '@cbot-relay/queues';
-import type { MessageStore } from '@cbot-relay/records';
+import type { MessageStore, Outbound } from '@cbot-relay/records';
 import type { KeyRing } from './auth.js';
 import { HttpError, UnavailableError } from './http-error.js';
 import { RELAY_ID_PATTERN } from './relay-id.js';
@@ -16,7 +15,7 @@ export interface DeadLetterSource {
 export interface AdminRoutesDeps {
   adminKeys: KeyRing;
   store: MessageStore;
-  lanes: OutboundLanes;
+  outbound: Outbound;
   events?: DeadLetterSource;
   now: () => number;
   log: Logger;
@@ -48,7 +47,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     if (RELAY_ID_PATTERN.test(id)) {
       let result;
       try {
-        result = await deps.store.replay(id, deps.now(), (to) => deps.lanes.jobCall({ id, to }));
+        result = await deps.outbound.replay(id, deps.now());
       } catch (err) {
         throw new UnavailableError(err);
       }

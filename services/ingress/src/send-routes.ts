@@ -1,10 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Router, raw } from 'express';
 import type { RequestHandler } from 'express';
-import { validateOutboundMessage } from '@cbot-relay/messages';
+import { normalizeRecipient, validateOutboundMessage } from '@cbot-relay/messages';
 import type { Logger, Metrics } from '@cbot-relay/observability';
-import type { OutboundLanes } from '@cbot-relay/queues';
-import type { MessageStore } from '@cbot-relay/records';
+import type { MessageStore, Outbound, Priority } from '@cbot-relay/records';
 import { fingerprint } from '@cbot-relay/records';
 import type { KeyRing } from './auth.js';
 import { bearerToken } from './auth.js';
@@ -15,11 +14,8 @@ import { RELAY_ID_PATTERN, newRelayId } from './relay-id.js';
 export interface SendRoutesDeps {
   keys: KeyRing;
   store: MessageStore;
-  lanes: OutboundLanes;
+  outbound: Outbound;
   maxBodyBytes: number;
-  /** Current outbound backlog and its bound (429 above it). */
-  backlog: () => Promise<number>;
-  backlogMax: number;
   /** Per-caller admission; returns ms to wait when over the caller's rate, 0 to admit. */
   admit?: (caller: string) => number;
   now: () => number;
@@ -59,9 +55,10 @@ export function requireJson(headers: IncomingHttpHeaders): void {
 }
 
 /**
- * POST /v1/messages once the caller is known and the body read: validates, checks the backlog and
- * makes the message durable (record + lane job in one step). Returns the relay id (an earlier one for
- * a repeated Idempotency-Key); throws the HttpError to answer otherwise.
+ * POST /v1/messages once the caller is known and the body read: validates, then makes the message
+ * durable and queues it behind its recipient's earlier ones, within the backlog bounds, in one step.
+ * Returns the relay id (an earlier one for a repeated Idempotency-Key); throws the HttpError to
+ * answer otherwise.
  */
 export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unknown, headers: IncomingHttpHeaders): Promise<string> {
   const { text, value } = readJson(body);
@@ -69,37 +66,31 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
   if (!checked.ok) throw new HttpError(400, 'invalid_message', 'the body is not a valid message', checked.issues);
   const idem = readIdempotencyKey(headers);
   const expiresIn = readExpiresIn(headers);
+  const priority = readPriority(headers);
   const now = deps.now();
-
-  let backlog: number;
-  try {
-    backlog = await deps.backlog();
-  } catch (err) {
-    throw new UnavailableError(err);
-  }
-  if (backlog >= deps.backlogMax) {
-    throw new HttpError(429, 'backlog_full', 'the outbound backlog is full; retry later', [], { 'Retry-After': '5' });
-  }
 
   const message = checked.message as { to: string; type: string };
   const id = newRelayId(now);
   let accepted;
   try {
-    accepted = await deps.store.acceptAndEnqueue(
-      {
-        id,
-        to: message.to,
-        type: message.type,
-        caller: who,
-        nowMs: now,
-        body: text,
-        ...(expiresIn === undefined ? {} : { expiresAtMs: now + expiresIn * 1000 }),
-        ...(idem === undefined ? {} : { idempotency: { key: idem, fingerprint: fingerprint(value) } }),
-      },
-      deps.lanes.jobCall({ id, to: message.to }),
-    );
+    accepted = await deps.outbound.accept({
+      id,
+      to: normalizeRecipient(message.to),
+      type: message.type,
+      caller: who,
+      priority,
+      nowMs: now,
+      body: text,
+      ...(expiresIn === undefined ? {} : { expiresAtMs: now + expiresIn * 1000 }),
+      ...(idem === undefined ? {} : { idempotency: { key: idem, fingerprint: fingerprint(value) } }),
+    });
   } catch (err) {
     throw new UnavailableError(err);
+  }
+  if (accepted.kind === 'full') {
+    throw new HttpError(429, 'backlog_full', `the outbound backlog is full (${accepted.bound === 'bytes' ? 'bytes' : 'messages'}); retry later`, [], {
+      'Retry-After': '5',
+    });
   }
   if (accepted.kind === 'conflict') {
     throw new HttpError(409, 'idempotency_conflict', 'this Idempotency-Key was used with a different body');
@@ -160,6 +151,18 @@ function readIdempotencyKey(headers: IncomingHttpHeaders): string | undefined {
     ]);
   }
   return v;
+}
+
+const PRIORITY_HEADER: Record<string, Priority> = { high: 'high', normal: 'normal', bulk: 'bulk' };
+
+function readPriority(headers: IncomingHttpHeaders): Priority {
+  const v = headers['x-relay-priority'];
+  if (v === undefined) return 'normal';
+  const p = typeof v === 'string' ? PRIORITY_HEADER[v.trim().toLowerCase()] : undefined;
+  if (p === undefined) {
+    throw new HttpError(400, 'invalid_header', 'X-Relay-Priority must be high, normal or bulk', [{ path: 'X-Relay-Priority', message: 'invalid' }]);
+  }
+  return p;
 }
 
 function readExpiresIn(headers: IncomingHttpHeaders): number | undefined {

@@ -1,3 +1,2 @@
-export { cachedBacklog } from './backlog-cache.js';
 export { startRelay } from './relay.js';
 export type { Relay, RelayOptions } from './relay.js';

@@ -4,11 +4,10 @@ import { requireCbot } from '@cbot-relay/config';
 import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp } from '@cbot-relay/ingress';
 import { gaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics } from '@cbot-relay/observability';
-import { BatchedJobAdder, INBOUND_JOB_OPTIONS, OutboundLanes, QueueNames, assertLaneCount, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
+import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
-import { MessageStore, SendGate } from '@cbot-relay/records';
+import { MessageStore, Outbound } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
-import { cachedBacklog } from './backlog-cache.js';
 
 export interface RelayOptions {
   config: RelayConfig;
@@ -50,42 +49,40 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const storeOpts = { prefix, recordTtlS: config.recordTtlS };
   const workerStore = new MessageStore({ redis: workerRedis, ...storeOpts });
   const httpStore = new MessageStore({ redis: httpRedis, ...storeOpts });
-  const httpLanes = new OutboundLanes({ connection: httpRedis, prefix, lanes: config.dispatch.lanes, cluster: config.redis.cluster });
+  const outboundOpts = { ...storeOpts, backlogMax: config.ingress.backlogMax, backlogMaxBytes: config.ingress.backlogMaxBytes };
+  const httpOutbound = new Outbound({ redis: httpRedis, ...outboundOpts });
 
   const stop = async () => {
     accepting = false;
     for (const close of closers.reverse()) {
       await close().catch((err: unknown) => log.error({ err }, 'error while stopping'));
     }
-    await httpLanes.close();
     await Promise.all([closeRedis(workerRedis as RedisClient), closeRedis(httpRedis as RedisClient)]);
   };
 
   try {
-    if (roles.has('ingress') || roles.has('dispatcher')) await assertLaneCount(httpRedis, prefix, config.dispatch.lanes);
+    if (roles.has('ingress') || roles.has('dispatcher')) await httpOutbound.setWeights(config.callerWeights);
     let deadLetters;
     // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {
-      const [{ CbotClient }, { LaneWorkers, OrphanSweeper }] = await Promise.all([
-        import('@cbot-relay/cbot-client'),
-        import('@cbot-relay/dispatcher'),
-      ]);
+      const [{ CbotClient }, { Dispatcher, adoptLanes }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
       const cbot = requireCbot(config);
-      const client = new CbotClient({ ...cbot, apiKeyHeader: config.cbot.apiKeyHeader, timeoutMs: config.cbot.timeoutMs });
-      const workerLanes = new OutboundLanes({ connection: workerRedis, prefix, lanes: config.dispatch.lanes, cluster: config.redis.cluster });
-      const gate = new SendGate({ redis: workerRedis, prefix, ratePerSecond: config.cbot.rateLimitPerSecond });
-      const workers = await LaneWorkers.start({
-        connection: workerRedis,
-        prefix,
-        lanes: workerLanes,
-        lockDurationMs: config.cbot.timeoutMs + 10_000,
-        log: log.child({ role: 'dispatcher' }),
+      const concurrency = config.dispatch.concurrency;
+      // One keep-alive socket per send in flight: fewer would queue sends inside the client.
+      const client = new CbotClient({ ...cbot, apiKeyHeader: config.cbot.apiKeyHeader, timeoutMs: config.cbot.timeoutMs, connections: concurrency });
+      const outbound = new Outbound({ redis: workerRedis, ...outboundOpts });
+      const dlog = log.child({ role: 'dispatcher' });
+      await adoptLanes({ redis: workerRedis, prefix, cluster: config.redis.cluster, outbound, log: dlog, now });
+      const dispatcher = await Dispatcher.start({
+        redis: workerRedis,
+        concurrency,
+        leaseMs: config.cbot.timeoutMs + 10_000,
+        ratePerSecond: config.cbot.rateLimitPerSecond,
         deps: {
-          store: workerStore,
-          gate,
+          outbound,
           client,
           now,
-          log: log.child({ role: 'dispatcher' }),
+          log: dlog,
           metrics,
           policy: {
             maxAttempts: config.dispatch.maxAttempts,
@@ -93,13 +90,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
             baseMs: config.dispatch.backoffBaseMs,
             maxMs: config.dispatch.backoffMaxMs,
             throttleDefaultMs: 1_000,
-            maxGateWaitMs: 1_000,
           },
         },
       });
-      const sweeper = new OrphanSweeper({ store: workerStore, lanes: workerLanes, redis: workerRedis, prefix, log: log.child({ role: 'dispatcher' }), now }).start();
-      closers.push(() => client.close(), () => workerLanes.close(), () => workers.close(), () => sweeper.close());
-      running.push(() => workers.running);
+      gaugeFromSource(metrics.inFlight, async () => dispatcher.inFlight);
+      closers.push(() => client.close(), () => dispatcher.close());
+      running.push(() => dispatcher.running);
     }
     if (roles.has('fanout')) {
       const { loadSubscriptions, startFanout } = await import('@cbot-relay/fanout');
@@ -124,10 +120,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 
     const inbound = new Queue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: httpRedis, prefix });
     inbound.on('error', () => undefined);
-    const inboundAdds = new BatchedJobAdder<InboundJob>(httpRedis, inbound, 'cb', INBOUND_JOB_OPTIONS);
+    const inboundAdds = new BulkJobAdder<InboundJob>(inbound, 'cb', INBOUND_JOB_OPTIONS);
     closers.unshift(() => inbound.close());
     const ingressOn = roles.has('ingress');
-    gaugeFromSource(metrics.backlog, () => httpStore.backlog());
+    gaugeFromSource(metrics.backlog, async () => (await httpOutbound.backlog()).count);
     const keyLimiter = new KeyRateLimiter(config.ingress.perKeyRatePerSecond);
     const app = createIngressApp({
       log,
@@ -143,10 +139,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       send: {
         keys: new KeyRing(ingressOn ? config.apiKeys : []),
         store: httpStore,
-        lanes: httpLanes,
+        outbound: httpOutbound,
         maxBodyBytes: config.ingress.maxBodyBytes,
-        backlog: cachedBacklog(() => httpStore.backlog(), now),
-        backlogMax: config.ingress.backlogMax,
         admit: (caller) => keyLimiter.admit(caller),
         now,
         log,
@@ -155,7 +149,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       admin: {
         adminKeys: new KeyRing(ingressOn ? config.adminKeys : []),
         store: httpStore,
-        lanes: httpLanes,
+        outbound: httpOutbound,
         ...(deadLetters ? { events: deadLetters } : {}),
         now,
         log,

@@ -1,0 +1,36 @@
+import type { JobsOptions, Queue } from 'bullmq';
+import { Coalescer } from './coalescer.js';
+import { MAX_BATCH_CHARS } from './batch-script.js';
+
+/**
+ * `queue.add(name, data, opts)` for many concurrent callers: adds made while a batch is in Redis go
+ * together in the next `queue.addBulk` (one round trip, one MULTI). Each call resolves with its job id
+ * once Redis has the job; a failed batch fails each of its calls, and nothing of it was added.
+ */
+export class BulkJobAdder<T> {
+  readonly #queue: Queue;
+  readonly #name: string;
+  readonly #opts: JobsOptions;
+  readonly #adds: Coalescer<T, string>;
+
+  constructor(queue: Queue, name: string, opts: JobsOptions, batch: { maxBatch?: number; maxBatchWeight?: number } = {}) {
+    this.#queue = queue;
+    this.#name = name;
+    this.#opts = opts;
+    // Job data is the bulk of a call; a few large payloads go in calls of their own.
+    this.#adds = new Coalescer((items) => this.#addBatch(items), {
+      maxBatchWeight: MAX_BATCH_CHARS,
+      ...batch,
+      weigh: (data) => JSON.stringify(data).length,
+    });
+  }
+
+  add(data: T): Promise<string> {
+    return this.#adds.submit(data);
+  }
+
+  async #addBatch(items: T[]): Promise<(string | Error)[]> {
+    const jobs = await this.#queue.addBulk(items.map((data) => ({ name: this.#name, data, opts: this.#opts })));
+    return jobs.map((job) => job.id ?? new Error('job add failed: no job id'));
+  }
+}
