@@ -385,12 +385,12 @@ return {jobs, ended, 'idle', waitMs}
 `;
 
 /**
- * A leased message's attempt ended for good. KEYS: none but the prefix's. ARGV: to, tok, entry, outcome
+ * A leased message's attempt ended for good. KEYS: rec, state (named so Redis Cluster routes the call). ARGV: to, tok, entry, outcome
  * (sent|failed|expired), attemptJson|'', wamid|'', errorJson|'', wamidTtl.
  * The record moves whoever holds the lease (it is the truth about the message); the queue moves
  * only for the current lease holder. Reply: {record outcome, 1|0 queue advanced}.
  */
-export const SETTLE_KEYS = [] as const;
+export const SETTLE_KEYS = ['rec', 'state'] as const;
 export const SETTLE_ARGS = ['base', 'now', 'recTtl', 'to', 'tok', 'entry', 'outcome', 'attemptJson', 'wamid', 'errorJson', 'wamidTtl'] as const;
 export const SETTLE = `${LIB}
 local recorded = endRecord(string.sub(entry, 2), outcome, attemptJson, wamid, errorJson, wamidTtl)
@@ -405,11 +405,10 @@ return {recorded, moved and 1 or 0}
  * ARGV: to, tok, entry, attemptJson, counts 1|0, keepInflight 1|0, untilMs, maxAttempts, errorJson.
  * Reply: {'held'|'failed'|'stale', failures}.
  */
-export const RETRY_KEYS = [] as const;
+export const RETRY_KEYS = ['rec', 'state'] as const;
 export const RETRY_ARGS = ['base', 'now', 'recTtl', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson'] as const;
 export const RETRY = `${LIB}
 local id = string.sub(entry, 2)
-local rec = krec(id)
 if not redis.call('HGET', rec, 'status') then
   advance(to, tok, entry)
   return {'stale', 0}
@@ -430,13 +429,12 @@ return {'stale', failures}
 `;
 
 /**
- * A failed message back to 'queued' and onto its recipient's queue, in one step. KEYS: none.
+ * A failed message back to 'queued' and onto its recipient's queue, in one step. KEYS: rec.
  * ARGV: id, attemptJson. Reply: {'ok', to} | {'missing'} | {'not-failed', status} | {'no-body'}.
  */
-export const REPLAY_KEYS = [] as const;
+export const REPLAY_KEYS = ['rec'] as const;
 export const REPLAY_ARGS = ['base', 'now', 'recTtl', 'id', 'attemptJson'] as const;
 export const REPLAY = `${LIB}
-local rec = krec(id)
 local r = redis.call('HMGET', rec, 'status', 'to', 'priority', 'caller')
 if not r[1] then
   redis.call('ZREM', base .. ':dlq', id)
@@ -464,10 +462,9 @@ return {'ok', r[2]}
  * first). ARGV: id, to (normalised). Idempotent: a record already moved (field `sq`) or no longer
  * open is left alone. Reply: {'moved'|'skipped'}.
  */
-export const ADOPT_KEYS = [] as const;
+export const ADOPT_KEYS = ['rec'] as const;
 export const ADOPT_ARGS = ['base', 'now', 'recTtl', 'id', 'to'] as const;
 export const ADOPT = `${LIB}
-local rec = krec(id)
 local r = redis.call('HMGET', rec, 'status', 'caller', 'priority', 'sq')
 if r[4] or (r[1] ~= 'queued' and r[1] ~= 'sending') then return {'skipped'} end
 local p = r[3] or 'n'

@@ -256,6 +256,10 @@ export class Outbound {
     );
   }
 
+  #leaseKeys(lease: Lease) {
+    return { rec: this.#key(`msg:${lease.id}`), state: this.#key(`o:r:${lease.to}`) };
+  }
+
   #common(nowMs: number) {
     return { base: this.#p, now: nowMs, recTtl: this.#recordTtlS };
   }
@@ -268,7 +272,7 @@ export class Outbound {
     attempt?: Attempt,
   ): Promise<{ recorded: string; advanced: boolean }> {
     return this.#settle(
-      {},
+      this.#leaseKeys(lease),
       {
         ...this.#common(nowMs),
         to: lease.to,
@@ -294,7 +298,7 @@ export class Outbound {
     attempt: Attempt,
   ): Promise<{ kind: 'held' | 'failed' | 'stale'; failures: number }> {
     return this.#retry(
-      {},
+      this.#leaseKeys(lease),
       {
         ...this.#common(nowMs),
         to: lease.to,
@@ -313,12 +317,12 @@ export class Outbound {
   /** A failed message back to 'queued' behind its recipient's pending ones, atomically. */
   replay(id: string, nowMs: number): Promise<ReplayResult> {
     const attempt: Attempt = { at: new Date(nowMs).toISOString(), outcome: 'replayed' };
-    return this.#replay({}, { ...this.#common(nowMs), id, attemptJson: JSON.stringify(attempt) });
+    return this.#replay({ rec: this.#key(`msg:${id}`) }, { ...this.#common(nowMs), id, attemptJson: JSON.stringify(attempt) });
   }
 
   /** An open record of the lane layout onto its recipient's queue; false when it was moved already or has ended. */
   adopt(id: string, to: string, nowMs: number): Promise<boolean> {
-    return this.#adopt({}, { ...this.#common(nowMs), id, to });
+    return this.#adopt({ rec: this.#key(`msg:${id}`) }, { ...this.#common(nowMs), id, to });
   }
 
   /** CBOT told us to slow down: every dispatcher holds off for `ms` (extends, never shortens). */
