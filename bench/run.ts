@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     const dispatch: DispatchRun[] = [];
     if (s.phases.has('dispatch')) {
       log('\ndispatcher throughput (pre-loaded backlog, steady window):');
-      for (const [processes, latencyMs] of [[1, 0], [1, 50], [2, 50], [3, 50]] as const) {
+      for (const [processes, latencyMs] of [[1, 0], [1, 50], [3, 50], [1, 300], [3, 300]] as const) {
         await topUp(redis, ingress.url, s.connections, log, expectedDrain({ processes, latencyMs, concurrency: settings.concurrency, seconds: s.dispatchWarmS + s.dispatchWindowS }));
         dispatch.push(
           await phase(`dispatch k=${processes} ${latencyMs} ms`, () =>
