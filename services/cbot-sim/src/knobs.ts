@@ -37,6 +37,8 @@ export const SimKnobs = z
     retryAfterSeconds: z.number().int().min(0).max(86_400),
     /** Epoch ms until which every /v1/messages call gets 503; 0 = no outage. */
     outageUntil: z.number().int().min(0),
+    /** Recipients answered WhatsApp 131056 (pair rate limit, HTTP 400) until the given epoch ms. */
+    pairRateLimited: z.record(z.string(), z.number().int().min(0)),
     /** Share of accepted messages whose answer is lost (socket destroyed after recording). */
     dropAnswerRate: rate,
     /** Send sent/delivered/read callbacks for accepted messages. */
@@ -59,6 +61,7 @@ export const defaultKnobs: SimKnobs = {
   errorMix: { '500': 1 },
   retryAfterSeconds: 1,
   outageUntil: 0,
+  pairRateLimited: {},
   dropAnswerRate: 0,
   statusCallbacks: true,
   statusDelaysMs: [50, 150, 300],

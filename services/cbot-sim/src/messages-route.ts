@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson } from './http-io.js';
 import type { Simulator } from './simulator.js';
 import { validateMessage } from './validate-message.js';
-import { accessDeniedBody, failureBody, invalidParameterBody } from './wa-errors.js';
+import { accessDeniedBody, failureBody, invalidParameterBody, pairRateLimitBody } from './wa-errors.js';
 
 const maxBodyBytes = 1024 * 1024;
 const meta = '"meta":{"api_status":"stable","version":"2.53.1"}';
@@ -27,6 +27,7 @@ export async function handleMessages(sim: Simulator, req: IncomingMessage, res: 
   if (!check.ok) return answer(sim, res, 400, invalidParameterBody(check.details));
 
   const { to, type, body } = check.message;
+  if ((knobs.pairRateLimited[to] ?? 0) > sim.now()) return answer(sim, res, 400, pairRateLimitBody);
   const wamid = sim.ids.wamid();
   const answerDropped = knobs.dropAnswerRate > 0 && sim.random() < knobs.dropAnswerRate;
   const headers = { ...req.headers };

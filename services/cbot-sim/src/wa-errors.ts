@@ -9,6 +9,11 @@ function errorBody(code: number, title: string, details?: string): string {
 export const accessDeniedBody = errorBody(1005, 'Access denied', 'Invalid credentials.');
 export const notFoundBody = errorBody(1006, 'Resource not found');
 
+/** Cloud-style, as WhatsApp sends it: HTTP 400 whatever the throttle. */
+export const pairRateLimitBody = JSON.stringify({
+  error: { message: '(#131056) (Business Account, Consumer Account) pair rate limit hit', type: 'OAuthException', code: 131056, fbtrace_id: 'sim' },
+});
+
 export function invalidParameterBody(details: string): string {
   return errorBody(1009, 'Parameter value is not valid', details);
 }

@@ -1,7 +1,8 @@
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LocalRedis, waitFor } from '@cbot-relay/testing';
+import { LocalRedis, RelayProcess, waitFor } from '@cbot-relay/testing';
 import type { Harness } from './test-kit/harness.js';
-import { json, startHarness } from './test-kit/harness.js';
+import { CBOT_KEY, json, startHarness } from './test-kit/harness.js';
 
 type Rec = { id: string; status: string; error?: { code?: number }; attempts: { outcome: string; httpStatus?: number }[] };
 
@@ -13,7 +14,7 @@ afterAll(async () => {
   await h.close();
 });
 afterEach(() => {
-  h.sim.setKnobs({ errorRate: 0, outageUntil: 0 });
+  h.sim.setKnobs({ errorRate: 0, outageUntil: 0, pairRateLimited: {} });
 });
 
 const text = (to: string, body = 'hello') => ({ to, type: 'text', text: { body } });
@@ -65,27 +66,54 @@ describe('dispatch', () => {
   });
 
   it('rides out an outage and keeps one recipient in order', async () => {
+    const outagesBefore = h.sim.counters().failures['503'] ?? 0;
     h.sim.setKnobs({ outageUntil: Date.now() + 1_000 });
     const to = '905554440000';
     for (let i = 0; i < 20; i++) await idOf(await h.send(text(to, `seq-${i}`)));
     await waitFor(() => h.sim.received().filter((m) => m.to === to).length === 20, { timeoutMs: 30_000 });
+    // The outage was met (the first send got 503), and ridden out in order.
+    expect((h.sim.counters().failures['503'] ?? 0) - outagesBefore).toBeGreaterThan(0);
     const order = h.sim.received().filter((m) => m.to === to).map((m) => (m.body as { text: { body: string } }).text.body);
     expect(order).toEqual(Array.from({ length: 20 }, (_, i) => `seq-${i}`));
+  });
+
+  it('holds only the recipient CBOT pair-rate-limits (131056); every other recipient flows', async () => {
+    const limited = '905554450000';
+    h.sim.setKnobs({ pairRateLimited: { [limited]: Date.now() + 60_000 } });
+    const held = [];
+    for (let i = 0; i < 3; i++) held.push(await idOf(await h.send(text(limited, `pair-${i}`))));
+    await waitFor(async () => (await record(held[0]!)).attempts.some((a) => a.outcome === 'throttled'));
+    const others = [];
+    for (let i = 0; i < 100; i++) others.push(await idOf(await h.send(text(`90555446${String(i).padStart(4, '0')}`, `free-${i}`))));
+    await waitFor(() => h.sim.received().filter((m) => m.to.startsWith('90555446')).length === 100, { timeoutMs: 30_000 });
+    // Everyone else went while the limited recipient was still held, with its messages waiting in order.
+    expect(h.sim.received().filter((m) => m.to === limited)).toEqual([]);
+    const first = await record(held[0]!);
+    expect(first.status).toBe('sending');
+    expect(first.attempts.every((a) => a.outcome === 'throttled' && a.httpStatus === 400)).toBe(true);
+    h.sim.setKnobs({ pairRateLimited: {} });
+    await waitFor(() => h.sim.received().filter((m) => m.to === limited).length === 3, { timeoutMs: 30_000 });
+    const order = h.sim.received().filter((m) => m.to === limited).map((m) => (m.body as { text: { body: string } }).text.body);
+    expect(order).toEqual(['pair-0', 'pair-1', 'pair-2']);
   });
 });
 
 describe('backpressure and storage outages', () => {
-  it('answers 429 with Retry-After when the backlog is full', async () => {
+  it('answers 429 with Retry-After exactly at the backlog bound, and keeps nothing of the refused message', async () => {
     const own = await startHarness({ env: { OUTBOUND_BACKLOG_MAX: '3', RELAY_ROLES: 'ingress' }, redis: h.redis });
+    const redis = new Redis(h.redis.url);
     try {
-      for (let i = 0; i < 3; i++) await idOf(await own.send(text(`90555555000${i}`)));
-      const res = await waitFor(async () => {
-        const r = await own.send(text('905555550009'));
-        return r.status === 429 ? r : undefined;
-      });
-      expect(res.headers.get('retry-after')).toBe('5');
-      expect((await json<{ error: { code: string } }>(res)).error.code).toBe('backlog_full');
+      // Concurrent requests: the bound is checked in the same step as each accept, not from a cached count.
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => own.send(text(`90555555000${i}`))));
+      expect(answers.map((r) => r.status).sort()).toEqual([202, 202, 202, 429, 429, 429]);
+      const refused = answers.find((r) => r.status === 429)!;
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect((await json<{ error: { code: string } }>(refused)).error.code).toBe('backlog_full');
+      expect(await redis.zcard(`${own.prefix}:open`)).toBe(3);
+      expect(await redis.keys(`${own.prefix}:msg:*`)).toHaveLength(3);
+      expect(await redis.keys(`${own.prefix}:body:*`)).toHaveLength(3);
     } finally {
+      redis.disconnect();
       await own.close();
     }
   });
@@ -109,6 +137,61 @@ describe('backpressure and storage outages', () => {
     } finally {
       await own.close();
       await redis.close();
+    }
+  });
+});
+
+describe('several dispatcher processes share one sender', () => {
+  let own: Harness;
+  beforeAll(async () => {
+    own = await startHarness({ env: { RELAY_ROLES: 'ingress' }, knobs: { statusCallbacks: false } });
+  });
+  afterAll(async () => {
+    await own.close();
+  });
+  const dispatcher = (env: Record<string, string>) =>
+    RelayProcess.start({
+      env: { REDIS_URL: own.redis.url, RELAY_ROLES: 'dispatcher', CBOT_BASE_URL: own.sim.url, CBOT_API_KEY: CBOT_KEY, QUEUE_PREFIX: own.prefix, LOG_LEVEL: 'info', ...env },
+    });
+
+  it('keeps to CBOT_RATE_LIMIT across processes', async () => {
+    own.sim.reset();
+    const env = { CBOT_RATE_LIMIT: '40' };
+    await using a = await dispatcher(env);
+    await using b = await dispatcher(env);
+    for (let i = 0; i < 120; i++) await idOf(await own.send(text(`90555777${String(i).padStart(4, '0')}`)));
+    await waitFor(() => own.sim.received().length === 120, { timeoutMs: 30_000 });
+    const at = own.sim.received().map((m) => Date.parse(m.receivedAt)).sort((x, y) => x - y);
+    // GCRA: a burst of a tenth of a second's worth (4), then one every 25 ms. Two processes each
+    // keeping their own count would send at 80/s.
+    const rate = ((at.length - 4) * 1000) / (at.at(-1)! - at[0]!);
+    expect(rate).toBeLessThanOrEqual(40 * 1.1);
+    expect(rate).toBeGreaterThan(40 * 0.7);
+    expect([a.pid, b.pid].every((p) => p !== undefined)).toBe(true);
+  });
+
+  it('pauses every process when one of them meets a 429', async () => {
+    own.sim.reset();
+    own.sim.setKnobs({ retryAfterSeconds: 2 });
+    await using a = await dispatcher({ CBOT_RATE_LIMIT: '100000' });
+    await using b = await dispatcher({ CBOT_RATE_LIMIT: '100000' });
+    const redis = new Redis(own.redis.url);
+    try {
+      own.sim.failNext(429, 1);
+      await idOf(await own.send(text('905557880000')));
+      // The pause is set in Redis when the 429 is met; everything sent from then on waits it out.
+      const pttl = await waitFor(async () => {
+        const ms = await redis.pttl(`${own.prefix}:gate:pause`);
+        return ms > 0 ? ms : undefined;
+      });
+      const pauseEnds = Date.now() + pttl;
+      for (let i = 1; i <= 10; i++) await idOf(await own.send(text(`90555788${String(i).padStart(4, '0')}`)));
+      await waitFor(() => own.sim.received().length === 11, { timeoutMs: 30_000 });
+      const earliest = Math.min(...own.sim.received().map((m) => Date.parse(m.receivedAt)));
+      expect(earliest).toBeGreaterThanOrEqual(pauseEnds - 50);
+      expect([a.pid, b.pid].every((p) => p !== undefined)).toBe(true);
+    } finally {
+      redis.disconnect();
     }
   });
 });

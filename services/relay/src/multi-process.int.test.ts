@@ -22,7 +22,6 @@ const dispatcher = () =>
       CBOT_BASE_URL: h.sim.url,
       CBOT_API_KEY: CBOT_KEY,
       QUEUE_PREFIX: h.prefix,
-      DISPATCH_LANES: h.env.DISPATCH_LANES!,
       DISPATCH_BACKOFF_BASE_MS: '20',
       DISPATCH_BACKOFF_MAX_MS: '200',
       CBOT_RATE_LIMIT: '100000',

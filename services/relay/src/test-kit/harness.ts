@@ -43,7 +43,6 @@ export async function startHarness(
     CBOT_WEBHOOK_PASS: 's3cr3t-pass',
     QUEUE_PREFIX: prefix,
     PORT: '0',
-    DISPATCH_LANES: '8',
     DISPATCH_BACKOFF_BASE_MS: '20',
     DISPATCH_BACKOFF_MAX_MS: '200',
     // Short backoffs need more attempts to ride out the 1 s outages the tests inject.
