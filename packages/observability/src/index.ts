@@ -1,4 +1,4 @@
 export { REDACT_PATHS, createLogger } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
-export { createMetrics, gaugeFromSource } from './metrics.js';
+export { createMetrics, gaugeFromSource, labelledGaugeFromSource } from './metrics.js';
 export type { Metrics } from './metrics.js';

@@ -36,6 +36,20 @@ export function createMetrics() {
     pushes: new Counter({ name: 'relay_push_deliveries_total', help: 'HTTP subscriber deliveries.', labelNames: ['subscriber', 'outcome'], registers }),
     queueDepth: new Gauge({ name: 'relay_queue_depth', help: 'Jobs waiting, active or delayed.', labelNames: ['queue'], registers }),
     backlog: new Gauge({ name: 'relay_outbound_backlog', help: 'Accepted messages not yet sent, failed or expired.', registers }),
+    pending: new Gauge({
+      name: 'relay_outbound_pending',
+      help: 'Messages queued for CBOT (the one in flight per recipient included), per caller and priority.',
+      labelNames: ['caller', 'priority'],
+      registers,
+    }),
+    oldestAge: new Gauge({ name: 'relay_outbound_oldest_age_seconds', help: 'Age of the oldest accepted message not yet sent, failed or expired.', registers }),
+    queueWait: new Histogram({
+      name: 'relay_outbound_wait_seconds',
+      help: 'From acceptance to the first send attempt, per priority.',
+      labelNames: ['priority'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+      registers,
+    }),
     inFlight: new Gauge({ name: 'relay_sends_in_flight', help: 'Sends to CBOT in flight in this process.', registers }),
   };
   return metrics;
@@ -48,6 +62,19 @@ export function gaugeFromSource(gauge: Gauge, read: () => Promise<number>): void
       gauge.set(await read());
     } catch {
       // Redis unreachable: /readyz reports it; keep the last value.
+    }
+  };
+}
+
+/** A labelled gauge read at scrape time: every series is replaced by what `read` returns. */
+export function labelledGaugeFromSource<L extends string>(gauge: Gauge<L>, read: () => Promise<{ labels: Record<L, string>; value: number }[]>): void {
+  (gauge as unknown as { collect?: () => Promise<void> }).collect = async () => {
+    try {
+      const series = await read();
+      gauge.reset();
+      for (const { labels, value } of series) gauge.set(labels, value);
+    } catch {
+      // Redis unreachable: /readyz reports it; keep the last values.
     }
   };
 }

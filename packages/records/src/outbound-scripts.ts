@@ -41,6 +41,20 @@ local HELD = base .. ':o:held'
 local LEASES = base .. ':o:leases'
 local OPEN = base .. ':open'
 local OPEN_BYTES = base .. ':open:bytes'
+local PENDING = base .. ':o:pending'
+
+-- Queued messages per caller and priority, for the backlog metrics.
+local function countPending(c, p, delta)
+  local field = (c or '-') .. '|' .. p
+  if redis.call('HINCRBY', PENDING, field, delta) <= 0 then redis.call('HDEL', PENDING, field) end
+end
+
+-- The head entry of \`to\`'s queue leaves it.
+local function popHead(to, entry)
+  redis.call('LPOP', kq(to))
+  redis.call('HINCRBY', kr(to), string.sub(entry, 1, 1), -1)
+  countPending(redis.call('HGET', krec(string.sub(entry, 2)), 'caller'), string.sub(entry, 1, 1), -1)
+end
 
 local function appendAttempt(rec, json)
   if json == '' then return end
@@ -132,6 +146,7 @@ local function enqueue(to, id, p, c)
   local r = kr(to)
   redis.call('RPUSH', kq(to), p .. id)
   redis.call('HINCRBY', r, p, 1)
+  countPending(c, p, 1)
   local st = redis.call('HMGET', r, 's', 'p')
   if not st[1] then
     pushReady(to, p, c)
@@ -159,10 +174,7 @@ end
 local function advance(to, tok, entry)
   if not leaseHeld(to, tok) then return false end
   redis.call('ZREM', LEASES, to)
-  if redis.call('LINDEX', kq(to), 0) == entry then
-    redis.call('LPOP', kq(to))
-    redis.call('HINCRBY', kr(to), string.sub(entry, 1, 1), -1)
-  end
+  if redis.call('LINDEX', kq(to), 0) == entry then popHead(to, entry) end
   makeReady(to)
   return true
 end
@@ -228,7 +240,7 @@ export const ACCEPT_BATCH_PRELUDE = LIB + ACCEPT_PRELUDE;
  * the head message: one that can no longer be sent (expired, too old, body gone) ends here and the
  * next one is looked at; one that can is stamped in flight and leased.
  *
- * Reply: {jobs, ended, state, waitMs}. jobs: {to, tok, entry, body, ambiguous 0|1, failures, acceptedAt};
+ * Reply: {jobs, ended, state, waitMs}. jobs: {to, tok, entry, body, ambiguous 0|1, failures, acceptedAt, caller};
  * ended: {reason, id}; state: 'more' (n were claimed), 'rate' (the rate limit held some back: try
  * again in waitMs), 'paused' (CBOT throttled the sender: waitMs), 'idle' (nothing ready; waitMs until
  * the next hold or lease falls due, -1 if none).
@@ -313,7 +325,7 @@ local function take(to)
     end
     local id = string.sub(entry, 2)
     local rec = krec(id)
-    local r = redis.call('HMGET', rec, 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'createdAt')
+    local r = redis.call('HMGET', rec, 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'createdAt', 'caller')
     local reason = nil
     if not r[1] then reason = 'missing'
     elseif r[1] ~= 'queued' and r[1] ~= 'sending' then reason = 'done'
@@ -334,11 +346,10 @@ local function take(to)
         local tok = tostring(redis.call('INCR', fence))
         redis.call('HSET', kr(to), 's', 'leased', 'tok', tok)
         redis.call('ZADD', LEASES, now + tonumber(leaseMs), to)
-        return {to, tok, entry, body, amb, r[5] or '0', r[6]}
+        return {to, tok, entry, body, amb, r[5] or '0', r[6], r[7] or '-'}
       end
     end
-    redis.call('LPOP', q)
-    redis.call('HINCRBY', kr(to), string.sub(entry, 1, 1), -1)
+    popHead(to, entry)
     if reason == 'expired' then
       endRecord(id, 'expired', attempt('expired'), '', '', 0)
     elseif reason == 'max_age' then
@@ -471,6 +482,7 @@ local p = r[3] or 'n'
 redis.call('HSET', rec, 'sq', '1', 'priority', p)
 redis.call('LPUSH', kq(to), p .. id)
 redis.call('HINCRBY', kr(to), p, 1)
+countPending(r[2], p, 1)
 local st = redis.call('HGET', kr(to), 's')
 if not st or st == 'ready' then makeReady(to) end
 return {'moved'}

@@ -112,6 +112,8 @@ describe('Outbound claim and settle', () => {
       first.leases.splice(0, first.leases.length, ...c.leases);
     }
     expect((await store.get('a1'))).toMatchObject({ status: 'sent', cbotMessageId: 'wamid.a1' });
+    // a3 (in flight) and b1 (in flight) are still pending; the sent ones are not.
+    expect(await out.pending()).toEqual([{ caller: 'crm', priority: 'normal', count: 2 }]);
   });
 
   it('holds a retried message at its recipient’s head while other recipients flow', async () => {
@@ -243,6 +245,11 @@ describe('Outbound scheduling', () => {
     await accept(out, { id: 'pb', to: '9055601', priority: 'bulk' });
     await accept(out, { id: 'pn', to: '9055602', priority: 'normal' });
     await accept(out, { id: 'ph', to: '9055603', priority: 'high' });
+    expect((await out.pending()).sort((x, y) => x.priority.localeCompare(y.priority))).toEqual([
+      { caller: 'crm', priority: 'bulk', count: 1 },
+      { caller: 'crm', priority: 'high', count: 1 },
+      { caller: 'crm', priority: 'normal', count: 1 },
+    ]);
     const order: string[] = [];
     for (let i = 0; i < 3; i++) order.push(...ids(await out.claim(1, 2000, FAST)));
     expect(order).toEqual(['ph', 'pn', 'pb']);

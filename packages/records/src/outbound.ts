@@ -27,6 +27,7 @@ import {
 export const PRIORITIES = ['high', 'normal', 'bulk'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 const PRIORITY_CODE: Record<Priority, string> = { high: 'h', normal: 'n', bulk: 'b' };
+const PRIORITY_NAME: Record<string, Priority> = { h: 'high', n: 'normal', b: 'bulk' };
 
 export interface OutboundOptions {
   redis: Redis | Cluster;
@@ -76,6 +77,8 @@ export interface Lease {
   ambiguous: boolean;
   failures: number;
   acceptedAtMs: number;
+  caller: string;
+  priority: Priority;
 }
 
 export type ClaimState = 'more' | 'rate' | 'paused' | 'idle';
@@ -347,6 +350,15 @@ export class Outbound {
     return { count, bytes: Number(bytes ?? 0) };
   }
 
+  /** Queued messages (not in flight) per caller and priority. */
+  async pending(): Promise<{ caller: string; priority: Priority; count: number }[]> {
+    const h = await this.#redis.hgetall(this.#key('o:pending'));
+    return Object.entries(h).map(([field, n]) => {
+      const at = field.lastIndexOf('|');
+      return { caller: field.slice(0, at), priority: PRIORITY_NAME[field.slice(at + 1)] ?? 'normal', count: Number(n) };
+    });
+  }
+
   /** Age of the oldest open message (0 when none). */
   async oldestOpenAgeMs(nowMs: number): Promise<number> {
     const first = await this.#redis.zrange(this.#key('open'), 0, 0, 'WITHSCORES');
@@ -360,7 +372,7 @@ function parseClaim(reply: unknown): Claim {
   if (s !== 'more' && s !== 'rate' && s !== 'paused' && s !== 'idle') throw new Error(`claim: unexpected state ${s}`);
   return {
     leases: replyArray(jobs, 'claim').map((job) => {
-      const [to, token, entry, body, ambiguous, failures, acceptedAt] = replyArray(job, 'claim').map((c) => replyString(c, 'claim'));
+      const [to, token, entry, body, ambiguous, failures, acceptedAt, caller] = replyArray(job, 'claim').map((c) => replyString(c, 'claim'));
       return {
         to: to!,
         token: token!,
@@ -370,6 +382,8 @@ function parseClaim(reply: unknown): Claim {
         ambiguous: ambiguous === '1',
         failures: Number(failures),
         acceptedAtMs: Number(acceptedAt),
+        caller: caller!,
+        priority: PRIORITY_NAME[entry!.charAt(0)] ?? 'normal',
       };
     }),
     ended: replyArray(ended, 'claim').map((e) => {

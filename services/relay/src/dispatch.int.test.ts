@@ -80,10 +80,10 @@ describe('dispatch', () => {
   it('holds only the recipient CBOT pair-rate-limits (131056); every other recipient flows', async () => {
     const limited = '905554450000';
     h.sim.setKnobs({ pairRateLimited: { [limited]: Date.now() + 60_000 } });
-    const held = [];
+    const held: string[] = [];
     for (let i = 0; i < 3; i++) held.push(await idOf(await h.send(text(limited, `pair-${i}`))));
     await waitFor(async () => (await record(held[0]!)).attempts.some((a) => a.outcome === 'throttled'));
-    const others = [];
+    const others: string[] = [];
     for (let i = 0; i < 100; i++) others.push(await idOf(await h.send(text(`90555446${String(i).padStart(4, '0')}`, `free-${i}`))));
     await waitFor(() => h.sim.received().filter((m) => m.to.startsWith('90555446')).length === 100, { timeoutMs: 30_000 });
     // Everyone else went while the limited recipient was still held, with its messages waiting in order.

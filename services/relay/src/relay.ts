@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { RelayConfig } from '@cbot-relay/config';
 import { requireCbot } from '@cbot-relay/config';
 import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp } from '@cbot-relay/ingress';
-import { gaugeFromSource } from '@cbot-relay/observability';
+import { gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
@@ -124,6 +124,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     closers.unshift(() => inbound.close());
     const ingressOn = roles.has('ingress');
     gaugeFromSource(metrics.backlog, async () => (await httpOutbound.backlog()).count);
+    gaugeFromSource(metrics.oldestAge, async () => (await httpOutbound.oldestOpenAgeMs(now())) / 1000);
+    labelledGaugeFromSource(metrics.pending, async () =>
+      (await httpOutbound.pending()).map(({ caller, priority, count }) => ({ labels: { caller, priority }, value: count })),
+    );
     const keyLimiter = new KeyRateLimiter(config.ingress.perKeyRatePerSecond);
     const app = createIngressApp({
       log,
