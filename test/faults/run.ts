@@ -4,6 +4,7 @@ import { runScenario } from './scenario.js';
 import type { Scenario, ScenarioResult } from './scenario.js';
 import { callbackRedelivery } from './scenarios/callback-redelivery.js';
 import { cbotOutage } from './scenarios/cbot-outage.js';
+import { dispatcherChurn } from './scenarios/dispatcher-churn.js';
 import { dispatcherSigkill } from './scenarios/dispatcher-sigkill.js';
 import { fanoutSigkill } from './scenarios/fanout-sigkill.js';
 import { redisRestart } from './scenarios/redis-restart.js';
@@ -17,7 +18,7 @@ const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
 
 /** Outbound faults first, then inbound; each scenario gets a fresh Redis, simulator and processes. */
 const ALL: Scenario[] = [
-  dispatcherSigkill, redisRestart, cbotOutage, sigterm,
+  dispatcherSigkill, dispatcherChurn, redisRestart, cbotOutage, sigterm,
   fanoutSigkill, callbackRedelivery(), subscriberTimeout,
 ];
 

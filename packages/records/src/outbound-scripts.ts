@@ -440,6 +440,22 @@ return {'stale', failures}
 `;
 
 /**
+ * A lease given back unused (the worker could not send in time): the recipient is ready again with
+ * its head in place. The in-flight stamp the claim set goes too, unless an earlier attempt's answer
+ * was lost (keepInflight 1): then the next send is still a possible resend.
+ * ARGV: to, tok, entry, keepInflight. Reply: {1|0 released}.
+ */
+export const RELEASE_KEYS = ['rec', 'state'] as const;
+export const RELEASE_ARGS = ['base', 'now', 'recTtl', 'to', 'tok', 'entry', 'keepInflight'] as const;
+export const RELEASE = `${LIB}
+if not leaseHeld(to, tok) then return {0} end
+if keepInflight ~= '1' and redis.call('HGET', rec, 'status') == 'sending' then redis.call('HDEL', rec, 'inflight') end
+redis.call('ZREM', LEASES, to)
+makeReady(to)
+return {1}
+`;
+
+/**
  * A failed message back to 'queued' and onto its recipient's queue, in one step. KEYS: rec.
  * ARGV: id, attemptJson. Reply: {'ok', to} | {'missing'} | {'not-failed', status} | {'no-body'}.
  */

@@ -175,6 +175,19 @@ describe('Outbound claim and settle', () => {
     expect(ids(await out.claim(10, 3005, policy))).toEqual(['l2']);
   });
 
+  it('takes a lease back unused: the head stays, the next claim is not counted as a resend', async () => {
+    const { out, store } = setup();
+    await accept(out, { id: 'u1', to: '9055535' });
+    await accept(out, { id: 'u2', to: '9055535' });
+    const lease = (await out.claim(10, 2000, FAST)).leases[0]!;
+    await expect(out.release(lease, 2001)).resolves.toBe(true);
+    await expect(out.release(lease, 2002)).resolves.toBe(false);
+    const again = (await out.claim(10, 2003, FAST)).leases[0]!;
+    expect(again).toMatchObject({ id: 'u1', ambiguous: false });
+    expect(again.token).not.toBe(lease.token);
+    expect(await store.ambiguousResends()).toBe(0);
+  });
+
   it('ends expired, too old and bodiless heads in the claim and sends the next one', async () => {
     const { out, store, prefix } = setup();
     await accept(out, { id: 'e1', to: '9055541', expiresAtMs: 1500 });

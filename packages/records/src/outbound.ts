@@ -13,6 +13,9 @@ import {
   CLAIM,
   CLAIM_ARGS,
   CLAIM_KEYS,
+  RELEASE,
+  RELEASE_ARGS,
+  RELEASE_KEYS,
   REPLAY,
   REPLAY_ARGS,
   REPLAY_KEYS,
@@ -122,6 +125,7 @@ export class Outbound {
   readonly #claim: Script<(typeof CLAIM_KEYS)[number], (typeof CLAIM_ARGS)[number], Claim>;
   readonly #settle: Script<(typeof SETTLE_KEYS)[number], (typeof SETTLE_ARGS)[number], { recorded: string; advanced: boolean }>;
   readonly #retry: Script<(typeof RETRY_KEYS)[number], (typeof RETRY_ARGS)[number], { kind: 'held' | 'failed' | 'stale'; failures: number }>;
+  readonly #release: Script<(typeof RELEASE_KEYS)[number], (typeof RELEASE_ARGS)[number], boolean>;
   readonly #replay: Script<(typeof REPLAY_KEYS)[number], (typeof REPLAY_ARGS)[number], ReplayResult>;
   readonly #adopt: Script<(typeof ADOPT_KEYS)[number], (typeof ADOPT_ARGS)[number], boolean>;
 
@@ -163,6 +167,12 @@ export class Outbound {
         if (k !== 'held' && k !== 'failed' && k !== 'stale') throw new Error(`retry: unexpected answer ${k}`);
         return { kind: k, failures: Number(failures) };
       },
+    });
+    this.#release = defineScript(this.#redis, {
+      keys: RELEASE_KEYS,
+      args: RELEASE_ARGS,
+      lua: RELEASE,
+      parse: (reply) => Number(replyArray(reply, 'release')[0]) === 1,
     });
     this.#replay = defineScript(this.#redis, { keys: REPLAY_KEYS, args: REPLAY_ARGS, lua: REPLAY, parse: parseReplay });
     this.#adopt = defineScript(this.#redis, {
@@ -315,6 +325,11 @@ export class Outbound {
         errorJson: JSON.stringify(opts.error ?? null),
       },
     );
+  }
+
+  /** Gives a lease back unused: the recipient is ready again, its head message in place. False when the lease had moved on. */
+  release(lease: Lease, nowMs: number): Promise<boolean> {
+    return this.#release(this.#leaseKeys(lease), { ...this.#common(nowMs), to: lease.to, tok: lease.token, entry: lease.entry, keepInflight: lease.ambiguous ? 1 : 0 });
   }
 
   /** A failed message back to 'queued' behind its recipient's pending ones, atomically. */

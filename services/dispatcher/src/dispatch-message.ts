@@ -28,8 +28,16 @@ export interface DispatchDeps {
  * settle from a worker whose lease moved on records the truth about the message but leaves the
  * recipient's queue to the current holder.
  */
-export async function sendLeased(deps: DispatchDeps, lease: Lease): Promise<void> {
+export async function sendLeased(deps: DispatchDeps, lease: Lease, sendBy: number): Promise<void> {
   const { log, metrics } = deps;
+  if (deps.now() > sendBy) {
+    // This process stalled between the claim and the send: the lease may expire while CBOT answers,
+    // and another worker could then send this recipient's next message first. Hand it back unsent.
+    await deps.outbound.release(lease, deps.now());
+    metrics.retried.inc({ kind: 'lease_released' });
+    log.warn({ relayId: lease.id }, 'too long between claim and send; lease handed back unsent');
+    return;
+  }
   if (lease.ambiguous) {
     metrics.ambiguous.inc();
     log.warn({ relayId: lease.id }, 'resending a message whose earlier attempt may have reached CBOT (answer lost)');

@@ -14,6 +14,8 @@ export interface DispatcherOptions {
    * in-attempt retries (≤ 2 × 2 s connect + 0.4 s) + margin; the relay passes CBOT_TIMEOUT_MS + 10 s.
    */
   leaseMs: number;
+  /** CBOT_TIMEOUT_MS: a send may start only while the rest of the lease covers a whole attempt. */
+  cbotTimeoutMs: number;
   /** CBOT_RATE_LIMIT: messages per second across every dispatcher. */
   ratePerSecond: number;
   /** Most recipients claimed in one script call. */
@@ -89,11 +91,14 @@ export class Dispatcher {
   async #fill(): Promise<void> {
     const { deps, concurrency, maxClaim, idlePollMs } = this.#o;
     while (!this.#closing && this.#inflight.size < concurrency) {
+      // A lease must outlive the whole attempt, so a send must start early enough in it: by the
+      // lease's end less the CBOT timeout and the in-attempt retries (2 × 2 s connect + 0.4 s), with margin.
+      const sendBy = deps.now() + this.#o.leaseMs - this.#o.cbotTimeoutMs - 5_000;
       const claim = await deps.outbound.claim(Math.min(concurrency - this.#inflight.size, maxClaim), deps.now(), this.#policy);
       const now = deps.now();
       for (const lease of claim.leases) {
         if (lease.failures === 0 && !lease.ambiguous) deps.metrics.queueWait.observe({ priority: lease.priority }, Math.max(0, now - lease.acceptedAtMs) / 1000);
-        const sending: Promise<void> = sendLeased(deps, lease)
+        const sending: Promise<void> = sendLeased(deps, lease, sendBy)
           .catch((err: unknown) => {
             // Only a bug gets here (Redis calls wait out a restart): the lease expires and the message is retried.
             deps.log.error({ err, relayId: lease.id }, 'send step failed; the message is retried when its lease expires');

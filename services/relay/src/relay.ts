@@ -77,6 +77,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         redis: workerRedis,
         concurrency,
         leaseMs: config.cbot.timeoutMs + 10_000,
+        cbotTimeoutMs: config.cbot.timeoutMs,
         ratePerSecond: config.cbot.rateLimitPerSecond,
         deps: {
           outbound,
