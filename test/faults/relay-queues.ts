@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { HTTP_SUBSCRIBER, QUEUE_SUBSCRIBER } from './cluster.js';
 
-const OPEN_STATES = ['wait', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children'] as const;
+const OPEN_STATES = ['wait', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
 
 /**
  * The relay's queues seen from outside (BullMQ on the same Redis): a scenario is drained only when

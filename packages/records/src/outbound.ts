@@ -376,7 +376,7 @@ export class Outbound {
 
   /** Age of the oldest open message (0 when none). */
   async oldestOpenAgeMs(nowMs: number): Promise<number> {
-    const first = await this.#redis.zrange(this.#key('open'), 0, 0, 'WITHSCORES');
+    const first = await this.#redis.zrange(this.#key('open'), '0', '0', 'WITHSCORES');
     return first[1] === undefined ? 0 : Math.max(0, nowMs - Number(first[1]));
   }
 }

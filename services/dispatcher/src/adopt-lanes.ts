@@ -51,7 +51,7 @@ async function adopt(opts: AdoptLanesOptions, lanes: number): Promise<number> {
     const queue = new Queue(queueNameFor(QueueNames.lane(lane), cluster), { connection: redis, prefix });
     queue.on('error', () => undefined);
     queues.push(queue);
-    const jobs = await queue.getJobs(['active', 'wait', 'paused', 'prioritized', 'delayed'], 0, -1, true);
+    const jobs = await queue.getJobs(['active', 'wait', 'prioritized', 'delayed'], 0, -1, true);
     // BullMQ numbers jobs in the order they were added: that is the lane's acceptance order.
     jobs.sort((a, b) => Number(a.id) - Number(b.id));
     for (const job of jobs) {

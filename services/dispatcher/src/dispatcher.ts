@@ -1,4 +1,5 @@
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Claim, ClaimPolicy } from '@cbot-relay/records';
 import type { DispatchDeps } from './dispatch-message.js';
 import { sendLeased } from './dispatch-message.js';
@@ -48,7 +49,8 @@ export class Dispatcher {
   private constructor(opts: DispatcherOptions) {
     this.#o = { maxClaim: 64, idlePollMs: 1_000, ...opts };
     this.#policy = { leaseMs: opts.leaseMs, maxAgeMs: opts.deps.policy.maxAgeMs, ratePerSecond: opts.ratePerSecond };
-    this.#sub = opts.redis.duplicate();
+    // One connection of its own: a subscribed connection can do nothing else.
+    this.#sub = opts.redis instanceof Cluster ? opts.redis.duplicate() : opts.redis.duplicate();
   }
 
   static async start(opts: DispatcherOptions): Promise<Dispatcher> {

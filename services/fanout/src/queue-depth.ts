@@ -14,7 +14,7 @@ export class QueueDepthSampler {
       for (const q of queues) {
         if (this.#closed) return;
         try {
-          const c = await q.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'paused');
+          const c = await q.getJobCounts('wait', 'active', 'delayed', 'prioritized');
           const depth = Object.values(c).reduce((a, b) => a + b, 0);
           metrics.queueDepth.set({ queue: q.name }, depth);
         } catch (err) {

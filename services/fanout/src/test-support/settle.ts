@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 
 /** Test-only: jobs a queue has not finished (waiting, active, delayed or prioritized). */
 export async function pending(queue: Queue): Promise<number> {
-  const c = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'paused');
+  const c = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
   return Object.values(c).reduce((a, b) => a + b, 0);
 }
 
