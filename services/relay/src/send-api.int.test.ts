@@ -6,8 +6,10 @@ import { gzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, waitFor } from '@cbot-relay/testing';
+import { CallbackGate } from './test-kit/callback-gate.js';
 import type { Harness } from './test-kit/harness.js';
-import { API_KEY, OTHER_API_KEY, json, startHarness } from './test-kit/harness.js';
+import { API_KEY, BASIC, OTHER_API_KEY, json, startHarness } from './test-kit/harness.js';
+import { QueueState } from './test-kit/queue-state.js';
 
 const SAMPLES = join(REPO_ROOT, 'packages/messages/src/testdata/samples/outbound');
 const read = (dir: string) =>
@@ -16,10 +18,13 @@ const read = (dir: string) =>
     .map((f) => [f, JSON.parse(readFileSync(join(SAMPLES, dir, f), 'utf8'))] as const);
 
 let h: Harness;
+let inbound: QueueState;
 beforeAll(async () => {
   h = await startHarness();
+  inbound = new QueueState(h.redis.url, h.prefix, 'inbound');
 });
 afterAll(async () => {
+  await inbound.close();
   await h.close();
 });
 
@@ -49,16 +54,47 @@ describe('POST /v1/messages', () => {
     expect(err.details.map((d) => d.path)).toContain(sample.expectFieldInError);
   });
 
-  it('moves sent → delivered → read from the simulator callbacks', async () => {
-    const res = await h.send({ to: '905551110000', type: 'text', text: { body: 'status walk' } });
-    const { id } = await json<{ id: string }>(res);
-    const seen = new Set<string>();
-    await waitFor(async () => {
-      const r = await json<Rec>(await h.get(id));
-      seen.add(r.status);
-      return r.status === 'read';
-    });
-    expect(seen.has('queued') || seen.has('sending') || seen.has('sent') || seen.has('delivered')).toBe(true);
+  it('moves sent → delivered → read in that order, one callback at a time, and never back', async () => {
+    const to = '905551110000';
+    type StatusCallback = { statuses?: { recipient_id?: string; status?: string }[] };
+    const statusesOf = (p: unknown) => ((p as StatusCallback | undefined)?.statuses ?? []);
+    const gate = await CallbackGate.start(`${h.base}/webhooks/cbot`, (p) => statusesOf(p).some((st) => st.recipient_id === to));
+    h.sim.setWebhook(gate.url, { Authorization: BASIC });
+    try {
+      const { id } = await json<{ id: string }>(await h.send({ to, type: 'text', text: { body: 'status walk' } }));
+      // Every status the record showed, in the order it showed them (consecutive repeats folded).
+      const seen: string[] = [];
+      const observe = async () => {
+        const { status } = await json<Rec>(await h.get(id));
+        if (seen.at(-1) !== status) seen.push(status);
+        return status;
+      };
+      for (const status of ['sent', 'delivered', 'read']) {
+        // CBOT's order: the next status callback is the one we expect, and the record is not past it yet.
+        const held = await waitFor(async () => (await observe(), gate.peek()), { what: `the ${status} callback` });
+        expect(statusesOf(held).map((st) => st.status)).toEqual([status]);
+        expect(await gate.release()).toBe(200);
+        await waitFor(async () => (await observe()) === status, { what: `the record to show ${status}` });
+      }
+      // The relay's order: each callback moved the record one step forward, none was skipped or undone.
+      const afterSending = seen.slice(seen.findIndex((st) => st !== 'queued' && st !== 'sending'));
+      expect(seen.slice(0, seen.length - afterSending.length).every((st) => st === 'queued' || st === 'sending')).toBe(true);
+      expect(afterSending).toEqual(['sent', 'delivered', 'read']);
+
+      // A late redelivery of `delivered` (CBOT retries) is taken and fanned out, and leaves the record at read.
+      const delivered = h.sim.callbacks().find((c) => statusesOf(c.payload).some((st) => st.recipient_id === to && st.status === 'delivered'));
+      const jobsBefore = await inbound.added();
+      const redelivered = await h.sim.redeliver(delivered!.id);
+      await waitFor(() => gate.peek(), { what: 'the redelivered callback' });
+      expect(await gate.release()).toBe(200);
+      await redelivered.done;
+      expect(await inbound.added()).toBe(jobsBefore + 1);
+      await waitFor(async () => (await inbound.pending()) === 0, { what: 'the inbound queue to drain' });
+      expect(await observe()).toBe('read');
+    } finally {
+      h.sim.setWebhook(`${h.base}/webhooks/cbot`, { Authorization: BASIC });
+      await gate.close();
+    }
   });
 
   it('sends once for the same Idempotency-Key, also when two requests race', async () => {
