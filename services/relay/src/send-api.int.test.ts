@@ -111,6 +111,24 @@ describe('POST /v1/messages', () => {
     expect((await json<{ error: { code: string } }>(conflict)).error.code).toBe('idempotency_conflict');
   });
 
+  it('scopes an Idempotency-Key to the API key: one key under two callers makes two messages', async () => {
+    const body = { to: '905551110005', type: 'text', text: { body: 'same key, two callers' } };
+    const headers = { 'idempotency-key': 'shared-order-7' };
+    const mine = await h.send(body, headers);
+    const theirs = await fetch(`${h.base}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+    expect([mine.status, theirs.status]).toEqual([202, 202]);
+    const [a, b] = await Promise.all([mine, theirs].map(async (r) => (await json<{ id: string }>(r)).id));
+    expect(a).not.toBe(b);
+    // Each caller sees its own message, and both reach CBOT.
+    expect((await h.get(a!)).status).toBe(200);
+    expect((await h.get(b!, OTHER_API_KEY)).status).toBe(200);
+    await waitFor(() => h.sim.received().filter((m) => m.to === body.to).length === 2, { what: 'both messages at CBOT' });
+  });
+
   it('treats a re-serialised identical body as the same request', async () => {
     const headers = { 'idempotency-key': 'reordered-keys' };
     const a = await h.send('{"to":"905551110002","type":"text","text":{"body":"x"}}', headers);
