@@ -8,12 +8,19 @@ import type { Accepted } from './load-driver.js';
 const accepted = (recipient: number, seqs: number[]): Accepted[] =>
   seqs.map((seq) => ({ recipient, seq, text: `r${recipient}-${seq}`, relayId: `id-r${recipient}-${seq}`, acceptedAt: 0 }));
 
-/** What CBOT got, in order; `text@lost` marks a copy whose answer the simulator saw go missing. */
+/**
+ * What CBOT got, in order, one copy a second from T0; `text@lost` marks a copy whose answer the
+ * simulator saw go missing.
+ */
+const T0 = Date.parse('2026-01-01T00:00:00Z');
 const received = (...texts: string[]): Pick<CbotSim, 'received'> => ({
   received: () =>
     texts.map((t, i) => {
       const [body, fate] = t.split('@');
-      return { wamid: `w${i}`, to: 'x', type: 'text', body: { text: { body } }, answer: fate === 'lost' ? 'client-gone' : 'written' } as unknown as SimReceivedMessage;
+      return {
+        wamid: `w${i}`, to: 'x', type: 'text', body: { text: { body } }, receivedAt: new Date(T0 + i * 1000).toISOString(),
+        answer: fate === 'lost' ? 'client-gone' : 'written',
+      } as unknown as SimReceivedMessage;
     }),
 });
 
@@ -23,8 +30,10 @@ const store = (resends: Record<string, number> = {}) => ({
   ambiguousResends: async () => Object.values(resends).reduce((a, b) => a + b, 0),
 });
 
-const noKills = { killsDispatchers: false };
-const kills = { killsDispatchers: true };
+const noKills = { dispatcherKills: [], inFlightMaxMs: 7_000 };
+/** A dispatcher SIGKILL 20–50 ms after the copy received at second `i`. */
+const killAfter = (i: number) => ({ dispatcherKills: [{ fromMs: T0 + i * 1000 + 20, toMs: T0 + i * 1000 + 50 }], inFlightMaxMs: 7_000 });
+const kills = killAfter(0);
 const firstWord = (lines: string[]) => lines.map((d) => d.split(' ')[0]);
 
 describe('countOutbound', () => {
@@ -69,11 +78,18 @@ describe('countOutbound', () => {
     expect(outboundFailures(o)).toEqual([]);
   });
 
-  it('allows a counted resend CBOT could not see lost only where dispatchers were killed', async () => {
-    const o = await countOutbound([accepted(0, [0, 1])], received('r0-0', 'r0-1', 'r0-1'), store({ 'id-r0-1': 1 }), kills);
+  it('allows a counted resend CBOT could not see lost only when a dispatcher was killed while it was in flight', async () => {
+    const twice = () => received('r0-0', 'r0-1', 'r0-1');
+    const resent = store({ 'id-r0-1': 1 });
+    const o = await countOutbound([accepted(0, [0, 1])], twice(), resent, killAfter(1));
     expect(firstWord(o.dupKillWindow)).toEqual(['r0-1']);
     expect(o.dupUnexplained).toEqual([]);
     expect(outboundFailures(o)).toEqual([]);
+    // The same double send with the kill a minute later (or before the copy arrived) is not explained by it.
+    for (const k of [killAfter(61), { dispatcherKills: [{ fromMs: T0, toMs: T0 + 500 }], inFlightMaxMs: 7_000 }]) {
+      const late = await countOutbound([accepted(0, [0, 1])], twice(), resent, k);
+      expect(firstWord(late.dupUnexplained)).toEqual(['r0-1']);
+    }
   });
 
   it('counts adjacent inversions per recipient, a late resend included', async () => {

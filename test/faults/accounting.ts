@@ -15,8 +15,9 @@ export interface OutboundCounts {
   /** Extra copies each of which follows a copy whose answer the simulator knows was lost, and the relay counted. */
   dupAmbiguous: string[];
   /**
-   * Extra copies the relay counted as resends but the simulator wrote every answer for: allowed only
-   * where a dispatcher is killed (it can die after the answer was written and before it was recorded).
+   * Extra copies the relay counted as resends but the simulator wrote every answer for, each matched
+   * by a copy received while a dispatcher SIGKILL could still cut its answer off (it died after the
+   * answer was written and before it was recorded): allowed, reported.
    */
   dupKillWindow: string[];
   /** Adjacent pairs, per recipient, in which CBOT got a later-accepted message before an earlier one. */
@@ -36,8 +37,13 @@ export interface OutboundCounts {
 }
 
 export interface OutboundScenario {
-  /** The scenario SIGKILLs dispatchers, so an answer can be lost after the simulator wrote it. */
-  killsDispatchers: boolean;
+  /** Dispatcher SIGKILLs: from when the signal went to when the process was gone (epoch ms). */
+  dispatcherKills: readonly { fromMs: number; toMs: number }[];
+  /**
+   * How long before a kill a copy CBOT received can still have had its answer unrecorded: the
+   * dispatchers' CBOT_TIMEOUT_MS (the longest a send waits for its answer) plus time to record it.
+   */
+  inFlightMaxMs: number;
 }
 
 const TEXT = /^r(\d+)-(\d+)$/;
@@ -51,8 +57,9 @@ const answerLost = (m: Pick<SimReceivedMessage, 'answer'>) => m.answer === 'drop
  * CBOT's answer to the first was lost, and the relay must count it, so the extra copies must be
  * (a) at most the resends the relay counted for that message, and (b) at most the copies whose answer
  * the simulator itself saw go missing (dropped on purpose, or the client hung up before it was
- * written). (b) is the simulator's own evidence, independent of the relay. Only where dispatchers are
- * killed can an answer be lost unseen (written, then its reader died), so there (b) is relaxed to (a).
+ * written). (b) is the simulator's own evidence, independent of the relay. Only a killed dispatcher
+ * can lose an answer unseen (written, then its reader died), so (b) also accepts a copy CBOT received
+ * within `inFlightMaxMs` before a dispatcher kill ended — in a scenario without kills, none.
  */
 export async function countOutbound(
   accepted: Accepted[][],
@@ -62,6 +69,9 @@ export async function countOutbound(
 ): Promise<OutboundCounts> {
   const times = new Map<string, number>();
   const lostAnswers = new Map<string, number>();
+  const killWindowCopies = new Map<string, number>();
+  const inKillWindow = (receivedAtMs: number) =>
+    scenario.dispatcherKills.some((k) => receivedAtMs >= k.fromMs - scenario.inFlightMaxMs && receivedAtMs <= k.toMs);
   const seqsOf = new Map<number, number[]>();
   const answersLost = { dropped: 0, clientGone: 0 };
   for (const m of sim.received()) {
@@ -72,6 +82,7 @@ export async function countOutbound(
     if (!match || typeof text !== 'string') continue;
     times.set(text, (times.get(text) ?? 0) + 1);
     if (answerLost(m)) lostAnswers.set(text, (lostAnswers.get(text) ?? 0) + 1);
+    else if (inKillWindow(Date.parse(m.receivedAt))) killWindowCopies.set(text, (killWindowCopies.get(text) ?? 0) + 1);
     const r = Number(match[1]);
     const seqs = seqsOf.get(r) ?? [];
     seqs.push(Number(match[2]));
@@ -97,11 +108,12 @@ export async function countOutbound(
       const extra = n - 1;
       const resends = await store.resends(a.relayId);
       const simLost = lostAnswers.get(a.text) ?? 0;
-      const line = `${a.text} ×${n} (${a.relayId}, relay resends ${resends}, answers lost at CBOT ${simLost})`;
+      const nearKill = killWindowCopies.get(a.text) ?? 0;
+      const line = `${a.text} ×${n} (${a.relayId}, relay resends ${resends}, answers lost at CBOT ${simLost}, copies just before a kill ${nearKill})`;
       if (extra > resends) out.dupUnexplained.push(`${line}: sent again without a counted resend`);
       else if (extra <= simLost) out.dupAmbiguous.push(line);
-      else if (scenario.killsDispatchers) out.dupKillWindow.push(line);
-      else out.dupUnexplained.push(`${line}: CBOT wrote every answer and no dispatcher was killed`);
+      else if (extra <= simLost + nearKill) out.dupKillWindow.push(line);
+      else out.dupUnexplained.push(`${line}: CBOT wrote the answers and no dispatcher was killed while they were in flight`);
     }
   }
   // Acceptance order per recipient is seq order (each waits for the previous 202). Every copy counts:

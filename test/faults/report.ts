@@ -39,8 +39,8 @@ export function table(results: ScenarioResult[]): string {
 export const LEGEND = [
   'lost: accepted (202) but never received by CBOT. Duplicates: each extra copy must be a resend the relay counted',
   '(store.resends) and follow an answer CBOT saw lost (dup (answer lost): dropped, or the client hung up first);',
-  'dup (kill): counted by the relay, not seen lost by CBOT — allowed only where dispatchers are SIGKILLed (the',
-  'answer written, then its reader died). Anything else is unexplained and fails the scenario.',
+  'dup (kill): counted by the relay, answer written by CBOT just before a dispatcher SIGKILL (its reader died',
+  'before recording it). Anything else is unexplained and fails the scenario.',
   'out-of-order: adjacent pairs, per recipient, where CBOT got a later-accepted message before an earlier one.',
   'events: per (event, subscriber) over the queue and the HTTP subscriber; event dups: one CBOT message/status',
   'under two event ids (or one event run twice); push redeliveries: the same webhook-id acknowledged again',

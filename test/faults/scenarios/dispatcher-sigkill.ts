@@ -13,7 +13,6 @@ export const dispatcherSigkill: Scenario = {
   name: 'dispatcher-sigkill',
   fault: `SIGKILL a dispatcher mid-flight ×${KILLS}`,
   knobs: { latencyMs: 40 },
-  killsDispatchers: true,
   ratePerS: 50,
   recipients: 40,
   inboundPerS: 5,
