@@ -12,6 +12,9 @@ export interface RelayEnvInput {
   subscriptionsFile: string;
 }
 
+/** The dispatchers' CBOT_TIMEOUT_MS: no send waits longer than this for CBOT's answer. */
+export const CBOT_TIMEOUT_MS = 5_000;
+
 /**
  * The environment of one relay process. Everything is a documented variable (README); only timings
  * are shortened, never semantics:
@@ -53,7 +56,7 @@ export function relayEnv(role: Role, i: RelayEnvInput): Record<string, string> {
         ...common,
         RELAY_ROLES: 'dispatcher',
         CBOT_RATE_LIMIT: '1000',
-        CBOT_TIMEOUT_MS: '5000',
+        CBOT_TIMEOUT_MS: String(CBOT_TIMEOUT_MS),
         DISPATCH_MAX_ATTEMPTS: '200',
         DISPATCH_BACKOFF_BASE_MS: '100',
         DISPATCH_BACKOFF_MAX_MS: '2000',

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { ScenarioResult } from './scenario.js';
 
 const HEADER = [
-  'scenario', 'accepted', 'delivered', 'lost', 'dup (unexplained)', 'dup (ambiguous, counted)', 'out-of-order',
+  'scenario', 'accepted', 'delivered', 'lost', 'dup (unexplained)', 'dup (answer lost)', 'dup (kill)', 'out-of-order',
   'events expected', 'events delivered', 'events lost', 'event dups', 'push redeliveries', 'result',
 ];
 
@@ -18,6 +18,7 @@ function row(r: ScenarioResult): string[] {
     n(o?.lost.length),
     n(o?.dupUnexplained.length),
     n(o?.dupAmbiguous.length),
+    n(o?.dupKillWindow.length),
     n(o?.outOfOrderPairs),
     n(i && i.expectedKeys * 2),
     n(i && i.queue.delivered + i.http.delivered),
@@ -36,8 +37,10 @@ export function table(results: ScenarioResult[]): string {
 }
 
 export const LEGEND = [
-  'lost: accepted (202) but never received by CBOT. dup (ambiguous, counted): CBOT got it twice and the relay',
-  'recorded a resend after a possibly lost answer (store.resends > 0); any other duplicate is unexplained.',
+  'lost: accepted (202) but never received by CBOT. Duplicates: each extra copy must be a resend the relay counted',
+  '(store.resends) and follow an answer CBOT saw lost (dup (answer lost): dropped, or the client hung up first);',
+  'dup (kill): counted by the relay, answer written by CBOT just before a dispatcher SIGKILL (its reader died',
+  'before recording it). Anything else is unexplained and fails the scenario.',
   'out-of-order: adjacent pairs, per recipient, where CBOT got a later-accepted message before an earlier one.',
   'events: per (event, subscriber) over the queue and the HTTP subscriber; event dups: one CBOT message/status',
   'under two event ids (or one event run twice); push redeliveries: the same webhook-id acknowledged again',

@@ -84,7 +84,7 @@ describe('control endpoints', () => {
     ]);
     await call(s, 'POST', '_sim/knobs', { latencyMs: 1 });
     expect((await call(s, 'POST', '_sim/reset')).status).toBe(200);
-    expect((await call(s, 'GET', '_sim/received')).json).toEqual({ messages: [], attempts: 0, accepted: 0, dropped: 0, failures: {}, statusCallbacksSkipped: 0 });
+    expect((await call(s, 'GET', '_sim/received')).json).toEqual({ messages: [], attempts: 0, accepted: 0, dropped: 0, clientGone: 0, failures: {}, statusCallbacksSkipped: 0 });
     expect((await call(s, 'POST', 'v1/messages', text)).status).toBe(200);
     expect(s.knobs().latencyMs).toBe(1);
     await call(s, 'POST', '_sim/reset', { knobs: true });

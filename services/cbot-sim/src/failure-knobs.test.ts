@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startCbotSim, type CbotSim, type CbotSimOptions } from './index.js';
 
 const text = { to: '905551112233', type: 'text', text: { body: 'Merhaba' } };
@@ -82,7 +82,24 @@ describe('failure knobs', () => {
     await expect(send(s)).rejects.toThrow();
     expect(s.received()).toHaveLength(1);
     expect(s.received()[0]?.answerDropped).toBe(true);
-    expect(s.counters()).toMatchObject({ accepted: 1, dropped: 1 });
+    expect(s.received()[0]?.answer).toBe('dropped');
+    expect(s.counters()).toMatchObject({ accepted: 1, dropped: 1, clientGone: 0 });
+  });
+
+  it('notes an answer it wrote, and one whose client hung up first (it timed out, or its process died)', async () => {
+    const s = await start({ knobs: { latencyMs: 300 } });
+    expect((await send(s)).status).toBe(200);
+    await expect(
+      fetch(`${s.url}v1/messages`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer k1', 'content-type': 'application/json' },
+        body: JSON.stringify(text),
+        signal: AbortSignal.timeout(50),
+      }),
+    ).rejects.toThrow();
+    // Both were accepted; the second one's answer can only be settled once the latency is over.
+    await vi.waitFor(() => expect(s.received().map((m) => m.answer)).toEqual(['written', 'client-gone']), { timeout: 5_000 });
+    expect(s.counters()).toMatchObject({ accepted: 2, dropped: 0, clientGone: 1 });
   });
 
   it('delays answers by latencyMs', async () => {

@@ -1,5 +1,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
+/**
+ * What became of the answer to an accepted message, as far as the simulator can tell: `written`
+ * (handed to the socket in full), `dropped` (lost on purpose, dropAnswerRate), `client-gone` (the
+ * client closed the connection first, e.g. it timed out or its process died), `pending` (not yet).
+ * Only `dropped` and `client-gone` are certain losses; a client that dies right after `written` may
+ * still never have read it.
+ */
+export type SimAnswer = 'pending' | 'written' | 'dropped' | 'client-gone';
+
 export interface SimReceivedMessage {
   wamid: string;
   to: string;
@@ -12,6 +21,8 @@ export interface SimReceivedMessage {
   headers: IncomingHttpHeaders;
   /** True when the answer was deliberately lost (dropAnswerRate). */
   answerDropped: boolean;
+  /** Updated in place as the answer goes out (or does not). */
+  answer: SimAnswer;
 }
 
 export interface SimCounters {
@@ -21,6 +32,8 @@ export interface SimCounters {
   accepted: number;
   /** Accepted messages whose answer was dropped. */
   dropped: number;
+  /** Accepted messages whose client closed the connection before the answer was written. */
+  clientGone: number;
   /** Non-200 answers by HTTP status. */
   failures: Record<string, number>;
   /** Accepted messages that got no status callbacks because too many were already pending. */
@@ -44,6 +57,10 @@ export class MessageLog {
   countFailure(status: number): void {
     const key = String(status);
     this.#counters.failures[key] = (this.#counters.failures[key] ?? 0) + 1;
+  }
+
+  countClientGone(): void {
+    this.#counters.clientGone += 1;
   }
 
   countStatusSkipped(): void {
@@ -73,5 +90,5 @@ export class MessageLog {
 }
 
 function emptyCounters(): SimCounters {
-  return { attempts: 0, accepted: 0, dropped: 0, failures: {}, statusCallbacksSkipped: 0 };
+  return { attempts: 0, accepted: 0, dropped: 0, clientGone: 0, failures: {}, statusCallbacksSkipped: 0 };
 }

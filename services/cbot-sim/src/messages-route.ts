@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson } from './http-io.js';
+import type { SimReceivedMessage } from './message-log.js';
 import type { Simulator } from './simulator.js';
 import { validateMessage } from './validate-message.js';
 import { accessDeniedBody, failureBody, invalidParameterBody, pairRateLimitBody } from './wa-errors.js';
@@ -32,12 +33,30 @@ export async function handleMessages(sim: Simulator, req: IncomingMessage, res: 
   const answerDropped = knobs.dropAnswerRate > 0 && sim.random() < knobs.dropAnswerRate;
   const headers = { ...req.headers };
   delete headers[sim.keyHeader];
-  sim.log.record({ wamid, to, type, body, receivedAt: new Date(sim.now()).toISOString(), headers, answerDropped });
+  const record: SimReceivedMessage = {
+    wamid, to, type, body, receivedAt: new Date(sim.now()).toISOString(), headers, answerDropped, answer: 'pending',
+  };
+  sim.log.record(record);
+  // From here on the message counts as sent whatever becomes of the answer; note what does, so a
+  // resend can be told apart from one whose first answer actually reached the client.
+  res.once('finish', () => {
+    if (record.answer === 'pending') record.answer = 'written';
+  });
+  res.once('close', () => {
+    if (record.answer !== 'pending') return;
+    record.answer = 'client-gone';
+    sim.log.countClientGone();
+  });
 
   if (knobs.latencyMs > 0) await sim.timers.sleep(knobs.latencyMs);
   sim.accepted({ wamid, to, type });
+  if (record.answer === 'pending' && (res.destroyed || req.socket.destroyed)) {
+    record.answer = 'client-gone'; // closed before the listeners above could see it
+    sim.log.countClientGone();
+  }
   if (answerDropped) {
     // CBOT accepted the message but the answer is lost on the way back.
+    record.answer = 'dropped';
     req.socket.destroy();
     return;
   }

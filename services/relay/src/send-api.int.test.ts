@@ -3,11 +3,12 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, waitFor } from '@cbot-relay/testing';
+import { CallbackGate } from './test-kit/callback-gate.js';
 import type { Harness } from './test-kit/harness.js';
-import { API_KEY, OTHER_API_KEY, json, startHarness } from './test-kit/harness.js';
+import { ADMIN_KEY, API_KEY, BASIC, OTHER_API_KEY, json, startHarness } from './test-kit/harness.js';
+import { QueueState } from './test-kit/queue-state.js';
 
 const SAMPLES = join(REPO_ROOT, 'packages/messages/src/testdata/samples/outbound');
 const read = (dir: string) =>
@@ -16,10 +17,13 @@ const read = (dir: string) =>
     .map((f) => [f, JSON.parse(readFileSync(join(SAMPLES, dir, f), 'utf8'))] as const);
 
 let h: Harness;
+let inbound: QueueState;
 beforeAll(async () => {
   h = await startHarness();
+  inbound = new QueueState(h.redis.url, h.prefix, 'inbound');
 });
 afterAll(async () => {
+  await inbound.close();
   await h.close();
 });
 
@@ -49,16 +53,47 @@ describe('POST /v1/messages', () => {
     expect(err.details.map((d) => d.path)).toContain(sample.expectFieldInError);
   });
 
-  it('moves sent → delivered → read from the simulator callbacks', async () => {
-    const res = await h.send({ to: '905551110000', type: 'text', text: { body: 'status walk' } });
-    const { id } = await json<{ id: string }>(res);
-    const seen = new Set<string>();
-    await waitFor(async () => {
-      const r = await json<Rec>(await h.get(id));
-      seen.add(r.status);
-      return r.status === 'read';
-    });
-    expect(seen.has('queued') || seen.has('sending') || seen.has('sent') || seen.has('delivered')).toBe(true);
+  it('moves sent → delivered → read in that order, one callback at a time, and never back', async () => {
+    const to = '905551110000';
+    type StatusCallback = { statuses?: { recipient_id?: string; status?: string }[] };
+    const statusesOf = (p: unknown) => ((p as StatusCallback | undefined)?.statuses ?? []);
+    const gate = await CallbackGate.start(`${h.base}/webhooks/cbot`, (p) => statusesOf(p).some((st) => st.recipient_id === to));
+    h.sim.setWebhook(gate.url, { Authorization: BASIC });
+    try {
+      const { id } = await json<{ id: string }>(await h.send({ to, type: 'text', text: { body: 'status walk' } }));
+      // Every status the record showed, in the order it showed them (consecutive repeats folded).
+      const seen: string[] = [];
+      const observe = async () => {
+        const { status } = await json<Rec>(await h.get(id));
+        if (seen.at(-1) !== status) seen.push(status);
+        return status;
+      };
+      for (const status of ['sent', 'delivered', 'read']) {
+        // CBOT's order: the next status callback is the one we expect, and the record is not past it yet.
+        const held = await waitFor(async () => (await observe(), gate.peek()), { what: `the ${status} callback` });
+        expect(statusesOf(held).map((st) => st.status)).toEqual([status]);
+        expect(await gate.release()).toBe(200);
+        await waitFor(async () => (await observe()) === status, { what: `the record to show ${status}` });
+      }
+      // The relay's order: each callback moved the record one step forward, none was skipped or undone.
+      const afterSending = seen.slice(seen.findIndex((st) => st !== 'queued' && st !== 'sending'));
+      expect(seen.slice(0, seen.length - afterSending.length).every((st) => st === 'queued' || st === 'sending')).toBe(true);
+      expect(afterSending).toEqual(['sent', 'delivered', 'read']);
+
+      // A late redelivery of `delivered` (CBOT retries) is taken and fanned out, and leaves the record at read.
+      const delivered = h.sim.callbacks().find((c) => statusesOf(c.payload).some((st) => st.recipient_id === to && st.status === 'delivered'));
+      const jobsBefore = await h.callbacksTaken();
+      const redelivered = await h.sim.redeliver(delivered!.id);
+      await waitFor(() => gate.peek(), { what: 'the redelivered callback' });
+      expect(await gate.release()).toBe(200);
+      await redelivered.done;
+      expect(await h.callbacksTaken()).toBeGreaterThan(jobsBefore); // other messages' callbacks may land too
+      await waitFor(async () => (await inbound.pending()) === 0, { what: 'the inbound queue to drain' });
+      expect(await observe()).toBe('read');
+    } finally {
+      h.sim.setWebhook(`${h.base}/webhooks/cbot`, { Authorization: BASIC });
+      await gate.close();
+    }
   });
 
   it('sends once for the same Idempotency-Key, also when two requests race', async () => {
@@ -73,6 +108,24 @@ describe('POST /v1/messages', () => {
     const conflict = await h.send({ ...body, text: { body: 'other' } }, headers);
     expect(conflict.status).toBe(409);
     expect((await json<{ error: { code: string } }>(conflict)).error.code).toBe('idempotency_conflict');
+  });
+
+  it('scopes an Idempotency-Key to the API key: one key under two callers makes two messages', async () => {
+    const body = { to: '905551110005', type: 'text', text: { body: 'same key, two callers' } };
+    const headers = { 'idempotency-key': 'shared-order-7' };
+    const mine = await h.send(body, headers);
+    const theirs = await fetch(`${h.base}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+    expect([mine.status, theirs.status]).toEqual([202, 202]);
+    const [a, b] = await Promise.all([mine, theirs].map(async (r) => (await json<{ id: string }>(r)).id));
+    expect(a).not.toBe(b);
+    // Each caller sees its own message, and both reach CBOT.
+    expect((await h.get(a!)).status).toBe(200);
+    expect((await h.get(b!, OTHER_API_KEY)).status).toBe(200);
+    await waitFor(() => h.sim.received().filter((m) => m.to === body.to).length === 2, { what: 'both messages at CBOT' });
   });
 
   it('treats a re-serialised identical body as the same request', async () => {
@@ -145,15 +198,6 @@ describe('POST /v1/messages off the hot path', () => {
   const post = (path: string, body: string | Buffer, extra: Record<string, string> = {}) =>
     fetch(`${h.base}${path}`, { method: 'POST', headers: { ...headers, ...extra }, body });
 
-  async function backlog(): Promise<number> {
-    const redis = new Redis(h.redis.url);
-    try {
-      return await redis.zcard(`${h.prefix}:open`);
-    } finally {
-      redis.disconnect();
-    }
-  }
-
   it('accepts a gzip-encoded body (express inflates it) and answers errors the same way as the hot path', async () => {
     const body = { to: '905551110010', type: 'text', text: { body: 'zipped' } };
     const res = await post('/v1/messages', gzipSync(JSON.stringify(body)), { 'content-encoding': 'gzip' });
@@ -202,22 +246,39 @@ describe('POST /v1/messages off the hot path', () => {
     expect((JSON.parse(answer.body) as { error: { code: string } }).error.code).toBe('payload_too_large');
   });
 
+  /** The ingress's own counters of accepted and refused send requests, from /metrics. */
+  async function sendCounters(): Promise<{ accepted: number; refused400: number }> {
+    const text = await (await fetch(`${h.base}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).text();
+    const sum = (re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+    return {
+      accepted: sum(/^relay_messages_accepted_total\{[^}]*\} (\d+)$/gm),
+      refused400: sum(/^relay_requests_rejected_total\{(?=[^}]*route="\/v1\/messages")(?=[^}]*code="400")[^}]*\} (\d+)$/gm),
+    };
+  }
+
   it('survives a client that hangs up halfway through its body, and accepts nothing from it', async () => {
-    const before = await backlog();
+    const before = await sendCounters();
     await new Promise<void>((resolve, reject) => {
       const socket = connect(Number(new URL(h.base).port), '127.0.0.1', () => {
         socket.write(
           `POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${OTHER_API_KEY}\r\n` +
-            'Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{"to":"905551110012",',
+            // A whole, valid message, but short of its Content-Length: the request never completed.
+            'Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{"to":"905551110012","type":"text","text":{"body":"half"}}',
+          () => socket.destroy(), // once the bytes are on their way, so the relay reads them, then the hang-up
         );
-        setImmediate(() => socket.destroy());
       });
       socket.on('close', () => resolve());
       socket.on('error', reject);
     });
+    // Wait until the relay has finished with the request either way, then look at which way.
+    const after = await waitFor(async () => {
+      const c = await sendCounters();
+      return c.accepted > before.accepted || c.refused400 > before.refused400 ? c : undefined;
+    }, { what: 'the relay to settle the cut-off request' });
+    expect(after).toEqual({ accepted: before.accepted, refused400: before.refused400 + 1 });
     const res = await post('/v1/messages', JSON.stringify({ to: '905551110013', type: 'text', text: { body: 'after' } }));
     expect(res.status).toBe(202);
-    expect(await backlog()).toBeLessThanOrEqual(before + 1);
+    await waitFor(() => h.sim.received().some((m) => m.to === '905551110013'), { what: 'the later message at CBOT' });
     expect(h.sim.received().some((m) => m.to === '905551110012')).toBe(false);
   });
 });

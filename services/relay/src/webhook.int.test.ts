@@ -2,7 +2,6 @@ import { createHmac } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumer } from '@cbot-relay/consumer';
@@ -10,6 +9,7 @@ import type { RelayEvent } from '@cbot-relay/consumer';
 import { REPO_ROOT, waitFor } from '@cbot-relay/testing';
 import type { Harness } from './test-kit/harness.js';
 import { BASIC, json, startHarness } from './test-kit/harness.js';
+import { QueueState } from './test-kit/queue-state.js';
 
 const INBOUND = join(REPO_ROOT, 'packages/messages/src/testdata/samples/inbound');
 const sample = (name: string) => readFileSync(join(INBOUND, name));
@@ -18,10 +18,14 @@ let h: Harness;
 let redis: Redis;
 const events: RelayEvent[] = [];
 let consumer: { close(): Promise<void> };
+let inbound: QueueState;
+let subscriberQueue: QueueState;
 
 beforeAll(async () => {
   h = await startHarness({ env: { CBOT_APP_SECRET: 'test_app_secret' }, knobs: { statusCallbacks: false } });
   redis = new Redis(h.redis.url, { maxRetriesPerRequest: null });
+  inbound = new QueueState(h.redis.url, h.prefix, 'inbound');
+  subscriberQueue = new QueueState(h.redis.url, h.prefix, 'events.default');
   consumer = createConsumer({
     subscriber: 'default',
     connection: redis,
@@ -34,6 +38,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await consumer.close();
+  await inbound.close();
+  await subscriberQueue.close();
   redis.disconnect();
   await h.close();
 });
@@ -41,14 +47,22 @@ afterAll(async () => {
 const post = (body: Buffer | string, headers: Record<string, string> = { authorization: BASIC }) =>
   fetch(`${h.base}/webhooks/cbot`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 
-async function inboundDepth(): Promise<number> {
-  const q = new Queue('inbound', { connection: redis, prefix: h.prefix });
-  try {
-    return await q.getJobCountByTypes('wait', 'active', 'delayed', 'completed', 'prioritized');
-  } finally {
-    await q.close();
-  }
+/**
+ * Waits until every callback posted so far is fanned out and every event it made was consumed:
+ * the inbound queue first (a callback's events are on events.default before its job completes),
+ * then the subscriber's queue (the handler has run once its job completes).
+ */
+async function settle(): Promise<void> {
+  await waitFor(async () => (await inbound.pending()) === 0 && (await subscriberQueue.pending()) === 0, { what: 'inbound and events.default to drain' });
+  expect(await inbound.failed()).toBe(0);
+  expect(await subscriberQueue.failed()).toBe(0);
 }
+
+/** What makes an event one event: the CBOT message, or the CBOT status of one message. */
+const eventKey = (e: RelayEvent) => {
+  const d = e.data as { id?: string; status?: string };
+  return e.type === 'message.status' ? `status:${d.id}:${d.status}` : e.type === 'message.received' ? `message:${d.id}` : `other:${JSON.stringify(d)}`;
+};
 
 describe('POST /webhooks/cbot', () => {
   it('turns every inbound sample into exactly one event per message and status, also when posted 3 times', async () => {
@@ -60,12 +74,11 @@ describe('POST /webhooks/cbot', () => {
       for (let i = 0; i < 3; i++) expect((await post(sample(f))).status).toBe(200);
     }
     const total = [...expected.values()].reduce((a, b) => a + b, 0);
-    await waitFor(() => events.length >= total);
-    // Any duplicate would come from a callback still in the inbound queue: wait until it is drained.
-    await waitFor(async () => (await inboundDepth()) === 0);
-    const ids = events.map((e) => e.id);
-    expect(new Set(ids).size).toBe(ids.length);
-    expect(events.length).toBe(total);
+    // A duplicate would come from a callback or an event still queued: count only once both queues drained.
+    await settle();
+    expect(events).toHaveLength(total);
+    expect(new Set(events.map((e) => e.id)).size).toBe(total);
+    expect(new Set(events.map(eventKey)).size).toBe(total);
     const t11 = events.filter((e) => e.type === 'message.received' && ['ABGHkFVVURIjAhIx7yZ0aB2cD5eK', 'ABGHkFVVmZiHdwISw6vU4tS2rQ0L'].includes((e.data as { id: string }).id));
     expect(t11.map((e) => [(e.data as { from: string }).from, (e.contact as { profile: { name: string } }).profile.name]).sort()).toEqual([
       ['905551112233', 'Ayşe Yılmaz'],
@@ -76,7 +89,8 @@ describe('POST /webhooks/cbot', () => {
   });
 
   it('refuses missing or wrong Basic credentials with 401 and enqueues nothing', async () => {
-    const before = events.length;
+    // A callback is on the inbound queue before its 200, so the count right after the answers is final.
+    const before = await h.callbacksTaken();
     const body = sample('t01-text.json');
     const wrong = `Basic ${Buffer.from('cbot-relay:nope').toString('base64')}`;
     for (const headers of [{}, { authorization: wrong }, { authorization: 'Bearer x' }] as Record<string, string>[]) {
@@ -84,7 +98,9 @@ describe('POST /webhooks/cbot', () => {
       expect(res.status).toBe(401);
       expect((await json<{ error: { code: string } }>(res)).error.code).toBe('unauthorized');
     }
-    expect(events.length).toBe(before);
+    expect(await h.callbacksTaken()).toBe(before);
+    expect((await post(body)).status).toBe(200); // the same body with the right credentials is taken
+    expect(await h.callbacksTaken()).toBe(before + 1);
   });
 
   it('authenticates a signed Cloud callback by X-Hub-Signature-256 over the raw bytes', async () => {
@@ -101,20 +117,31 @@ describe('POST /webhooks/cbot', () => {
 
   it('keeps unknown shapes as unrecognized events and rejects malformed JSON', async () => {
     expect((await post('{"hello":"world","n":1}')).status).toBe(200);
-    await waitFor(() => events.find((e) => e.type === 'unrecognized' && (e.data as { hello?: string }).hello === 'world'));
+    const ev = await waitFor(() => events.find((e) => e.type === 'unrecognized' && (e.data as { hello?: string }).hello === 'world'));
+    expect(ev.data).toEqual({ hello: 'world', n: 1 });
+    const before = await h.callbacksTaken();
     const bad = await post('{"messages": [');
     expect(bad.status).toBe(400);
     expect((await json<{ error: { code: string } }>(bad)).error.code).toBe('invalid_json');
     expect((await post(Buffer.alloc(2 * 1024 * 1024, 0x20))).status).toBe(413);
+    expect(await h.callbacksTaken()).toBe(before);
   });
 
   it('takes a gzip-encoded callback (served by express, not the hot path) the same way', async () => {
     const res = await post(gzipSync('{"zipped":true}'), { authorization: BASIC, 'content-encoding': 'gzip' });
     expect(res.status).toBe(200);
-    await waitFor(() => events.find((e) => e.type === 'unrecognized' && (e.data as { zipped?: boolean }).zipped === true));
+    const ev = await waitFor(() => events.find((e) => e.type === 'unrecognized' && (e.data as { zipped?: boolean }).zipped === true));
+    expect(ev.data).toEqual({ zipped: true });
   });
 
-  it('leaves the inbound queue empty once everything is fanned out', async () => {
-    await waitFor(async () => (await inboundDepth()) === 0);
+  it('keeps no finished callback on the inbound queue and consumes each event once', async () => {
+    await settle();
+    const before = events.length;
+    expect((await post('{"drain":"check"}')).status).toBe(200);
+    await settle();
+    // removeOnComplete: a fanned-out callback leaves nothing behind on the inbound queue.
+    expect(await inbound.completed()).toBe(0);
+    expect(events.slice(before).map((e) => e.data)).toEqual([{ drain: 'check' }]);
+    expect(await subscriberQueue.completed()).toBe(events.length);
   });
 });

@@ -2,7 +2,7 @@ import { startCbotSim } from '@cbot-relay/cbot-sim';
 import type { CbotSim, SimKnobs } from '@cbot-relay/cbot-sim';
 import { loadConfig } from '@cbot-relay/config';
 import { createLogger, createMetrics } from '@cbot-relay/observability';
-import type { Logger } from '@cbot-relay/observability';
+import type { Logger, Metrics } from '@cbot-relay/observability';
 import { startTestRedis, uniquePrefix } from '@cbot-relay/testing';
 import type { TestRedis } from '@cbot-relay/testing';
 import { startRelay } from '../relay.js';
@@ -21,6 +21,10 @@ export interface Harness {
   base: string;
   prefix: string;
   env: Record<string, string>;
+  /** The relay's own metrics registry (this process). */
+  metrics: Metrics;
+  /** Callbacks the ingress made durable so far (relay_callbacks_received_total). */
+  callbacksTaken(): Promise<number>;
   send(body: unknown, headers?: Record<string, string>): Promise<Response>;
   get(id: string, key?: string): Promise<Response>;
   admin(path: string, method?: string): Promise<Response>;
@@ -51,11 +55,12 @@ export async function startHarness(
     ...opts.env,
   };
   const config = loadConfig(env);
+  const metrics = createMetrics();
   const relay = await startRelay({
     config,
     redisUrl: redis.url,
     log: opts.log ?? createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-    metrics: createMetrics(),
+    metrics,
     host: '127.0.0.1',
   });
   const base = `http://127.0.0.1:${relay.port}`;
@@ -68,6 +73,8 @@ export async function startHarness(
     base,
     prefix: config.queuePrefix,
     env,
+    metrics,
+    callbacksTaken: async () => (await metrics.callbacks.get()).values[0]?.value ?? 0,
     send: (body, headers = {}) =>
       fetch(`${base}/v1/messages`, {
         method: 'POST',
