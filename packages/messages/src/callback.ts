@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { eventId, type RelayEvent } from './event.js';
 import { isJsonObject, ownValue } from './json-object.js';
+import { normalizeRecipient } from './recipient.js';
 
 /** What makes an inbound message usable: an id. Any `type` is kept, known or not. */
 export const CbotInboundMessage = z.looseObject({ id: z.string().min(1) });
@@ -129,10 +130,17 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-/** Joined by `wa_id`, never by index: CBOT does not promise the two arrays line up. */
+/**
+ * Joined by `wa_id`, never by index: CBOT does not promise the two arrays line up. Both sides are
+ * normalised (`+9055…` and `9055…` are one sender), as everywhere a WhatsApp id is a key.
+ */
 function senderContact(contacts: unknown, from: unknown): JsonObject | undefined {
   if (typeof from !== 'string' || !Array.isArray(contacts)) return undefined;
-  return contacts.find((c): c is JsonObject => isJsonObject(c) && ownValue(c, 'wa_id') === from);
+  const sender = normalizeRecipient(from);
+  return contacts.find((c): c is JsonObject => {
+    const waId = isJsonObject(c) ? ownValue(c, 'wa_id') : undefined;
+    return typeof waId === 'string' && normalizeRecipient(waId) === sender;
+  });
 }
 
 /** CBOT `timestamp`: unix seconds, as a string or a number. */
