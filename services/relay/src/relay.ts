@@ -128,7 +128,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     closers.unshift(() => inbound.close());
     const ingressOn = roles.has('ingress');
     gaugeFromSource(metrics.backlog, () => httpStore.backlog());
-    const keyLimiter = new KeyRateLimiter(config.ingress.perKeyRatePerSecond);
+    const keyLimiter = new KeyRateLimiter({ redis: httpRedis, prefix, ratePerSecond: config.ingress.perKeyRatePerSecond });
     const app = createIngressApp({
       log,
       metrics,
