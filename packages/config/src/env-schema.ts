@@ -202,5 +202,9 @@ export const EnvSchema = z.object({
   PUSH_TIMEOUT_MS: int(10_000, 100, 120_000),
   PUSH_MAX_ATTEMPTS: int(24, 1, 1000),
   EVENT_DEDUPE_TTL_S: int(7 * 86_400, 60),
+  CALLBACK_MAX_ITEMS: int(1_000, 1, 1_000_000),
+  EVENT_CONTACT_MAX_BYTES: int(4_096, 0, 64 * 1024 * 1024),
+  SUBSCRIBER_MAX_WAITING: int(1_000_000, 0),
+  SUBSCRIBER_MAX_AGE_S: int(7 * 86_400, 0),
 });
 export type Env = z.output<typeof EnvSchema>;

@@ -16,6 +16,20 @@ describe('loadConfig', () => {
     expect(c.ingress.maxBodyBytes).toBe(65536);
   });
 
+  it('reads the callback limits and subscriber retention, 0 turning a bound off', () => {
+    expect(loadConfig({}).fanout).toMatchObject({
+      callbackMaxItems: 1_000,
+      contactMaxBytes: 4_096,
+      subscriberMaxWaiting: 1_000_000,
+      subscriberMaxAgeS: 604_800,
+    });
+    const c = loadConfig({ CALLBACK_MAX_ITEMS: '50', EVENT_CONTACT_MAX_BYTES: '0', SUBSCRIBER_MAX_WAITING: '0', SUBSCRIBER_MAX_AGE_S: '3600' });
+    expect(c.fanout).toMatchObject({ callbackMaxItems: 50, contactMaxBytes: 0, subscriberMaxWaiting: 0, subscriberMaxAgeS: 3600 });
+    expect(() => loadConfig({ CALLBACK_MAX_ITEMS: '0' })).toThrow(/^CALLBACK_MAX_ITEMS: expected a whole number from 1/);
+    expect(() => loadConfig({ SUBSCRIBER_MAX_WAITING: '-1' })).toThrow(/^SUBSCRIBER_MAX_WAITING: /);
+    expect(loadConfig({ API_KEY_RATE_LIMIT: '0.5' }).ingress.perKeyRatePerSecond).toBe(0.5);
+  });
+
   it('parses name:key pairs and roles', () => {
     const c = loadConfig({ RELAY_API_KEYS: 'crm:abcdefgh123, billing:zyxwvuts987', RELAY_ROLES: 'dispatcher' });
     expect(c.apiKeys).toEqual([

@@ -39,7 +39,20 @@ export interface RelayConfig {
   ingress: { maxBodyBytes: number; backlogMax: number; backlogMaxBytes: number; perKeyRatePerSecond: number };
   /** Callers' shares of the send rate (RELAY_API_KEY_WEIGHTS); absent callers weigh 1. */
   callerWeights: Record<string, number>;
-  fanout: { concurrency: number; pushConcurrency: number; pushTimeoutMs: number; pushMaxAttempts: number; dedupeTtlS: number };
+  fanout: {
+    concurrency: number;
+    pushConcurrency: number;
+    pushTimeoutMs: number;
+    pushMaxAttempts: number;
+    dedupeTtlS: number;
+    /** Messages + statuses of one callback that get events of their own; the rest become one event. */
+    callbackMaxItems: number;
+    /** A sender contact is copied whole into events up to this many bytes of JSON. */
+    contactMaxBytes: number;
+    /** Default retention of each queue subscriber's waiting events (0 = unbounded); SUBSCRIPTIONS_FILE overrides. */
+    subscriberMaxWaiting: number;
+    subscriberMaxAgeS: number;
+  };
   recordTtlS: number;
   shutdownTimeoutMs: number;
 }
@@ -118,6 +131,10 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
       pushTimeoutMs: e.PUSH_TIMEOUT_MS,
       pushMaxAttempts: e.PUSH_MAX_ATTEMPTS,
       dedupeTtlS: e.EVENT_DEDUPE_TTL_S,
+      callbackMaxItems: e.CALLBACK_MAX_ITEMS,
+      contactMaxBytes: e.EVENT_CONTACT_MAX_BYTES,
+      subscriberMaxWaiting: e.SUBSCRIBER_MAX_WAITING,
+      subscriberMaxAgeS: e.SUBSCRIBER_MAX_AGE_S,
     },
     recordTtlS: e.RECORD_TTL_S,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { eventsFromCallback } from './callback.js';
+import { OVER_CAP_REASON, eventsFromCallback } from './callback.js';
 import { RelayEvent } from './event.js';
 
 type Json = Record<string, any>; // fixtures are read by path
@@ -121,3 +121,59 @@ describe('eventsFromCallback with the shared inbound samples', () => {
     }
   });
 });
+
+describe('eventsFromCallback limits', () => {
+  const msg = (i: number, from = '905551112233') => ({ id: `wamid.m${i}`, from, timestamp: '1717171700', type: 'text', text: { body: `m${i}` } });
+  const st = (i: number) => ({ id: `wamid.s${i}`, status: 'delivered', timestamp: '1717171700', recipient_id: '905551112233' });
+  const limits = { maxItems: 3, contactMaxBytes: 4096 };
+
+  it('makes items past maxItems one unrecognized event holding exactly them, in order', () => {
+    const payload = { contacts: [{ wa_id: '905551112233', profile: { name: 'Ayşe' } }], messages: [0, 1].map((i) => msg(i)), statuses: [0, 1, 2, 3].map(st) };
+    const events = eventsFromCallback(payload, receivedAt, JSON.stringify(payload), limits);
+    expect(events.map((e) => e.type)).toEqual(['message.received', 'message.received', 'message.status', 'unrecognized']);
+    const over = events[3]!;
+    expect(over.reason).toBe(OVER_CAP_REASON);
+    expect(over.data).toEqual({ contacts: payload.contacts, statuses: payload.statuses.slice(1) });
+    // Every item is in exactly one event.
+    const carried = [...events.slice(0, 3).map((e) => (e.data as Json).id), ...(over.data as Json).statuses.map((x: Json) => x.id)];
+    expect(carried.sort()).toEqual([...payload.messages, ...payload.statuses].map((x) => x.id).sort());
+    expectWellFormed(events);
+    // Deterministic: a redelivery yields the same ids.
+    expect(eventsFromCallback(payload, receivedAt, JSON.stringify(payload), limits).map((e) => e.id)).toEqual(events.map((e) => e.id));
+  });
+
+  it('counts the cap across a Cloud envelope and invalid items alike', () => {
+    const change = (items: unknown[]) => ({ value: { messaging_product: 'whatsapp', metadata: { phone_number_id: '1' }, messages: items } });
+    const payload = { object: 'whatsapp_business_account', entry: [{ changes: [change([msg(0), { no: 'id' }]), change([msg(1), msg(2)])] }] };
+    const events = eventsFromCallback(payload, receivedAt, JSON.stringify(payload), limits);
+    expect(events.map((e) => [e.type, e.reason])).toEqual([
+      ['message.received', undefined],
+      ['unrecognized', undefined],
+      ['message.received', undefined],
+      ['unrecognized', OVER_CAP_REASON],
+    ]);
+    expect((events[3]!.data as Json).messages).toEqual([msg(2)]);
+    expect(events[3]!.metadata).toEqual({ phone_number_id: '1' });
+  });
+
+  it('copies a contact whole up to contactMaxBytes, else wa_id and name only, marked truncated', () => {
+    const small = { wa_id: '905551112233', profile: { name: 'Ayşe' } };
+    const big = { wa_id: '+905551112244', profile: { name: 'M'.repeat(300) }, extra: 'x'.repeat(20_000) };
+    const payload = { contacts: [small, big], messages: [msg(0), msg(1, '905551112244')] };
+    const events = eventsFromCallback(payload, receivedAt, JSON.stringify(payload), { maxItems: 1000, contactMaxBytes: 4096 });
+    expect(events[0]!.contact).toBe(small);
+    expect(events[1]!.contact).toEqual({ wa_id: '+905551112244', profile: { name: 'M'.repeat(256) }, truncated: true });
+  });
+
+  it('keeps a 2,000-message callback with a 20 KB contact small: ~0.2 MB of events instead of ~40 MB', () => {
+    const contact = { wa_id: '905551112233', profile: { name: 'Ayşe' }, extra: 'x'.repeat(20_000) };
+    const payload = { contacts: [contact], messages: Array.from({ length: 2000 }, (_, i) => msg(i)) };
+    const body = JSON.stringify(payload);
+    const events = eventsFromCallback(payload, receivedAt, body, { maxItems: 1000, contactMaxBytes: 4096 });
+    expect(events).toHaveLength(1001);
+    const bytes = events.reduce((n, e) => n + JSON.stringify(e).length, 0);
+    expect(bytes).toBeLessThan(body.length + 400 * 1000);
+    expect((events[1000]!.data as Json).messages).toHaveLength(1000);
+  });
+});
+

@@ -13,10 +13,15 @@ export const RelayEvent = z.object({
   receivedAt: z.iso.datetime(),
   /** Set by the relay on status events for messages it sent. */
   relayMessageId: z.string().optional(),
-  /** message.received: the callback's `contacts[]` entry whose `wa_id` is the sender. */
+  /**
+   * message.received: the callback's `contacts[]` entry whose `wa_id` is the sender; over
+   * EVENT_CONTACT_MAX_BYTES only `{wa_id, profile: {name}, truncated: true}`.
+   */
   contact: z.record(z.string(), z.unknown()).optional(),
   /** Cloud API only: the change value's `metadata` (phone_number_id, display_phone_number). */
   metadata: z.record(z.string(), z.unknown()).optional(),
+  /** unrecognized events only, when the relay set the data aside on purpose: `callback_max_items`. */
+  reason: z.string().optional(),
   /** The CBOT message or status object (or unrecognized payload), unchanged. */
   data: z.unknown(),
 });

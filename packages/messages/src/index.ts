@@ -1,4 +1,5 @@
-export { CbotInboundMessage, CbotStatus, eventsFromCallback } from './callback.js';
+export { CbotInboundMessage, CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventsFromCallback } from './callback.js';
+export type { CallbackLimits } from './callback.js';
 export { CbotError, CbotSendSuccess, extractCbotErrors } from './cbot-response.js';
 export { RELAY_EVENT_TYPES, RelayEvent, RelayEventType } from './event.js';
 export type { FieldIssue } from './field-issue.js';

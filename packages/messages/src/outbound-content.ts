@@ -1,17 +1,28 @@
 import { z } from 'zod';
-import { textField } from './text-field.js';
+import { Link, ReactionEmoji, idField, textField } from './text-field.js';
 
-// Content objects of the On-Premises message types. Every object is loose:
-// the relay forwards the caller's JSON unchanged, these schemas only validate.
+// Content objects of the On-Premises message types. Every object is loose: the relay forwards the
+// caller's JSON unchanged, these schemas only validate. Limits are WhatsApp's documented ones where it
+// documents one (text 4,096, captions 1,024, template name 512); elsewhere a generous bound, named as
+// such, so a body WhatsApp would refuse anyway, or one built to fill Redis, stops at the door.
+
+/** Media ids are WhatsApp's numeric handles (~16 digits); 256 is far above any seen. */
+export const MEDIA_ID_MAX = 256;
+/** wamids are ~60 characters of base64; 256 leaves room without letting a field carry a payload. */
+export const MESSAGE_ID_MAX = 256;
+/** Not documented by WhatsApp: the file-system ceiling. */
+export const FILENAME_MAX = 255;
+/** Not documented by WhatsApp for location and contact text: a bound, not a WhatsApp rule. */
+export const FREE_TEXT_MAX = 1024;
 
 export const TextContent = z.looseObject({
   body: textField(4096),
   preview_url: z.boolean().optional(), // Cloud API puts it here; On-Premises at the top level
 });
 
-const mediaSource = {
-  id: z.string().min(1).optional(),
-  link: z.string().min(1).optional(),
+export const mediaSource = {
+  id: idField(MEDIA_ID_MAX).optional(),
+  link: Link.optional(),
 };
 const caption = textField(1024).optional();
 
@@ -25,37 +36,59 @@ export const StickerContent = z.looseObject({ ...mediaSource }).refine(hasSource
 export const ImageContent = z.looseObject({ ...mediaSource, caption }).refine(hasSource, needsSource);
 export const VideoContent = z.looseObject({ ...mediaSource, caption }).refine(hasSource, needsSource);
 export const DocumentContent = z
-  .looseObject({ ...mediaSource, caption, filename: z.string().min(1).optional() })
+  .looseObject({ ...mediaSource, caption, filename: textField(FILENAME_MAX).optional() })
   .refine(hasSource, needsSource);
 
 export const LocationContent = z.looseObject({
   latitude: z.number().min(-90).max(90),
   longitude: z.number().min(-180).max(180),
-  name: z.string().optional(),
-  address: z.string().optional(),
+  name: textField(FREE_TEXT_MAX, 0).optional(),
+  address: textField(FREE_TEXT_MAX, 0).optional(),
 });
 
-const typed = { type: z.string().optional() };
+const free = textField(FREE_TEXT_MAX, 0).optional();
+const typed = { type: textField(64, 0).optional() };
 
 export const ContactCard = z.looseObject({
-  name: z.looseObject({ formatted_name: z.string().min(1) }),
-  phones: z.array(z.looseObject({ ...typed, phone: z.string().optional(), wa_id: z.string().optional() })).optional(),
-  emails: z.array(z.looseObject({ ...typed, email: z.string().optional() })).optional(),
-  addresses: z.array(z.looseObject({ ...typed })).optional(),
-  urls: z.array(z.looseObject({ ...typed, url: z.string().optional() })).optional(),
-  org: z.looseObject({}).optional(),
-  birthday: z.string().optional(),
+  name: z.looseObject({
+    formatted_name: textField(FREE_TEXT_MAX),
+    first_name: free,
+    last_name: free,
+    middle_name: free,
+    suffix: free,
+    prefix: free,
+  }),
+  phones: z.array(z.looseObject({ ...typed, phone: textField(64, 0).optional(), wa_id: textField(64, 0).optional() })).optional(),
+  // 320: the longest address SMTP carries (RFC 5321: 64 local + @ + 255 domain).
+  emails: z.array(z.looseObject({ ...typed, email: textField(320, 0).optional() })).optional(),
+  addresses: z
+    .array(
+      z.looseObject({
+        ...typed,
+        street: free,
+        city: free,
+        state: free,
+        zip: textField(64, 0).optional(),
+        country: free,
+        country_code: textField(8, 0).optional(),
+      }),
+    )
+    .optional(),
+  urls: z.array(z.looseObject({ ...typed, url: textField(2048, 0).optional() })).optional(),
+  org: z.looseObject({ company: free, department: free, title: free }).optional(),
+  birthday: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').optional(),
 });
 export const ContactsContent = z.array(ContactCard).min(1);
 
 export const TemplateContent = z.looseObject({
-  name: z.string().min(1),
-  namespace: z.string().min(1).optional(),
-  language: z.looseObject({ code: z.string().min(1), policy: z.string().min(1).optional() }),
-  components: z.array(z.looseObject({ type: z.string().min(1) })).optional(),
+  name: textField(512),
+  namespace: idField(128).optional(),
+  // Language codes are `en`, `en_US`, `zh_HK`...: 16 is well above the longest.
+  language: z.looseObject({ code: idField(16), policy: idField(32).optional() }),
+  components: z.array(z.looseObject({ type: idField(32) })).optional(),
 });
 
 export const ReactionContent = z.looseObject({
-  message_id: z.string().min(1),
-  emoji: z.string(), // "" removes an earlier reaction
+  message_id: idField(MESSAGE_ID_MAX),
+  emoji: ReactionEmoji, // "" removes an earlier reaction
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mediaSource } from './outbound-content.js';
 import { textField } from './text-field.js';
 
 // Limits are WhatsApp's; a body over them would only come back as a CBOT error later.
@@ -6,6 +7,9 @@ import { textField } from './text-field.js';
 const Header = z.looseObject({
   type: z.enum(['text', 'image', 'video', 'document']),
   text: textField(60).optional(),
+  image: z.looseObject(mediaSource).optional(),
+  video: z.looseObject(mediaSource).optional(),
+  document: z.looseObject({ ...mediaSource, filename: textField(255).optional() }).optional(),
 });
 const Body = z.looseObject({ text: textField(1024) });
 const Footer = z.looseObject({ text: textField(60) });

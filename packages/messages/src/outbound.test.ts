@@ -172,4 +172,86 @@ describe('validateOutboundMessage', () => {
   it('declares one schema option per OUTBOUND_TYPES entry', () => {
     expect(OutboundMessage.options.map((o) => o.shape.type.value)).toEqual([...OUTBOUND_TYPES]);
   });
+
+  it('checks `to` is a WhatsApp id of at most 15 digits, + and surrounding whitespace allowed', () => {
+    for (const ok of ['905551112233', '+905551112233', ' 905551112233\n', '1', '123456789012345']) {
+      expect(validateOutboundMessage({ to: ok, type: 'text', text: { body: 'x' } }).ok).toBe(true);
+    }
+    for (const bad of ['1234567890123456', '+90 555 111 22 33', '90555-1112233', '++905551112233', 'abc', ' ', '9'.repeat(70_000)]) {
+      expect(issuesOf({ to: bad, type: 'text', text: { body: 'x' } }).map((i) => i.path)).toEqual(['to']);
+    }
+  });
+
+  it('bounds text at 4,096 characters and captions at 1,024, counted in code points', () => {
+    const text = (body: string) => ({ to, type: 'text', text: { body } });
+    expect(validateOutboundMessage(text('ş'.repeat(4096))).ok).toBe(true);
+    expect(validateOutboundMessage(text('👍'.repeat(4096))).ok).toBe(true);
+    expect(issuesOf(text('x'.repeat(4097)))).toEqual([{ path: 'text.body', message: 'must be at most 4096 characters' }]);
+    for (const type of ['image', 'video', 'document']) {
+      const body = (caption: string) => ({ to, type, [type]: { id: '1', caption } });
+      expect(validateOutboundMessage(body('c'.repeat(1024))).ok).toBe(true);
+      expect(pathsOf(body('c'.repeat(1025)))).toEqual([`${type}.caption`]);
+    }
+  });
+
+  it('bounds ids, links and filenames, and wants links to be http(s) URLs', () => {
+    const doc = (document: object) => ({ to, type: 'document', document });
+    expect(pathsOf(doc({ id: '1'.repeat(257) }))).toEqual(['document.id']);
+    expect(pathsOf(doc({ link: `https://cdn.example.com/${'a'.repeat(2048)}` }))).toEqual(['document.link']);
+    expect(issuesOf(doc({ link: 'file:///etc/passwd' }))).toEqual([{ path: 'document.link', message: 'must be an http(s) URL' }]);
+    expect(pathsOf(doc({ link: 'https://cdn.example.com/a.pdf', filename: 'f'.repeat(256) }))).toEqual(['document.filename']);
+    const reply = { to, type: 'text', text: { body: 'x' }, context: { message_id: 'w'.repeat(257) } };
+    expect(pathsOf(reply)).toEqual(['context.message_id']);
+  });
+
+  it('bounds template name (512) and language code', () => {
+    const template = (name: string, code: string) => ({ to, type: 'template', template: { name, language: { code } } });
+    expect(validateOutboundMessage(template('n'.repeat(512), 'pt_BR')).ok).toBe(true);
+    expect(pathsOf(template('n'.repeat(513), 'x'.repeat(17)))).toEqual(['template.name', 'template.language.code']);
+  });
+
+  it('bounds interactive header, body, footer, button ids and titles', () => {
+    const interactive = (over: object) => ({
+      to,
+      type: 'interactive',
+      interactive: { type: 'button', body: { text: 'b' }, action: { buttons: buttons(1) }, ...over },
+    });
+    expect(pathsOf(interactive({ header: { type: 'text', text: 'h'.repeat(61) } }))).toEqual(['interactive.header.text']);
+    expect(pathsOf(interactive({ header: { type: 'image', image: { link: 'nope' } } }))).toEqual(['interactive.header.image.link']);
+    expect(pathsOf(interactive({ body: { text: 'b'.repeat(1025) } }))).toEqual(['interactive.body.text']);
+    expect(pathsOf(interactive({ footer: { text: 'f'.repeat(61) } }))).toEqual(['interactive.footer.text']);
+    const button = { type: 'reply', reply: { id: 'i'.repeat(257), title: 't'.repeat(21) } };
+    expect(pathsOf(interactive({ action: { buttons: [button] } }))).toEqual([
+      'interactive.action.buttons.0.reply.id',
+      'interactive.action.buttons.0.reply.title',
+    ]);
+  });
+
+  it('bounds location and contact text fields', () => {
+    const location = { latitude: 41, longitude: 29, name: 'n'.repeat(1025), address: 'Moda' };
+    expect(pathsOf({ to, type: 'location', location })).toEqual(['location.name']);
+    const card = {
+      name: { formatted_name: 'A'.repeat(1025) },
+      phones: [{ phone: '9'.repeat(65) }],
+      emails: [{ email: `${'e'.repeat(320)}@x` }],
+      birthday: '1 Ocak 1990',
+    };
+    expect(pathsOf({ to, type: 'contacts', contacts: [card] })).toEqual([
+      'contacts.0.name.formatted_name',
+      'contacts.0.phones.0.phone',
+      'contacts.0.emails.0.email',
+      'contacts.0.birthday',
+    ]);
+  });
+
+  it('takes one emoji as a reaction, ZWJ sequences and flags included, and refuses two', () => {
+    const reaction = (emoji: string) => ({ to, type: 'reaction', reaction: { message_id: 'wamid.1', emoji } });
+    for (const emoji of ['👍🏽', '👨‍👩‍👧‍👦', '🇹🇷', '']) expect(validateOutboundMessage(reaction(emoji)).ok).toBe(true);
+    for (const emoji of ['👍👍', 'ok', '👍'.repeat(40)]) expect(pathsOf(reaction(emoji))).toEqual(['reaction.emoji']);
+  });
+
+  it('still keeps unknown keys at every level within the limits', () => {
+    const body = { to, type: 'image', image: { id: '1', new_field: 'x'.repeat(10_000) }, new_top: { a: 1 } };
+    expect(validateOutboundMessage(body).ok).toBe(true);
+  });
 });

@@ -7,6 +7,7 @@ import {
   DocumentContent,
   ImageContent,
   LocationContent,
+  MESSAGE_ID_MAX,
   ReactionContent,
   StickerContent,
   TemplateContent,
@@ -14,6 +15,7 @@ import {
   VideoContent,
 } from './outbound-content.js';
 import { InteractiveContent } from './outbound-interactive.js';
+import { Recipient, idField } from './text-field.js';
 
 export const OUTBOUND_TYPES = [
   'text',
@@ -32,10 +34,10 @@ export type OutboundType = (typeof OUTBOUND_TYPES)[number];
 
 // recipient_type is left out when absent: CBOT applies "individual" itself.
 const envelope = {
-  to: z.string().min(1),
+  to: Recipient,
   recipient_type: z.literal('individual').optional(),
   messaging_product: z.literal('whatsapp').optional(),
-  context: z.looseObject({ message_id: z.string().min(1) }).optional(),
+  context: z.looseObject({ message_id: idField(MESSAGE_ID_MAX) }).optional(),
 };
 
 export const OutboundMessage = z.discriminatedUnion(

@@ -35,6 +35,24 @@ export function createMetrics() {
     duplicateEvents: new Counter({ name: 'relay_events_deduplicated_total', help: 'Redelivered callback items dropped.', registers }),
     pushes: new Counter({ name: 'relay_push_deliveries_total', help: 'HTTP subscriber deliveries.', labelNames: ['subscriber', 'outcome'], registers }),
     queueDepth: new Gauge({ name: 'relay_queue_depth', help: 'Jobs waiting, active or delayed.', labelNames: ['queue'], registers }),
+    callbackItemsOverCap: new Counter({
+      name: 'relay_callback_items_over_cap_total',
+      help: 'Callback messages and statuses past CALLBACK_MAX_ITEMS, delivered inside one unrecognized event.',
+      registers,
+    }),
+    subscriberDropped: new Counter({
+      name: 'relay_subscriber_events_dropped_total',
+      help: 'Waiting events a queue subscriber never took, removed by its retention limit.',
+      labelNames: ['subscriber', 'reason'],
+      registers,
+    }),
+    subscriberWaiting: new Gauge({ name: 'relay_subscriber_waiting_events', help: 'Events waiting for a subscriber.', labelNames: ['subscriber'], registers }),
+    subscriberOldestAge: new Gauge({
+      name: 'relay_subscriber_oldest_waiting_seconds',
+      help: 'Age of the oldest event waiting for a subscriber (0 when none waits).',
+      labelNames: ['subscriber'],
+      registers,
+    }),
     backlog: new Gauge({ name: 'relay_outbound_backlog', help: 'Accepted messages not yet sent, failed or expired.', registers }),
     pending: new Gauge({
       name: 'relay_outbound_pending',

@@ -71,6 +71,17 @@ describe('fanOutCallback', () => {
     expect(added[1]?.[1].relayMessageId).toBeUndefined();
   });
 
+  it('applies only the first CALLBACK_MAX_ITEMS statuses; the rest reach subscribers in one unrecognized event', async () => {
+    const { deps, added, applied } = fakeDeps();
+    const statuses = Array.from({ length: 20 }, (_, i) => ({ id: `wamid.${i}`, status: 'delivered', recipient_id: '905551112233' }));
+    const result = await fanOutCallback({ raw: JSON.stringify({ statuses }), receivedAt: 1 }, { ...deps, limits: { maxItems: 5, contactMaxBytes: 4096 } });
+    expect(applied.map(([wamid]) => wamid)).toEqual(statuses.slice(0, 5).map((s) => s.id));
+    expect(result).toEqual({ events: 6, duplicates: 0 });
+    const over = added.find(([, e]) => e.type === 'unrecognized')![1];
+    expect(over).toMatchObject({ reason: 'callback_max_items', data: { statuses: statuses.slice(5) } });
+    expect((await deps.metrics.callbackItemsOverCap.get()).values[0]?.value).toBe(15);
+  });
+
   it('keeps a body that is not JSON as an unrecognized event', async () => {
     const { deps, added } = fakeDeps();
     await fanOutCallback({ raw: '<xml/>', receivedAt: 1 }, deps);

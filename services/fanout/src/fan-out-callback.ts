@@ -1,5 +1,5 @@
-import { CbotStatus, eventsFromCallback } from '@cbot-relay/messages';
-import type { RelayEvent } from '@cbot-relay/messages';
+import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventsFromCallback } from '@cbot-relay/messages';
+import type { CallbackLimits, RelayEvent } from '@cbot-relay/messages';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { InboundJob } from '@cbot-relay/queues';
 import type { MessageStore } from '@cbot-relay/records';
@@ -12,8 +12,10 @@ export interface FanOutDeps {
   /** Adds the event to the subscriber's queue; false when it was already there. */
   add: (sub: Subscriber, event: RelayEvent) => Promise<boolean>;
   now: () => number;
-  metrics: Pick<Metrics, 'events' | 'duplicateEvents'>;
+  metrics: Pick<Metrics, 'events' | 'duplicateEvents' | 'callbackItemsOverCap'>;
   log: Logger;
+  /** CALLBACK_MAX_ITEMS and EVENT_CONTACT_MAX_BYTES; DEFAULT_CALLBACK_LIMITS when absent. */
+  limits?: CallbackLimits;
 }
 
 export interface FanOutResult {
@@ -35,7 +37,8 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
     payload = job.raw;
   }
   const result: FanOutResult = { events: 0, duplicates: 0 };
-  for (const produced of eventsFromCallback(payload, new Date(job.receivedAt), job.raw)) {
+  for (const produced of eventsFromCallback(payload, new Date(job.receivedAt), job.raw, deps.limits ?? DEFAULT_CALLBACK_LIMITS)) {
+    if (produced.reason === OVER_CAP_REASON) countOverCap(produced, deps);
     const event = produced.type === 'message.status' ? await withStatusApplied(produced, deps) : produced;
     let added = 0;
     let targets = 0;
@@ -62,4 +65,12 @@ async function withStatusApplied(event: RelayEvent, deps: FanOutDeps): Promise<R
   const errors = status.data['errors'];
   const { relayId } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors);
   return relayId === undefined ? event : { ...event, relayMessageId: relayId };
+}
+
+/** Items past CALLBACK_MAX_ITEMS travel in one unrecognized event; say so, since their statuses move no record. */
+function countOverCap(event: RelayEvent, deps: FanOutDeps): void {
+  const data = event.data as { messages?: unknown; statuses?: unknown };
+  const items = (Array.isArray(data.messages) ? data.messages.length : 0) + (Array.isArray(data.statuses) ? data.statuses.length : 0);
+  deps.metrics.callbackItemsOverCap.inc(items);
+  deps.log.warn({ eventId: event.id, items, maxItems: (deps.limits ?? DEFAULT_CALLBACK_LIMITS).maxItems }, 'callback over CALLBACK_MAX_ITEMS; the rest goes out as one unrecognized event');
 }

@@ -91,6 +91,37 @@ describe('fanout', () => {
     }
   });
 
+  it('caps one callback at CALLBACK_MAX_ITEMS events and bounds a queue subscriber nobody consumes', async () => {
+    const r = await Rig.start({
+      redisUrl: redis.url,
+      prefix: uniquePrefix('fanout'),
+      subscribers: () => [
+        { name: 'idle', kind: 'queue', maxWaiting: 3 },
+        { name: 'unbounded', kind: 'queue', maxWaiting: 0 },
+      ],
+      fanout: { callbackMaxItems: 4, subscriberMaxWaiting: 1_000_000 },
+    });
+    cleanup.push(() => r.close());
+    const qs = queues(r, ['events.idle', 'events.unbounded']);
+    const contact = { wa_id: '905551112233', profile: { name: 'Ayşe' }, blob: 'x'.repeat(20_000) };
+    const messages = Array.from({ length: 6 }, (_, i) => ({ id: `wamid.cap${i}`, from: '905551112233', type: 'text', text: { body: `m${i}` } }));
+    await r.post(JSON.stringify({ contacts: [contact], messages }));
+    await waitFor(async () => (await r.inboundBacklog()) === 0 && (await qs[2]!.getWaitingCount()) === 5, { what: 'callback fanned out' });
+
+    const events = (await qs[2]!.getJobs(['wait'], 0, -1, true)).map((j) => j.data as RelayEvent);
+    expect(events.map((e) => e.type)).toEqual([...Array(4).fill('message.received'), 'unrecognized']);
+    expect(events[0]!.contact).toEqual({ wa_id: '905551112233', profile: { name: 'Ayşe' }, truncated: true });
+    expect((events[4]!.data as { messages: unknown[] }).messages).toEqual(messages.slice(4));
+
+    await r.fanout.retention.sweep();
+    expect(await qs[1]!.getWaitingCount()).toBe(3);
+    expect(await qs[2]!.getWaitingCount()).toBe(5);
+    const dropped = (await r.metrics.subscriberDropped.get()).values;
+    expect(dropped).toEqual([expect.objectContaining({ labels: { subscriber: 'idle', reason: 'max_waiting' }, value: 2 })]);
+    const lag = (await r.metrics.subscriberWaiting.get()).values.map((v) => [v.labels['subscriber'], v.value]);
+    expect(lag).toEqual([['idle', 3], ['unbounded', 5]]);
+  });
+
   it('never repeats an event for a redelivered callback, even after the first jobs were consumed and removed', async () => {
     const r = await rig(crmAndHook);
     const got = consume(r, 'crm');

@@ -10,7 +10,9 @@ import { startInboundWorker } from './inbound-worker.js';
 import { PushWorker } from './push-worker.js';
 import { QueueDepthSampler } from './queue-depth.js';
 import { SubscriberQueues } from './subscriber-queues.js';
-import type { Subscriptions } from './subscriptions.js';
+import { SubscriberRetention } from './subscriber-retention.js';
+import type { RetentionPolicy } from './subscriber-retention.js';
+import type { Subscriber, Subscriptions } from './subscriptions.js';
 
 export interface FanoutOptions {
   /** Shared by every queue and worker; BullMQ needs `maxRetriesPerRequest: null`. Not closed here. */
@@ -27,11 +29,15 @@ export interface FanoutOptions {
   pushBackoffMs?: (failures: number) => number;
   /** How often queue depths are sampled into metrics; 0 turns sampling off. Default 15 s. */
   depthIntervalMs?: number;
+  /** How often subscriber retention runs and lag is measured; 0: only on `retention.sweep()`. Default 15 s. */
+  retentionIntervalMs?: number;
 }
 
 /** The fanout role: inbound callbacks → events → subscriber queues, and HTTP pushes. */
 export class Fanout {
   readonly deadLetters: EventDeadLetters;
+  /** Subscriber retention and lag (see subscriber-retention.ts). */
+  readonly retention: SubscriberRetention;
   readonly #log: Logger;
   readonly #queues: SubscriberQueues;
   readonly #inbound: Worker;
@@ -54,7 +60,24 @@ export class Fanout {
       prefix,
       cluster,
       concurrency: cfg.concurrency,
-      deps: { store: opts.store, subscribers, add: (sub, event) => queues.add(sub, event), now, metrics, log },
+      deps: {
+        store: opts.store,
+        subscribers,
+        add: (sub, event) => queues.add(sub, event),
+        now,
+        metrics,
+        log,
+        limits: { maxItems: cfg.callbackMaxItems, contactMaxBytes: cfg.contactMaxBytes },
+      },
+    });
+    this.retention = new SubscriberRetention({
+      queues: subscribers.map((sub) => ({ subscriber: sub.name, queue: queues.queue(sub), policy: retentionPolicy(sub, cfg) })),
+      redis: connection,
+      prefix,
+      metrics,
+      log,
+      intervalMs: opts.retentionIntervalMs ?? 15_000,
+      now,
     });
     this.#pushers = subscribers.flatMap((sub) =>
       sub.kind === 'http'
@@ -95,7 +118,7 @@ export class Fanout {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#sampler?.close();
-      await this.#settle('inbound worker', [this.#inbound.close()]);
+      await this.#settle('inbound worker', [this.#inbound.close(), this.retention.close()]);
       await this.#settle('push workers', this.#pushers.map((p) => p.close()));
       await this.#settle('queues', [this.#queues.close(), ...(this.#depthQueue ? [this.#depthQueue.close()] : [])]);
       this.#log.info('fanout stopped');
@@ -112,6 +135,12 @@ export class Fanout {
       if (r.status === 'rejected') this.#log.error({ err: r.reason, step }, 'fanout close step failed');
     }
   }
+}
+
+/** A queue subscriber's own bounds, else the global ones; HTTP subscribers are only measured. */
+export function retentionPolicy(sub: Subscriber, cfg: RelayConfig['fanout']): RetentionPolicy | undefined {
+  if (sub.kind !== 'queue') return undefined;
+  return { maxWaiting: sub.maxWaiting ?? cfg.subscriberMaxWaiting, maxAgeMs: (sub.maxAgeS ?? cfg.subscriberMaxAgeS) * 1000 };
 }
 
 /** Starts the inbound worker, one push worker per HTTP subscriber, and queue depth sampling. */

@@ -2,13 +2,15 @@ export { EventDeadLetters, deadLetterId } from './dead-letters.js';
 export type { EventDeadLetter } from './dead-letters.js';
 export { fanOutCallback } from './fan-out-callback.js';
 export type { FanOutDeps, FanOutResult } from './fan-out-callback.js';
-export { Fanout, startFanout } from './fanout.js';
+export { Fanout, retentionPolicy, startFanout } from './fanout.js';
 export type { FanoutOptions } from './fanout.js';
 export { QUEUE_SUBSCRIBER_ATTEMPTS, subscriberJobOptions } from './job-options.js';
 /** The inbound job options live in the queue catalog (the ingress adds, fanout consumes). */
 export { INBOUND_JOB_OPTIONS } from '@cbot-relay/queues';
 export { PUSH_BACKOFF_MAX_MS, pushBackoffMs } from './push-backoff.js';
 export { SubscriberQueues, subscriberQueueName } from './subscriber-queues.js';
+export { SubscriberRetention } from './subscriber-retention.js';
+export type { RetainedQueue, RetentionPolicy, SubscriberRetentionOptions } from './subscriber-retention.js';
 export {
   DEFAULT_SUBSCRIPTIONS,
   Subscriber,

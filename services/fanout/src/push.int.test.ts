@@ -85,8 +85,10 @@ describe('HTTP push', () => {
       expect(p.headers['webhook-id']).toBe(idOf(p.body));
       expect(verifyStandardWebhook(TEST_SECRET, p.headers, p.body, Math.floor(Date.now() / 1000))).toBe(true);
     }
-    const delivered200 = await r.metrics.pushes.get();
-    expect(delivered200.values.find((v) => v.labels.outcome === 'delivered')?.value).toBe(expected.size);
+    // The receiver records a push before the worker reads its answer and counts it: wait for the count.
+    const deliveredCount = async () => (await r.metrics.pushes.get()).values.find((v) => v.labels.outcome === 'delivered')?.value;
+    await waitFor(async () => (await deliveredCount()) === expected.size, { what: 'delivered pushes counted', timeoutMs: 5_000 }).catch(() => undefined);
+    expect(await deliveredCount()).toBe(expected.size);
   });
 
   it('keeps events a subscriber never took as dead letters, lists them and replays them', async () => {

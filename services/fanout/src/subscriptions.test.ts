@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { retentionPolicy } from './fanout.js';
 import { DEFAULT_SUBSCRIPTIONS, loadSubscriptions, parseSubscriptions, wants } from './subscriptions.js';
+import { FAST_FANOUT } from './test-support/rig.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const http = { name: 'analytics', kind: 'http', url: 'https://hooks.example/in', secret: SECRET, types: ['*'] };
@@ -39,6 +41,9 @@ describe('parseSubscriptions', () => {
     [{ subscribers: [{ ...queue, kind: 'kafka' }] }, /subscribers\[0\] \("crm"\)\.kind/],
     [{ subscribers: [{ ...queue, url: 'https://x.example/' }] }, /subscribers\[0\] \("crm"\)/],
     [{ subscribers: [] }, /subscribers: list at least one subscriber/],
+    [{ subscribers: [{ ...queue, maxWaiting: -1 }] }, /\("crm"\)\.maxWaiting: must be 0 \(unbounded\) or more/],
+    [{ subscribers: [{ ...queue, maxAgeS: 1.5 }] }, /\("crm"\)\.maxAgeS: must be a whole number/],
+    [{ subscribers: [{ ...http, maxWaiting: 10 }] }, /\("analytics"\)/],
     [{ subscriber: [queue] }, /^SUBSCRIPTIONS_FILE: /],
     [[], /^SUBSCRIPTIONS_FILE: document/],
   ])('rejects %j', (doc, message) => {
@@ -49,6 +54,16 @@ describe('parseSubscriptions', () => {
     const message = errorOf({ subscribers: [{ ...http, secret }] });
     expect(message).toMatch(/^SUBSCRIPTIONS_FILE: subscribers\[0\] \("analytics"\)\.secret: /);
     expect(message).not.toContain(secret);
+  });
+});
+
+describe('retentionPolicy', () => {
+  const cfg = { ...FAST_FANOUT, subscriberMaxWaiting: 1_000, subscriberMaxAgeS: 60 };
+  it("takes a queue subscriber's own bounds, else the global ones; HTTP subscribers have none", () => {
+    const [own, global, hook] = parseSubscriptions({ subscribers: [{ ...queue, maxWaiting: 5, maxAgeS: 0 }, { ...queue, name: 'b' }, http] }).subscribers;
+    expect(retentionPolicy(own!, cfg)).toEqual({ maxWaiting: 5, maxAgeMs: 0 });
+    expect(retentionPolicy(global!, cfg)).toEqual({ maxWaiting: 1_000, maxAgeMs: 60_000 });
+    expect(retentionPolicy(hook!, cfg)).toBeUndefined();
   });
 });
 

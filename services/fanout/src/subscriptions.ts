@@ -35,7 +35,15 @@ const Secret = z.string({ error: 'required for http subscribers: whsec_<base64> 
 
 const Name = z.string().regex(NAME, 'must match ^[A-Za-z0-9_-]{1,64}$');
 
-const QueueSubscriber = z.strictObject({ name: Name, kind: z.literal('queue'), types: Types });
+/** Retention of a queue subscriber's waiting events; absent: SUBSCRIBER_MAX_WAITING / SUBSCRIBER_MAX_AGE_S; 0: unbounded. */
+const Count = z.number().int('must be a whole number').min(0, 'must be 0 (unbounded) or more');
+const QueueSubscriber = z.strictObject({
+  name: Name,
+  kind: z.literal('queue'),
+  types: Types,
+  maxWaiting: Count.optional(),
+  maxAgeS: Count.optional(),
+});
 const HttpSubscriber = z.strictObject({
   name: Name,
   kind: z.literal('http'),

@@ -32,7 +32,7 @@ const WEBHOOK = '/webhooks/cbot';
 export function hotRoutes(deps: HotRoutesDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const send = async (req: IncomingMessage, res: ServerResponse) => {
     const who = caller(deps.send.keys, req.headers);
-    admit(deps.send, who);
+    await admit(deps.send, who, res);
     requireJson(req.headers);
     const body = await readBody(req, res, deps.send.maxBodyBytes);
     const id = await acceptMessage(deps.send, who, body, req.headers);

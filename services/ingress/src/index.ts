@@ -8,4 +8,5 @@ export { RELAY_ID_PATTERN, newRelayId } from './relay-id.js';
 export type { SendRoutesDeps } from './send-routes.js';
 export { signatureValid } from './webhook-route.js';
 export type { WebhookDeps } from './webhook-route.js';
-export { KeyRateLimiter } from './key-rate-limiter.js';
+export { KeyRateLimiter, rateLimitHeaders, windowFor } from './key-rate-limiter.js';
+export type { KeyAdmission, KeyRateLimiterOptions } from './key-rate-limiter.js';

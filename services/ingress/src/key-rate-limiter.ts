@@ -1,51 +1,94 @@
+import type { Cluster, Redis } from 'ioredis';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+
+/** One caller's standing after a request was counted. */
+export interface KeyAdmission {
+  allowed: boolean;
+  /** Requests allowed per window. */
+  limit: number;
+  windowS: number;
+  remaining: number;
+  /** ms until the current window ends (and, when refused, until a request can succeed). */
+  resetMs: number;
+}
+
+export interface KeyRateLimiterOptions {
+  /** The HTTP side's fail-fast connection: a Redis outage must be an error at once, not a wait. */
+  redis: Redis | Cluster;
+  prefix: string;
+  /** Requests per second per API key across every ingress process; 0 turns the limit off. */
+  ratePerSecond: number;
+}
+
 /**
- * Token bucket per API key, per ingress process, enforced while callers compete: when another key
- * has sent to this process within the last `contentionWindowMs`, a key over its rate gets 429s and
- * the others keep their share. A lone caller is never refused by it (there is nobody to starve; the
- * backlog bound still applies), but its bucket is drawn down all the same, so a flooding caller is
- * held to the rate as soon as a second caller appears. In-process on purpose — no Redis round trip on
- * the hot path; with N ingress replicas a caller's ceiling is N × rate. rate 0 disables it.
+ * API_KEY_RATE_LIMIT, counted in Redis (rate-limiter-flexible's fixed windows: one atomic
+ * INCR-with-expiry script on one key per API key), so the limit holds in total across ingress
+ * replicas and applies to a lone caller too. A fixed window lets up to twice the limit through
+ * around a window edge; that is the price of one key and one round trip per request.
+ *
+ * A caller refused in a window is refused again from memory until the window ends, so a flood
+ * costs this process one Redis call per window, not one per request. Redis errors are thrown:
+ * the send API answers them 503 like any Redis failure (the accept needs Redis anyway).
  */
 export class KeyRateLimiter {
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
-  /** The key seen last, and the last one seen before it that differs from it. */
-  #latest: { key: string; at: number } | undefined;
-  #previous: { key: string; at: number } | undefined;
+  readonly #limiter: RateLimiterRedis | undefined;
+  readonly #points: number;
+  readonly #windowS: number;
 
-  constructor(
-    private readonly ratePerSecond: number,
-    private readonly burst = ratePerSecond,
-    private readonly now: () => number = Date.now,
-    private readonly contentionWindowMs = 1_000,
-  ) {}
-
-  /** 0 when admitted (a token is taken), else ms until a token will be there. */
-  admit(key: string): number {
-    if (this.ratePerSecond <= 0) return 0;
-    const t = this.now();
-    const contended = this.#noteCaller(key, t);
-    const b = this.#buckets.get(key) ?? { tokens: this.burst, at: t };
-    b.tokens = Math.min(this.burst, b.tokens + ((t - b.at) / 1000) * this.ratePerSecond);
-    b.at = t;
-    this.#buckets.set(key, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return 0;
-    }
-    if (!contended) {
-      b.tokens = Math.max(0, b.tokens - 1);
-      return 0;
-    }
-    return Math.ceil(((1 - b.tokens) / this.ratePerSecond) * 1000);
+  constructor(opts: KeyRateLimiterOptions) {
+    ({ points: this.#points, windowS: this.#windowS } = windowFor(opts.ratePerSecond));
+    if (opts.ratePerSecond <= 0) return;
+    this.#limiter = new RateLimiterRedis({
+      storeClient: opts.redis,
+      // One key per API key name, under the relay's prefix (and its hash tag in a cluster).
+      keyPrefix: `${opts.prefix}:apikey-rate`,
+      points: this.#points,
+      duration: this.#windowS,
+      inMemoryBlockOnConsumed: this.#points + 1,
+      rejectIfRedisNotReady: true,
+    });
   }
 
-  /** Records `key` as seen at `t`; true when another key was seen within the window. */
-  #noteCaller(key: string, t: number): boolean {
-    if (this.#latest?.key === key) this.#latest.at = t;
-    else {
-      this.#previous = this.#latest;
-      this.#latest = { key, at: t };
-    }
-    return this.#previous !== undefined && t - this.#previous.at < this.contentionWindowMs;
+  get enabled(): boolean {
+    return this.#limiter !== undefined;
   }
+
+  /** Counts one request for `key`; undefined when the limit is off. Rejects on a Redis error. */
+  async admit(key: string): Promise<KeyAdmission | undefined> {
+    if (!this.#limiter) return undefined;
+    let res: RateLimiterRes;
+    let allowed = true;
+    try {
+      res = await this.#limiter.consume(key, 1);
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err;
+      res = err;
+      allowed = false;
+    }
+    return { allowed, limit: this.#points, windowS: this.#windowS, remaining: res.remainingPoints, resetMs: res.msBeforeNext };
+  }
+}
+
+/**
+ * Whole requests per whole-second window: 5000/s is 5000 per 1 s; a fractional rate below 1/s is
+ * one request per ⌈1/rate⌉ s (0.1 → 1 per 10 s); above 1/s it is rounded to whole requests.
+ */
+export function windowFor(ratePerSecond: number): { points: number; windowS: number } {
+  if (ratePerSecond >= 1) return { points: Math.round(ratePerSecond), windowS: 1 };
+  if (ratePerSecond <= 0) return { points: 0, windowS: 1 };
+  return { points: 1, windowS: Math.ceil(1 / ratePerSecond - 1e-9) };
+}
+
+const POLICY = '"per-api-key"';
+
+/**
+ * The RateLimit-Policy and RateLimit fields of draft-ietf-httpapi-ratelimit-headers (-09/-10):
+ * `RateLimit-Policy: "per-api-key";q=5000;w=1` and `RateLimit: "per-api-key";r=4999;t=1`.
+ */
+export function rateLimitHeaders(a: KeyAdmission): Record<string, string> {
+  const t = Math.max(0, Math.ceil(a.resetMs / 1000));
+  return {
+    'RateLimit-Policy': `${POLICY};q=${a.limit};w=${a.windowS}`,
+    RateLimit: `${POLICY};r=${a.remaining};t=${t}`,
+  };
 }

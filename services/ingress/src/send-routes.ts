@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Router, raw } from 'express';
 import type { RequestHandler } from 'express';
 import { normalizeRecipient, validateOutboundMessage } from '@cbot-relay/messages';
@@ -8,6 +8,8 @@ import { fingerprint } from '@cbot-relay/records';
 import type { KeyRing } from './auth.js';
 import { bearerToken } from './auth.js';
 import { HttpError, UnavailableError } from './http-error.js';
+import type { KeyAdmission } from './key-rate-limiter.js';
+import { rateLimitHeaders } from './key-rate-limiter.js';
 import { isJsonContentType, readJson } from './read-json.js';
 import { RELAY_ID_PATTERN, newRelayId } from './relay-id.js';
 
@@ -16,8 +18,8 @@ export interface SendRoutesDeps {
   store: MessageStore;
   outbound: Outbound;
   maxBodyBytes: number;
-  /** Per-caller admission; returns ms to wait when over the caller's rate, 0 to admit. */
-  admit?: (caller: string) => number;
+  /** Per-caller admission (counts the request); undefined when no limit applies. */
+  admit?: (caller: string) => Promise<KeyAdmission | undefined>;
   now: () => number;
   log: Logger;
   metrics: Metrics;
@@ -38,14 +40,28 @@ export function caller(keys: KeyRing, headers: IncomingHttpHeaders, what = 'RELA
   return name;
 }
 
-/** Per-caller admission (API_KEY_RATE_LIMIT): a 429 with Retry-After when over the caller's rate. */
-export function admit(deps: SendRoutesDeps, who: string): void {
-  const waitMs = deps.admit ? deps.admit(who) : 0;
-  if (waitMs > 0) {
+/**
+ * Per-caller admission (API_KEY_RATE_LIMIT, counted in Redis across ingress replicas): sets the
+ * RateLimit-Policy / RateLimit fields on `res` when admitted; over the caller's rate, a 429 with
+ * Retry-After and the same fields. A Redis error is a 503 like any other (nothing was accepted).
+ */
+export async function admit(deps: SendRoutesDeps, who: string, res?: Pick<ServerResponse, 'setHeader'>): Promise<void> {
+  if (!deps.admit) return;
+  let admission: KeyAdmission | undefined;
+  try {
+    admission = await deps.admit(who);
+  } catch (err) {
+    throw new UnavailableError(err);
+  }
+  if (admission === undefined) return;
+  const headers = rateLimitHeaders(admission);
+  if (!admission.allowed) {
     throw new HttpError(429, 'rate_limited', 'too many requests for this API key', [], {
-      'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))),
+      ...headers,
+      'Retry-After': String(Math.max(1, Math.ceil(admission.resetMs / 1000))),
     });
   }
+  for (const [name, value] of Object.entries(headers)) res?.setHeader(name, value);
 }
 
 export function requireJson(headers: IncomingHttpHeaders): void {
@@ -113,8 +129,8 @@ export function sendRoutes(deps: SendRoutesDeps): Router {
     next();
   };
 
-  const admission: RequestHandler = (req, res, next) => {
-    admit(deps, res.locals.caller as string);
+  const admission: RequestHandler = async (req, res, next) => {
+    await admit(deps, res.locals.caller as string, res);
     requireJson(req.headers);
     next();
   };

@@ -129,7 +129,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     labelledGaugeFromSource(metrics.pending, async () =>
       (await httpOutbound.pending()).map(({ caller, priority, count }) => ({ labels: { caller, priority }, value: count })),
     );
-    const keyLimiter = new KeyRateLimiter(config.ingress.perKeyRatePerSecond);
+    const keyLimiter = new KeyRateLimiter({ redis: httpRedis, prefix, ratePerSecond: config.ingress.perKeyRatePerSecond });
     const app = createIngressApp({
       log,
       metrics,

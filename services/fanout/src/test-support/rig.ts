@@ -18,6 +18,10 @@ export const FAST_FANOUT: RelayConfig['fanout'] = {
   pushTimeoutMs: 2_000,
   pushMaxAttempts: 50,
   dedupeTtlS: 7 * 86_400,
+  callbackMaxItems: 1_000,
+  contactMaxBytes: 4_096,
+  subscriberMaxWaiting: 0,
+  subscriberMaxAgeS: 0,
 };
 
 export interface RigOptions {
@@ -54,6 +58,7 @@ export class Rig {
       metrics: this.metrics,
       pushBackoffMs: () => 50,
       depthIntervalMs: 50,
+      retentionIntervalMs: 0, // tests sweep when they mean to
     });
   }
 
