@@ -63,7 +63,22 @@ function fromParserError(err: { type?: unknown; status?: unknown }): HttpError |
   }
 }
 
+/**
+ * The `route` label of a refused request (relay_requests_rejected_total). It comes only from route
+ * templates declared in code (`/v1/messages/:id`), never from the URL: a label per distinct path would
+ * let anyone grow the registry without bound (thousands of 8 KB paths exhaust the heap in seconds).
+ */
 export type OnRejected = (route: string, status: number) => void;
+
+/** The label of a request no route matched (or refused before routing). */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/** Route template for the metric label: the matched route's declared path, else what a mount named, else `unmatched`. */
+export function routeLabel(req: { route?: { path?: unknown } }, locals: Record<string, unknown>): string {
+  const declared = req.route?.path;
+  if (typeof declared === 'string') return declared;
+  return typeof locals.route === 'string' ? locals.route : UNMATCHED_ROUTE;
+}
 
 /** Answers whatever a route threw: its own HttpError, a body-reading error mapped, anything else a logged 500. */
 export function answerError(err: unknown, reqId: unknown, route: string, res: ServerResponse, log: Logger, onError?: OnRejected): void {
@@ -78,6 +93,6 @@ export function answerError(err: unknown, reqId: unknown, route: string, res: Se
 
 export function errorMiddleware(log: Logger, onError?: OnRejected): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    answerError(err, req.headers['x-request-id'], req.route?.path ?? req.path, res, log, onError);
+    answerError(err, req.headers['x-request-id'], routeLabel(req, res.locals), res, log, onError);
   };
 }
