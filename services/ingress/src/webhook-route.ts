@@ -46,7 +46,11 @@ export async function acceptCallback(deps: WebhookDeps, signed: boolean, headers
       throw new HttpError(401, 'unauthorized', 'X-Hub-Signature-256 does not match the body');
     }
   }
-  const { text } = readJson(bytes);
+  // A duplicate or reserved key is kept, not refused: a 400 would make CBOT retry the same bytes
+  // until it gives up, losing the callback. Fanout reads it with JSON.parse, where the last duplicate
+  // wins and `__proto__` is a plain own property, never a prototype.
+  const { text, keyIssue } = readJson(bytes, { keys: 'report' });
+  if (keyIssue) deps.log.warn({ path: keyIssue.path, issue: keyIssue.message }, 'callback kept although it has an odd key');
   const receivedAt = deps.now();
   try {
     await deps.enqueue(text, receivedAt);
