@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { AdminRoutesDeps } from './admin-routes.js';
 import { adminRoutes } from './admin-routes.js';
+import { requireSingleAuthorization } from './auth.js';
 import { hotRoutes } from './hot-routes.js';
 import { HttpError, errorMiddleware, sendError } from './http-error.js';
 import type { OpsDeps } from './ops-routes.js';
@@ -82,6 +83,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.set('query parser', 'simple');
   app.use((req, res, next) => {
     prepare(req, res);
+    requireSingleAuthorization(req.rawHeaders);
     next();
   });
   app.use(opsRoutes(deps.ops));

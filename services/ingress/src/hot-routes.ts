@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@cbot-relay/observability';
+import { requireSingleAuthorization } from './auth.js';
 import type { OnRejected } from './http-error.js';
 import { HttpError, answerError, writeJson } from './http-error.js';
 import type { SendRoutesDeps } from './send-routes.js';
@@ -31,6 +32,7 @@ const WEBHOOK = '/webhooks/cbot';
  */
 export function hotRoutes(deps: HotRoutesDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const send = async (req: IncomingMessage, res: ServerResponse) => {
+    requireSingleAuthorization(req.rawHeaders);
     const who = caller(deps.send.keys, req.headers);
     admit(deps.send, who);
     requireJson(req.headers);
@@ -41,6 +43,7 @@ export function hotRoutes(deps: HotRoutesDeps): (req: IncomingMessage, res: Serv
   };
 
   const webhook = async (req: IncomingMessage, res: ServerResponse) => {
+    requireSingleAuthorization(req.rawHeaders);
     const signed = authenticateCallback(deps.webhook, req.headers);
     const body = await readBody(req, res, deps.webhook.maxBodyBytes);
     await acceptCallback(deps.webhook, signed, req.headers, body);

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '@cbot-relay/observability';
 
@@ -88,6 +88,10 @@ export function answerError(err: unknown, reqId: unknown, route: string, res: Se
   else if (answer.status === 503) log.warn({ err: (err as Error).cause, reqId }, 'storage unavailable');
   onError?.(route, answer.status);
   if (res.headersSent) return;
+  // Refused before its body was read (401, 415, 429…): close rather than let Node read and drop
+  // whatever the client still sends, so a refused caller costs neither memory nor bandwidth.
+  const req = res.req as IncomingMessage | undefined;
+  if (req && !req.complete && req.readableFlowing === null) res.setHeader('Connection', 'close');
   sendError(res, answer);
 }
 

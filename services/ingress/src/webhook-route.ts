@@ -20,18 +20,29 @@ export interface WebhookDeps {
 
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
 
+const unauthorized = (message: string) =>
+  new HttpError(401, 'unauthorized', message, [], { 'WWW-Authenticate': 'Basic realm="cbot-relay"' });
+
 /**
- * Checks Basic credentials, which come before the body is read. Returns whether the callback is
- * signed (X-Hub-Signature-256 with CBOT_APP_SECRET set): its signature is checked on the body instead.
+ * Everything about a callback's credentials that can be decided before its body is read, so a
+ * refused caller never makes us buffer up to WEBHOOK_MAX_BODY_BYTES. Returns whether the callback is
+ * signed: CBOT_APP_SECRET is set and X-Hub-Signature-256 looks like `sha256=` + 64 hex digits; its
+ * HMAC is checked once the body is read, and it stands in for Basic (the Cloud API sends no Basic).
+ * An empty signature header is no signature. A malformed one can never verify, so it is refused now.
+ * Without an app secret the header means nothing and Basic is required as usual.
  */
 export function authenticateCallback(deps: WebhookDeps, headers: IncomingHttpHeaders): boolean {
-  const signed = deps.appSecret !== undefined && headers['x-hub-signature-256'] !== undefined;
-  if (!signed && deps.basic && !basicMatches(headers.authorization, deps.basic.user, deps.basic.pass)) {
-    throw new HttpError(401, 'unauthorized', 'callback credentials missing or wrong', [], {
-      'WWW-Authenticate': 'Basic realm="cbot-relay"',
-    });
+  const given = headers['x-hub-signature-256'];
+  // Node joins a repeated header with ", ", which no longer looks like a signature.
+  const signature = typeof given === 'string' ? given.trim() : '';
+  if (deps.appSecret !== undefined && signature !== '') {
+    if (!SIGNATURE.test(signature)) throw unauthorized('X-Hub-Signature-256 must be sha256= and 64 hex digits');
+    return true;
   }
-  return signed;
+  if (deps.basic && !basicMatches(headers.authorization, deps.basic.user, deps.basic.pass)) {
+    throw unauthorized('callback credentials missing or wrong');
+  }
+  return false;
 }
 
 /**
