@@ -85,7 +85,7 @@ export function answerError(err: unknown, reqId: unknown, route: string, res: Se
   const known = err instanceof HttpError ? err : fromParserError((err ?? {}) as { type?: unknown; status?: unknown });
   const answer = known ?? new HttpError(500, 'internal', 'internal error');
   if (!known) log.error({ err, reqId }, 'unhandled error');
-  else if (answer.status === 503) log.warn({ err: (err as Error).cause, reqId }, 'storage unavailable');
+  else if (answer instanceof UnavailableError) log.warn({ err: (err as Error).cause, reqId }, 'storage unavailable');
   onError?.(route, answer.status);
   if (res.headersSent) return;
   // Refused before its body was read (401, 415, 429…): close rather than let Node read and drop

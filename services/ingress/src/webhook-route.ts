@@ -4,6 +4,7 @@ import { Router, raw } from 'express';
 import type { RequestHandler } from 'express';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import { basicMatches } from './auth.js';
+import type { BodyBudget } from './body-budget.js';
 import { HttpError, UnavailableError } from './http-error.js';
 import { readJson } from './read-json.js';
 
@@ -16,6 +17,8 @@ export interface WebhookDeps {
   now: () => number;
   log: Logger;
   metrics: Metrics;
+  /** Bodies held at once; set by the app. The express path charges the declared size (or the limit) up front. */
+  budget?: BodyBudget;
 }
 
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
@@ -77,6 +80,8 @@ export function webhookRoute(deps: WebhookDeps): Router {
   const body = raw({ type: () => true, limit: deps.maxBodyBytes });
   const authenticate: RequestHandler = (req, res, next) => {
     res.locals.signed = authenticateCallback(deps, req.headers);
+    const declared = Number(req.headers['content-length']);
+    deps.budget?.charge(res, Number.isInteger(declared) && declared >= 0 ? Math.min(declared, deps.maxBodyBytes) : deps.maxBodyBytes);
     next();
   };
   r.post('/webhooks/cbot', authenticate, body, async (req, res) => {

@@ -132,6 +132,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     const app = createIngressApp({
       log,
       metrics,
+      bodyBufferBytes: config.ingress.bodyBufferBytes,
       ops: {
         metrics,
         ready: async () => {
@@ -173,7 +174,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         metrics,
       },
     });
-    const server = await IngressServer.listen(app, ingressOn ? config.port : (opts.opsPort ?? 0), opts.host ?? config.host);
+    const server = await IngressServer.listen(app, ingressOn ? config.port : (opts.opsPort ?? 0), opts.host ?? config.host, config.ingress);
     // Stop intake first: the server closes before any worker does.
     closers.push(() => server.close());
     return handle(server.port, stop);
