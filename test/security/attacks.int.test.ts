@@ -201,6 +201,7 @@ describe('connection cap', () => {
     expect(held.length).toBeLessThanOrEqual(CAP);
     expect(held.length).toBeGreaterThan(CAP - 3);
     expect(refused).toBeGreaterThanOrEqual(5);
+    expect(sample(await opsMetrics(), 'relay_ingress_connections_dropped_total')).toBeGreaterThanOrEqual(refused);
     held.pop()!.socket.destroy();
     held.pop()!.socket.destroy();
     await vi.waitFor(async () => expect((await probe()).outcome).toBe('served'), { timeout: 5_000, interval: 50 });

@@ -8,9 +8,11 @@ export interface ServerLimits {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   bodyIdleTimeoutMs: number;
+  /** Called for each connection closed on arrival because maxConnections were open. */
+  onDrop?: () => void;
 }
 
-export const DEFAULT_LIMITS: ServerLimits = {
+export const DEFAULT_LIMITS: Omit<ServerLimits, 'onDrop'> = {
   maxConnections: 1024,
   headersTimeoutMs: 5_000,
   requestTimeoutMs: 15_000,
@@ -72,6 +74,7 @@ export class IngressServer {
     );
     // Connections past the cap are closed as they arrive, before any byte is read.
     server.maxConnections = l.maxConnections;
+    if (l.onDrop) server.on('drop', l.onDrop);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {

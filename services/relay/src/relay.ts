@@ -176,7 +176,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         metrics,
       },
     });
-    const server = await IngressServer.listen(app, config.port, opts.host ?? config.host, config.ingress);
+    const server = await IngressServer.listen(app, config.port, opts.host ?? config.host, {
+      ...config.ingress,
+      onDrop: () => metrics.connectionsDropped.inc(),
+    });
     // Stop intake first: the server closes before any worker does.
     closers.push(() => server.close());
     return handle(server.port, ops?.port, stop);
