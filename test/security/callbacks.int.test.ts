@@ -40,6 +40,15 @@ describe('callbacks refused before the body is read', () => {
     await c.closed;
   });
 
+  it('keeps the connection of a refused small body: the rest is read and dropped, the next request served', async () => {
+    const c = await r.connect();
+    await c.write(`POST /webhooks/cbot HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nContent-Length: 2000\r\n\r\n${' '.repeat(100)}`);
+    await vi.waitFor(() => expect(c.status()).toBe(401), { timeout: 5_000 });
+    expect(c.received()).not.toMatch(/\r\nconnection: close\r\n/i);
+    await c.write(`${' '.repeat(1_900)}GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n`);
+    await vi.waitFor(() => expect(c.received()).toMatch(/HTTP\/1\.1 200 OK/), { timeout: 5_000 });
+  });
+
   it('refuses 40 such connections at once, each before its body', async () => {
     const conns = await Promise.all(Array.from({ length: 40 }, () => holdBody('X-Hub-Signature-256: sha256=not-hex\r\n')));
     await Promise.all(conns.map((c) => c.closed));

@@ -80,6 +80,9 @@ export function routeLabel(req: { route?: { path?: unknown } }, locals: Record<s
   return typeof locals.route === 'string' ? locals.route : UNMATCHED_ROUTE;
 }
 
+/** A refused request's unread body is read and dropped (keeping the connection) up to this size. */
+const DRAIN_REFUSED_BYTES = 64 * 1024;
+
 /** Answers whatever a route threw: its own HttpError, a body-reading error mapped, anything else a logged 500. */
 export function answerError(err: unknown, reqId: unknown, route: string, res: ServerResponse, log: Logger, onError?: OnRejected): void {
   const known = err instanceof HttpError ? err : fromParserError((err ?? {}) as { type?: unknown; status?: unknown });
@@ -88,10 +91,13 @@ export function answerError(err: unknown, reqId: unknown, route: string, res: Se
   else if (answer instanceof UnavailableError) log.warn({ err: (err as Error).cause, reqId }, 'storage unavailable');
   onError?.(route, answer.status);
   if (res.headersSent) return;
-  // Refused before its body was read (401, 415, 429…): close rather than let Node read and drop
-  // whatever the client still sends, so a refused caller costs neither memory nor bandwidth.
+  // Refused before its body was read (401, 415, 429…): Node would read and drop the rest to keep the
+  // connection. Worth it for a small declared body (a caller's next request reuses the connection);
+  // a large or undeclared one is not read: the connection closes after the answer.
   const req = res.req as IncomingMessage | undefined;
-  if (req && !req.complete && req.readableFlowing === null) res.setHeader('Connection', 'close');
+  if (req && !req.complete && req.readableFlowing === null && !(Number(req.headers['content-length']) <= DRAIN_REFUSED_BYTES)) {
+    res.setHeader('Connection', 'close');
+  }
   sendError(res, answer);
 }
 
