@@ -21,6 +21,7 @@ ENV NODE_OPTIONS="--max-old-space-size=96 --max-semi-space-size=8"
 WORKDIR /app
 COPY --from=build --chown=node:node /app /app
 USER node
-EXPOSE 8080
+# 8080: the ingress (PORT); 9464: /healthz, /readyz, /metrics of any role (OPS_PORT), for the private network only
+EXPOSE 8080 9464
 STOPSIGNAL SIGTERM
 CMD ["node", "services/relay/dist/main.js"]

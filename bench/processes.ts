@@ -106,6 +106,8 @@ function relayEnv(redisUrl: string, simUrl: string): Record<string, string> {
     // Without a CBOT_BASE_URL the relay would start its own simulator on 9090.
     CBOT_BASE_URL: simUrl,
     CBOT_API_KEY: SIM_KEY,
+    // Several relays share this host: each takes any free ops port rather than all wanting 9464.
+    OPS_PORT: '0',
     // info, not warn: RelayProcess waits for the info-level "cbot-relay started" line; nothing logs per message at info.
     LOG_LEVEL: 'info',
   };

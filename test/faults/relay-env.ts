@@ -35,6 +35,8 @@ export function relayEnv(role: Role, i: RelayEnvInput): Record<string, string> {
     QUEUE_PREFIX: i.prefix,
     CBOT_BASE_URL: i.cbotUrl,
     CBOT_API_KEY: i.cbotKey,
+    // Each process serves /healthz, /readyz, /metrics on a port of its own; several share this host.
+    OPS_PORT: '0',
     // Longer than a CBOT call (5 s) plus the ingress's 10 s grace for open connections.
     SHUTDOWN_TIMEOUT_MS: '20000',
     // info: RelayProcess waits for the info line "cbot-relay started"; warnings are the evidence we keep.

@@ -197,6 +197,24 @@ export const EnvSchema = z.object({
   INGRESS_MAX_BODY_BYTES: int(64 * 1024, 1024, 16 * 1024 * 1024),
   WEBHOOK_MAX_BODY_BYTES: int(1024 * 1024, 1024, 64 * 1024 * 1024),
   API_KEY_RATE_LIMIT: num(5_000, 0),
+  INGRESS_MAX_CONNECTIONS: int(1024, 1, 1_000_000),
+  INGRESS_HEADERS_TIMEOUT_MS: int(5_000, 100, 120_000),
+  INGRESS_REQUEST_TIMEOUT_MS: int(15_000, 100, 600_000),
+  INGRESS_BODY_IDLE_TIMEOUT_MS: int(5_000, 100, 120_000),
+  INGRESS_BODY_BUFFER_BYTES: int(32 * 1024 * 1024, 64 * 1024, 4 * 1024 * 1024 * 1024),
+  OPS_PORT: z
+    .string()
+    .optional()
+    .transform((v, ctx): number | undefined => {
+      const s = v === undefined || v.trim() === '' ? '9464' : v.trim().toLowerCase();
+      if (s === 'off') return undefined;
+      const n = Number(s);
+      if (!/^\d{1,5}$/.test(s) || n > 65535) {
+        ctx.addIssue({ code: 'custom', message: `expected a port from 0 to 65535 (0: any free port) or "off", got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    }),
   FANOUT_CONCURRENCY: int(16, 1, 1000),
   PUSH_CONCURRENCY: int(8, 1, 1000),
   PUSH_TIMEOUT_MS: int(10_000, 100, 120_000),

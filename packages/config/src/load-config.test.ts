@@ -14,6 +14,20 @@ describe('loadConfig', () => {
     expect(c.roles).toEqual(['ingress', 'dispatcher', 'fanout']);
     expect(c.queuePrefix).toBe('cbot-relay');
     expect(c.ingress.maxBodyBytes).toBe(65536);
+    expect(c.ingress).toMatchObject({ maxConnections: 1024, headersTimeoutMs: 5000, requestTimeoutMs: 15000, bodyIdleTimeoutMs: 5000 });
+    expect(c.ingress.bodyBufferBytes).toBe(32 * 1024 * 1024);
+    expect(c.opsPort).toBe(9464);
+  });
+
+  it('reads OPS_PORT as a port, 0 (any free port) or off', () => {
+    expect(loadConfig({ OPS_PORT: '0' }).opsPort).toBe(0);
+    expect(loadConfig({ OPS_PORT: '9500' }).opsPort).toBe(9500);
+    expect(loadConfig({ OPS_PORT: 'off' }).opsPort).toBeUndefined();
+    expect(() => loadConfig({ OPS_PORT: '70000' })).toThrow(/^OPS_PORT: /);
+  });
+
+  it('wants the request timeout at least as long as the headers timeout', () => {
+    expect(() => loadConfig({ INGRESS_HEADERS_TIMEOUT_MS: '6000', INGRESS_REQUEST_TIMEOUT_MS: '5000' })).toThrow(/^INGRESS_REQUEST_TIMEOUT_MS: /);
   });
 
   it('reads the callback limits and subscriber retention, 0 turning a bound off', () => {

@@ -36,9 +36,25 @@ export interface RelayConfig {
     backoffBaseMs: number;
     backoffMaxMs: number;
   };
-  ingress: { maxBodyBytes: number; backlogMax: number; backlogMaxBytes: number; perKeyRatePerSecond: number };
+  ingress: {
+    maxBodyBytes: number;
+    backlogMax: number;
+    backlogMaxBytes: number;
+    perKeyRatePerSecond: number;
+    /** Open connections the ingress holds at most; more are closed as they arrive. */
+    maxConnections: number;
+    headersTimeoutMs: number;
+    /** Whole request, headers and body, received within this. */
+    requestTimeoutMs: number;
+    /** A body that sends nothing for this long is cut. */
+    bodyIdleTimeoutMs: number;
+    /** Request bodies being read at once, in bytes; a read that would pass it is 503. */
+    bodyBufferBytes: number;
+  };
   /** Callers' shares of the send rate (RELAY_API_KEY_WEIGHTS); absent callers weigh 1. */
   callerWeights: Record<string, number>;
+  /** The unauthenticated /healthz, /readyz, /metrics listener; undefined: off. 0: any free port. */
+  opsPort: number | undefined;
   fanout: {
     concurrency: number;
     pushConcurrency: number;
@@ -82,6 +98,9 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
     }
     prefix = `{${prefix}}`;
   }
+  if (e.INGRESS_REQUEST_TIMEOUT_MS < e.INGRESS_HEADERS_TIMEOUT_MS) {
+    throw new ConfigError('INGRESS_REQUEST_TIMEOUT_MS: must be at least INGRESS_HEADERS_TIMEOUT_MS');
+  }
   if (e.DISPATCH_BACKOFF_MAX_MS < e.DISPATCH_BACKOFF_BASE_MS) {
     throw new ConfigError('DISPATCH_BACKOFF_MAX_MS: must be at least DISPATCH_BACKOFF_BASE_MS');
   }
@@ -123,8 +142,14 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
       backlogMax: e.OUTBOUND_BACKLOG_MAX,
       backlogMaxBytes: e.OUTBOUND_BACKLOG_MAX_BYTES,
       perKeyRatePerSecond: e.API_KEY_RATE_LIMIT,
+      maxConnections: e.INGRESS_MAX_CONNECTIONS,
+      headersTimeoutMs: e.INGRESS_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.INGRESS_REQUEST_TIMEOUT_MS,
+      bodyIdleTimeoutMs: e.INGRESS_BODY_IDLE_TIMEOUT_MS,
+      bodyBufferBytes: e.INGRESS_BODY_BUFFER_BYTES,
     },
     callerWeights: e.RELAY_API_KEY_WEIGHTS,
+    opsPort: e.OPS_PORT,
     fanout: {
       concurrency: e.FANOUT_CONCURRENCY,
       pushConcurrency: e.PUSH_CONCURRENCY,

@@ -2,3 +2,5 @@ export { REDACT_PATHS, createLogger } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { createMetrics, gaugeFromSource, labelledGaugeFromSource } from './metrics.js';
 export type { Metrics } from './metrics.js';
+export { OpsServer } from './ops-server.js';
+export type { OpsServerOptions, Readiness } from './ops-server.js';

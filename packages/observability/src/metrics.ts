@@ -30,6 +30,11 @@ export function createMetrics() {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600],
       registers,
     }),
+    connectionsDropped: new Counter({
+      name: 'relay_ingress_connections_dropped_total',
+      help: 'Connections closed on arrival because INGRESS_MAX_CONNECTIONS were open.',
+      registers,
+    }),
     callbacks: new Counter({ name: 'relay_callbacks_received_total', help: 'CBOT callbacks made durable.', registers }),
     events: new Counter({ name: 'relay_events_total', help: 'Events produced from callbacks.', labelNames: ['type'], registers }),
     duplicateEvents: new Counter({ name: 'relay_events_deduplicated_total', help: 'Redelivered callback items dropped.', registers }),

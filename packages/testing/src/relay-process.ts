@@ -50,7 +50,8 @@ export class RelayProcess {
     const args = opts.compiled ? [entry] : ['--conditions=@cbot-relay/source', '--import', 'tsx', entry];
     const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', ...opts.env },
+      // OPS_PORT 0 (any free port) unless the caller picks one: several relays on one host must not all want 9464.
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', OPS_PORT: '0', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const p = new RelayProcess(child);

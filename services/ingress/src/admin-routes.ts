@@ -25,6 +25,8 @@ export interface AdminRoutesDeps {
 export function adminRoutes(deps: AdminRoutesDeps): Router {
   const r = Router();
   r.use('/v1/dead-letters', (req, res, next) => {
+    // A refusal here is before any route matched: label it with the mount, not the URL.
+    res.locals.route = '/v1/dead-letters/*';
     res.locals.admin = caller(deps.adminKeys, req.headers, 'RELAY_ADMIN_KEYS');
     next();
   });

@@ -5,6 +5,8 @@ import helmet from 'helmet';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { AdminRoutesDeps } from './admin-routes.js';
 import { adminRoutes } from './admin-routes.js';
+import { requireSingleAuthorization } from './auth.js';
+import { BodyBudget } from './body-budget.js';
 import { hotRoutes } from './hot-routes.js';
 import { HttpError, errorMiddleware, sendError } from './http-error.js';
 import type { OpsDeps } from './ops-routes.js';
@@ -21,6 +23,8 @@ export interface IngressAppDeps {
   ops: OpsDeps;
   log: Logger;
   metrics: Metrics;
+  /** INGRESS_BODY_BUFFER_BYTES: request bodies held at once. Unset: no budget. */
+  bodyBufferBytes?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -75,6 +79,7 @@ function responsePreparer(log: Logger): (req: IncomingMessage, res: ServerRespon
  */
 export function createIngressApp(deps: IngressAppDeps): RequestListener {
   const prepare = responsePreparer(deps.log);
+  const budget = deps.bodyBufferBytes === undefined ? undefined : new BodyBudget(deps.bodyBufferBytes);
   const onRejected = (route: string, status: number) => deps.metrics.rejected.inc({ route, code: String(status) });
   const app = express();
   app.disable('x-powered-by');
@@ -82,15 +87,16 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.set('query parser', 'simple');
   app.use((req, res, next) => {
     prepare(req, res);
+    requireSingleAuthorization(req.rawHeaders);
     next();
   });
   app.use(opsRoutes(deps.ops));
   app.use(sendRoutes(deps.send));
   app.use(adminRoutes(deps.admin));
-  app.use(webhookRoute(deps.webhook));
+  app.use(webhookRoute({ ...deps.webhook, ...(budget ? { budget } : {}) }));
   app.use((_req, res) => sendError(res, new HttpError(404, 'not_found', 'no such route')));
   app.use(errorMiddleware(deps.log, onRejected));
-  const hot = hotRoutes({ send: deps.send, webhook: deps.webhook, log: deps.log, prepare, onRejected });
+  const hot = hotRoutes({ send: deps.send, webhook: deps.webhook, log: deps.log, prepare, onRejected, ...(budget ? { budget } : {}) });
   return (req, res) => {
     if (!hot(req, res)) app(req, res);
   };

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NamedKey } from '@cbot-relay/config';
+import { HttpError } from './http-error.js';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -40,4 +41,18 @@ export function basicMatches(header: string | undefined, user: string, pass: str
   const m = header === undefined ? null : /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   const presented = m?.[1] ? Buffer.from(m[1], 'base64').toString('utf8') : '';
   return timingSafeEqual(digest(presented), digest(`${user}:${pass}`)) && m !== null;
+}
+
+/**
+ * Node keeps the first of repeated Authorization headers and silently drops the others, while a proxy
+ * in front may have checked another one; a request carrying two is refused rather than guessed at.
+ */
+export function requireSingleAuthorization(rawHeaders: readonly string[]): void {
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) {
+      throw new HttpError(400, 'invalid_header', 'Authorization must appear once', [{ path: 'Authorization', message: 'repeated' }]);
+    }
+  }
 }

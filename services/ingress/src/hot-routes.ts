@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@cbot-relay/observability';
+import { requireSingleAuthorization } from './auth.js';
+import type { BodyBudget } from './body-budget.js';
 import type { OnRejected } from './http-error.js';
 import { HttpError, answerError, writeJson } from './http-error.js';
 import type { SendRoutesDeps } from './send-routes.js';
@@ -14,6 +16,8 @@ export interface HotRoutesDeps {
   /** Sets the headers every answer carries; returns the request id. */
   prepare: (req: IncomingMessage, res: ServerResponse) => string;
   onRejected: OnRejected;
+  /** Bodies held at once across requests; a read past it is 503. */
+  budget?: BodyBudget;
 }
 
 const SEND = '/v1/messages';
@@ -31,18 +35,20 @@ const WEBHOOK = '/webhooks/cbot';
  */
 export function hotRoutes(deps: HotRoutesDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const send = async (req: IncomingMessage, res: ServerResponse) => {
+    requireSingleAuthorization(req.rawHeaders);
     const who = caller(deps.send.keys, req.headers);
     await admit(deps.send, who, res);
     requireJson(req.headers);
-    const body = await readBody(req, res, deps.send.maxBodyBytes);
+    const body = await readBody(req, res, deps.send.maxBodyBytes, deps.budget);
     const id = await acceptMessage(deps.send, who, body, req.headers);
     res.setHeader('Location', `${SEND}/${id}`);
     writeJson(res, 202, { id, status: 'queued' });
   };
 
   const webhook = async (req: IncomingMessage, res: ServerResponse) => {
+    requireSingleAuthorization(req.rawHeaders);
     const signed = authenticateCallback(deps.webhook, req.headers);
-    const body = await readBody(req, res, deps.webhook.maxBodyBytes);
+    const body = await readBody(req, res, deps.webhook.maxBodyBytes, deps.budget);
     await acceptCallback(deps.webhook, signed, req.headers, body);
     writeJson(res, 200, { status: 'ok' });
   };
@@ -69,7 +75,7 @@ const DRAIN_BYTES = 1 << 20;
  * once. As with express's parser, the rest of the body is then read and dropped so the client sees
  * the answer and may reuse the connection; past DRAIN_BYTES more the connection is closed instead.
  */
-export function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, res: ServerResponse, limit: number, budget?: BodyBudget): Promise<Buffer> {
   const tooLarge = () => new HttpError(413, 'payload_too_large', 'request body is too large');
   const declared = Number(req.headers['content-length']);
   if (declared > limit) {
@@ -92,6 +98,14 @@ export function readBody(req: IncomingMessage, res: ServerResponse, limit: numbe
         stop();
         drop(req, DRAIN_BYTES);
         reject(tooLarge());
+        return;
+      }
+      try {
+        budget?.charge(res, chunk.length);
+      } catch (err) {
+        // Refused with Connection: close; what still arrives is not kept.
+        stop();
+        reject(err);
         return;
       }
       chunks.push(chunk);

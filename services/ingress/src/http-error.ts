@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '@cbot-relay/observability';
 
@@ -63,21 +63,46 @@ function fromParserError(err: { type?: unknown; status?: unknown }): HttpError |
   }
 }
 
+/**
+ * The `route` label of a refused request (relay_requests_rejected_total). It comes only from route
+ * templates declared in code (`/v1/messages/:id`), never from the URL: a label per distinct path would
+ * let anyone grow the registry without bound (thousands of 8 KB paths exhaust the heap in seconds).
+ */
 export type OnRejected = (route: string, status: number) => void;
+
+/** The label of a request no route matched (or refused before routing). */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/** Route template for the metric label: the matched route's declared path, else what a mount named, else `unmatched`. */
+export function routeLabel(req: { route?: { path?: unknown } }, locals: Record<string, unknown>): string {
+  const declared = req.route?.path;
+  if (typeof declared === 'string') return declared;
+  return typeof locals.route === 'string' ? locals.route : UNMATCHED_ROUTE;
+}
+
+/** A refused request's unread body is read and dropped (keeping the connection) up to this size. */
+const DRAIN_REFUSED_BYTES = 64 * 1024;
 
 /** Answers whatever a route threw: its own HttpError, a body-reading error mapped, anything else a logged 500. */
 export function answerError(err: unknown, reqId: unknown, route: string, res: ServerResponse, log: Logger, onError?: OnRejected): void {
   const known = err instanceof HttpError ? err : fromParserError((err ?? {}) as { type?: unknown; status?: unknown });
   const answer = known ?? new HttpError(500, 'internal', 'internal error');
   if (!known) log.error({ err, reqId }, 'unhandled error');
-  else if (answer.status === 503) log.warn({ err: (err as Error).cause, reqId }, 'storage unavailable');
+  else if (answer instanceof UnavailableError) log.warn({ err: (err as Error).cause, reqId }, 'storage unavailable');
   onError?.(route, answer.status);
   if (res.headersSent) return;
+  // Refused before its body was read (401, 415, 429…): Node would read and drop the rest to keep the
+  // connection. Worth it for a small declared body (a caller's next request reuses the connection);
+  // a large or undeclared one is not read: the connection closes after the answer.
+  const req = res.req as IncomingMessage | undefined;
+  if (req && !req.complete && req.readableFlowing === null && !(Number(req.headers['content-length']) <= DRAIN_REFUSED_BYTES)) {
+    res.setHeader('Connection', 'close');
+  }
   sendError(res, answer);
 }
 
 export function errorMiddleware(log: Logger, onError?: OnRejected): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    answerError(err, req.headers['x-request-id'], req.route?.path ?? req.path, res, log, onError);
+    answerError(err, req.headers['x-request-id'], routeLabel(req, res.locals), res, log, onError);
   };
 }

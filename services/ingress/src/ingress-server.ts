@@ -1,6 +1,44 @@
 import { createServer } from 'node:http';
-import type { RequestListener, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
+/** What one ingress accepts from slow or many clients (INGRESS_* variables, README). */
+export interface ServerLimits {
+  maxConnections: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  bodyIdleTimeoutMs: number;
+  /** Called for each connection closed on arrival because maxConnections were open. */
+  onDrop?: () => void;
+}
+
+export const DEFAULT_LIMITS: Omit<ServerLimits, 'onDrop'> = {
+  maxConnections: 1024,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 15_000,
+  bodyIdleTimeoutMs: 5_000,
+};
+
+/**
+ * Cuts a request whose body stops arriving for `ms` (a 408 if nothing was answered yet), so a client
+ * that sends headers and then trickles or stalls cannot hold its buffers for the whole request
+ * timeout. Disarmed once the body is in: waiting for Redis afterwards is not the client's fault.
+ */
+function guardBodyIdle(req: IncomingMessage, res: ServerResponse, ms: number): void {
+  req.setTimeout(ms, () => {
+    if (res.headersSent) {
+      req.socket.destroy();
+      return;
+    }
+    const body = JSON.stringify({ error: { code: 'request_timeout', message: 'request body stalled', details: [] } });
+    res.writeHead(408, { Connection: 'close', 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  req.once('end', () => {
+    // After the answer Node has set its own keep-alive timeout on the socket; leave that alone.
+    if (!res.writableEnded) req.socket.setTimeout(0);
+  });
+}
 
 /**
  * The HTTP listener. close() stops accepting, lets in-flight requests finish (each either made its
@@ -15,16 +53,28 @@ export class IngressServer {
     this.#server = server;
   }
 
-  static async listen(app: RequestListener, port: number, host = '0.0.0.0'): Promise<IngressServer> {
+  static async listen(app: RequestListener, port: number, host = '0.0.0.0', limits: Partial<ServerLimits> = {}): Promise<IngressServer> {
+    const l = { ...DEFAULT_LIMITS, ...limits };
     let self: IngressServer | undefined;
-    const server = createServer((req, res) => {
-      self?.track(res);
-      app(req, res);
-    });
-    // Slow-loris guards; keep-alive longer than common load balancers' idle timeout (60 s).
-    server.requestTimeout = 30_000;
-    server.headersTimeout = 10_000;
-    server.keepAliveTimeout = 65_000;
+    const server = createServer(
+      {
+        headersTimeout: l.headersTimeoutMs,
+        requestTimeout: l.requestTimeoutMs,
+        // Longer than common load balancers' idle timeout (60 s), so they close first.
+        keepAliveTimeout: 65_000,
+        // Node checks the two timeouts above only this often (30 s by default), which would let slow
+        // clients stay up to 30 s past them.
+        connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(l.headersTimeoutMs / 4))),
+      },
+      (req, res) => {
+        self?.track(res);
+        if (!req.complete) guardBodyIdle(req, res, l.bodyIdleTimeoutMs);
+        app(req, res);
+      },
+    );
+    // Connections past the cap are closed as they arrive, before any byte is read.
+    server.maxConnections = l.maxConnections;
+    if (l.onDrop) server.on('drop', l.onDrop);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {

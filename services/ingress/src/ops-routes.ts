@@ -1,12 +1,17 @@
 import { Router } from 'express';
 import type { Metrics } from '@cbot-relay/observability';
+import type { KeyRing } from './auth.js';
+import { caller } from './send-routes.js';
 
 export interface OpsDeps {
   metrics: Metrics;
+  /** RELAY_ADMIN_KEYS: /metrics on the public port needs one (OPS_PORT serves it openly). */
+  adminKeys: KeyRing;
   /** Redis reachable and every local worker running. */
   ready: () => Promise<{ ok: boolean; checks: Record<string, boolean> }>;
 }
 
+/** /healthz and /readyz open to probes; /metrics, which names callers and volumes, needs an admin key here. */
 export function opsRoutes(deps: OpsDeps): Router {
   const r = Router();
   r.get('/healthz', (_req, res) => {
@@ -16,7 +21,8 @@ export function opsRoutes(deps: OpsDeps): Router {
     const { ok, checks } = await deps.ready();
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', checks });
   });
-  r.get('/metrics', async (_req, res) => {
+  r.get('/metrics', async (req, res) => {
+    caller(deps.adminKeys, req.headers, 'RELAY_ADMIN_KEYS');
     res.setHeader('Content-Type', deps.metrics.registry.contentType);
     res.send(await deps.metrics.registry.metrics());
   });

@@ -32,6 +32,26 @@ describe('readJson', () => {
     expect(code(Buffer.from('['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH)))).toBe('ok');
   });
 
+  it('refuses duplicate and reserved keys with their path, or reports them when asked', () => {
+    const err = (() => {
+      try {
+        readJson(Buffer.from('{"to":"1","type":"text","text":{"body":"a","body":"b"}}'));
+      } catch (e) {
+        return e as HttpError;
+      }
+      return undefined;
+    })();
+    expect(err?.status).toBe(400);
+    expect(err?.code).toBe('invalid_json');
+    expect(err?.details).toEqual([{ path: 'text.body', message: 'duplicate key' }]);
+    expect(code(Buffer.from('{"__proto__":{"admin":true}}'))).toBe('invalid_json');
+    const kept = readJson(Buffer.from('{"a":1,"a":2}'), { keys: 'report' });
+    expect(kept.value).toEqual({ a: 2 });
+    expect(kept.keyIssue).toEqual({ path: 'a', message: 'duplicate key' });
+    // Broken JSON is named as such even when the scan saw a duplicate first.
+    expect(code(Buffer.from('{"a":1,"a":'))).toBe('invalid_json');
+  });
+
   it('knows JSON content types', () => {
     expect(isJsonContentType('application/json; charset=utf-8')).toBe(true);
     expect(isJsonContentType('application/vnd.api+json')).toBe(true);

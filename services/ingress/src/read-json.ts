@@ -1,31 +1,35 @@
 import { HttpError } from './http-error.js';
+import type { JsonKeyIssue } from './json-scan.js';
+import { MAX_JSON_DEPTH, scanJson } from './json-scan.js';
+
+export { MAX_JSON_DEPTH } from './json-scan.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** WhatsApp payloads nest 6–8 levels; anything far deeper is hostile and would blow recursive code later. */
-export const MAX_JSON_DEPTH = 64;
-
 /** Deepest bracket nesting in JSON text, ignoring brackets inside strings. Stops counting past `limit`. */
 export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped char
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) max = depth;
-      if (max > limit) return max;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return max;
+  return scanJson(text, limit).depth;
+}
+
+export interface ReadJsonOptions {
+  /**
+   * `reject` (the send API): a duplicate key anywhere, or `__proto__`/`constructor`/`prototype` as a
+   * key, is a 400 naming its path — the bytes are forwarded as sent, so they must mean one thing.
+   * `report` (CBOT callbacks): such a body is kept and the issue returned, since refusing a callback
+   * would lose it once CBOT stops retrying.
+   */
+  keys?: 'reject' | 'report';
+}
+
+export interface ReadJson {
+  text: string;
+  value: unknown;
+  /** Only with `keys: 'report'`: the first duplicate or reserved key. */
+  keyIssue?: JsonKeyIssue;
 }
 
 /** Decodes strictly (invalid UTF-8 is an error, not U+FFFD) and parses; never echoes the input. */
-export function readJson(raw: unknown): { text: string; value: unknown } {
+export function readJson(raw: unknown, opts: ReadJsonOptions = {}): ReadJson {
   if (!Buffer.isBuffer(raw) || raw.length === 0) throw new HttpError(400, 'invalid_json', 'request body must be a JSON document');
   let text: string;
   try {
@@ -33,14 +37,27 @@ export function readJson(raw: unknown): { text: string; value: unknown } {
   } catch {
     throw new HttpError(400, 'invalid_utf8', 'request body is not valid UTF-8');
   }
-  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+  const scan = scanJson(text);
+  if (scan.depth > MAX_JSON_DEPTH) {
     throw new HttpError(400, 'too_deep', `request body nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
+  let value: unknown;
   try {
-    return { text, value: JSON.parse(text) as unknown };
+    value = JSON.parse(text) as unknown;
   } catch {
     throw new HttpError(400, 'invalid_json', 'request body is not valid JSON');
   }
+  const issue = scan.keyIssue;
+  if (issue === undefined) return { text, value };
+  if (opts.keys === 'report') return { text, value, keyIssue: issue };
+  throw new HttpError(
+    400,
+    'invalid_json',
+    issue.message === 'duplicate key'
+      ? 'request body has a duplicate key; JSON readers disagree on which one counts'
+      : 'request body uses __proto__, constructor or prototype as a key',
+    [issue],
+  );
 }
 
 export function isJsonContentType(header: string | undefined): boolean {

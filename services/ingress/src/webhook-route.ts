@@ -4,6 +4,7 @@ import { Router, raw } from 'express';
 import type { RequestHandler } from 'express';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import { basicMatches } from './auth.js';
+import type { BodyBudget } from './body-budget.js';
 import { HttpError, UnavailableError } from './http-error.js';
 import { readJson } from './read-json.js';
 
@@ -16,22 +17,35 @@ export interface WebhookDeps {
   now: () => number;
   log: Logger;
   metrics: Metrics;
+  /** Bodies held at once; set by the app. The express path charges the declared size (or the limit) up front. */
+  budget?: BodyBudget;
 }
 
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
 
+const unauthorized = (message: string) =>
+  new HttpError(401, 'unauthorized', message, [], { 'WWW-Authenticate': 'Basic realm="cbot-relay"' });
+
 /**
- * Checks Basic credentials, which come before the body is read. Returns whether the callback is
- * signed (X-Hub-Signature-256 with CBOT_APP_SECRET set): its signature is checked on the body instead.
+ * Everything about a callback's credentials that can be decided before its body is read, so a
+ * refused caller never makes us buffer up to WEBHOOK_MAX_BODY_BYTES. Returns whether the callback is
+ * signed: CBOT_APP_SECRET is set and X-Hub-Signature-256 looks like `sha256=` + 64 hex digits; its
+ * HMAC is checked once the body is read, and it stands in for Basic (the Cloud API sends no Basic).
+ * An empty signature header is no signature. A malformed one can never verify, so it is refused now.
+ * Without an app secret the header means nothing and Basic is required as usual.
  */
 export function authenticateCallback(deps: WebhookDeps, headers: IncomingHttpHeaders): boolean {
-  const signed = deps.appSecret !== undefined && headers['x-hub-signature-256'] !== undefined;
-  if (!signed && deps.basic && !basicMatches(headers.authorization, deps.basic.user, deps.basic.pass)) {
-    throw new HttpError(401, 'unauthorized', 'callback credentials missing or wrong', [], {
-      'WWW-Authenticate': 'Basic realm="cbot-relay"',
-    });
+  const given = headers['x-hub-signature-256'];
+  // Node joins a repeated header with ", ", which no longer looks like a signature.
+  const signature = typeof given === 'string' ? given.trim() : '';
+  if (deps.appSecret !== undefined && signature !== '') {
+    if (!SIGNATURE.test(signature)) throw unauthorized('X-Hub-Signature-256 must be sha256= and 64 hex digits');
+    return true;
   }
-  return signed;
+  if (deps.basic && !basicMatches(headers.authorization, deps.basic.user, deps.basic.pass)) {
+    throw unauthorized('callback credentials missing or wrong');
+  }
+  return false;
 }
 
 /**
@@ -46,7 +60,11 @@ export async function acceptCallback(deps: WebhookDeps, signed: boolean, headers
       throw new HttpError(401, 'unauthorized', 'X-Hub-Signature-256 does not match the body');
     }
   }
-  const { text } = readJson(bytes);
+  // A duplicate or reserved key is kept, not refused: a 400 would make CBOT retry the same bytes
+  // until it gives up, losing the callback. Fanout reads it with JSON.parse, where the last duplicate
+  // wins and `__proto__` is a plain own property, never a prototype.
+  const { text, keyIssue } = readJson(bytes, { keys: 'report' });
+  if (keyIssue) deps.log.warn({ path: keyIssue.path, issue: keyIssue.message }, 'callback kept although it has an odd key');
   const receivedAt = deps.now();
   try {
     await deps.enqueue(text, receivedAt);
@@ -62,6 +80,8 @@ export function webhookRoute(deps: WebhookDeps): Router {
   const body = raw({ type: () => true, limit: deps.maxBodyBytes });
   const authenticate: RequestHandler = (req, res, next) => {
     res.locals.signed = authenticateCallback(deps, req.headers);
+    const declared = Number(req.headers['content-length']);
+    deps.budget?.charge(res, Number.isInteger(declared) && declared >= 0 ? Math.min(declared, deps.maxBodyBytes) : deps.maxBodyBytes);
     next();
   };
   r.post('/webhooks/cbot', authenticate, body, async (req, res) => {

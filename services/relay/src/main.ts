@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   }
 
   const relay = await startRelay({ config, redisUrl: redis.url, log, metrics });
-  log.info({ roles: config.roles, port: relay.port }, 'cbot-relay started');
+  log.info({ roles: config.roles, port: relay.port, opsPort: relay.opsPort }, 'cbot-relay started');
   if (roles.has('ingress')) {
     const key = config.apiKeys[0] ? '<your RELAY_API_KEYS key>' : '<set RELAY_API_KEYS first>';
     log.info(

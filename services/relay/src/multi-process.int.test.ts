@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageStore } from '@cbot-relay/records';
-import { RelayProcess, waitFor } from '@cbot-relay/testing';
+import { RelayProcess, freePort, waitFor } from '@cbot-relay/testing';
 import type { Harness } from './test-kit/harness.js';
 import { CBOT_KEY, json, startHarness } from './test-kit/harness.js';
 
@@ -128,5 +128,22 @@ describe('several dispatcher processes', () => {
       expect(got).toEqual(bodies.filter((b) => b.to === to).map((b) => b.text));
     }
     expect(second.pid).toBeDefined();
+  });
+});
+
+describe('OPS_PORT', () => {
+  it('is served by a dispatcher-only process, unauthenticated, on the port it was given', async () => {
+    const port = await freePort();
+    const proc = await RelayProcess.start({
+      env: { REDIS_URL: h.redis.url, RELAY_ROLES: 'dispatcher', CBOT_BASE_URL: h.sim.url, CBOT_API_KEY: CBOT_KEY, QUEUE_PREFIX: h.prefix, OPS_PORT: String(port) },
+    });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      expect(await (await fetch(`${base}/metrics`)).text()).toContain('relay_messages_sent_total');
+    } finally {
+      await proc.stop();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { RelayConfig } from '@cbot-relay/config';
 import { requireCbot } from '@cbot-relay/config';
 import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp } from '@cbot-relay/ingress';
-import { gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
+import { OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
@@ -15,15 +15,15 @@ export interface RelayOptions {
   log: Logger;
   metrics: Metrics;
   now?: () => number;
-  /** Host the HTTP server binds; tests use 127.0.0.1. */
+  /** Host the HTTP servers (ingress and OPS_PORT) bind; tests use 127.0.0.1. */
   host?: string;
-  /** Serve /healthz, /readyz, /metrics on this port when the ingress role is off. */
-  opsPort?: number;
 }
 
 export interface Relay {
   /** The bound HTTP port, when this process serves HTTP. */
   port: number | undefined;
+  /** The bound OPS_PORT (/healthz, /readyz, /metrics), unless it is off. */
+  opsPort: number | undefined;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -116,8 +116,19 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       running.push(() => fanout.running);
     }
 
-    const wantHttp = roles.has('ingress') || opts.opsPort !== undefined;
-    if (!wantHttp) return handle(undefined, stop);
+    const ready = async () => {
+      const redisOk = await httpRedis.ping().then(() => true, () => false);
+      const workersOk = running.every((r) => r());
+      return { ok: accepting && redisOk && workersOk, checks: { redis: redisOk, workers: workersOk, accepting } };
+    };
+    let ops: OpsServer | undefined;
+    if (config.opsPort !== undefined) {
+      ops = await OpsServer.listen({ port: config.opsPort, host: opts.host ?? config.host, metrics, ready, log });
+      const opened = ops;
+      // Closed near the end: /readyz says "not ready" while the roles stop.
+      closers.unshift(() => opened.close());
+    }
+    if (!roles.has('ingress')) return handle(undefined, ops?.port, stop);
 
     const inbound = new Queue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: httpRedis, prefix });
     inbound.on('error', () => undefined);
@@ -133,16 +144,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     const app = createIngressApp({
       log,
       metrics,
-      ops: {
-        metrics,
-        ready: async () => {
-          const redisOk = await httpRedis.ping().then(() => true, () => false);
-          const workersOk = running.every((r) => r());
-          return { ok: accepting && redisOk && workersOk, checks: { redis: redisOk, workers: workersOk, accepting } };
-        },
-      },
+      bodyBufferBytes: config.ingress.bodyBufferBytes,
+      ops: { metrics, ready, adminKeys: new KeyRing(config.adminKeys) },
       send: {
-        keys: new KeyRing(ingressOn ? config.apiKeys : []),
+        keys: new KeyRing(config.apiKeys),
         store: httpStore,
         outbound: httpOutbound,
         maxBodyBytes: config.ingress.maxBodyBytes,
@@ -152,7 +157,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         metrics,
       },
       admin: {
-        adminKeys: new KeyRing(ingressOn ? config.adminKeys : []),
+        adminKeys: new KeyRing(config.adminKeys),
         store: httpStore,
         outbound: httpOutbound,
         ...(deadLetters ? { events: deadLetters } : {}),
@@ -164,7 +169,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         appSecret: config.webhook.appSecret,
         maxBodyBytes: config.webhook.maxBodyBytes,
         enqueue: async (raw, receivedAt) => {
-          if (!ingressOn) throw new Error('ingress role is off');
           await inboundAdds.add({ raw, receivedAt });
         },
         now,
@@ -172,20 +176,23 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         metrics,
       },
     });
-    const server = await IngressServer.listen(app, ingressOn ? config.port : (opts.opsPort ?? 0), opts.host ?? config.host);
+    const server = await IngressServer.listen(app, config.port, opts.host ?? config.host, {
+      ...config.ingress,
+      onDrop: () => metrics.connectionsDropped.inc(),
+    });
     // Stop intake first: the server closes before any worker does.
     closers.push(() => server.close());
-    return handle(server.port, stop);
+    return handle(server.port, ops?.port, stop);
   } catch (err) {
     await stop();
     throw err;
   }
 }
 
-function handle(port: number | undefined, stop: () => Promise<void>): Relay {
+function handle(port: number | undefined, opsPort: number | undefined, stop: () => Promise<void>): Relay {
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= stop());
-  return { port, close, [Symbol.asyncDispose]: close };
+  return { port, opsPort, close, [Symbol.asyncDispose]: close };
 }
 
 async function waitReady(redis: Redis, timeoutMs = 10_000): Promise<void> {

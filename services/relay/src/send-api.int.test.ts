@@ -316,7 +316,16 @@ describe('operations', () => {
     expect((await fetch(`${h.base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${h.base}/readyz`);
     expect(ready.status).toBe(200);
-    const metrics = await (await fetch(`${h.base}/metrics`)).text();
+    // On PORT /metrics needs an admin key; OPS_PORT serves it (and the probes) to anyone who can reach it.
+    expect((await fetch(`${h.base}/metrics`)).status).toBe(401);
+    expect((await fetch(`${h.base}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).status).toBe(401);
+    const onPort = await h.admin('/metrics');
+    expect(onPort.status).toBe(200);
+    expect(await onPort.text()).toContain('relay_messages_accepted_total');
+    const ops = `http://127.0.0.1:${h.relay.opsPort}`;
+    expect((await fetch(`${ops}/healthz`)).status).toBe(200);
+    expect((await fetch(`${ops}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${ops}/metrics`)).text();
     expect(metrics).toContain('relay_messages_accepted_total');
     expect(metrics).toMatch(/relay_messages_sent_total \d+/);
     expect(metrics).toMatch(/relay_outbound_backlog \d+/);

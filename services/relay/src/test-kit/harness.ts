@@ -47,6 +47,8 @@ export async function startHarness(
     CBOT_WEBHOOK_PASS: 's3cr3t-pass',
     QUEUE_PREFIX: prefix,
     PORT: '0',
+    // Any free port: test files run in parallel on one host, and 9464 may be taken.
+    OPS_PORT: '0',
     DISPATCH_BACKOFF_BASE_MS: '20',
     DISPATCH_BACKOFF_MAX_MS: '200',
     // Short backoffs need more attempts to ride out the 1 s outages the tests inject.
