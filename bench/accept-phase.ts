@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { cpuMeter } from './cpu.js';
 import type { ClosedLoopResult } from './load.js';
 import { closedLoop } from './load.js';
@@ -14,6 +15,14 @@ export interface AcceptRound extends ClosedLoopResult {
   cpuUsPerRequest: { server: number; redis: number; loadGenerator: number };
   /** Share of one core each process used during the round. */
   coresBusy: { server: number; redis: number; loadGenerator: number };
+  /** Time Redis spent executing commands per accepted request (INFO commandstats), µs. */
+  redisCommandUsPerRequest: number;
+}
+
+/** Total µs Redis has spent executing commands since its start (sum of INFO commandstats usec). */
+async function commandUs(redis: Redis): Promise<number> {
+  const stats = await redis.info('commandstats');
+  return [...stats.matchAll(/usec=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
 export interface AcceptComparison {
@@ -38,6 +47,7 @@ export async function compareAccept(o: {
   body: (i: number) => string;
   targets: [AcceptTarget, AcceptTarget];
   redisPid: number;
+  redis: Redis;
   connections: number;
   rounds: number;
   warmS: number;
@@ -50,14 +60,17 @@ export async function compareAccept(o: {
       const base = { url: t.url, path: o.path, headers: t.headers, body: o.body, connections: o.connections };
       await closedLoop({ ...base, durationS: o.warmS });
       const meter = cpuMeter({ server: t.pid, redis: o.redisPid, loadGenerator: process.pid });
+      const usBefore = await commandUs(o.redis);
       const r = await closedLoop({ ...base, durationS: o.durationS });
       const cpu = meter();
+      const redisCommandUsPerRequest = (await commandUs(o.redis)) - usBefore;
       const per = (ms: number | undefined) => ((ms ?? 0) * 1000) / Math.max(1, r.ok);
       const busy = (ms: number | undefined) => (ms ?? 0) / (r.durationS * 1000);
       const result: AcceptRound = {
         ...r,
         cpuUsPerRequest: { server: per(cpu.server), redis: per(cpu.redis), loadGenerator: per(cpu.loadGenerator) },
         coresBusy: { server: busy(cpu.server), redis: busy(cpu.redis), loadGenerator: busy(cpu.loadGenerator) },
+        redisCommandUsPerRequest: redisCommandUsPerRequest / Math.max(1, r.ok),
       };
       runs[t.name].push(result);
       const bad = r.non2xx + r.errors > 0 ? ` (non-2xx ${r.non2xx}: ${JSON.stringify(r.statusCodes)}, errors ${r.errors})` : '';
@@ -65,7 +78,7 @@ export async function compareAccept(o: {
       const b = result.coresBusy;
       o.log(
         `  ${o.path} ${t.name.padEnd(8)} round ${round + 1}: ${Math.round(r.rps)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; ` +
-          `CPU µs/req server ${Math.round(c.server)}, redis ${Math.round(c.redis)}, load generator ${Math.round(c.loadGenerator)} ` +
+          `CPU µs/req server ${Math.round(c.server)}, redis ${Math.round(c.redis)} (commands ${result.redisCommandUsPerRequest.toFixed(1)}), load generator ${Math.round(c.loadGenerator)} ` +
           `(cores busy ${b.server.toFixed(2)}/${b.redis.toFixed(2)}/${b.loadGenerator.toFixed(2)})${bad}`,
       );
     }

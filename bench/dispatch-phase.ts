@@ -126,3 +126,32 @@ export async function topUp(redis: Redis, ingressUrl: string, connections: numbe
   });
   log(`  (topped the backlog up from ${have} by ${r.ok} messages through the ingress)`);
 }
+
+export interface IdleRun {
+  /** Share of one core an idle dispatcher used over the window. */
+  cores: number;
+  /** Redis connections the dispatcher holds. */
+  redisConnections: number;
+  windowS: number;
+}
+
+/**
+ * A dispatcher with nothing queued (a prefix of its own): the CPU it burns and the Redis connections
+ * it holds while waiting. Sleeping on a wake-up, it should make about one Redis call a second.
+ */
+export async function measureIdle(o: { td: Teardown; redis: Redis; redisUrl: string; simUrl: string; env: EnvFor; windowS: number; log: (line: string) => void }): Promise<IdleRun> {
+  const clients = async () => String(await o.redis.call('CLIENT', 'LIST')).split('\n').filter((l) => l.trim() !== '').length;
+  const before = await clients();
+  const child = await startDispatcher(o.td, 99, o.redisUrl, o.simUrl, (role) => ({ ...o.env(role), QUEUE_PREFIX: 'bench-idle' }));
+  try {
+    await sleep(2_000);
+    const redisConnections = (await clients()) - before;
+    const meter = cpuMeter({ idle: child.pid });
+    await sleep(o.windowS * 1000);
+    const cores = (meter().idle ?? 0) / (o.windowS * 1000);
+    o.log(`  idle dispatcher: ${(cores * 100).toFixed(2)} % of a core over ${o.windowS} s, ${redisConnections} Redis connections`);
+    return { cores, redisConnections, windowS: o.windowS };
+  } finally {
+    await stopChild(child);
+  }
+}

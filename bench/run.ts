@@ -6,7 +6,8 @@ import { Redis } from 'ioredis';
 import type { AcceptComparison } from './accept-phase.js';
 import { compareAccept } from './accept-phase.js';
 import type { DispatchRun } from './dispatch-phase.js';
-import { expectedDrain, measureDispatch, topUp } from './dispatch-phase.js';
+import type { IdleRun } from './dispatch-phase.js';
+import { expectedDrain, measureDispatch, measureIdle, topUp } from './dispatch-phase.js';
 import { PhaseRunner } from './interference.js';
 import type { LatencyRun } from './latency-phase.js';
 import { measureLatency } from './latency-phase.js';
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
     const phase = phases.run.bind(phases);
 
     const auth = { authorization: `Bearer ${API_KEY}` };
-    const acceptOpts = { redisPid, connections: s.connections, rounds: s.acceptRounds, warmS: s.acceptWarmS, durationS: s.acceptDurationS, log };
+    const acceptOpts = { redisPid, redis, connections: s.connections, rounds: s.acceptRounds, warmS: s.acceptWarmS, durationS: s.acceptDurationS, log };
     let sendApi: AcceptComparison | undefined;
     let webhook: AcceptComparison | undefined;
     if (s.phases.has('accept')) {
@@ -103,7 +104,10 @@ async function main(): Promise<void> {
     }
 
     const dispatch: DispatchRun[] = [];
+    let idle: IdleRun | undefined;
     if (s.phases.has('dispatch')) {
+      log('\nidle dispatcher (nothing queued):');
+      idle = await phase('idle dispatcher', () => measureIdle({ td, redis, redisUrl: redisServer.url, simUrl: simCount.url, env, windowS: 10, log }));
       log('\ndispatcher throughput (pre-loaded backlog, steady window):');
       for (const [processes, latencyMs] of [[1, 0], [1, 50], [3, 50], [1, 300], [3, 300]] as const) {
         await topUp(redis, ingress.url, s.connections, log, expectedDrain({ processes, latencyMs, concurrency: settings.concurrency, seconds: s.dispatchWarmS + s.dispatchWindowS }));
@@ -132,7 +136,7 @@ async function main(): Promise<void> {
     const redisStats = await redisHealth(redis);
     log(`\nRedis over the run: ${JSON.stringify(redisStats)}`);
 
-    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, dispatch, latency, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
+    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, idle, dispatch, latency, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
     const { rows, verdicts } = tabulate(partial);
     log(`\n${markdownTable(rows)}\n`);
     const failed = Object.entries(verdicts).filter(([, ok]) => !ok).map(([k]) => k);

@@ -5,8 +5,8 @@ const KILLS = 10;
 
 /**
  * SIGKILL the older of the two dispatchers, start a replacement, repeat ten times. CBOT answers after
- * 40 ms, so with 50 msg/s a kill almost always lands while a send is on the wire: the lane stays held
- * by the dead worker's lock, then goes to the other dispatcher, which must resend only what CBOT may
+ * 40 ms, so with 50 msg/s a kill almost always lands while a send is on the wire: the recipient stays leased
+ * to the dead worker, then goes to the other dispatcher, which must resend only what CBOT may
  * have got (counted) and keep each recipient's order.
  */
 export const dispatcherSigkill: Scenario = {
@@ -16,7 +16,7 @@ export const dispatcherSigkill: Scenario = {
   ratePerS: 50,
   recipients: 40,
   inboundPerS: 5,
-  // A dead dispatcher's lane comes back after its lock (CBOT_TIMEOUT_MS + 10 s) and a stalled check (5 s).
+  // A dead dispatcher's recipients come back when their leases expire (CBOT_TIMEOUT_MS + 10 s).
   drainTimeoutMs: 90_000,
   async inject(ctx) {
     const { cluster } = ctx;
