@@ -14,7 +14,7 @@ afterAll(async () => {
   await h.close();
 });
 
-const dispatcher = () =>
+const dispatcher = (extra: Record<string, string> = {}) =>
   RelayProcess.start({
     env: {
       REDIS_URL: h.redis.url,
@@ -26,6 +26,7 @@ const dispatcher = () =>
       DISPATCH_BACKOFF_MAX_MS: '200',
       CBOT_RATE_LIMIT: '100000',
       LOG_LEVEL: 'info',
+      ...extra,
     },
   });
 
@@ -76,15 +77,18 @@ describe('several dispatcher processes', () => {
 
   it('loses nothing and doubles nothing when a dispatcher is SIGKILLed mid-run', async () => {
     h.sim.reset();
-    h.sim.setKnobs({ latencyMs: 5 });
+    // CBOT takes 200 ms: with 100 recipients about 100 sends are on the wire whenever the kill lands.
+    h.sim.setKnobs({ latencyMs: 200 });
     const bodies = Array.from({ length: 1000 }, (_, i) => ({ to: `90555888${String(i % 100).padStart(4, '0')}`, text: `k${i}` }));
     const ids = await sendAll(bodies, 20);
-    const first = await dispatcher();
+    // A short CBOT timeout makes the dead process's leases (timeout + 10 s) expire within the test.
+    const fast = { CBOT_TIMEOUT_MS: '1000' };
+    const first = await dispatcher(fast);
     await waitFor(() => h.sim.received().length >= 200, { timeoutMs: 60_000, intervalMs: 20 });
     expect(await first.stop('SIGKILL')).toBeNull();
     const mid = h.sim.received().length;
     expect(mid).toBeLessThan(1000);
-    await using second = await dispatcher();
+    await using second = await dispatcher(fast);
     await waitFor(() => new Set(h.sim.received().map(bodyText)).size >= 1000, { timeoutMs: 120_000, intervalMs: 100 });
 
     const counts = new Map<string, number>();
@@ -101,6 +105,9 @@ describe('several dispatcher processes', () => {
       }
       const doubled = [...counts.values()].filter((c) => c > 1).length;
       expect(doubled).toBeLessThanOrEqual(await store.ambiguousResends());
+      // The kill landed with sends in flight: their recipients waited out the dead process's leases,
+      // and the relay counted each resend of a message whose answer it never got.
+      expect(await store.ambiguousResends()).toBeGreaterThan(0);
     } finally {
       redis.disconnect();
     }
