@@ -137,7 +137,7 @@ export interface IdleRun {
 
 /**
  * A dispatcher with nothing queued (a prefix of its own): the CPU it burns and the Redis connections
- * it holds while waiting. Sleeping on a wake-up, it should make about one Redis call a second.
+ * it holds while waiting. Sleeping on a wake-up, it makes one Redis call every 5 s.
  */
 export async function measureIdle(o: { td: Teardown; redis: Redis; redisUrl: string; simUrl: string; env: EnvFor; windowS: number; log: (line: string) => void }): Promise<IdleRun> {
   const clients = async () => String(await o.redis.call('CLIENT', 'LIST')).split('\n').filter((l) => l.trim() !== '').length;

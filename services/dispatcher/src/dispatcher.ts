@@ -34,7 +34,7 @@ export interface DispatcherOptions {
  *
  * When a claim finds nothing ready the dispatcher sleeps until the next hold or lease falls due, or
  * until an accept publishes a wake-up (the claim leaves a flag that makes the next accept publish),
- * or at most `idlePollMs`: an idle dispatcher makes about one Redis call a second.
+ * or at most `idlePollMs`: an idle dispatcher makes one Redis call every 5 s.
  */
 export class Dispatcher {
   readonly #o: Required<DispatcherOptions>;
@@ -47,7 +47,7 @@ export class Dispatcher {
   #closing: Promise<void> | undefined;
 
   private constructor(opts: DispatcherOptions) {
-    this.#o = { maxClaim: 64, idlePollMs: 1_000, ...opts };
+    this.#o = { maxClaim: 64, idlePollMs: 5_000, ...opts };
     this.#policy = { leaseMs: opts.leaseMs, maxAgeMs: opts.deps.policy.maxAgeMs, ratePerSecond: opts.ratePerSecond };
     // One connection of its own: a subscribed connection can do nothing else.
     this.#sub = opts.redis instanceof Cluster ? opts.redis.duplicate() : opts.redis.duplicate();
