@@ -12,6 +12,12 @@ export function createMetrics() {
     accepted: new Counter({ name: 'relay_messages_accepted_total', help: 'Send requests made durable (202).', labelNames: ['caller'], registers }),
     rejected: new Counter({ name: 'relay_requests_rejected_total', help: 'Requests answered 4xx/5xx by the ingress.', labelNames: ['route', 'code'], registers }),
     sent: new Counter({ name: 'relay_messages_sent_total', help: 'Messages CBOT accepted.', registers }),
+    cbotAnswers: new Counter({
+      name: 'relay_cbot_answers_total',
+      help: 'Answers to send attempts by outcome (sent, permanent, throttled_sender, throttled_recipient, retryable) and WhatsApp error code (a code of the retry policy, "other" or "none").',
+      labelNames: ['outcome', 'code'],
+      registers,
+    }),
     failed: new Counter({ name: 'relay_messages_failed_total', help: 'Messages that ended failed.', labelNames: ['reason'], registers }),
     expired: new Counter({ name: 'relay_messages_expired_total', help: 'Messages not sent before their expiry.', registers }),
     retried: new Counter({ name: 'relay_send_retries_total', help: 'Send attempts that will be retried.', labelNames: ['kind'], registers }),
