@@ -76,8 +76,8 @@ export function createMetrics() {
     oldestAge: new Gauge({ name: 'relay_outbound_oldest_age_seconds', help: 'Age of the oldest accepted message not yet sent, failed or expired.', registers }),
     queueWait: new Histogram({
       name: 'relay_outbound_wait_seconds',
-      help: 'From acceptance to the first send attempt, per priority.',
-      labelNames: ['priority'],
+      help: 'From acceptance to the first send attempt, per caller and priority.',
+      labelNames: ['caller', 'priority'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
       registers,
     }),

@@ -55,6 +55,10 @@ describe('fair, prioritised dispatch under a binding rate limit', () => {
     expect(campaignSoFar() - beforeHigh).toBeLessThanOrEqual(25);
     expect((await json<{ priority: string }>(await h.get((await json<{ id: string }>(res)).id, OTHER_API_KEY))).priority).toBe('high');
 
+    // Visible per caller and priority: the wait histogram counted the high message under its caller.
+    const waits = (await h.metrics.queueWait.get()).values;
+    expect(waits.find((v) => v.metricName === 'relay_outbound_wait_seconds_count' && v.labels.caller === 'other' && v.labels.priority === 'high')?.value).toBe(1);
+
     await waitFor(() => campaignSoFar() === CAMPAIGN, { timeoutMs: 120_000, intervalMs: 200 });
     const got = received().filter((b) => b.startsWith('camp-'));
     expect(new Set(got).size).toBe(CAMPAIGN);
