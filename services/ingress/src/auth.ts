@@ -36,6 +36,15 @@ export function bearerToken(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
+/** The password of `Authorization: Basic …` (the user name is ignored), or undefined when the header is not Basic. */
+export function basicPassword(header: string | undefined): string | undefined {
+  const m = header === undefined ? null : /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!m?.[1]) return undefined;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : decoded.slice(colon + 1);
+}
+
 /** Constant-time check of `Authorization: Basic …` against one user/password pair. */
 export function basicMatches(header: string | undefined, user: string, pass: string): boolean {
   const m = header === undefined ? null : /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(header);

@@ -1,0 +1,108 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { Queue } from 'bullmq';
+import { Router } from 'express';
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from '@cbot-relay/observability';
+import type { KeyRing } from './auth.js';
+import { basicPassword, bearerToken } from './auth.js';
+import { HttpError } from './http-error.js';
+
+export const QUEUE_UI_PATH = '/admin/queues';
+
+export interface QueueUiDeps {
+  adminKeys: KeyRing;
+  /** Every BullMQ queue the relay uses, as named in Redis (hash-tagged in a cluster). */
+  queueNames: string[];
+  connection: Redis | Cluster;
+  /** QUEUE_PREFIX: the BullMQ key prefix of those queues. */
+  prefix: string;
+  /** QUEUE_UI_WRITE: allow retry, clean, pause…; off, every queue is read-only and any write is 405. */
+  write: boolean;
+  log: Logger;
+}
+
+/** A browser cannot send a Bearer header, so the admin key is also taken as the password of HTTP Basic. */
+const CHALLENGE = 'Basic realm="cbot-relay admin", charset="UTF-8"';
+
+/**
+ * The page's scripts, styles and images all come from the installed @bull-board/ui package on this
+ * origin. Its template also links a Google Fonts stylesheet: `style-src 'self'` keeps the browser from
+ * fetching it (the UI falls back to a system font), so the page loads nothing from a CDN.
+ */
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'self'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** The admin key's name from Bearer or Basic (password = key), compared in constant time by the KeyRing. */
+export function queueUiAdmin(keys: KeyRing, headers: IncomingHttpHeaders): string {
+  if (keys.empty) {
+    throw new HttpError(401, 'unauthorized', 'no admin keys are configured (RELAY_ADMIN_KEYS); every call is refused', [], {
+      'WWW-Authenticate': CHALLENGE,
+    });
+  }
+  const presented = bearerToken(headers.authorization) ?? basicPassword(headers.authorization);
+  const name = presented === undefined ? undefined : keys.match(presented);
+  if (name === undefined) {
+    throw new HttpError(401, 'unauthorized', presented === undefined ? 'missing credentials' : 'unknown admin key', [], {
+      'WWW-Authenticate': CHALLENGE,
+    });
+  }
+  return name;
+}
+
+export interface QueueUi {
+  router: Router;
+  close(): Promise<void>;
+}
+
+/**
+ * bull-board over the relay's BullMQ queues, at /admin/queues behind RELAY_ADMIN_KEYS. Read-only
+ * unless QUEUE_UI_WRITE: then bull-board marks every queue read-only, and, in case a route of a later
+ * bull-board skips that check, any method but GET/HEAD is refused here first.
+ */
+export function queueUi(deps: QueueUiDeps): QueueUi {
+  const queues = deps.queueNames.map((name) => {
+    const q = new Queue(name, { connection: deps.connection, prefix: deps.prefix });
+    q.on('error', () => undefined); // connection errors surface on the calls that fail
+    return q;
+  });
+  const adapter = new ExpressAdapter().setBasePath(QUEUE_UI_PATH);
+  createBullBoard({
+    queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode: !deps.write, allowRetries: deps.write })),
+    serverAdapter: adapter,
+    options: { uiConfig: { boardTitle: 'cbot-relay queues', hideDocsLink: true } },
+  });
+  const r = Router();
+  r.use(QUEUE_UI_PATH, (req, res, next) => {
+    res.locals.route = `${QUEUE_UI_PATH}/*`;
+    const admin = queueUiAdmin(deps.adminKeys, req.headers);
+    if (!deps.write && req.method !== 'GET' && req.method !== 'HEAD') {
+      throw new HttpError(405, 'read_only', 'the queue UI is read-only (set QUEUE_UI_WRITE=1 to allow actions)', [], { Allow: 'GET, HEAD' });
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      deps.log.info({ admin, method: req.method, path: req.path }, 'queue UI action');
+    }
+    res.setHeader('Content-Security-Policy', CSP);
+    next();
+  });
+  r.use(QUEUE_UI_PATH, adapter.getRouter() as Router);
+  let closing: Promise<void> | undefined;
+  return {
+    router: r,
+    close: () =>
+      (closing ??= Promise.allSettled(queues.map((q) => q.close())).then((results) => {
+        for (const res of results) if (res.status === 'rejected') deps.log.warn({ err: res.reason }, 'queue UI: closing a queue failed');
+      })),
+  };
+}
