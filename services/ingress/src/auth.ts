@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { NamedKey } from '@cbot-relay/config';
 import { HttpError } from './http-error.js';
 
@@ -27,6 +27,12 @@ export class KeyRing {
       if (timingSafeEqual(d, k.digest) && found === undefined) found = k.name;
     }
     return found;
+  }
+
+  /** HMAC-SHA256 of `data` keyed by the named key's digest, or undefined when no key has that name (names are not secret). */
+  mac(name: string, data: string): Buffer | undefined {
+    const k = this.#keys.find((e) => e.name === name);
+    return k && createHmac('sha256', k.digest).update(data, 'utf8').digest();
   }
 }
 

@@ -9,8 +9,11 @@ import type { Logger } from '@cbot-relay/observability';
 import type { KeyRing } from './auth.js';
 import { basicPassword, bearerToken } from './auth.js';
 import { HttpError } from './http-error.js';
+import { sessionAdmin, sessionCookie } from './queue-ui-session.js';
 
 export const QUEUE_UI_PATH = '/admin/queues';
+const SIGNED_IN = 'signed-in';
+const HOST = /^[A-Za-z0-9.-]{1,253}(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](?::\d{1,5})?$/;
 
 export interface QueueUiDeps {
   adminKeys: KeyRing;
@@ -21,6 +24,7 @@ export interface QueueUiDeps {
   prefix: string;
   /** QUEUE_UI_WRITE: allow retry, clean, pause…; off, every queue is read-only and any write is 405. */
   write: boolean;
+  now: () => number;
   log: Logger;
 }
 
@@ -44,21 +48,23 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** The admin key's name from Bearer or Basic (password = key), compared in constant time by the KeyRing. */
-export function queueUiAdmin(keys: KeyRing, headers: IncomingHttpHeaders): string {
-  if (keys.empty) {
-    throw new HttpError(401, 'unauthorized', 'no admin keys are configured (RELAY_ADMIN_KEYS); every call is refused', [], {
-      'WWW-Authenticate': CHALLENGE,
-    });
+/**
+ * Who is asking: the admin key from Bearer or Basic (password = key), compared in constant time by the
+ * KeyRing; without an Authorization header, the session cookie a login set.
+ */
+export function queueUiAdmin(keys: KeyRing, headers: IncomingHttpHeaders, nowMs: number): { name: string; via: 'bearer' | 'basic' | 'session' } {
+  const refuse = (why: string) => new HttpError(401, 'unauthorized', why, [], { 'WWW-Authenticate': CHALLENGE });
+  if (keys.empty) throw refuse('no admin keys are configured (RELAY_ADMIN_KEYS); every call is refused');
+  if (headers.authorization === undefined) {
+    const name = sessionAdmin(keys, headers.cookie, nowMs);
+    if (name === undefined) throw refuse('missing credentials');
+    return { name, via: 'session' };
   }
-  const presented = bearerToken(headers.authorization) ?? basicPassword(headers.authorization);
+  const bearer = bearerToken(headers.authorization);
+  const presented = bearer ?? basicPassword(headers.authorization);
   const name = presented === undefined ? undefined : keys.match(presented);
-  if (name === undefined) {
-    throw new HttpError(401, 'unauthorized', presented === undefined ? 'missing credentials' : 'unknown admin key', [], {
-      'WWW-Authenticate': CHALLENGE,
-    });
-  }
-  return name;
+  if (name === undefined) throw refuse(presented === undefined ? 'missing credentials' : 'unknown admin key');
+  return { name, via: bearer === undefined ? 'basic' : 'bearer' };
 }
 
 export interface QueueUi {
@@ -86,7 +92,7 @@ export function queueUi(deps: QueueUiDeps): QueueUi {
   const r = Router();
   r.use(QUEUE_UI_PATH, (req, res, next) => {
     res.locals.route = `${QUEUE_UI_PATH}/*`;
-    const admin = queueUiAdmin(deps.adminKeys, req.headers);
+    const { name: admin, via } = queueUiAdmin(deps.adminKeys, req.headers, deps.now());
     if (!deps.write && req.method !== 'GET' && req.method !== 'HEAD') {
       throw new HttpError(405, 'read_only', 'the queue UI is read-only (set QUEUE_UI_WRITE=1 to allow actions)', [], { Allow: 'GET, HEAD' });
     }
@@ -94,6 +100,20 @@ export function queueUi(deps: QueueUiDeps): QueueUi {
       deps.log.info({ admin, method: req.method, path: req.path }, 'queue UI action');
     }
     res.setHeader('Content-Security-Policy', CSP);
+    if (via === 'basic') {
+      const cookie = sessionCookie(deps.adminKeys, admin, deps.now(), QUEUE_UI_PATH, req.secure);
+      if (cookie !== undefined) res.setHeader('Set-Cookie', cookie);
+      // A page whose URL carries credentials cannot fetch() its API (browsers refuse URLs with
+      // userinfo, and relative URLs inherit it), so a page opened with Basic and no session yet sends
+      // the browser on to itself by a scheme-relative URL, which drops them; the cookie signs it in.
+      // The marker stops a client that keeps no cookies (curl -u -L) from going round in circles.
+      const host = req.headers.host;
+      const page = req.method === 'GET' && !/^\/(?:api|static)\//.test(req.path) && req.query[SIGNED_IN] === undefined;
+      if (page && host !== undefined && HOST.test(host) && sessionAdmin(deps.adminKeys, req.headers.cookie, deps.now()) === undefined) {
+        res.redirect(303, `//${host}${req.originalUrl}${req.originalUrl.includes('?') ? '&' : '?'}${SIGNED_IN}=1`);
+        return;
+      }
+    }
     next();
   });
   r.use(QUEUE_UI_PATH, adapter.getRouter() as Router);

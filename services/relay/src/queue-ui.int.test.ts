@@ -67,10 +67,36 @@ describe('/admin/queues', () => {
     }
   });
 
+  it('signs a browser in with Basic: a session cookie, and the page again by a URL without credentials', async () => {
+    for (const path of ['', '/', '/queue/events.crm']) {
+      const res = await ui(path, { authorization: ADMIN_BASIC }, { redirect: 'manual' });
+      expect(res.status).toBe(303);
+      expect(res.headers.get('location')).toBe(`//${new URL(h.base).host}/admin/queues${path}?signed-in=1`);
+      expect(res.headers.get('set-cookie')).toMatch(/^cbot_relay_queue_ui=ops~\d+~[A-Za-z0-9_-]{43}; Path=\/admin\/queues; Max-Age=28800; HttpOnly; SameSite=Strict$/);
+    }
+    const cookie = (await ui('', { authorization: ADMIN_BASIC }, { redirect: 'manual' })).headers.get('set-cookie')!.split(';')[0]!;
+    // With the session, Basic is served at once (the browser keeps sending it after a prompt).
+    expect((await ui('/', { authorization: ADMIN_BASIC, cookie })).status).toBe(200);
+    // The cookie alone is enough for the page, its assets and its API.
+    const page = await ui('/', { cookie });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<base href="/admin/queues/"');
+    expect((await ui('/api/queues', { cookie })).status).toBe(200);
+    // A forged or altered cookie is not.
+    const [name, exp, mac] = cookie.split('=')[1]!.split('~') as [string, string, string];
+    for (const bad of [`${name}~${Number(exp) + 3600}~${mac}`, `${name}~${exp}~${'A'.repeat(43)}`, `other~${exp}~${mac}`]) {
+      const res = await ui('/api/queues', { cookie: `cbot_relay_queue_ui=${bad}` });
+      expect(res.status).toBe(401);
+    }
+    // An Authorization header decides when present, cookie or not.
+    expect((await ui('/api/queues', { cookie, authorization: 'Bearer not-the-admin-key' })).status).toBe(401);
+  });
+
   it.each([
     ['Basic (any user, the admin key as password)', ADMIN_BASIC],
     ['Bearer', `Bearer ${ADMIN_KEY}`],
   ])('serves the UI with %s, its assets from the installed package', async (_what, authorization) => {
+    // Basic: after one redirect (fetch keeps no cookies; the marker ends the round).
     const res = await ui('', { authorization });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);

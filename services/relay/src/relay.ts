@@ -152,6 +152,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       connection: httpRedis,
       prefix,
       write: config.queueUiWrite,
+      now,
       log: log.child({ component: 'queue-ui' }),
     });
     closers.unshift(() => ui.close());
