@@ -67,6 +67,19 @@ export function queueUiAdmin(keys: KeyRing, headers: IncomingHttpHeaders, nowMs:
   return { name, via: bearer === undefined ? 'basic' : 'bearer' };
 }
 
+/** A browser request started by another site: Sec-Fetch-Site says so, or (older browsers) Origin names another host. */
+export function crossSite(headers: IncomingHttpHeaders): boolean {
+  const site = headers['sec-fetch-site'];
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
+  const origin = headers.origin;
+  if (origin === undefined) return false; // not a browser: scripts send no Origin
+  try {
+    return new URL(origin).host !== headers.host;
+  } catch {
+    return true;
+  }
+}
+
 export interface QueueUi {
   router: Router;
   close(): Promise<void>;
@@ -97,6 +110,9 @@ export function queueUi(deps: QueueUiDeps): QueueUi {
       throw new HttpError(405, 'read_only', 'the queue UI is read-only (set QUEUE_UI_WRITE=1 to allow actions)', [], { Allow: 'GET, HEAD' });
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      // A browser attaches cached Basic credentials (and the cookie, unless SameSite holds) to a
+      // form another site submits here: an action must come from this origin's own page.
+      if (crossSite(req.headers)) throw new HttpError(403, 'cross_site', 'queue UI actions must come from the queue UI itself');
       deps.log.info({ admin, method: req.method, path: req.path }, 'queue UI action');
     }
     res.setHeader('Content-Security-Policy', CSP);

@@ -175,6 +175,22 @@ describe('/admin/queues with QUEUE_UI_WRITE=1', () => {
       const resume = await fetch(`${w.base}/admin/queues/api/queues/inbound/resume`, { method: 'PUT', headers: { authorization: ADMIN_BASIC } });
       expect(resume.status).toBe(200);
       expect(await inbound.isPaused()).toBe(false);
+      // An action another site's page makes the browser send is refused, credentials or not.
+      const foreign: Record<string, string>[] = [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'http://evil.example' }];
+      for (const headers of foreign) {
+        const res = await fetch(`${w.base}/admin/queues/api/queues/inbound/pause`, { method: 'PUT', headers: { authorization: ADMIN_BASIC, ...headers } });
+        expect(res.status).toBe(403);
+        expect((await json<{ error: { code: string } }>(res)).error.code).toBe('cross_site');
+      }
+      expect(await inbound.isPaused()).toBe(false);
+      // The UI's own requests pass.
+      const own = await fetch(`${w.base}/admin/queues/api/queues/inbound/pause`, {
+        method: 'PUT',
+        headers: { authorization: ADMIN_BASIC, 'sec-fetch-site': 'same-origin', origin: w.base },
+      });
+      expect(own.status).toBe(200);
+      expect(await inbound.isPaused()).toBe(true);
+      await fetch(`${w.base}/admin/queues/api/queues/inbound/resume`, { method: 'PUT', headers: { authorization: ADMIN_BASIC } });
       // Writes still need the key.
       const anonymous = await fetch(`${w.base}/admin/queues/api/queues/inbound/pause`, { method: 'PUT' });
       expect(anonymous.status).toBe(401);
