@@ -151,6 +151,7 @@ export const EnvSchema = z.object({
     .refine((v) => /^[A-Za-z0-9.:_-]{1,253}$/.test(v), 'must be an IP address or host name to listen on'),
   RELAY_API_KEYS: namedKeys,
   RELAY_ADMIN_KEYS: namedKeys,
+  QUEUE_UI_WRITE: bool(false),
   CBOT_BASE_URL: optionalUrl(true),
   CBOT_API_KEY: optionalString,
   CBOT_API_KEY_HEADER: z

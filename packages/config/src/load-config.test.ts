@@ -91,6 +91,9 @@ describe('loadConfig', () => {
   it('parses booleans explicitly', () => {
     expect(loadConfig({ REDIS_CLUSTER: 'false' }).redis.cluster).toBe(false);
     expect(loadConfig({ REDIS_CLUSTER: '1' }).redis.cluster).toBe(true);
+    expect(loadConfig({}).queueUiWrite).toBe(false);
+    expect(loadConfig({ QUEUE_UI_WRITE: '1' }).queueUiWrite).toBe(true);
+    expect(() => loadConfig({ QUEUE_UI_WRITE: 'sure' })).toThrow(/^QUEUE_UI_WRITE: /);
   });
 
   it('wants Basic credentials in pairs', () => {

@@ -12,6 +12,8 @@ export interface RelayConfig {
   host: string;
   apiKeys: NamedKey[];
   adminKeys: NamedKey[];
+  /** QUEUE_UI_WRITE: the /admin/queues UI may act on jobs and queues (retry, clean, pause…); off: read-only. */
+  queueUiWrite: boolean;
   cbot: {
     baseUrl: string | undefined;
     apiKey: string | undefined;
@@ -110,6 +112,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
     host: e.HOST,
     apiKeys: e.RELAY_API_KEYS,
     adminKeys: e.RELAY_ADMIN_KEYS,
+    queueUiWrite: e.QUEUE_UI_WRITE,
     cbot: {
       baseUrl: e.CBOT_BASE_URL,
       apiKey: e.CBOT_API_KEY,

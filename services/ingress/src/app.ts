@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express from 'express';
+import type { Router } from 'express';
 import helmet from 'helmet';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { AdminRoutesDeps } from './admin-routes.js';
@@ -23,6 +24,8 @@ export interface IngressAppDeps {
   ops: OpsDeps;
   log: Logger;
   metrics: Metrics;
+  /** The /admin/queues UI (see queue-ui.ts); absent: not served. */
+  queueUi?: Router;
   /** INGRESS_BODY_BUFFER_BYTES: request bodies held at once. Unset: no budget. */
   bodyBufferBytes?: number;
 }
@@ -94,6 +97,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.use(sendRoutes(deps.send));
   app.use(adminRoutes(deps.admin));
   app.use(webhookRoute({ ...deps.webhook, ...(budget ? { budget } : {}) }));
+  if (deps.queueUi) app.use(deps.queueUi);
   app.use((_req, res) => sendError(res, new HttpError(404, 'not_found', 'no such route')));
   app.use(errorMiddleware(deps.log, onRejected));
   const hot = hotRoutes({ send: deps.send, webhook: deps.webhook, log: deps.log, prepare, onRejected, ...(budget ? { budget } : {}) });

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { NamedKey } from '@cbot-relay/config';
 import { HttpError } from './http-error.js';
 
@@ -28,12 +28,27 @@ export class KeyRing {
     }
     return found;
   }
+
+  /** HMAC-SHA256 of `data` keyed by the named key's digest, or undefined when no key has that name (names are not secret). */
+  mac(name: string, data: string): Buffer | undefined {
+    const k = this.#keys.find((e) => e.name === name);
+    return k && createHmac('sha256', k.digest).update(data, 'utf8').digest();
+  }
 }
 
 export function bearerToken(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
   return m?.[1];
+}
+
+/** The password of `Authorization: Basic …` (the user name is ignored), or undefined when the header is not Basic. */
+export function basicPassword(header: string | undefined): string | undefined {
+  const m = header === undefined ? null : /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!m?.[1]) return undefined;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : decoded.slice(colon + 1);
 }
 
 /** Constant-time check of `Authorization: Basic …` against one user/password pair. */

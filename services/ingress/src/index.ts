@@ -1,7 +1,9 @@
 export type { AdminRoutesDeps, DeadLetterSource } from './admin-routes.js';
 export { createIngressApp } from './app.js';
 export type { IngressAppDeps } from './app.js';
-export { KeyRing, basicMatches, bearerToken } from './auth.js';
+export { KeyRing, basicMatches, basicPassword, bearerToken } from './auth.js';
+export { QUEUE_UI_PATH, queueUi, queueUiAdmin } from './queue-ui.js';
+export type { QueueUi, QueueUiDeps } from './queue-ui.js';
 export { DEFAULT_LIMITS, IngressServer } from './ingress-server.js';
 export type { ServerLimits } from './ingress-server.js';
 export type { OpsDeps } from './ops-routes.js';

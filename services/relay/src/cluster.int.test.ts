@@ -4,7 +4,7 @@ import { createConsumer } from '@cbot-relay/consumer';
 import type { RelayEvent } from '@cbot-relay/consumer';
 import { LocalRedisCluster, waitFor } from '@cbot-relay/testing';
 import type { Harness } from './test-kit/harness.js';
-import { BASIC, json, startHarness } from './test-kit/harness.js';
+import { ADMIN_KEY, BASIC, json, startHarness } from './test-kit/harness.js';
 
 let cluster: LocalRedisCluster;
 let h: Harness;
@@ -43,5 +43,14 @@ describe('on a Redis Cluster (REDIS_CLUSTER=1, hash-tagged QUEUE_PREFIX)', () =>
     await waitFor(() => seen.find((e) => (e.data as { id: string }).id === 'cluster-in-1'));
     await consumer.close();
     conn.disconnect();
+  });
+
+  it('shows the hash-tagged queues in the queue UI', async () => {
+    const res = await fetch(`${h.base}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(res.status).toBe(200);
+    const { queues } = await json<{ queues: { name: string; counts: Record<string, number> }[] }>(res);
+    expect(queues.map((q) => q.name).sort()).toEqual(['{events.default}', '{inbound}']);
+    // Counts read through the cluster connection: the callback above went through inbound.
+    expect(queues.every((q) => typeof q.counts.waiting === 'number')).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { RelayConfig } from '@cbot-relay/config';
 import { requireCbot } from '@cbot-relay/config';
-import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp } from '@cbot-relay/ingress';
+import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp, queueUi } from '@cbot-relay/ingress';
 import { OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
@@ -141,9 +141,25 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       (await httpOutbound.pending()).map(({ caller, priority, count }) => ({ labels: { caller, priority }, value: count })),
     );
     const keyLimiter = new KeyRateLimiter({ redis: httpRedis, prefix, ratePerSecond: config.ingress.perKeyRatePerSecond });
+    // /admin/queues shows every BullMQ queue: inbound, and each subscriber's events.<name> / push.<name>.
+    const { loadSubscriptions, subscriberQueueName } = await import('@cbot-relay/fanout');
+    const ui = queueUi({
+      adminKeys: new KeyRing(config.adminKeys),
+      queueNames: [
+        queueNameFor(QueueNames.inbound, config.redis.cluster),
+        ...loadSubscriptions(config.subscriptionsFile).subscribers.map((s) => subscriberQueueName(s, config.redis.cluster)),
+      ],
+      connection: httpRedis,
+      prefix,
+      write: config.queueUiWrite,
+      now,
+      log: log.child({ component: 'queue-ui' }),
+    });
+    closers.unshift(() => ui.close());
     const app = createIngressApp({
       log,
       metrics,
+      queueUi: ui.router,
       bodyBufferBytes: config.ingress.bodyBufferBytes,
       ops: { metrics, ready, adminKeys: new KeyRing(config.adminKeys) },
       send: {
