@@ -279,6 +279,19 @@ describe('Outbound scheduling', () => {
     expect(ids(await out.claim(1, 2000, FAST))).toEqual(['h-second']);
   });
 
+  it('skips the entry a lifted recipient left at its old priority: never two leases at once', async () => {
+    const { out } = setup();
+    await accept(out, { id: 'sb', to: '9055625', priority: 'bulk' });
+    await accept(out, { id: 'sh', to: '9055625', priority: 'high' });
+    const first = await out.claim(10, 2000, FAST);
+    expect(ids(first)).toEqual(['sb']);
+    // The recipient's stale bulk entry comes up now: it must not lease the recipient again.
+    expect(ids(await out.claim(10, 2000, FAST))).toEqual([]);
+    await sent(out, first.leases[0]!);
+    expect(ids(await out.claim(10, 2000, FAST))).toEqual(['sh']);
+    expect(ids(await out.claim(10, 2000, FAST))).toEqual([]);
+  });
+
   it('shares turns between callers round robin, by weight', async () => {
     const { out } = setup();
     for (let i = 0; i < 20; i++) await accept(out, { id: `big${i}`, to: `905563${String(i).padStart(2, '0')}`, caller: 'campaign' });
