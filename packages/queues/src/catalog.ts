@@ -5,7 +5,7 @@ import { z } from 'zod';
  * during a rolling deploy. Renaming a queue or changing a payload incompatibly needs a migration.
  */
 export const QueueNames = {
-  /** Outbound lane `i`: one recipient always maps to the same lane; a lane sends one message at a time. */
+  /** Outbound lane `i` of the layout before per-recipient queues: read only by the upgrade (adoptLanes). */
   lane: (i: number) => `out.${i}`,
   inbound: 'inbound',
   /** Queue subscribers consume this one (the contract names it). */
@@ -14,10 +14,7 @@ export const QueueNames = {
   push: (subscriber: string) => `push.${subscriber}`,
 } as const;
 
-/**
- * Job data holds no secrets and no body: it sits in Redis in clear, and the message record already
- * keeps the caller's body (one copy per message, not two).
- */
+/** A lane job's data in the layout before per-recipient queues (read only by the upgrade). */
 export const OutboundJob = z.object({
   id: z.string().min(1),
   to: z.string().min(1),
@@ -33,7 +30,7 @@ export type InboundJob = z.infer<typeof InboundJob>;
 
 /**
  * In Redis Cluster every key of one queue must hash to one slot. Wrapping the queue name in a hash
- * tag gives each queue its own slot, so lanes spread over the cluster instead of piling onto one node.
+ * tag gives each queue its own slot, so queues spread over the cluster instead of piling onto one node.
  */
 export function queueNameFor(name: string, cluster: boolean): string {
   return cluster ? `{${name}}` : name;
