@@ -14,6 +14,8 @@ RUN rm -rf node_modules packages/*/node_modules services/*/node_modules examples
 
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
+# JSON logs even under `docker run -t` (a TTY would otherwise get pino-pretty's lines); LOG_FORMAT=pretty overrides.
+ENV LOG_FORMAT=json
 # V8 grows the heap lazily to 200+ MB under load although ~45 MB is live. A 96 MB old space and
 # 8 MB semi-spaces keep each relay process under 150 MB RSS (ingress ~110, dispatcher ~145) for a
 # few % of dispatcher throughput (docs/performance.md).
