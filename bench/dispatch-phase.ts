@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Outbound } from '@cbot-relay/records';
+import type { Priority } from '@cbot-relay/records';
 import { cpuMeter } from './cpu.js';
 import { closedLoop } from './load.js';
 import { textMessage } from './payloads.js';
@@ -30,8 +31,8 @@ export interface DispatchRun {
 }
 
 /** Accepted messages not yet sent, failed or expired, as the relay itself counts them. */
-export async function backlog(redis: Redis): Promise<number> {
-  return (await new Outbound({ redis, prefix: PREFIX, recordTtlS: 60 }).backlog()).count;
+export async function backlog(redis: Redis, prefix = PREFIX): Promise<number> {
+  return (await new Outbound({ redis, prefix, recordTtlS: 60 }).backlog()).count;
 }
 
 /**
@@ -54,11 +55,16 @@ export async function measureDispatch(o: {
   others: Measured[];
   pids: { redis: number; sim: number };
   log: (line: string) => void;
+  /** Another relay prefix than the bench's (a backlog loaded for this run alone). */
+  prefix?: string;
+  label?: string;
 }): Promise<DispatchRun> {
   await setSimLatency(o.simUrl, o.latencyMs);
   const startCounters = await simReceived(o.simUrl);
   const children = await Promise.all(
-    Array.from({ length: o.processes }, (_, n) => startDispatcher(o.td, n + 1, o.redisUrl, o.simUrl, o.env)),
+    Array.from({ length: o.processes }, (_, n) =>
+      startDispatcher(o.td, n + 1, o.redisUrl, o.simUrl, o.prefix ? (role) => ({ ...o.env(role), QUEUE_PREFIX: o.prefix! }) : o.env),
+    ),
   );
   try {
     await sleep(o.warmS * 1000);
@@ -73,7 +79,7 @@ export async function measureDispatch(o: {
     }
     const cpu = meter();
     const end = await simReceived(o.simUrl);
-    const backlogAfter = await backlog(o.redis);
+    const backlogAfter = await backlog(o.redis, o.prefix);
     o.rss.sample(`dispatch k=${o.processes} ${o.latencyMs} ms`, [...children, ...o.others]);
     const first = samples[0]!;
     const last = samples[samples.length - 1]!;
@@ -90,7 +96,7 @@ export async function measureDispatch(o: {
       if (d > 0) failures[code] = d;
     }
     o.log(
-      `  dispatch k=${o.processes} at ${o.latencyMs} ms: ${Math.round(msgsPerS)} msg/s (${Math.round(msgsPerS / o.processes)} per process); per second ${perSecond.join(' ')}; ` +
+      `  dispatch${o.label ? ` (${o.label})` : ''} k=${o.processes} at ${o.latencyMs} ms: ${Math.round(msgsPerS)} msg/s (${Math.round(msgsPerS / o.processes)} per process); per second ${perSecond.join(' ')}; ` +
         `CPU µs/msg dispatchers ${Math.round(cpuUsPerMessage.dispatchers)}, redis ${Math.round(cpuUsPerMessage.redis)}, sim ${Math.round(cpuUsPerMessage.sim)} ` +
         `(cores busy ${coresBusy.dispatchers.toFixed(2)}/${coresBusy.redis.toFixed(2)}/${coresBusy.sim.toFixed(2)})` +
         (backlogAfter === 0 ? ' — QUEUE RAN DRY, lower bound' : '') +
@@ -153,5 +159,24 @@ export async function measureIdle(o: { td: Teardown; redis: Redis; redisUrl: str
     return { cores, redisConnections, windowS: o.windowS };
   } finally {
     await stopChild(child);
+  }
+}
+
+/**
+ * A backlog of `count` messages to distinct recipients written straight into Redis under `prefix`
+ * (the accept script the ingress runs, without HTTP), from `callers` callers at `priorities`: for
+ * comparing the scheduler's cost with one caller at one priority against many of each.
+ */
+export async function preload(redis: Redis, prefix: string, count: number, callers: string[], priorities: Priority[]): Promise<void> {
+  const out = new Outbound({ redis, prefix, recordTtlS: 3600 });
+  const body = (to: string) => JSON.stringify({ to, type: 'text', text: { body: 'Siparişiniz yola çıktı' } });
+  for (let i = 0; i < count; i += 200) {
+    await Promise.all(
+      Array.from({ length: Math.min(200, count - i) }, (_, j) => {
+        const n = i + j;
+        const to = `9056${String(n).padStart(8, '0')}`;
+        return out.accept({ id: `${prefix}-${n}`, to, type: 'text', caller: callers[n % callers.length]!, priority: priorities[n % priorities.length]!, nowMs: Date.now(), body: body(to) });
+      }),
+    );
   }
 }

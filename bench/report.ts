@@ -31,6 +31,8 @@ export interface BenchResults {
   memory: MemoryResult | undefined;
   idle: IdleRun | undefined;
   dispatch: DispatchRun[];
+  /** The scheduler's cost: [one caller at one priority, three callers at three priorities]. */
+  fairness: DispatchRun[];
   latency: LatencyRun[];
   /** Peak RSS (VmHWM) by role, bytes. */
   rss: Record<string, { bytes: number; pid: number; phase: string }>;
@@ -101,6 +103,12 @@ export function tabulate(r: Omit<BenchResults, 'verdicts'>): { rows: Row[]; verd
       rows.push([label, `${value} (${(d.msgsPerS / one.msgsPerS).toFixed(2)}× one)`, target, verdict(v.threeProcesses)]);
     } else rows.push([label, value, '', 'info']);
     rows.push([`${label}: CPU per message`, `dispatchers ${Math.round(d.cpuUsPerMessage.dispatchers)} µs, Redis ${Math.round(d.cpuUsPerMessage.redis)} µs`, '', 'info']);
+  }
+
+  const [single, mixed] = r.fairness;
+  if (single && mixed) {
+    rows.push(['scheduler: 1 caller, 1 priority, CBOT 300 ms', `${rate(single.msgsPerS)} msg/s, dispatcher ${Math.round(single.cpuUsPerMessage.dispatchers)} µs/msg, Redis ${Math.round(single.cpuUsPerMessage.redis)} µs/msg`, '', 'info']);
+    rows.push(['scheduler: 3 callers × 3 priorities, CBOT 300 ms', `${rate(mixed.msgsPerS)} msg/s, dispatcher ${Math.round(mixed.cpuUsPerMessage.dispatchers)} µs/msg, Redis ${Math.round(mixed.cpuUsPerMessage.redis)} µs/msg (${(mixed.msgsPerS / single.msgsPerS).toFixed(2)}× the single caller)`, '', 'info']);
   }
 
   for (const l of r.latency) {

@@ -7,7 +7,7 @@ import type { AcceptComparison } from './accept-phase.js';
 import { compareAccept } from './accept-phase.js';
 import type { DispatchRun } from './dispatch-phase.js';
 import type { IdleRun } from './dispatch-phase.js';
-import { expectedDrain, measureDispatch, measureIdle, topUp } from './dispatch-phase.js';
+import { expectedDrain, measureDispatch, measureIdle, preload, topUp } from './dispatch-phase.js';
 import { PhaseRunner } from './interference.js';
 import type { LatencyRun } from './latency-phase.js';
 import { measureLatency } from './latency-phase.js';
@@ -119,6 +119,24 @@ async function main(): Promise<void> {
       }
     }
 
+    // The scheduler's cost: one caller at one priority against three callers at three priorities.
+    const fairness: DispatchRun[] = [];
+    if (s.phases.has('dispatch')) {
+      log('\nscheduler cost (CBOT 300 ms, 1 process; one caller and priority vs three of each):');
+      for (const [label, callers, priorities] of [
+        ['1 caller, normal', ['a'], ['normal']],
+        ['3 callers × high/normal/bulk', ['a', 'b', 'c'], ['high', 'normal', 'bulk']],
+      ] as const) {
+        const prefix = `bench-mix-${callers.length}`;
+        await preload(redis, prefix, 30_000, [...callers], [...priorities]);
+        fairness.push(
+          await phase(`scheduler ${label}`, () =>
+            measureDispatch({ td, processes: 1, latencyMs: 300, redis, redisUrl: redisServer.url, simUrl: simCount.url, env, warmS: s.dispatchWarmS, windowS: s.dispatchWindowS, rss, others: always, pids: { redis: redisPid, sim: simCount.pid }, log, prefix, label }),
+          ),
+        );
+      }
+    }
+
     const latency: LatencyRun[] = [];
     if (s.phases.has('latency')) {
       log('\naccept→CBOT latency (open loop, ingress + 1 dispatcher, empty backlog):');
@@ -136,7 +154,7 @@ async function main(): Promise<void> {
     const redisStats = await redisHealth(redis);
     log(`\nRedis over the run: ${JSON.stringify(redisStats)}`);
 
-    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, idle, dispatch, latency, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
+    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, idle, dispatch, fairness, latency, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
     const { rows, verdicts } = tabulate(partial);
     log(`\n${markdownTable(rows)}\n`);
     const failed = Object.entries(verdicts).filter(([, ok]) => !ok).map(([k]) => k);

@@ -1,3 +1,4 @@
+import { CODE_POLICY } from '@cbot-relay/cbot-client';
 import type { CbotClient, SendOutcome } from '@cbot-relay/cbot-client';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { Attempt, Lease, Outbound } from '@cbot-relay/records';
@@ -45,7 +46,16 @@ export async function sendLeased(deps: DispatchDeps, lease: Lease, sendBy: numbe
   const started = deps.now();
   const outcome = await deps.client.sendMessage(lease.body);
   metrics.sendLatency.observe((deps.now() - started) / 1000);
+  metrics.cbotAnswers.inc({ outcome: outcome.kind === 'throttled' ? `throttled_${outcome.scope}` : outcome.kind, code: codeLabel(outcome) });
   await settle(deps, lease, outcome, started);
+}
+
+/** The WhatsApp code as a metric label: only the policy's codes by name, so the label set stays bounded. */
+function codeLabel(outcome: SendOutcome): string {
+  if (outcome.kind === 'sent') return 'none';
+  const code = outcome.error.code;
+  if (code === undefined) return 'none';
+  return CODE_POLICY.has(code) ? String(code) : 'other';
 }
 
 async function settle(deps: DispatchDeps, lease: Lease, outcome: SendOutcome, started: number): Promise<void> {

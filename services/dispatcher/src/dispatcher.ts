@@ -99,7 +99,7 @@ export class Dispatcher {
       const claim = await deps.outbound.claim(Math.min(concurrency - this.#inflight.size, maxClaim), deps.now(), this.#policy);
       const now = deps.now();
       for (const lease of claim.leases) {
-        if (lease.failures === 0 && !lease.ambiguous) deps.metrics.queueWait.observe({ priority: lease.priority }, Math.max(0, now - lease.acceptedAtMs) / 1000);
+        if (lease.failures === 0 && !lease.ambiguous) deps.metrics.queueWait.observe({ caller: lease.caller, priority: lease.priority }, Math.max(0, now - lease.acceptedAtMs) / 1000);
         const sending: Promise<void> = sendLeased(deps, lease, sendBy)
           .catch((err: unknown) => {
             // Only a bug gets here (Redis calls wait out a restart): the lease expires and the message is retried.
