@@ -83,6 +83,9 @@ export function readBody(req: IncomingMessage, res: ServerResponse, limit: numbe
     if (declared > limit + DRAIN_BYTES) res.setHeader('Connection', 'close');
     return Promise.reject(tooLarge());
   }
+  // The client hung up while the request waited (for admission, say) before its body was read: the
+  // stream's 'close' has been and gone, and a listener added now would wait for ever.
+  if (req.destroyed) return Promise.reject(new HttpError(400, 'request_aborted', 'request was aborted'));
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
