@@ -185,6 +185,18 @@ export const EnvSchema = z.object({
       return p;
     }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // `auto`: pino-pretty's lines when stdout is a terminal, JSON otherwise (containers, pipes, files).
+  LOG_FORMAT: z
+    .string()
+    .optional()
+    .transform((v, ctx): 'auto' | 'json' | 'pretty' => {
+      const s = v === undefined || v.trim() === '' ? 'auto' : v.trim().toLowerCase();
+      if (s !== 'auto' && s !== 'json' && s !== 'pretty') {
+        ctx.addIssue({ code: 'custom', message: `expected json, pretty or auto, got "${v}"` });
+        return z.NEVER;
+      }
+      return s;
+    }),
   DISPATCH_CONCURRENCY: int(512, 1, 10_000),
   DISPATCH_MAX_ATTEMPTS: int(10, 1, 1000),
   DISPATCH_MAX_AGE_S: int(86_400, 1),

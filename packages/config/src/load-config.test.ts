@@ -19,6 +19,13 @@ describe('loadConfig', () => {
     expect(c.opsPort).toBe(9464);
   });
 
+  it('reads LOG_FORMAT: auto unless json or pretty is forced', () => {
+    expect(loadConfig({}).logFormat).toBe('auto');
+    expect(loadConfig({ LOG_FORMAT: '' }).logFormat).toBe('auto');
+    expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: ' Pretty ' }).logFormat).toBe('pretty');
+  });
+
   it('reads OPS_PORT as a port, 0 (any free port) or off', () => {
     expect(loadConfig({ OPS_PORT: '0' }).opsPort).toBe(0);
     expect(loadConfig({ OPS_PORT: '9500' }).opsPort).toBe(9500);
@@ -67,6 +74,7 @@ describe('loadConfig', () => {
     ['CBOT_RATE_LIMIT', '-1', /^CBOT_RATE_LIMIT: /],
     ['CBOT_BASE_URL', 'ftp://x', /^CBOT_BASE_URL: /],
     ['LOG_LEVEL', 'loud', /^LOG_LEVEL: /],
+    ['LOG_FORMAT', 'xml', /^LOG_FORMAT: expected json, pretty or auto/],
     ['HOST', 'my host', /^HOST: must be an IP address or host name/],
   ])('names the bad variable %s', (name, value, pattern) => {
     expect(() => loadConfig({ [name]: value })).toThrow(pattern);

@@ -31,6 +31,8 @@ export interface RelayConfig {
   roles: Role[];
   queuePrefix: string;
   logLevel: string;
+  /** `auto`: pretty on a terminal, JSON otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
   dispatch: {
     concurrency: number;
     maxAttempts: number;
@@ -133,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
     roles: e.RELAY_ROLES,
     queuePrefix: prefix,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     dispatch: {
       concurrency: e.DISPATCH_CONCURRENCY,
       maxAttempts: e.DISPATCH_MAX_ATTEMPTS,

@@ -1,5 +1,5 @@
-export { REDACT_PATHS, createLogger } from './logger.js';
-export type { Logger, LoggerOptions } from './logger.js';
+export { REDACT_PATHS, chooseLogFormat, createLogger } from './logger.js';
+export type { LogFormat, LogFormatSetting, Logger, LoggerOptions } from './logger.js';
 export { createMetrics, gaugeFromSource, labelledGaugeFromSource } from './metrics.js';
 export type { Metrics } from './metrics.js';
 export { OpsServer } from './ops-server.js';

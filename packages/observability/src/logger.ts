@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
+import type { PrettyOptions } from 'pino-pretty';
 
 /**
  * Paths that may carry credentials or customer content. Redaction is a safety net: code logs ids and
@@ -29,25 +31,59 @@ export const REDACT_PATHS = [
   '*.authorization',
 ];
 
+/** `json`: one JSON object a line (production, log shippers). `pretty`: pino-pretty's lines for people. */
+export type LogFormat = 'json' | 'pretty';
+/** `LOG_FORMAT` as configured: `auto` picks pretty on a terminal, JSON otherwise. */
+export type LogFormatSetting = LogFormat | 'auto';
+
+/** `auto` is pretty only when stdout is a terminal, so containers, pipes and files get JSON. */
+export function chooseLogFormat(setting: LogFormatSetting, stdoutIsTty: boolean): LogFormat {
+  if (setting === 'auto') return stdoutIsTty ? 'pretty' : 'json';
+  return setting;
+}
+
 export interface LoggerOptions {
   level?: string;
   name?: string;
-  /** Tests pass a stream to read the JSON lines back. */
+  /** Tests pass a stream to read the lines back; default stdout. */
   stream?: DestinationStream;
+  /** Default `json`. */
+  format?: LogFormat;
+  /** Pretty format only: ANSI colours (for a terminal). Default false. */
+  colorize?: boolean;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
-  return pino(
-    {
-      level: opts.level ?? 'info',
-      name: opts.name ?? 'cbot-relay',
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+  const options = {
+    level: opts.level ?? 'info',
+    name: opts.name ?? 'cbot-relay',
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  if (opts.format !== 'pretty') return pino(options, opts.stream);
+  // Pretty printing formats the JSON line pino has already serialised, so redaction applies first.
+  // Synchronous writes to stdout: `log.flush()` before `process.exit` loses nothing, and a terminal
+  // does not need the throughput of pino's asynchronous writer.
+  const dest = opts.stream ?? pino.destination({ dest: 1, sync: true });
+  return pino(options, prettyStream(dest, opts.colorize ?? false));
+}
+
+/**
+ * A synchronous pretty-printing stream over `dest`. pino-pretty is loaded only here, so a JSON logger
+ * (production) never loads it; its stream form is asynchronous (a transform pipeline), its
+ * `prettyFactory` is a plain function from a JSON line to text.
+ */
+function prettyStream(dest: DestinationStream, colorize: boolean): DestinationStream {
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  const options: PrettyOptions = { colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' };
+  const prettify = prettyFactory(options);
+  return {
+    write: (line: string) => {
+      dest.write(prettify(line));
     },
-    opts.stream,
-  );
+  };
 }
 
 export type { Logger };

@@ -1,6 +1,6 @@
 import { CbotClient } from '@cbot-relay/cbot-client';
 import { ConfigError, loadConfig } from '@cbot-relay/config';
-import { createLogger, createMetrics } from '@cbot-relay/observability';
+import { chooseLogFormat, createLogger, createMetrics } from '@cbot-relay/observability';
 import { RedisMissingError, ensureRedis } from './ensure-redis.js';
 import { startRelay } from './relay.js';
 import { webhookHeaders } from './register-webhook.js';
@@ -20,7 +20,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger({ level: config.logLevel });
+  const tty = process.stdout.isTTY === true;
+  const log = createLogger({ level: config.logLevel, format: chooseLogFormat(config.logFormat, tty), colorize: tty });
   const metrics = createMetrics();
 
   let redis;
