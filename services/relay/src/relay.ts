@@ -62,7 +62,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 
   try {
     if (roles.has('ingress') || roles.has('dispatcher')) await httpOutbound.setWeights(config.callerWeights);
-    let deadLetters;
     // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {
       const [{ CbotClient }, { Dispatcher, adoptLanes }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
@@ -111,7 +110,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         metrics,
         now,
       });
-      deadLetters = fanout.deadLetters;
       closers.push(() => fanout.close());
       running.push(() => fanout.running);
     }
@@ -140,6 +138,18 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     labelledGaugeFromSource(metrics.pending, async () =>
       (await httpOutbound.pending()).map(({ caller, priority, count }) => ({ labels: { caller, priority }, value: count })),
     );
+    // Subscriber dead letters are failed jobs of the subscriber queues in Redis: any ingress lists and
+    // replays them through BullMQ's API, whichever process runs fanout.
+    const { EventDeadLetters, SubscriberQueues, loadSubscriptions } = await import('@cbot-relay/fanout');
+    const subscriberQueues = new SubscriberQueues({
+      connection: httpRedis,
+      prefix,
+      cluster: config.redis.cluster,
+      pushMaxAttempts: config.fanout.pushMaxAttempts,
+      dedupeTtlS: config.fanout.dedupeTtlS,
+    });
+    closers.unshift(() => subscriberQueues.close());
+    const deadLetters = new EventDeadLetters({ queues: subscriberQueues, subscribers: loadSubscriptions(config.subscriptionsFile).subscribers });
     const keyLimiter = new KeyRateLimiter({ redis: httpRedis, prefix, ratePerSecond: config.ingress.perKeyRatePerSecond });
     const app = createIngressApp({
       log,
@@ -160,7 +170,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         adminKeys: new KeyRing(config.adminKeys),
         store: httpStore,
         outbound: httpOutbound,
-        ...(deadLetters ? { events: deadLetters } : {}),
+        events: deadLetters,
         now,
         log,
       },
