@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { RelayConfig } from '@cbot-relay/config';
-import { requireCbot } from '@cbot-relay/config';
+import { ConfigError, requireCbot } from '@cbot-relay/config';
 import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp } from '@cbot-relay/ingress';
 import { OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics } from '@cbot-relay/observability';
@@ -8,6 +8,9 @@ import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, closeRedis, createRedis,
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
 import { MessageStore, Outbound } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
+import { webhookHeaders } from './register-webhook.js';
+import { WebhookRegistrar } from './webhook-registrar.js';
+import type { RegistrarTimings } from './webhook-registrar.js';
 
 export interface RelayOptions {
   config: RelayConfig;
@@ -17,6 +20,8 @@ export interface RelayOptions {
   now?: () => number;
   /** Host the HTTP servers (ingress and OPS_PORT) bind; tests use 127.0.0.1. */
   host?: string;
+  /** Backoff and re-check period of the webhook registration; tests pass short ones. */
+  webhookTimings?: Partial<RegistrarTimings>;
 }
 
 export interface Relay {
@@ -38,6 +43,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const closers: (() => Promise<unknown>)[] = [];
   const running: (() => boolean)[] = [];
   let accepting = true;
+  let webhook: () => 'registered' | 'pending' | 'not configured' = () => 'not configured';
 
   // Workers wait out a Redis restart; the HTTP side fails fast (503) instead of hanging callers.
   const workerRedis = createRedis(settings, { name: 'cbot-relay:workers' }) as Redis;
@@ -117,7 +123,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     const ready = async () => {
       const redisOk = await httpRedis.ping().then(() => true, () => false);
       const workersOk = running.every((r) => r());
-      return { ok: accepting && redisOk && workersOk, checks: { redis: redisOk, workers: workersOk, accepting } };
+      // The webhook is a detail, not a condition: a CBOT that cannot take our URL yet is no reason to
+      // stop taking sends (they queue), and the registrar keeps trying.
+      const checks: Record<string, boolean | string> = { redis: redisOk, workers: workersOk, accepting };
+      if (roles.has('ingress')) checks.webhook = webhook();
+      return { ok: accepting && redisOk && workersOk, checks };
     };
     let ops: OpsServer | undefined;
     if (config.opsPort !== undefined) {
@@ -192,6 +202,26 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     });
     // Stop intake first: the server closes before any worker does.
     closers.push(() => server.close());
+    const publicUrl = config.webhook.publicUrl;
+    if (publicUrl !== undefined) {
+      const { CbotClient } = await import('@cbot-relay/cbot-client');
+      const { baseUrl, apiKey } = config.cbot;
+      if (baseUrl === undefined) throw new ConfigError('CBOT_BASE_URL: required to register PUBLIC_WEBHOOK_URL');
+      if (apiKey === undefined) throw new ConfigError('CBOT_API_KEY: required to register PUBLIC_WEBHOOK_URL');
+      const client = new CbotClient({ baseUrl, apiKey, apiKeyHeader: config.cbot.apiKeyHeader, timeoutMs: config.cbot.timeoutMs, connections: 1 });
+      const headers = webhookHeaders(config);
+      const registrar = WebhookRegistrar.start({
+        client,
+        url: publicUrl,
+        ...(headers ? { headers } : {}),
+        log: log.child({ component: 'webhook-registrar' }),
+        gauge: metrics.webhookRegistered,
+        ...(opts.webhookTimings ? { timings: opts.webhookTimings } : {}),
+      });
+      webhook = () => registrar.state;
+      // Closed before the server (closers run last-pushed first), then its client.
+      closers.push(() => client.close(), () => registrar.close());
+    }
     return handle(server.port, ops?.port, stop);
   } catch (err) {
     await stop();

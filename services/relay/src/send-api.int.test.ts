@@ -316,6 +316,8 @@ describe('operations', () => {
     expect((await fetch(`${h.base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${h.base}/readyz`);
     expect(ready.status).toBe(200);
+    // No PUBLIC_WEBHOOK_URL here: the relay registers nothing and says so.
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { redis: true, webhook: 'not configured' } });
     // On PORT /metrics needs an admin key; OPS_PORT serves it (and the probes) to anyone who can reach it.
     expect((await fetch(`${h.base}/metrics`)).status).toBe(401);
     expect((await fetch(`${h.base}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).status).toBe(401);
