@@ -122,6 +122,12 @@ export class CbotClient {
     await this.#agent.close().catch(() => this.#agent.destroy());
   }
 
+  /** Aborts requests in flight (they come back as network failures) and closes. For work nobody waits on. */
+  async destroy(): Promise<void> {
+    this.#closed = true;
+    await this.#agent.destroy().catch(() => undefined);
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -219,8 +219,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         ...(opts.webhookTimings ? { timings: opts.webhookTimings } : {}),
       });
       webhook = () => registrar.state;
-      // Closed before the server (closers run last-pushed first), then its client.
-      closers.push(() => client.close(), () => registrar.close());
+      // Stopped before the server closes (closers run last-pushed first). A check in flight could
+      // wait up to 2 × CBOT_TIMEOUT_MS on a hanging CBOT: abort it rather than spend the shutdown on it.
+      closers.push(async () => {
+        const stopped = registrar.close();
+        await client.destroy();
+        await stopped;
+      });
     }
     return handle(server.port, ops?.port, stop);
   } catch (err) {

@@ -1,3 +1,6 @@
+import { createServer } from 'node:net';
+import type { Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCbotSim } from '@cbot-relay/cbot-sim';
 import type { CbotSim } from '@cbot-relay/cbot-sim';
@@ -90,5 +93,23 @@ describe('webhook registration', () => {
     expect(restarted.webhook()).toBeUndefined();
     await waitFor(() => restarted.webhook()?.url === HOOK, { what: 'registered with the restarted CBOT' });
     await waitFor(async () => (await gauge()) === '1', { what: 'relay_webhook_registered 1 again' });
+  });
+
+  it('stops at once while a check hangs on a CBOT that never answers', async () => {
+    const sockets: Socket[] = [];
+    const hanging = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (hanging.address() as AddressInfo).port;
+      // CBOT_TIMEOUT_MS 10 s: without aborting the check, close would wait for it.
+      const stuck = await startIngress({ CBOT_BASE_URL: `http://127.0.0.1:${port}/`, CBOT_TIMEOUT_MS: '10000' });
+      await waitFor(() => sockets.length > 0, { what: 'the registrar calling CBOT' });
+      const started = performance.now();
+      await stuck.close();
+      expect(performance.now() - started).toBeLessThan(3_000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => hanging.close(resolve));
+    }
   });
 });
