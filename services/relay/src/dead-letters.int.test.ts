@@ -132,4 +132,26 @@ describe('event dead letters through an ingress that runs no fanout', () => {
     await waitFor(() => subscriber.delivered().length === 3, { what: 'both replayed pushes delivered' });
     expect(subscriber.delivered().slice(1).sort()).toEqual([...failed].sort());
   });
+
+  it('delivers once more however many replays race, one by one or in bulk', async () => {
+    subscriber.ok = false;
+    const before = subscriber.pushes.length;
+    await callback('t14-status-read');
+    await callback('t15-status-failed-470');
+    await waitFor(async () => (await eventDeadLetters()).length === 2, { what: 'two failed pushes' });
+    const [one, two] = await eventDeadLetters();
+    subscriber.ok = true;
+    const singles = await Promise.all(Array.from({ length: 8 }, () => admin(`/v1/dead-letters/${one!.id}/replay`, 'POST')));
+    expect(singles.map((r) => r.status).sort()).toEqual([202, 409, 409, 409, 409, 409, 409, 409]);
+    const bulk = await Promise.all(Array.from({ length: 4 }, () => admin('/v1/dead-letters/replay', 'POST', { kind: 'event' })));
+    const counts = (await Promise.all(bulk.map((r) => r.json()))) as { replayed: number; skipped: number }[];
+    expect(counts.reduce((n, c) => n + c.replayed, 0)).toBe(1);
+    await waitFor(() => subscriber.pushes.slice(before).filter((p) => p.status === 200).length === 2, { what: 'both delivered' });
+    // Both jobs settled (none failed, a replay refused): BullMQ holds one job per event id, so no second delivery is pending.
+    await waitFor(async () => (await eventDeadLetters()).length === 0 && (await admin(`/v1/dead-letters/${two!.id}/replay`, 'POST')).status === 409, {
+      what: 'both settled',
+    });
+    const delivered = subscriber.pushes.slice(before).filter((p) => p.status === 200).map((p) => p.id);
+    expect(delivered.sort()).toEqual([one!.event!.id, two!.event!.id].sort());
+  });
 });
