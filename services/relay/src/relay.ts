@@ -67,6 +67,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   };
 
   try {
+    // Refused before anything listens: an ingress told to register a URL with no CBOT to register it with.
+    if (roles.has('ingress') && config.webhook.publicUrl !== undefined) webhookCbot(config);
     if (roles.has('ingress') || roles.has('dispatcher')) await httpOutbound.setWeights(config.callerWeights);
     // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {
@@ -205,9 +207,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     const publicUrl = config.webhook.publicUrl;
     if (publicUrl !== undefined) {
       const { CbotClient } = await import('@cbot-relay/cbot-client');
-      const { baseUrl, apiKey } = config.cbot;
-      if (baseUrl === undefined) throw new ConfigError('CBOT_BASE_URL: required to register PUBLIC_WEBHOOK_URL');
-      if (apiKey === undefined) throw new ConfigError('CBOT_API_KEY: required to register PUBLIC_WEBHOOK_URL');
+      const { baseUrl, apiKey } = webhookCbot(config);
       const client = new CbotClient({ baseUrl, apiKey, apiKeyHeader: config.cbot.apiKeyHeader, timeoutMs: config.cbot.timeoutMs, connections: 1 });
       const headers = webhookHeaders(config);
       const registrar = WebhookRegistrar.start({
@@ -232,6 +232,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     await stop();
     throw err;
   }
+}
+
+function webhookCbot(config: RelayConfig): { baseUrl: string; apiKey: string } {
+  const { baseUrl, apiKey } = config.cbot;
+  if (baseUrl === undefined) throw new ConfigError('CBOT_BASE_URL: required to register PUBLIC_WEBHOOK_URL');
+  if (apiKey === undefined) throw new ConfigError('CBOT_API_KEY: required to register PUBLIC_WEBHOOK_URL');
+  return { baseUrl, apiKey };
 }
 
 function handle(port: number | undefined, opsPort: number | undefined, stop: () => Promise<void>): Relay {

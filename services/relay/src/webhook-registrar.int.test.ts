@@ -95,6 +95,10 @@ describe('webhook registration', () => {
     await waitFor(async () => (await gauge()) === '1', { what: 'relay_webhook_registered 1 again' });
   });
 
+  it('refuses to start an ingress with PUBLIC_WEBHOOK_URL but no CBOT to register it with', async () => {
+    await expect(startIngress({})).rejects.toThrow('CBOT_BASE_URL: required to register PUBLIC_WEBHOOK_URL');
+  });
+
   it('stops at once while a check hangs on a CBOT that never answers', async () => {
     const sockets: Socket[] = [];
     const hanging = createServer((socket) => void sockets.push(socket));
