@@ -69,6 +69,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   try {
     // Refused before anything listens: an ingress told to register a URL with no CBOT to register it with.
     if (roles.has('ingress') && config.webhook.publicUrl !== undefined) webhookCbot(config);
+    // Only a process that registers exposes relay_webhook_registered: a constant 0 from every other
+    // process would look like a registration that never succeeds.
+    else metrics.registry.removeSingleMetric('relay_webhook_registered');
     if (roles.has('ingress') || roles.has('dispatcher')) await httpOutbound.setWeights(config.callerWeights);
     // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {

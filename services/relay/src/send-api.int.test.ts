@@ -330,6 +330,7 @@ describe('operations', () => {
     const metrics = await (await fetch(`${ops}/metrics`)).text();
     expect(metrics).toContain('relay_messages_accepted_total');
     expect(metrics).toMatch(/relay_messages_sent_total \d+/);
+    expect(metrics).not.toContain('relay_webhook_registered');
     expect(metrics).toMatch(/relay_outbound_backlog \d+/);
     expect(metrics).toMatch(/relay_accept_to_sent_seconds_count [1-9]/);
     expect(metrics).toMatch(/relay_cbot_send_seconds_count [1-9]/);
