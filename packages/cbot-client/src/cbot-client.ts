@@ -3,6 +3,8 @@ import { Agent, request } from 'undici';
 import type { SendOutcome } from './classify.js';
 import { classifyNetworkError, classifyResponse, isNotSentError, parseRetryAfter } from './classify.js';
 
+type CbotAnswer = { status: number; body: unknown; retryAfterMs?: number } | { error: unknown };
+
 export interface CbotClientOptions {
   baseUrl: string;
   apiKey: string;
@@ -62,14 +64,31 @@ export class CbotClient {
     return { ok: res.status >= 200 && res.status < 300, detail: `HTTP ${res.status}` };
   }
 
-  async #post(path: string, body: string): Promise<{ status: number; body: unknown; retryAfterMs?: number } | { error: unknown }> {
+  /**
+   * GET {base}/v1/configs/webhook: the callback URL CBOT holds now. `url` is null when CBOT holds
+   * none; `ok: false` when CBOT could not be asked (network, non-2xx, an answer without `url`).
+   */
+  async getWebhook(): Promise<{ ok: true; url: string | null } | { ok: false; detail: string }> {
+    const res = await this.#request('GET', 'v1/configs/webhook');
+    if ('error' in res) return { ok: false, detail: classifyNetworkError(res.error).error.message };
+    if (res.status < 200 || res.status > 299) return { ok: false, detail: `HTTP ${res.status}` };
+    const url = (res.body as { url?: unknown } | undefined)?.url;
+    if (url === null || typeof url === 'string') return { ok: true, url: url === '' ? null : url };
+    return { ok: false, detail: 'answer without a url field' };
+  }
+
+  #post(path: string, body: string): Promise<CbotAnswer> {
+    return this.#request('POST', path, body);
+  }
+
+  async #request(method: 'GET' | 'POST', path: string, body?: string): Promise<CbotAnswer> {
     try {
       const res = await pRetry(
         () =>
           request(this.url(path), {
-            method: 'POST',
+            method,
             headers: this.#headers,
-            body,
+            ...(body === undefined ? {} : { body }),
             dispatcher: this.#agent,
             signal: AbortSignal.timeout(this.#opts.timeoutMs),
           }),
@@ -101,6 +120,12 @@ export class CbotClient {
     if (this.#closed) return;
     this.#closed = true;
     await this.#agent.close().catch(() => this.#agent.destroy());
+  }
+
+  /** Aborts requests in flight (they come back as network failures) and closes. For work nobody waits on. */
+  async destroy(): Promise<void> {
+    this.#closed = true;
+    await this.#agent.destroy().catch(() => undefined);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -6,7 +6,8 @@ import type { Metrics } from './metrics.js';
 
 export interface Readiness {
   ok: boolean;
-  checks: Record<string, boolean>;
+  /** Each check's result; a string where there are more than two answers (e.g. `webhook`). */
+  checks: Record<string, boolean | string>;
 }
 
 export interface OpsServerOptions {

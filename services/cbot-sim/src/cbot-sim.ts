@@ -52,6 +52,8 @@ export interface CbotSim {
   failNext(status: SimFailureStatus, count: number): void;
   setWebhook(url: string, headers?: Record<string, string>): void;
   webhook(): Webhook | undefined;
+  /** Drops the callback URL, as a CBOT that lost its configuration would (`POST /_sim/forget-webhook`). */
+  forgetWebhook(): void;
   deliverInbound(req: InboundRequest): Promise<{ callbackId: string; payload: unknown; done: Promise<SimCallbackLog> }>;
   deliverCallback(payload: unknown, times?: number): Promise<{ callbackId: string; done: Promise<SimCallbackLog> }>;
   redeliver(callbackId: string, times?: number): Promise<{ callbackId: string; done: Promise<SimCallbackLog> }>;
@@ -108,6 +110,7 @@ export async function startCbotSim(opts: CbotSimOptions): Promise<CbotSim> {
     knobs: () => structuredClone(sim.knobs),
     failNext: (status, count) => sim.plan.failNext(status, count),
     setWebhook: (hookUrl, headers) => sim.setWebhook(hookUrl, headers),
+    forgetWebhook: () => sim.forgetWebhook(),
     webhook: () => sim.webhook && { url: sim.webhook.url, headers: { ...sim.webhook.headers } },
     deliverInbound: async (req) => sim.deliverInbound(req),
     deliverCallback: async (payload, times = 1) => sim.deliver('custom', payload, times),

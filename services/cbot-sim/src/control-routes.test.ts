@@ -30,6 +30,18 @@ describe('control endpoints', () => {
     expect((await call(s, 'GET', 'nope')).status).toBe(404);
   });
 
+  it('forgets the registered callback URL on POST /_sim/forget-webhook', async () => {
+    const s = await start();
+    expect(await call(s, 'POST', 'v1/configs/webhook', { url: 'http://relay.example/webhooks/cbot' })).toEqual({
+      status: 200,
+      json: { url: 'http://relay.example/webhooks/cbot' },
+    });
+    expect(await call(s, 'POST', '_sim/forget-webhook')).toEqual({ status: 200, json: { url: null } });
+    expect(await call(s, 'GET', 'v1/configs/webhook')).toEqual({ status: 200, json: { url: null } });
+    expect(s.webhook()).toBeUndefined();
+    expect((await call(s, 'POST', '_sim/inbound', { kind: 'text', from: '905551112233', text: 'x' })).status).toBe(409);
+  });
+
   it('reads and patches knobs, merging callbackRetry', async () => {
     const s = await start();
     expect((await call(s, 'GET', '_sim/knobs')).json).toEqual({ ...defaultKnobs, statusCallbacks: false });

@@ -36,6 +36,10 @@ const routes: Record<string, Handler> = {
     sim.reset(ResetRequest.parse(body));
     return { ok: true };
   },
+  'POST /_sim/forget-webhook': (sim) => {
+    sim.forgetWebhook();
+    return { url: null };
+  },
   'POST /_sim/inbound': async (sim, body) => {
     const req = InboundRequest.parse(body);
     const { payload, ...delivery } = sim.deliverInbound(req);

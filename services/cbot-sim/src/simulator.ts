@@ -109,6 +109,11 @@ export class Simulator {
     this.#webhook = { url: parsed.href, headers: { ...headers } };
   }
 
+  /** CBOT losing its configuration (a reset account, a restore): no callback URL until one is set again. */
+  forgetWebhook(): void {
+    this.#webhook = undefined;
+  }
+
   /** Schedules sent/delivered/read callbacks for an accepted message, when enabled and a webhook is set. */
   accepted(message: { wamid: string; to: string; type: string }): void {
     const knobs = this.#knobs;

@@ -50,22 +50,58 @@ export class EventDeadLetters {
       .slice(0, limit);
   }
 
-  async replay(id: string): Promise<'replayed' | 'missing'> {
+  /**
+   * Puts one failed job back with fresh attempts. BullMQ moves it out of the failed set in one
+   * script that first checks it is there, so of two replays racing only one requeues it: the other
+   * answers `not-failed`, and the subscriber gets one more delivery, not two.
+   */
+  async replay(id: string): Promise<EventReplayResult> {
     const m = DEAD_LETTER_ID.exec(id);
     const sub = m?.[2] === undefined ? undefined : this.#subscribers.get(m[2]);
-    if (!m?.[1] || !sub) return 'missing';
+    if (!m?.[1] || !sub) return { kind: 'missing' };
     const job = await this.#queues.queue(sub).getJob(m[1]);
-    if (!job || (await job.getState()) !== 'failed') return 'missing';
+    if (!job) return { kind: 'missing' };
+    const state = await job.getState();
+    if (state !== 'failed') return { kind: 'not-failed', state };
     try {
       await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
     } catch (err) {
       // Another replay won the race: the job is no longer failed.
-      if ((await job.getState()) !== 'failed') return 'missing';
+      const now = await job.getState();
+      if (now !== 'failed') return now === 'unknown' ? { kind: 'missing' } : { kind: 'not-failed', state: now };
       throw err;
     }
-    return 'replayed';
+    return { kind: 'replayed' };
+  }
+
+  /**
+   * Replays every dead letter that failed at or after `sinceMs` (all when undefined), at most `max`
+   * of them; the ids are read first, then each is replayed as `replay` does.
+   */
+  async replayMany(sinceMs: number | undefined, max: number): Promise<{ replayed: number; skipped: number; more: boolean }> {
+    const ids: string[] = [];
+    let more = false;
+    const page = 500;
+    for (const sub of this.#subscribers.values()) {
+      const queue = this.#queues.queue(sub);
+      for (let start = 0; ; start += page) {
+        const jobs = await queue.getFailed(start, start + page - 1);
+        for (const job of jobs) {
+          if (sinceMs !== undefined && (job.finishedOn ?? 0) < sinceMs) continue;
+          if (ids.length === max) more = true;
+          else ids.push(deadLetterId(job.id ?? '', sub.name));
+        }
+        if (jobs.length < page || more) break;
+      }
+      if (more) break;
+    }
+    let replayed = 0;
+    for (const id of ids) if ((await this.replay(id)).kind === 'replayed') replayed += 1;
+    return { replayed, skipped: ids.length - replayed, more };
   }
 }
+
+export type EventReplayResult = { kind: 'replayed' } | { kind: 'missing' } | { kind: 'not-failed'; state: string };
 
 function toDeadLetter(sub: Subscriber, job: Job): EventDeadLetter {
   const eventId = job.id ?? '';

@@ -1,5 +1,5 @@
 export { EventDeadLetters, deadLetterId } from './dead-letters.js';
-export type { EventDeadLetter } from './dead-letters.js';
+export type { EventDeadLetter, EventReplayResult } from './dead-letters.js';
 export { fanOutCallback } from './fan-out-callback.js';
 export type { FanOutDeps, FanOutResult } from './fan-out-callback.js';
 export { Fanout, retentionPolicy, startFanout } from './fanout.js';

@@ -119,16 +119,26 @@ describe('HTTP push', () => {
     expect(await r.fanout.deadLetters.list(1)).toHaveLength(1);
 
     r.receiver.status = 200;
-    await expect(r.fanout.deadLetters.replay(dl.id)).resolves.toBe('replayed');
+    await expect(r.fanout.deadLetters.replay(dl.id)).resolves.toEqual({ kind: 'replayed' });
     await waitFor(() => r.receiver.delivered().length === 1, { what: 'replayed push' });
     expect(r.receiver.received.at(-1)?.headers['webhook-id']).toBe(textEvent!.id);
     await waitFor(async () => (await push.getCompletedCount()) === 1, { what: 'replay completed' });
     expect((await r.fanout.deadLetters.list(10)).map((d) => d.id)).toEqual([`${statusEvent!.id}.hook`]);
 
-    await expect(r.fanout.deadLetters.replay(dl.id)).resolves.toBe('missing');
-    await expect(r.fanout.deadLetters.replay(`evt_${'0'.repeat(32)}.hook`)).resolves.toBe('missing');
-    await expect(r.fanout.deadLetters.replay(`${statusEvent!.id}.nosuch`)).resolves.toBe('missing');
-    await expect(r.fanout.deadLetters.replay('evt_nope')).resolves.toBe('missing');
+    // Replayed and delivered: a second replay is refused, and nothing more is sent.
+    await expect(r.fanout.deadLetters.replay(dl.id)).resolves.toEqual({ kind: 'not-failed', state: 'completed' });
+    await expect(r.fanout.deadLetters.replay(`evt_${'0'.repeat(32)}.hook`)).resolves.toEqual({ kind: 'missing' });
+    await expect(r.fanout.deadLetters.replay(`${statusEvent!.id}.nosuch`)).resolves.toEqual({ kind: 'missing' });
+    await expect(r.fanout.deadLetters.replay('evt_nope')).resolves.toEqual({ kind: 'missing' });
+
+    // Replay many: a `since` after the failure takes nothing; without it the one left goes once.
+    await expect(r.fanout.deadLetters.replayMany(Date.now() + 60_000, 100)).resolves.toEqual({ replayed: 0, skipped: 0, more: false });
+    await expect(r.fanout.deadLetters.replayMany(undefined, 100)).resolves.toEqual({ replayed: 1, skipped: 0, more: false });
+    await expect(r.fanout.deadLetters.replayMany(undefined, 100)).resolves.toEqual({ replayed: 0, skipped: 0, more: false });
+    await waitFor(() => r.receiver.delivered().length === 2, { what: 'status event replayed' });
+    const deliveredIds = r.receiver.received.filter((p) => p.status < 300).map((p) => p.headers['webhook-id']);
+    expect(deliveredIds.sort()).toEqual([textEvent!.id, statusEvent!.id].sort());
+    expect(await r.fanout.deadLetters.list(10)).toEqual([]);
   });
 
   it('lists a queue subscriber job that can never be handled as a dead letter too', async () => {

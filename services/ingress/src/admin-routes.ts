@@ -1,16 +1,31 @@
-import { Router } from 'express';
+import { Router, raw } from 'express';
+import { z } from 'zod';
 import type { Logger } from '@cbot-relay/observability';
 import type { MessageStore, Outbound } from '@cbot-relay/records';
 import type { KeyRing } from './auth.js';
 import { HttpError, UnavailableError } from './http-error.js';
+import { readJson } from './read-json.js';
 import { RELAY_ID_PATTERN } from './relay-id.js';
 import { caller } from './send-routes.js';
 
 export interface DeadLetterSource {
-  /** Subscriber dead letters (HTTP pushes), listed and replayed by the fanout side. */
+  /** Subscriber dead letters (HTTP pushes), read from their queues in Redis by any process. */
   list(limit: number): Promise<unknown[]>;
-  replay(id: string): Promise<'replayed' | 'missing'>;
+  replay(id: string): Promise<{ kind: 'replayed' } | { kind: 'missing' } | { kind: 'not-failed'; state: string }>;
+  /** Replays those that failed at or after `sinceMs` (all when undefined), at most `max`. */
+  replayMany(sinceMs: number | undefined, max: number): Promise<{ replayed: number; skipped: number; more: boolean }>;
 }
+
+/** `POST /v1/dead-letters/replay`: which dead letters, and since when (their failure time). */
+export const ReplayManyRequest = z.strictObject({
+  kind: z.enum(['event', 'message', 'all']),
+  since: z.iso.datetime({ offset: true }).optional(),
+});
+export type ReplayManyRequest = z.infer<typeof ReplayManyRequest>;
+
+/** Dead letters one replay-many call takes per kind; `more: true` in the answer says call again. */
+export const REPLAY_MANY_MAX = 10_000;
+const MESSAGE_PAGE = 500;
 
 export interface AdminRoutesDeps {
   adminKeys: KeyRing;
@@ -73,15 +88,69 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
       } catch (err) {
         throw new UnavailableError(err);
       }
-      if (outcome === 'replayed') {
-        deps.log.info({ deadLetter: id, admin: res.locals.admin }, 'event dead letter replayed');
-        res.status(202).json({ id, status: 'queued' });
-        return;
+      switch (outcome.kind) {
+        case 'replayed':
+          deps.log.info({ deadLetter: id, admin: res.locals.admin }, 'event dead letter replayed');
+          res.status(202).json({ id, status: 'queued' });
+          return;
+        case 'not-failed':
+          throw new HttpError(409, 'not_failed', `the delivery is ${outcome.state}, not failed`);
+        case 'missing':
+          break;
       }
     }
     throw new HttpError(404, 'not_found', 'no such dead letter');
   });
+
+  r.post('/v1/dead-letters/replay', raw({ type: () => true, limit: 4096 }), async (req, res) => {
+    const body = readReplayMany(req.body);
+    const sinceMs = body.since === undefined ? undefined : Date.parse(body.since);
+    const counts = { replayed: 0, skipped: 0, more: false };
+    try {
+      if (body.kind !== 'event') add(counts, await replayMessages(deps, sinceMs));
+      if (body.kind !== 'message' && deps.events) add(counts, await deps.events.replayMany(sinceMs, REPLAY_MANY_MAX));
+    } catch (err) {
+      throw new UnavailableError(err);
+    }
+    deps.log.info({ ...body, ...counts, admin: res.locals.admin }, 'dead letters replayed');
+    res.json(counts);
+  });
   return r;
+}
+
+function readReplayMany(raw: unknown): ReplayManyRequest {
+  const parsed = ReplayManyRequest.safeParse(readJson(raw).value);
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  throw new HttpError(400, 'invalid_request', 'body must be {"kind": "event" | "message" | "all", "since"?: ISO 8601 time}', details);
+}
+
+function add(into: { replayed: number; skipped: number; more: boolean }, c: { replayed: number; skipped: number; more: boolean }): void {
+  into.replayed += c.replayed;
+  into.skipped += c.skipped;
+  into.more ||= c.more;
+}
+
+/**
+ * Failed messages, newest first, back to `sinceMs` (a record's failure time is its `updatedAt`: a
+ * failed record changes no more until it is replayed or delivered, which takes it off the list).
+ * Each replay is its own Lua step, so two of these racing replay each message once.
+ */
+async function replayMessages(deps: AdminRoutesDeps, sinceMs: number | undefined): Promise<{ replayed: number; skipped: number; more: boolean }> {
+  const counts = { replayed: 0, skipped: 0, more: false };
+  let before: number | undefined;
+  for (;;) {
+    const page = await deps.store.deadLetters(MESSAGE_PAGE, before);
+    for (const rec of page.records) {
+      if (sinceMs !== undefined && Date.parse(rec.updatedAt) < sinceMs) return counts;
+      if (counts.replayed + counts.skipped === REPLAY_MANY_MAX) return { ...counts, more: true };
+      const result = await deps.outbound.replay(rec.id, deps.now());
+      if (result.kind === 'replayed') counts.replayed += 1;
+      else counts.skipped += 1;
+    }
+    if (page.next === undefined) return counts;
+    before = page.next;
+  }
 }
 
 function clampInt(v: unknown, min: number, max: number, fallback: number): number {

@@ -8,7 +8,7 @@ export interface OpsDeps {
   /** RELAY_ADMIN_KEYS: /metrics on the public port needs one (OPS_PORT serves it openly). */
   adminKeys: KeyRing;
   /** Redis reachable and every local worker running. */
-  ready: () => Promise<{ ok: boolean; checks: Record<string, boolean> }>;
+  ready: () => Promise<{ ok: boolean; checks: Record<string, boolean | string> }>;
 }
 
 /** /healthz and /readyz open to probes; /metrics, which names callers and volumes, needs an admin key here. */

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRedis, RelayProcess, waitFor } from '@cbot-relay/testing';
 import type { Harness } from './test-kit/harness.js';
-import { CBOT_KEY, json, startHarness } from './test-kit/harness.js';
+import { ADMIN_KEY, CBOT_KEY, json, startHarness } from './test-kit/harness.js';
 
 type Rec = { id: string; status: string; error?: { code?: number }; attempts: { outcome: string; httpStatus?: number }[] };
 
@@ -47,6 +47,32 @@ describe('dispatch', () => {
     await waitFor(async () => ['sent', 'delivered', 'read'].includes((await record(id)).status));
     expect((await h.admin(`/v1/dead-letters/${id}/replay`, 'POST')).status).toBe(409);
     expect((await h.admin('/v1/dead-letters/msg_unknown/replay', 'POST')).status).toBe(404);
+  });
+
+  it('replays many failed messages in one call, each once', async () => {
+    const replayMany = async (body: unknown) => {
+      const res = await fetch(`${h.base}/v1/dead-letters/replay`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(200);
+      return json(res);
+    };
+    // Whatever earlier tests left failed goes first, so that it takes none of the failures below.
+    const sentBefore = h.sim.received().length;
+    const { replayed: leftOver } = (await replayMany({ kind: 'message' })) as { replayed: number };
+    await waitFor(() => h.sim.received().length >= sentBefore + leftOver, { what: 'earlier dead letters sent' });
+    const since = new Date().toISOString();
+    h.sim.failNext(400, 2);
+    const ids = [await idOf(await h.send(text('905552220011'))), await idOf(await h.send(text('905552220012')))];
+    await waitFor(async () => (await Promise.all(ids.map(record))).every((r) => r.status === 'failed'), { what: 'two failed messages' });
+    expect(await replayMany({ kind: 'event' })).toEqual({ replayed: 0, skipped: 0, more: false });
+    expect(await replayMany({ kind: 'message', since: new Date(Date.now() + 60_000).toISOString() })).toEqual({ replayed: 0, skipped: 0, more: false });
+    expect(await replayMany({ kind: 'message', since })).toEqual({ replayed: 2, skipped: 0, more: false });
+    expect(await replayMany({ kind: 'all' })).toEqual({ replayed: 0, skipped: 0, more: false });
+    await waitFor(async () => (await Promise.all(ids.map(record))).every((r) => ['sent', 'delivered', 'read'].includes(r.status)), { what: 'both sent' });
+    for (const id of ids) expect((await record(id)).attempts.filter((a) => a.outcome === 'sent')).toHaveLength(1);
   });
 
   it('sends everything eventually while CBOT fails 30% with 500 and 429', async () => {

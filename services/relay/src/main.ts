@@ -1,9 +1,7 @@
-import { CbotClient } from '@cbot-relay/cbot-client';
 import { ConfigError, loadConfig } from '@cbot-relay/config';
 import { chooseLogFormat, createLogger, createMetrics } from '@cbot-relay/observability';
 import { RedisMissingError, ensureRedis } from './ensure-redis.js';
 import { startRelay } from './relay.js';
-import { webhookHeaders } from './register-webhook.js';
 
 /**
  * The composition root: read config once, build real dependencies, start the roles, and stop them in
@@ -62,14 +60,6 @@ async function main(): Promise<void> {
   }
   if (roles.has('ingress') && config.apiKeys.length === 0) {
     log.warn('RELAY_API_KEYS unset: the send API refuses every call until keys are configured');
-  }
-
-  if (roles.has('ingress') && config.webhook.publicUrl !== undefined && config.cbot.baseUrl !== undefined && config.cbot.apiKey !== undefined) {
-    const client = new CbotClient({ baseUrl: config.cbot.baseUrl, apiKey: config.cbot.apiKey, apiKeyHeader: config.cbot.apiKeyHeader, timeoutMs: config.cbot.timeoutMs });
-    const res = await client.registerWebhook(config.webhook.publicUrl, webhookHeaders(config));
-    await client.close();
-    if (res.ok) log.info({ url: config.webhook.publicUrl }, 'registered the callback URL with CBOT');
-    else log.error({ url: config.webhook.publicUrl, detail: res.detail }, 'could not register the callback URL with CBOT');
   }
 
   let stopping = false;

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { RelayConfig } from '@cbot-relay/config';
-import { requireCbot } from '@cbot-relay/config';
+import { ConfigError, requireCbot } from '@cbot-relay/config';
 import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp, queueUi } from '@cbot-relay/ingress';
 import { OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics } from '@cbot-relay/observability';
@@ -8,6 +8,9 @@ import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, closeRedis, createRedis,
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
 import { MessageStore, Outbound } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
+import { webhookHeaders } from './register-webhook.js';
+import { WebhookRegistrar } from './webhook-registrar.js';
+import type { RegistrarTimings } from './webhook-registrar.js';
 
 export interface RelayOptions {
   config: RelayConfig;
@@ -17,6 +20,8 @@ export interface RelayOptions {
   now?: () => number;
   /** Host the HTTP servers (ingress and OPS_PORT) bind; tests use 127.0.0.1. */
   host?: string;
+  /** Backoff and re-check period of the webhook registration; tests pass short ones. */
+  webhookTimings?: Partial<RegistrarTimings>;
 }
 
 export interface Relay {
@@ -38,6 +43,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const closers: (() => Promise<unknown>)[] = [];
   const running: (() => boolean)[] = [];
   let accepting = true;
+  let webhook: () => 'registered' | 'pending' | 'not configured' = () => 'not configured';
 
   // Workers wait out a Redis restart; the HTTP side fails fast (503) instead of hanging callers.
   const workerRedis = createRedis(settings, { name: 'cbot-relay:workers' }) as Redis;
@@ -61,8 +67,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   };
 
   try {
+    // Refused before anything listens: an ingress told to register a URL with no CBOT to register it with.
+    if (roles.has('ingress') && config.webhook.publicUrl !== undefined) webhookCbot(config);
+    // Only a process that registers exposes relay_webhook_registered: a constant 0 from every other
+    // process would look like a registration that never succeeds.
+    else metrics.registry.removeSingleMetric('relay_webhook_registered');
     if (roles.has('ingress') || roles.has('dispatcher')) await httpOutbound.setWeights(config.callerWeights);
-    let deadLetters;
     // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {
       const [{ CbotClient }, { Dispatcher, adoptLanes }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
@@ -111,7 +121,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         metrics,
         now,
       });
-      deadLetters = fanout.deadLetters;
       closers.push(() => fanout.close());
       running.push(() => fanout.running);
     }
@@ -119,7 +128,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     const ready = async () => {
       const redisOk = await httpRedis.ping().then(() => true, () => false);
       const workersOk = running.every((r) => r());
-      return { ok: accepting && redisOk && workersOk, checks: { redis: redisOk, workers: workersOk, accepting } };
+      // The webhook is a detail, not a condition: a CBOT that cannot take our URL yet is no reason to
+      // stop taking sends (they queue), and the registrar keeps trying.
+      const checks: Record<string, boolean | string> = { redis: redisOk, workers: workersOk, accepting };
+      if (roles.has('ingress')) checks.webhook = webhook();
+      return { ok: accepting && redisOk && workersOk, checks };
     };
     let ops: OpsServer | undefined;
     if (config.opsPort !== undefined) {
@@ -140,14 +153,26 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     labelledGaugeFromSource(metrics.pending, async () =>
       (await httpOutbound.pending()).map(({ caller, priority, count }) => ({ labels: { caller, priority }, value: count })),
     );
+    // Subscriber dead letters are failed jobs of the subscriber queues in Redis: any ingress lists and
+    // replays them through BullMQ's API, whichever process runs fanout.
+    const { EventDeadLetters, SubscriberQueues, loadSubscriptions, subscriberQueueName } = await import('@cbot-relay/fanout');
+    const subscribers = loadSubscriptions(config.subscriptionsFile).subscribers;
+    const subscriberQueues = new SubscriberQueues({
+      connection: httpRedis,
+      prefix,
+      cluster: config.redis.cluster,
+      pushMaxAttempts: config.fanout.pushMaxAttempts,
+      dedupeTtlS: config.fanout.dedupeTtlS,
+    });
+    closers.unshift(() => subscriberQueues.close());
+    const deadLetters = new EventDeadLetters({ queues: subscriberQueues, subscribers });
     const keyLimiter = new KeyRateLimiter({ redis: httpRedis, prefix, ratePerSecond: config.ingress.perKeyRatePerSecond });
     // /admin/queues shows every BullMQ queue: inbound, and each subscriber's events.<name> / push.<name>.
-    const { loadSubscriptions, subscriberQueueName } = await import('@cbot-relay/fanout');
     const ui = queueUi({
       adminKeys: new KeyRing(config.adminKeys),
       queueNames: [
         queueNameFor(QueueNames.inbound, config.redis.cluster),
-        ...loadSubscriptions(config.subscriptionsFile).subscribers.map((s) => subscriberQueueName(s, config.redis.cluster)),
+        ...subscribers.map((s) => subscriberQueueName(s, config.redis.cluster)),
       ],
       connection: httpRedis,
       prefix,
@@ -176,7 +201,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         adminKeys: new KeyRing(config.adminKeys),
         store: httpStore,
         outbound: httpOutbound,
-        ...(deadLetters ? { events: deadLetters } : {}),
+        events: deadLetters,
         now,
         log,
       },
@@ -198,11 +223,41 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     });
     // Stop intake first: the server closes before any worker does.
     closers.push(() => server.close());
+    const publicUrl = config.webhook.publicUrl;
+    if (publicUrl !== undefined) {
+      const { CbotClient } = await import('@cbot-relay/cbot-client');
+      const { baseUrl, apiKey } = webhookCbot(config);
+      const client = new CbotClient({ baseUrl, apiKey, apiKeyHeader: config.cbot.apiKeyHeader, timeoutMs: config.cbot.timeoutMs, connections: 1 });
+      const headers = webhookHeaders(config);
+      const registrar = WebhookRegistrar.start({
+        client,
+        url: publicUrl,
+        ...(headers ? { headers } : {}),
+        log: log.child({ component: 'webhook-registrar' }),
+        gauge: metrics.webhookRegistered,
+        ...(opts.webhookTimings ? { timings: opts.webhookTimings } : {}),
+      });
+      webhook = () => registrar.state;
+      // Stopped before the server closes (closers run last-pushed first). A check in flight could
+      // wait up to 2 × CBOT_TIMEOUT_MS on a hanging CBOT: abort it rather than spend the shutdown on it.
+      closers.push(async () => {
+        const stopped = registrar.close();
+        await client.destroy();
+        await stopped;
+      });
+    }
     return handle(server.port, ops?.port, stop);
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+function webhookCbot(config: RelayConfig): { baseUrl: string; apiKey: string } {
+  const { baseUrl, apiKey } = config.cbot;
+  if (baseUrl === undefined) throw new ConfigError('CBOT_BASE_URL: required to register PUBLIC_WEBHOOK_URL');
+  if (apiKey === undefined) throw new ConfigError('CBOT_API_KEY: required to register PUBLIC_WEBHOOK_URL');
+  return { baseUrl, apiKey };
 }
 
 function handle(port: number | undefined, opsPort: number | undefined, stop: () => Promise<void>): Relay {

@@ -316,6 +316,8 @@ describe('operations', () => {
     expect((await fetch(`${h.base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${h.base}/readyz`);
     expect(ready.status).toBe(200);
+    // No PUBLIC_WEBHOOK_URL here: the relay registers nothing and says so.
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { redis: true, webhook: 'not configured' } });
     // On PORT /metrics needs an admin key; OPS_PORT serves it (and the probes) to anyone who can reach it.
     expect((await fetch(`${h.base}/metrics`)).status).toBe(401);
     expect((await fetch(`${h.base}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).status).toBe(401);
@@ -328,6 +330,7 @@ describe('operations', () => {
     const metrics = await (await fetch(`${ops}/metrics`)).text();
     expect(metrics).toContain('relay_messages_accepted_total');
     expect(metrics).toMatch(/relay_messages_sent_total \d+/);
+    expect(metrics).not.toContain('relay_webhook_registered');
     expect(metrics).toMatch(/relay_outbound_backlog \d+/);
     expect(metrics).toMatch(/relay_accept_to_sent_seconds_count [1-9]/);
     expect(metrics).toMatch(/relay_cbot_send_seconds_count [1-9]/);
