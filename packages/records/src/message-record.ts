@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
-const PRIORITY_NAME: Record<string, 'high' | 'normal' | 'bulk'> = { h: 'high', n: 'normal', b: 'bulk' };
+/** A message's priority as the outbound scripts store it (one letter) and as the API names it. */
+export const PRIORITY_NAME: Record<string, 'high' | 'normal' | 'bulk'> = { h: 'high', n: 'normal', b: 'bulk' };
 
 export const Attempt = z.object({
   at: z.string(),

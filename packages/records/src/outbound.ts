@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { Coalescer, MAX_BATCH_CHARS, batchCall, batchLua, defineScript, luaCommand, replyArray, replyString } from '@cbot-relay/queues';
 import type { Script } from '@cbot-relay/queues';
 import type { Attempt } from './message-record.js';
+import { PRIORITY_NAME } from './message-record.js';
 import {
   ACCEPT_BATCH_PRELUDE,
   ACCEPT_PER_ROW,
@@ -30,7 +31,6 @@ import {
 export const PRIORITIES = ['high', 'normal', 'bulk'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 const PRIORITY_CODE: Record<Priority, string> = { high: 'h', normal: 'n', bulk: 'b' };
-const PRIORITY_NAME: Record<string, Priority> = { h: 'high', n: 'normal', b: 'bulk' };
 
 export interface OutboundOptions {
   redis: Redis | Cluster;
