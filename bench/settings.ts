@@ -58,7 +58,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     redisConfig,
     relayEnv,
     // The same heap cap as the Docker image (Dockerfile NODE_OPTIONS), so RSS is measured as deployed.
-    relayNodeOptions: env.BENCH_NODE_OPTIONS ?? '--max-old-space-size=96 --max-semi-space-size=4',
+    relayNodeOptions: env.BENCH_NODE_OPTIONS ?? '--max-old-space-size=96 --max-semi-space-size=8',
     cpuProfile: env.BENCH_CPU_PROF || undefined,
     connections,
     acceptRounds: 2,

@@ -53,7 +53,7 @@ export class RelayUnderAttack {
         CBOT_APP_SECRET: APP_SECRET,
         CBOT_RATE_LIMIT: '100000',
         API_KEY_RATE_LIMIT: '0',
-        NODE_OPTIONS: '--max-old-space-size=96 --max-semi-space-size=4',
+        NODE_OPTIONS: '--max-old-space-size=96 --max-semi-space-size=8',
         ...env,
       },
     });
