@@ -439,6 +439,14 @@ if hold(to, tok, tonumber(untilMs)) then return {'held', failures} end
 return {'stale', failures}
 `;
 
+/** CBOT throttled the sender: hold every claim for \`ms\`. Extends a pause, never shortens one. */
+export const PAUSE_KEYS = ['pause'] as const;
+export const PAUSE_ARGS = ['ms'] as const;
+export const PAUSE = `
+if redis.call('PTTL', pause) < tonumber(ms) then redis.call('SET', pause, '1', 'PX', ms) end
+return 1
+`;
+
 /**
  * A lease given back unused (the worker could not send in time): the recipient is ready again with
  * its head in place. The in-flight stamp the claim set goes too, unless an earlier attempt's answer

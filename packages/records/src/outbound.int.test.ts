@@ -321,6 +321,7 @@ describe('Outbound scheduling', () => {
     const { out } = setup();
     await accept(out, { to: '9055681' });
     await out.pause(5_000);
+    await out.pause(1_000); // a shorter pause never shortens a longer one
     const c = await out.claim(5, 2000, FAST);
     expect(c).toMatchObject({ leases: [], state: 'paused' });
     expect(c.waitMs).toBeGreaterThan(4_000);

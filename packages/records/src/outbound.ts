@@ -14,6 +14,9 @@ import {
   CLAIM,
   CLAIM_ARGS,
   CLAIM_KEYS,
+  PAUSE,
+  PAUSE_ARGS,
+  PAUSE_KEYS,
   RELEASE,
   RELEASE_ARGS,
   RELEASE_KEYS,
@@ -125,6 +128,7 @@ export class Outbound {
   readonly #claim: Script<(typeof CLAIM_KEYS)[number], (typeof CLAIM_ARGS)[number], Claim>;
   readonly #settle: Script<(typeof SETTLE_KEYS)[number], (typeof SETTLE_ARGS)[number], { recorded: string; advanced: boolean }>;
   readonly #retry: Script<(typeof RETRY_KEYS)[number], (typeof RETRY_ARGS)[number], { kind: 'held' | 'failed' | 'stale'; failures: number }>;
+  readonly #pause: Script<(typeof PAUSE_KEYS)[number], (typeof PAUSE_ARGS)[number], unknown>;
   readonly #release: Script<(typeof RELEASE_KEYS)[number], (typeof RELEASE_ARGS)[number], boolean>;
   readonly #replay: Script<(typeof REPLAY_KEYS)[number], (typeof REPLAY_ARGS)[number], ReplayResult>;
   readonly #adopt: Script<(typeof ADOPT_KEYS)[number], (typeof ADOPT_ARGS)[number], boolean>;
@@ -168,6 +172,7 @@ export class Outbound {
         return { kind: k, failures: Number(failures) };
       },
     });
+    this.#pause = defineScript(this.#redis, { keys: PAUSE_KEYS, args: PAUSE_ARGS, lua: PAUSE, parse: (reply) => reply });
     this.#release = defineScript(this.#redis, {
       keys: RELEASE_KEYS,
       args: RELEASE_ARGS,
@@ -345,9 +350,8 @@ export class Outbound {
 
   /** CBOT told us to slow down: every dispatcher holds off for `ms` (extends, never shortens). */
   async pause(ms: number): Promise<void> {
-    const key = this.#key('gate:pause');
-    const cur = await this.#redis.pttl(key);
-    if (cur < ms) await this.#redis.set(key, '1', 'PX', Math.max(1, Math.round(ms)));
+    // One script: two dispatchers throttled at once must not let the shorter pause replace the longer.
+    await this.#pause({ pause: this.#key('gate:pause') }, { ms: Math.max(1, Math.round(ms)) });
   }
 
   /** Caller weights for the fair share (default 1); every process of one relay writes the same. */
