@@ -152,6 +152,7 @@ describe('POST /v1/messages', () => {
       [{ headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'application/json' }, body: `{"to":"1","type":"text","text":{"body":"${'x'.repeat(70_000)}"}}` }, 413, 'payload_too_large'],
       [{ headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'application/json', 'x-relay-expires-in': 'soon' }, body: '{"to":"1","type":"text","text":{"body":"x"}}' }, 400, 'invalid_header'],
       [{ headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'application/json', 'idempotency-key': 'x'.repeat(300) }, body: '{"to":"1","type":"text","text":{"body":"x"}}' }, 400, 'invalid_header'],
+      [{ headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': 'application/json', 'x-relay-priority': 'urgent' }, body: '{"to":"1","type":"text","text":{"body":"x"}}' }, 400, 'invalid_header'],
     ];
     for (const [init, status, code] of cases) {
       const res = await fetch(`${h.base}/v1/messages`, { method: 'POST', ...init });
