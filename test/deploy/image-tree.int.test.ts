@@ -188,6 +188,18 @@ describe('the image runtime tree (Dockerfile deps and build stages re-run)', () 
     expect(links).toEqual([]);
   });
 
+  it('accepts every subscriptions file deploy/ ships (compose and Kubernetes), read by the fanout in the tree', () => {
+    const files = contextFiles().filter((f) => f.startsWith('deploy/') && f.endsWith('subscriptions.json'));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    const fanout = join(runtime, 'services/fanout/dist/index.js');
+    const script = 'const { loadSubscriptions } = await import(process.argv[1]); loadSubscriptions(process.argv[2]);';
+    for (const f of files) {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, fanout, join(REPO_ROOT, f)], { encoding: 'utf8' });
+      expect(r.stderr, f).toBe('');
+      expect(r.status, f).toBe(0);
+    }
+  });
+
   it('weighs its node_modules (logged: the figure the docs quote)', () => {
     let bytes = 0;
     walk(join(runtime, 'node_modules'), (p) => {
