@@ -187,3 +187,61 @@ describe('list cursors', () => {
     expect(decodeCursor(Buffer.from('abc').toString('base64url'))).toBeUndefined();
   });
 });
+
+describe('memory per message (docs/performance.md)', () => {
+  it('is measured with MEMORY USAGE: the indexes cost ~300 bytes a message, kept with the record', async () => {
+    const { out, store, prefix } = setup(30 * 86_400);
+    const n = 2000;
+    const realBody = JSON.stringify({ to: '905551112233', type: 'text', text: { body: 'Siparişiniz yola çıktı, takip numarası TR1234567890.' } });
+    const now = Date.now();
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        accept(out, `msg_${(now + i).toString(36).padStart(9, '0')}${String(i).padStart(16, '0')}`, {
+          to: `9055500${String(i % 500).padStart(5, '0')}`,
+          caller: i % 2 ? 'crm' : 'billing',
+          body: realBody,
+          nowMs: now + i,
+        }),
+      ),
+    );
+    const usage = async () => {
+      const sums: Record<string, number> = {};
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        const sizes = await Promise.all(keys.map((k) => redis.memory('USAGE', k, 'SAMPLES', '0')));
+        keys.forEach((k, i) => {
+          const rest = k.slice(prefix.length + 1);
+          const kind = rest.startsWith('msg:') ? 'record' : rest.startsWith('body:') ? 'body' : rest.startsWith('ix:') ? rest.split(':').slice(0, 2).join(':') : rest.startsWith('wamid:') ? 'wamid' : 'queue';
+          sums[kind] = (sums[kind] ?? 0) + Number(sizes[i] ?? 0);
+          if (kind.startsWith('ix:')) sums.indexes = (sums.indexes ?? 0) + Number(sizes[i] ?? 0);
+        });
+      } while (cursor !== '0');
+      return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, Math.round(v / n)]));
+    };
+    const queued = await usage();
+    // Every message sent (with a realistic wamid and attempt), delivered and read.
+    for (let done = 0; done < n; ) {
+      const claim = await out.claim(500, now + 10_000, FAST);
+      for (const lease of claim.leases) {
+        const wamid = `wamid.HBgMOTA1NTUwMDAwMDAxFQIAERgSQTVGRkE0${lease.id.slice(-16)}AA==`;
+        await out.settle(lease, now + 10_100, { kind: 'sent', wamid }, { at: new Date(now + 10_100).toISOString(), outcome: 'sent', httpStatus: 201 });
+        await store.applyStatus(wamid, 'delivered', now + 12_000, undefined, Math.floor(now / 1000) + 12);
+        await store.applyStatus(wamid, 'read', now + 60_000, undefined, Math.floor(now / 1000) + 60);
+        done++;
+      }
+    }
+    const read = await usage();
+    if (process.env.MEMORY_REPORT) {
+      const key = store.recKey((await store.list({ limit: 1 })).records[0]!.id);
+      const withHist = await redis.memory('USAGE', key, 'SAMPLES', '0');
+      await redis.hdel(key, 'hist');
+      console.info(JSON.stringify({ queued, read, histBytes: Number(withHist) - Number(await redis.memory('USAGE', key, 'SAMPLES', '0')) }));
+    }
+    // Three index entries per message (all, caller, recipient); measured 302 bytes.
+    expect(read.indexes).toBeLessThan(350);
+    // A delivered message's body is gone; what stays is the record and the wamid → id map.
+    expect(read.body).toBeUndefined();
+  }, 60_000);
+});
