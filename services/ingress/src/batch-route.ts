@@ -76,6 +76,10 @@ export function batchRoute(deps: SendRoutesDeps & { budget?: BodyBudget }): Rout
     }
     readPriority(req.headers);
     readExpiresIn(req.headers);
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      throw new HttpError(415, 'unsupported_encoding', 'a batch body must not be compressed (Content-Encoding)');
+    }
     const items = batchItems(readJson(await readBody(req, res, BATCH_MAX_BODY_BYTES, deps.budget)).value);
     const results = await Promise.all(items.map((item) => acceptItem(deps, who, item, req.headers)));
     // Redis refused every item: nothing was accepted, so the whole request is a 503 the caller may retry.

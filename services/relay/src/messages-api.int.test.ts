@@ -221,6 +221,7 @@ describe('POST /v1/messages/batch', () => {
       ['an unknown field', { messages: [text('905554440003', 'x')], dryRun: true }, {}, 400, 'invalid_request'],
       ['over 1 MiB', { messages: [{ ...text('905554440003', 'x'), pad: 'p'.repeat(1024 * 1024) }] }, {}, 413, 'payload_too_large'],
       ['not JSON content', { messages: [] }, { 'content-type': 'text/plain' }, 415, 'unsupported_media_type'],
+      ['a compressed body', { messages: [text('905554440003', 'x')] }, { 'content-encoding': 'gzip' }, 415, 'unsupported_encoding'],
       ['an Idempotency-Key header', { messages: [text('905554440003', 'x')] }, { 'idempotency-key': 'k' }, 400, 'invalid_header'],
       ['a bad priority', { messages: [text('905554440003', 'x')] }, { 'x-relay-priority': 'urgent' }, 400, 'invalid_header'],
       ['no key', { messages: [text('905554440003', 'x')] }, { authorization: '' }, 401, 'unauthorized'],
