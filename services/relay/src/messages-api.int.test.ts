@@ -166,7 +166,7 @@ describe('POST /v1/messages/batch', () => {
           'not an object',
         ],
       },
-      { 'x-relay-priority': 'bulk' },
+      { 'x-relay-priority': 'bulk', 'x-relay-expires-in': '3600' },
     );
     expect(res.status).toBe(207);
     const { results } = await json<BatchAnswer>(res);
@@ -179,7 +179,7 @@ describe('POST /v1/messages/batch', () => {
 
     const ids = results.flatMap((r) => ('id' in r ? [r.id] : []));
     // The batch's headers apply to every item, and the recipient's messages leave in batch order.
-    for (const id of ids) expect((await json<Rec>(await h.get(id))).priority).toBe('bulk');
+    for (const id of ids) expect(await json<Rec>(await h.get(id))).toMatchObject({ priority: 'bulk', expiresAt: expect.any(String) });
     await waitFor(async () => (await Promise.all(ids.map(record))).every((r) => r.cbotMessageId !== null));
     const sent = h.sim
       .received()
