@@ -91,6 +91,19 @@ describe('message history', () => {
     // WhatsApp may still report delivery after a failure; that moves forward.
     await store.applyStatus('wamid.h2', 'delivered', T0 + 40);
     expect(statuses(await store.get('h2'))).toEqual(['queued', 'sending', 'sent', 'failed', 'delivered']);
+
+    // Two statuses overtake the send: both are kept, each with its own time.
+    await accept(out, 'h4');
+    const lease4 = (await out.claim(1, T0 + 10, FAST)).leases[0]!;
+    await store.applyStatus('wamid.h4', 'delivered', T0 + 20, undefined, Math.floor(T0 / 1000) + 1);
+    await store.applyStatus('wamid.h4', 'read', T0 + 25);
+    await store.applyStatus('wamid.h4', 'delivered', T0 + 26);
+    await out.settle(lease4, T0 + 30, { kind: 'sent', wamid: 'wamid.h4' });
+    expect((await store.get('h4'))?.history.slice(2)).toEqual([
+      { status: 'sent', at: new Date(T0 + 30).toISOString() },
+      { status: 'delivered', at: new Date(T0 + 20).toISOString(), cbotAt: new Date(T0 + 1000).toISOString() },
+      { status: 'read', at: new Date(T0 + 25).toISOString() },
+    ]);
   });
 
   it('shows a replay and stays bounded however often a message fails and is replayed', async () => {

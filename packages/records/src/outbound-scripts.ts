@@ -94,10 +94,13 @@ local function endRecord(id, o, attemptJson, wamid, errorJson, wamidTtl)
     redis.call('SET', base .. ':wamid:' .. wamid, id, 'EX', wamidTtl)
     -- Callbacks can overtake the dispatcher's own write: apply what arrived first.
     local wpend = base .. ':wpend:' .. wamid
-    local pend = redis.call('HMGET', wpend, 'status', 'error', 'at', 'cbotAt')
+    local pend = redis.call('HMGET', wpend, 'status', 'error', 'h')
     if pend[1] and RANK[pend[1]] and RANK[pend[1]] > RANK['sent'] then
       redis.call('HSET', rec, 'status', pend[1])
-      addHistory(rec, pend[1], pend[3] or now, pend[4])
+      -- Every status parked meanwhile (each outranked the one before), with its own times.
+      for ps, pat, pcbot in string.gmatch(pend[3] or '', '(%a+) (%d+) (%d*);') do
+        if RANK[ps] and RANK[ps] > RANK['sent'] then addHistory(rec, ps, pat, pcbot) end
+      end
       if pend[2] and pend[2] ~= '' then redis.call('HSET', rec, 'error', pend[2]) end
       if pend[1] == 'failed' then redis.call('ZADD', base .. ':dlq', now, id) end
       if pend[1] == 'delivered' or pend[1] == 'read' then redis.call('DEL', kbody(id)) end

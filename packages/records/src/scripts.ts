@@ -75,7 +75,9 @@ if not id then
   if rank and rank >= 2 then
     local cur = redis.call('HGET', KEYS[2], 'status')
     if not cur or RANK[cur] < rank then
-      redis.call('HSET', KEYS[2], 'status', s, 'error', ARGV[3], 'at', ARGV[2], 'cbotAt', ARGV[8] or '')
+      -- Each parked status with its times (\`h\`: "<status> <ms> <cbot s>;" …), for the record's history.
+      local parked = redis.call('HGET', KEYS[2], 'h') or ''
+      redis.call('HSET', KEYS[2], 'status', s, 'error', ARGV[3], 'h', parked .. s .. ' ' .. ARGV[2] .. ' ' .. (ARGV[8] or '') .. ';')
       redis.call('EXPIRE', KEYS[2], ARGV[4])
     end
   end
