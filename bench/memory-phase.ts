@@ -26,6 +26,7 @@ function kindOf(key: string): string {
   if (rest.startsWith('msg:')) return 'record hash';
   if (rest.startsWith('body:')) return 'body string';
   if (rest === 'open' || rest === 'backlog') return 'backlog index';
+  if (rest.startsWith('ix:')) return 'list indexes';
   const lane = /^out\.\d+:(.*)$/.exec(rest);
   if (!lane) return 'other relay keys';
   const part = lane[1] ?? '';

@@ -205,7 +205,9 @@ export const EnvSchema = z.object({
   OUTBOUND_BACKLOG_MAX: int(1_000_000, 1),
   OUTBOUND_BACKLOG_MAX_BYTES: int(512 * 1024 * 1024, 0),
   RELAY_API_KEY_WEIGHTS: weights,
-  RECORD_TTL_S: int(7 * 86_400, 60),
+  // Retention of message records, bodies and list indexes; RECORD_TTL_S (seconds), when set, overrides it.
+  MESSAGE_RETENTION_DAYS: int(30, 1, 3650),
+  RECORD_TTL_S: int(0, 60),
   SHUTDOWN_TIMEOUT_MS: int(30_000, 100),
   INGRESS_MAX_BODY_BYTES: int(64 * 1024, 1024, 16 * 1024 * 1024),
   WEBHOOK_MAX_BODY_BYTES: int(1024 * 1024, 1024, 64 * 1024 * 1024),

@@ -19,6 +19,13 @@ describe('loadConfig', () => {
     expect(c.opsPort).toBe(9464);
   });
 
+  it('keeps messages for MESSAGE_RETENTION_DAYS (30), or RECORD_TTL_S seconds when that is set', () => {
+    expect(loadConfig({}).recordTtlS).toBe(30 * 86_400);
+    expect(loadConfig({ MESSAGE_RETENTION_DAYS: '7' }).recordTtlS).toBe(7 * 86_400);
+    expect(loadConfig({ MESSAGE_RETENTION_DAYS: '7', RECORD_TTL_S: '120' }).recordTtlS).toBe(120);
+    expect(() => loadConfig({ MESSAGE_RETENTION_DAYS: '0' })).toThrow(/MESSAGE_RETENTION_DAYS/);
+  });
+
   it('reads LOG_FORMAT: auto unless json or pretty is forced', () => {
     expect(loadConfig({}).logFormat).toBe('auto');
     expect(loadConfig({ LOG_FORMAT: '' }).logFormat).toBe('auto');

@@ -73,6 +73,7 @@ export interface RelayConfig {
     subscriberMaxWaiting: number;
     subscriberMaxAgeS: number;
   };
+  /** Retention (s) of message records, bodies and list indexes: MESSAGE_RETENTION_DAYS, or RECORD_TTL_S. */
   recordTtlS: number;
   shutdownTimeoutMs: number;
 }
@@ -167,7 +168,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
       subscriberMaxWaiting: e.SUBSCRIBER_MAX_WAITING,
       subscriberMaxAgeS: e.SUBSCRIBER_MAX_AGE_S,
     },
-    recordTtlS: e.RECORD_TTL_S,
+    recordTtlS: e.RECORD_TTL_S || e.MESSAGE_RETENTION_DAYS * 86_400,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

@@ -6,5 +6,6 @@ export type { FieldIssue } from './field-issue.js';
 export { MessageStatus, STATUS_RANK, isMessageStatus } from './message-status.js';
 export { INTERACTIVE_TYPES } from './outbound-interactive.js';
 export { normalizeRecipient } from './recipient.js';
+export { Recipient } from './text-field.js';
 export { OUTBOUND_TYPES, OutboundMessage, validateOutboundMessage } from './outbound.js';
 export type { OutboundType, OutboundValidation } from './outbound.js';

@@ -1,5 +1,7 @@
 export { fingerprint } from './fingerprint.js';
-export { Attempt, MessageRecord, recordFromHash } from './message-record.js';
+export { LIST_MAX_SCAN, decodeCursor, encodeCursor } from './message-list.js';
+export type { ListCursor, ListPage, ListQuery } from './message-list.js';
+export { Attempt, HistoryEntry, MessageRecord, recordFromHash } from './message-record.js';
 export { MessageStore } from './message-store.js';
 export type { MessageStoreOptions } from './message-store.js';
 export { Outbound, PRIORITIES } from './outbound.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HISTORY_CODES } from './scripts.js';
 
 /** A message's priority as the outbound scripts store it (one letter) and as the API names it. */
 export const PRIORITY_NAME: Record<string, 'high' | 'normal' | 'bulk'> = { h: 'high', n: 'normal', b: 'bulk' };
@@ -11,6 +12,18 @@ export const Attempt = z.object({
 });
 export type Attempt = z.infer<typeof Attempt>;
 
+/**
+ * One step of a message's timeline: the status it reached and when the relay recorded it; for a status
+ * from a CBOT callback, CBOT's own `timestamp` as `cbotAt`; for the latest `failed`, the error.
+ */
+export const HistoryEntry = z.object({
+  status: z.string(),
+  at: z.string(),
+  cbotAt: z.string().optional(),
+  error: z.unknown().optional(),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+
 /** What `GET /v1/messages/{id}` shows. */
 export const MessageRecord = z.object({
   id: z.string(),
@@ -19,6 +32,7 @@ export const MessageRecord = z.object({
   type: z.string(),
   cbotMessageId: z.string().nullable(),
   attempts: z.array(Attempt),
+  history: z.array(HistoryEntry),
   createdAt: z.string(),
   updatedAt: z.string(),
   expiresAt: z.string().optional(),
@@ -44,6 +58,7 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
     type: h.type ?? '',
     cbotMessageId: h.wamid ?? null,
     attempts,
+    history: [],
     createdAt: iso(h.createdAt),
     updatedAt: iso(h.updatedAt ?? h.createdAt),
     caller: h.caller ?? '',
@@ -51,7 +66,31 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
   };
   if (h.expiresAt !== undefined) rec.expiresAt = iso(h.expiresAt);
   if (h.error !== undefined && h.error !== '') rec.error = safeJson(h.error);
+  rec.history = historyFromField(h.hist, Number(h.createdAt ?? 0), rec);
   return rec;
+}
+
+const STATUS_OF_CODE = new Map<string, string>(Object.entries(HISTORY_CODES).map(([status, code]) => [code, status]));
+const HISTORY_ENTRY = /^([a-z])([0-9a-z]+)(?:~([0-9a-z]+))?$/;
+
+/** Reads the `hist` field (see HISTORY_LIB in scripts.ts); a record from before it has its current status only. */
+function historyFromField(hist: string | undefined, createdAtMs: number, rec: MessageRecord): HistoryEntry[] {
+  if (hist === undefined || hist === '') {
+    const first = { status: 'queued', at: rec.createdAt };
+    return rec.status === 'queued' ? [first] : [first, { status: rec.status, at: rec.updatedAt }];
+  }
+  const out: HistoryEntry[] = [];
+  for (const part of hist.split(',')) {
+    const m = HISTORY_ENTRY.exec(part);
+    const status = m ? STATUS_OF_CODE.get(m[1]!) : undefined;
+    if (!m || status === undefined) continue;
+    const entry: HistoryEntry = { status, at: new Date(createdAtMs + parseInt(m[2]!, 36)).toISOString() };
+    if (m[3] !== undefined) entry.cbotAt = new Date(parseInt(m[3], 36) * 1000).toISOString();
+    out.push(entry);
+  }
+  const lastFailed = out.findLastIndex((e) => e.status === 'failed');
+  if (lastFailed >= 0 && rec.error !== undefined) out[lastFailed]!.error = rec.error;
+  return out;
 }
 
 function safeJson(s: string): unknown {

@@ -2,6 +2,8 @@ import type { Cluster, Redis } from 'ioredis';
 import { luaCommand } from '@cbot-relay/queues';
 import type { MessageRecord } from './message-record.js';
 import { recordFromHash } from './message-record.js';
+import type { ListPage, ListQuery } from './message-list.js';
+import { listMessages } from './message-list.js';
 import { APPLY_STATUS } from './scripts.js';
 
 export interface MessageStoreOptions {
@@ -55,13 +57,33 @@ export class MessageStore {
     return (await this.#redis.hget(this.recKey(id), 'status')) ?? undefined;
   }
 
-  /** Applies a CBOT status callback; returns the relay id when the wamid is one of ours. */
-  async applyStatus(wamid: string, status: string, nowMs: number, errors?: unknown): Promise<{ relayId?: string; applied: boolean }> {
+  /**
+   * Applies a CBOT status callback; returns the relay id when the wamid is one of ours. `cbotAtS` is
+   * the callback's own `timestamp` (unix seconds), kept in the record's history.
+   */
+  async applyStatus(
+    wamid: string,
+    status: string,
+    nowMs: number,
+    errors?: unknown,
+    cbotAtS?: number,
+  ): Promise<{ relayId?: string; applied: boolean }> {
+    const cbotAt = cbotAtS !== undefined && Number.isFinite(cbotAtS) && cbotAtS > 0 ? Math.floor(cbotAtS) : '';
     const r = await this.#applyStatus(
       [this.#wamidKey(wamid), this.#wpendKey(wamid), this.#dlqKey],
-      [status, nowMs, errors === undefined ? '' : JSON.stringify(errors), this.#wamidTtlS, `${this.#p}:msg:`, this.#recordTtlS, `${this.#p}:body:`],
+      [status, nowMs, errors === undefined ? '' : JSON.stringify(errors), this.#wamidTtlS, `${this.#p}:msg:`, this.#recordTtlS, `${this.#p}:body:`, cbotAt],
     );
     return { relayId: r[1], applied: r[0] === 'applied' };
+  }
+
+  /**
+   * Messages newest first by acceptance time, filtered, one page (see message-list.ts). Reads the
+   * narrowest index the query allows: the recipient's, else the caller's, else every message's.
+   */
+  list(q: ListQuery): Promise<ListPage> {
+    const index =
+      q.to !== undefined ? `${this.#p}:ix:t:${q.to}` : q.caller !== undefined ? `${this.#p}:ix:c:${q.caller}` : `${this.#p}:ix:all`;
+    return listMessages(this.#redis, { index, rec: (id) => this.recKey(id) }, q);
   }
 
   /** Newest first. `before` is the score (ms) to page from. */

@@ -23,11 +23,12 @@
  * a recipient moves to a higher priority without searching a list.
  */
 
-import { RANK_TABLE } from './scripts.js';
+import { HISTORY_LIB, RANK_TABLE } from './scripts.js';
 
 /** Every script that uses LIB declares `base` (the key prefix), `now` (ms) and `recTtl` (s). */
 export const LIB = `
 local RANK = ${RANK_TABLE}
+${HISTORY_LIB}
 local PRIORITY_RANK = {h = 3, n = 2, b = 1}
 local PRIORITIES = {'h', 'n', 'b'}
 local function kq(to) return base .. ':o:q:' .. to end
@@ -89,12 +90,17 @@ local function endRecord(id, o, attemptJson, wamid, errorJson, wamidTtl)
   leaveBacklog(rec, id)
   if o == 'sent' then
     redis.call('HSET', rec, 'status', 'sent', 'wamid', wamid)
+    addHistory(rec, 'sent', now)
     redis.call('SET', base .. ':wamid:' .. wamid, id, 'EX', wamidTtl)
     -- Callbacks can overtake the dispatcher's own write: apply what arrived first.
     local wpend = base .. ':wpend:' .. wamid
-    local pend = redis.call('HMGET', wpend, 'status', 'error')
+    local pend = redis.call('HMGET', wpend, 'status', 'error', 'h')
     if pend[1] and RANK[pend[1]] and RANK[pend[1]] > RANK['sent'] then
       redis.call('HSET', rec, 'status', pend[1])
+      -- Every status parked meanwhile (each outranked the one before), with its own times.
+      for ps, pat, pcbot in string.gmatch(pend[3] or '', '(%a+) (%d+) (%d*);') do
+        if RANK[ps] and RANK[ps] > RANK['sent'] then addHistory(rec, ps, pat, pcbot) end
+      end
       if pend[2] and pend[2] ~= '' then redis.call('HSET', rec, 'error', pend[2]) end
       if pend[1] == 'failed' then redis.call('ZADD', base .. ':dlq', now, id) end
       if pend[1] == 'delivered' or pend[1] == 'read' then redis.call('DEL', kbody(id)) end
@@ -102,9 +108,11 @@ local function endRecord(id, o, attemptJson, wamid, errorJson, wamidTtl)
     redis.call('DEL', wpend)
   elseif o == 'failed' then
     redis.call('HSET', rec, 'status', 'failed', 'error', errorJson)
+    addHistory(rec, 'failed', now)
     redis.call('ZADD', base .. ':dlq', now, id)
   else
     redis.call('HSET', rec, 'status', 'expired')
+    addHistory(rec, 'expired', now)
     redis.call('DEL', kbody(id))
   end
   return 'ok'
@@ -201,6 +209,20 @@ local function earlier(idem, fingerprint)
   if string.sub(prev, 1, sep - 1) ~= fingerprint then return {'conflict', pid} end
   return {'duplicate', pid}
 end
+
+-- The list indexes (MessageStore.list): every message, per caller, per recipient; each a zset by
+-- acceptance time, written with the record so a durable message is always listed. Entries older than
+-- the retention (recTtl) are trimmed as new ones arrive, and a key nobody writes to expires whole.
+local function indexKey(key, id)
+  redis.call('ZADD', key, now, id)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (tonumber(now) - tonumber(recTtl) * 1000))
+  redis.call('EXPIRE', key, recTtl)
+end
+local function indexMessage(id, caller, to)
+  indexKey(base .. ':ix:all', id)
+  indexKey(base .. ':ix:c:' .. caller, id)
+  indexKey(base .. ':ix:t:' .. to, id)
+end
 `;
 
 /**
@@ -222,11 +244,12 @@ export const ACCEPT_PER_ROW = `
   if maxBytes > 0 and tonumber(redis.call('GET', OPEN_BYTES) or '0') + #body > maxBytes then return {'full', 'bytes'} end
   -- The record first: it is the one write a stray key of another type can make fail, and a failure
   -- here leaves nothing behind (Lua does not roll back what ran before an error).
-  local f = {'to', to, 'type', mtype, 'caller', caller, 'status', 'queued', 'createdAt', now, 'priority', p, 'bytes', #body}
+  local f = {'to', to, 'type', mtype, 'caller', caller, 'status', 'queued', 'createdAt', now, 'priority', p, 'bytes', #body, 'hist', 'q0'}
   if expiresAt ~= '' then f[#f + 1] = 'expiresAt'; f[#f + 1] = expiresAt end
   redis.call('HSET', rec, unpack(f))
   redis.call('EXPIRE', rec, recTtl)
   redis.call('SET', bodyKey, body, 'EX', recTtl)
+  indexMessage(id, caller, to)
   redis.call('ZADD', OPEN, now, id)
   redis.call('INCRBY', OPEN_BYTES, #body)
   if fingerprint ~= '' then redis.call('SET', idem, fingerprint .. '|' .. id, 'EX', idemTtl) end
@@ -336,6 +359,7 @@ local function take(to)
       if not body then
         reason = 'no_body'
       else
+        if r[1] ~= 'sending' then addHistory(rec, 'sending', now) end
         redis.call('HSET', rec, 'status', 'sending', 'inflight', now, 'updatedAt', now)
         local amb = 0
         if r[4] then
@@ -480,6 +504,7 @@ local body = redis.call('GET', kbody(id))
 if not body then return {'no-body'} end
 appendAttempt(rec, attemptJson)
 redis.call('HSET', rec, 'status', 'queued', 'epoch', now, 'updatedAt', now, 'failures', '0', 'bytes', #body)
+addHistory(rec, 'queued', now)
 redis.call('HDEL', rec, 'error', 'inflight', 'expiresAt')
 redis.call('HINCRBY', rec, 'replays', 1)
 redis.call('EXPIRE', rec, recTtl)

@@ -63,7 +63,10 @@ async function withStatusApplied(event: RelayEvent, deps: FanOutDeps): Promise<R
   const status = CbotStatus.safeParse(event.data);
   if (!status.success) return event;
   const errors = status.data['errors'];
-  const { relayId } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors);
+  // CBOT's own time of the status (unix seconds, string or number), kept in the record's history.
+  const ts = status.data['timestamp'];
+  const cbotAtS = typeof ts === 'number' || (typeof ts === 'string' && /^\d{1,12}$/.test(ts)) ? Number(ts) : undefined;
+  const { relayId } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS);
   return relayId === undefined ? event : { ...event, relayMessageId: relayId };
 }
 

@@ -23,6 +23,8 @@ export interface SendRoutesDeps {
   now: () => number;
   log: Logger;
   metrics: Metrics;
+  /** RELAY_ADMIN_KEYS: GET /v1/messages with one of these lists every caller's messages. */
+  adminKeys?: KeyRing;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -171,7 +173,7 @@ function readIdempotencyKey(headers: IncomingHttpHeaders): string | undefined {
 
 const PRIORITY_HEADER: Record<string, Priority> = { high: 'high', normal: 'normal', bulk: 'bulk' };
 
-function readPriority(headers: IncomingHttpHeaders): Priority {
+export function readPriority(headers: IncomingHttpHeaders): Priority {
   const v = headers['x-relay-priority'];
   if (v === undefined) return 'normal';
   const p = typeof v === 'string' ? PRIORITY_HEADER[v.trim().toLowerCase()] : undefined;
@@ -181,7 +183,7 @@ function readPriority(headers: IncomingHttpHeaders): Priority {
   return p;
 }
 
-function readExpiresIn(headers: IncomingHttpHeaders): number | undefined {
+export function readExpiresIn(headers: IncomingHttpHeaders): number | undefined {
   const v = headers['x-relay-expires-in'];
   if (v === undefined) return undefined;
   const n = typeof v === 'string' && /^\d{1,10}$/.test(v.trim()) ? Number(v.trim()) : NaN;

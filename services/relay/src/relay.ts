@@ -196,6 +196,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         now,
         log,
         metrics,
+        adminKeys: new KeyRing(config.adminKeys),
       },
       admin: {
         adminKeys: new KeyRing(config.adminKeys),
