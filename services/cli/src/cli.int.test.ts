@@ -235,6 +235,28 @@ describe('cbot-relay CLI', { timeout: 240_000 }, () => {
     expect(hook.delivered).toHaveLength(1);
   });
 
+  it('dead-letters replay --all puts one recipient\'s failed messages back in the order they were accepted', async () => {
+    // Apart in time, so their failure times differ by more than a millisecond.
+    sim.setKnobs({ latencyMs: 5 });
+    sim.failNext(400, 3);
+    const to = '905550000777';
+    const ids: string[] = [];
+    for (const text of ['order 1', 'order 2', 'order 3']) {
+      const res = await fetch(`${base}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ to, type: 'text', text: { body: text } }),
+      });
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    await waitFor(async () => (await Promise.all(ids.map(apiView))).every((v) => (v as { status: string }).status === 'failed'), { what: 'all three failed' });
+    const run = json<{ replayed: number }>(await inProcess(['dead-letters', 'replay', '--all', '--kind', 'messages', '--json'], env));
+    expect(run.replayed).toBe(3);
+    await waitFor(() => sim.received().filter((m) => m.to === to).length === 3, { what: 'all three sent' });
+    expect(sim.received().filter((m) => m.to === to).map((m) => (m.body.text as { body: string }).body)).toEqual(['order 1', 'order 2', 'order 3']);
+    sim.setKnobs({ latencyMs: 0 });
+  });
+
   it('subscribers list and queues stats: counts per queue, never a secret', async () => {
     const subs = await runCli(['subscribers', 'list', '--json'], env);
     expect(subs.code).toBe(0);

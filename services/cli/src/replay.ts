@@ -89,7 +89,9 @@ export async function replayAll(c: CliContext, kind: 'messages' | 'events' | 'al
   let more = false;
   if (kind !== 'events') {
     const m = await (await c.store()).deadLetterIds(sinceMs, limit);
-    ids.push(...m.ids);
+    // Oldest failure first: a recipient's messages go back on its queue in the order they failed,
+    // which is the order they were accepted (one recipient's messages are sent, and fail, in order).
+    ids.push(...m.ids.reverse());
     more ||= m.more;
   }
   if (kind !== 'messages') {
