@@ -18,6 +18,7 @@ import type { TestRedis } from '@cbot-relay/testing';
 import { runCli as runCliInProcess } from './program.js';
 
 const API_KEY = 'cli-test-key-1234';
+const ADMIN_KEY = 'cli-admin-key-1234';
 const SIM_KEY = 'sim-key-cli';
 const sample = (name: string) => readFileSync(join(REPO_ROOT, 'packages/messages/src/testdata/samples/inbound', `${name}.json`));
 
@@ -96,7 +97,7 @@ beforeAll(async () => {
     CBOT_BASE_URL: sim.url,
     CBOT_API_KEY: SIM_KEY,
   };
-  const config = loadConfig({ ...env, RELAY_API_KEYS: `app:${API_KEY}`, PORT: '0', OPS_PORT: 'off', PUSH_MAX_ATTEMPTS: '1' });
+  const config = loadConfig({ ...env, RELAY_API_KEYS: `app:${API_KEY}`, RELAY_ADMIN_KEYS: `ops:${ADMIN_KEY}`, PORT: '0', OPS_PORT: 'off', PUSH_MAX_ATTEMPTS: '1' });
   relay = await startRelay({ config, redisUrl: redis.url, log: createLogger({ level: 'silent' }), metrics: createMetrics(), host: '127.0.0.1' });
   base = `http://127.0.0.1:${relay.port}`;
 });
@@ -235,11 +236,11 @@ describe('cbot-relay CLI', { timeout: 240_000 }, () => {
     expect(hook.delivered).toHaveLength(1);
   });
 
-  it('dead-letters replay --all puts one recipient\'s failed messages back in the order they were accepted', async () => {
+  /** Three messages to one recipient fail in turn; `replay` puts them all back; CBOT must get them in acceptance order. */
+  async function failThreeThenReplay(to: string, replay: () => Promise<number>): Promise<string[]> {
     // Apart in time, so their failure times differ by more than a millisecond.
     sim.setKnobs({ latencyMs: 5 });
     sim.failNext(400, 3);
-    const to = '905550000777';
     const ids: string[] = [];
     for (const text of ['order 1', 'order 2', 'order 3']) {
       const res = await fetch(`${base}/v1/messages`, {
@@ -250,11 +251,26 @@ describe('cbot-relay CLI', { timeout: 240_000 }, () => {
       ids.push(((await res.json()) as { id: string }).id);
     }
     await waitFor(async () => (await Promise.all(ids.map(apiView))).every((v) => (v as { status: string }).status === 'failed'), { what: 'all three failed' });
-    const run = json<{ replayed: number }>(await inProcess(['dead-letters', 'replay', '--all', '--kind', 'messages', '--json'], env));
-    expect(run.replayed).toBe(3);
+    expect(await replay()).toBe(3);
     await waitFor(() => sim.received().filter((m) => m.to === to).length === 3, { what: 'all three sent' });
-    expect(sim.received().filter((m) => m.to === to).map((m) => (m.body.text as { body: string }).body)).toEqual(['order 1', 'order 2', 'order 3']);
     sim.setKnobs({ latencyMs: 0 });
+    return sim.received().filter((m) => m.to === to).map((m) => (m.body.text as { body: string }).body);
+  }
+
+  it('replay --all (CLI and admin API) puts one recipient\'s failed messages back in the order they were accepted', async () => {
+    const viaCli = await failThreeThenReplay('905550000777', async () =>
+      json<{ replayed: number }>(await inProcess(['dead-letters', 'replay', '--all', '--kind', 'messages', '--json'], env)).replayed,
+    );
+    expect(viaCli).toEqual(['order 1', 'order 2', 'order 3']);
+    const viaApi = await failThreeThenReplay('905550000778', async () => {
+      const res = await fetch(`${base}/v1/dead-letters/replay`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'message' }),
+      });
+      return ((await res.json()) as { replayed: number }).replayed;
+    });
+    expect(viaApi).toEqual(['order 1', 'order 2', 'order 3']);
   });
 
   it('subscribers list and queues stats: counts per queue, never a secret', async () => {
