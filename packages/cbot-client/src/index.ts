@@ -2,3 +2,4 @@ export { CbotClient } from './cbot-client.js';
 export type { CbotClientOptions } from './cbot-client.js';
 export { CODE_POLICY, classifyNetworkError, classifyResponse, parseRetryAfter } from './classify.js';
 export type { SendError, SendOutcome } from './classify.js';
+export { callbackAuthHeaders } from './callback-auth-headers.js';

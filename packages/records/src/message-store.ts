@@ -101,6 +101,16 @@ export class MessageStore {
     return { records, next: flat.length / 2 === limit ? last : undefined };
   }
 
+  /**
+   * Ids of failed messages, newest first, that failed at or after `sinceMs` (all when undefined), at
+   * most `max`; `more` when others remain. A failed record's dead-letter score is its failure time.
+   */
+  async deadLetterIds(sinceMs: number | undefined, max: number): Promise<{ ids: string[]; more: boolean }> {
+    const min = sinceMs === undefined ? '-inf' : String(sinceMs);
+    const ids = await this.#redis.zrevrangebyscore(this.#dlqKey, '+inf', min, 'LIMIT', 0, max + 1);
+    return { ids: ids.slice(0, max), more: ids.length > max };
+  }
+
   /** Resends after a possibly lost CBOT answer, over all dispatchers since the start (kept in Redis). */
   async ambiguousResends(): Promise<number> {
     return Number((await this.#redis.get(`${this.#p}:ambiguous`)) ?? 0);

@@ -79,6 +79,17 @@ export class EventDeadLetters {
    * of them; the ids are read first, then each is replayed as `replay` does.
    */
   async replayMany(sinceMs: number | undefined, max: number): Promise<{ replayed: number; skipped: number; more: boolean }> {
+    const { ids, more } = await this.failedIds(sinceMs, max);
+    let replayed = 0;
+    for (const id of ids) if ((await this.replay(id)).kind === 'replayed') replayed += 1;
+    return { replayed, skipped: ids.length - replayed, more };
+  }
+
+  /**
+   * Ids (`replay`'s) of the dead letters that failed at or after `sinceMs` (all when undefined), at
+   * most `max`; `more` when others remain.
+   */
+  async failedIds(sinceMs: number | undefined, max: number): Promise<{ ids: string[]; more: boolean }> {
     const ids: string[] = [];
     let more = false;
     const page = 500;
@@ -95,9 +106,7 @@ export class EventDeadLetters {
       }
       if (more) break;
     }
-    let replayed = 0;
-    for (const id of ids) if ((await this.replay(id)).kind === 'replayed') replayed += 1;
-    return { replayed, skipped: ids.length - replayed, more };
+    return { ids, more };
   }
 }
 

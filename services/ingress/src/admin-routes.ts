@@ -25,7 +25,6 @@ export type ReplayManyRequest = z.infer<typeof ReplayManyRequest>;
 
 /** Dead letters one replay-many call takes per kind; `more: true` in the answer says call again. */
 export const REPLAY_MANY_MAX = 10_000;
-const MESSAGE_PAGE = 500;
 
 export interface AdminRoutesDeps {
   adminKeys: KeyRing;
@@ -132,25 +131,19 @@ function add(into: { replayed: number; skipped: number; more: boolean }, c: { re
 }
 
 /**
- * Failed messages, newest first, back to `sinceMs` (a record's failure time is its `updatedAt`: a
- * failed record changes no more until it is replayed or delivered, which takes it off the list).
- * Each replay is its own Lua step, so two of these racing replay each message once.
+ * Failed messages that failed at or after `sinceMs`, oldest failure first, so a recipient's messages
+ * go back on its queue in the order they were accepted. Each replay is its own Lua step, so two of
+ * these racing replay each message once.
  */
 async function replayMessages(deps: AdminRoutesDeps, sinceMs: number | undefined): Promise<{ replayed: number; skipped: number; more: boolean }> {
-  const counts = { replayed: 0, skipped: 0, more: false };
-  let before: number | undefined;
-  for (;;) {
-    const page = await deps.store.deadLetters(MESSAGE_PAGE, before);
-    for (const rec of page.records) {
-      if (sinceMs !== undefined && Date.parse(rec.updatedAt) < sinceMs) return counts;
-      if (counts.replayed + counts.skipped === REPLAY_MANY_MAX) return { ...counts, more: true };
-      const result = await deps.outbound.replay(rec.id, deps.now());
-      if (result.kind === 'replayed') counts.replayed += 1;
-      else counts.skipped += 1;
-    }
-    if (page.next === undefined) return counts;
-    before = page.next;
+  const { ids, more } = await deps.store.deadLetterIds(sinceMs, REPLAY_MANY_MAX);
+  const counts = { replayed: 0, skipped: 0, more };
+  for (const id of ids.reverse()) {
+    const result = await deps.outbound.replay(id, deps.now());
+    if (result.kind === 'replayed') counts.replayed += 1;
+    else counts.skipped += 1;
   }
+  return counts;
 }
 
 function clampInt(v: unknown, min: number, max: number, fallback: number): number {

@@ -33,7 +33,7 @@ export interface WebhookRegistrarOptions {
  * (`GET /v1/configs/webhook`), registers ours when it is not that one (or CBOT cannot say), retries
  * with capped, jittered backoff until CBOT accepts, then checks again every `recheckMs`. GET does not
  * show the headers CBOT holds, so a changed Basic password is registered on the next restart, or at
- * once with `pnpm relay register-webhook`.
+ * once with `pnpm cbot-relay webhook register`.
  */
 export class WebhookRegistrar {
   readonly #opts: WebhookRegistrarOptions;

@@ -1,0 +1,127 @@
+import { CbotClient } from '@cbot-relay/cbot-client';
+import type { RelayConfig } from '@cbot-relay/config';
+import { EventDeadLetters, SubscriberQueues } from '@cbot-relay/fanout';
+import type { Subscriber } from '@cbot-relay/fanout';
+import { DEFAULT_REDIS_URL, closeRedis, createRedis } from '@cbot-relay/queues';
+import type { RedisClient } from '@cbot-relay/queues';
+import { MessageStore, Outbound } from '@cbot-relay/records';
+import { EXIT, unreachable, usageError } from './cli-error.js';
+import type { ExitCode } from './cli-error.js';
+import { loadSubscribers } from './load-subscribers.js';
+
+/** Where command output goes; tests and `main` pass the process's streams. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  now: () => number;
+}
+
+/**
+ * What the commands work on, built on first use from the relay's own configuration: a command that
+ * only talks to CBOT never connects to Redis, and the other way round. `close()` releases all of it.
+ */
+export class CliContext {
+  readonly config: RelayConfig;
+  readonly io: CliIo;
+  /** Set by a command that printed its result but did not fully succeed (e.g. some replays failed). */
+  exitCode: ExitCode = EXIT.ok;
+  #redis: Promise<RedisClient> | undefined;
+  #client: RedisClient | undefined;
+  #queues: SubscriberQueues | undefined;
+  #cbot: CbotClient | undefined;
+  #subscribers: readonly Subscriber[] | undefined;
+
+  constructor(config: RelayConfig, io: CliIo) {
+    this.config = config;
+    this.io = io;
+  }
+
+  /** Connected, or exit 4 naming the URL's host (never its password). */
+  redis(): Promise<RedisClient> {
+    this.#redis ??= connect(this.config, (c) => (this.#client = c));
+    return this.#redis;
+  }
+
+  async store(): Promise<MessageStore> {
+    return new MessageStore({ redis: await this.redis(), prefix: this.config.queuePrefix, recordTtlS: this.config.recordTtlS });
+  }
+
+  async outbound(): Promise<Outbound> {
+    return new Outbound({ redis: await this.redis(), prefix: this.config.queuePrefix, recordTtlS: this.config.recordTtlS });
+  }
+
+  /** The relay's subscribers, as fanout loads them. */
+  subscribers(): readonly Subscriber[] {
+    this.#subscribers ??= loadSubscribers(this.config);
+    return this.#subscribers;
+  }
+
+  async subscriberQueues(): Promise<SubscriberQueues> {
+    this.#queues ??= new SubscriberQueues({
+      connection: await this.redis(),
+      prefix: this.config.queuePrefix,
+      cluster: this.config.redis.cluster,
+      pushMaxAttempts: this.config.fanout.pushMaxAttempts,
+      dedupeTtlS: this.config.fanout.dedupeTtlS,
+    });
+    return this.#queues;
+  }
+
+  async eventDeadLetters(): Promise<EventDeadLetters> {
+    return new EventDeadLetters({ queues: await this.subscriberQueues(), subscribers: this.subscribers() });
+  }
+
+  /** CBOT for the default channel (CBOT_BASE_URL, CBOT_API_KEY); exit 2 naming what is missing. */
+  cbot(): CbotClient {
+    const { baseUrl, apiKey, apiKeyHeader, timeoutMs } = this.config.cbot;
+    if (baseUrl === undefined) throw usageError('CBOT_BASE_URL: required to talk to CBOT');
+    if (apiKey === undefined) throw usageError('CBOT_API_KEY: required to talk to CBOT');
+    this.#cbot ??= new CbotClient({ baseUrl, apiKey, apiKeyHeader, timeoutMs, connections: 1 });
+    return this.#cbot;
+  }
+
+  /** Idempotent; every step runs even if one fails. */
+  async close(): Promise<void> {
+    await Promise.allSettled([this.#queues?.close(), this.#cbot?.close()]);
+    if (this.#client) await closeRedis(this.#client).catch(() => undefined);
+  }
+}
+
+/** How long a connection may take before the CLI gives up (exit 4). */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+async function connect(config: RelayConfig, keep: (c: RedisClient) => void): Promise<RedisClient> {
+  const url = config.redis.url ?? DEFAULT_REDIS_URL;
+  // Fail fast: a command against a Redis that is down must say so, not wait for it.
+  const client = createRedis({ url, cluster: config.redis.cluster }, { failFast: true, name: 'cbot-relay:cli' });
+  keep(client);
+  const where = safeHost(url);
+  await new Promise<void>((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      client.disconnect();
+      reject(unreachable(`cannot reach Redis at ${where}: ${why}`));
+    };
+    const onError = (err: Error) => fail(err.message || err.name);
+    const onReady = () => {
+      clearTimeout(timer);
+      client.off('error', onError);
+      resolve();
+    };
+    const timer = setTimeout(() => fail(`no answer within ${CONNECT_TIMEOUT_MS} ms`), CONNECT_TIMEOUT_MS);
+    client.once('error', onError);
+    client.once('ready', onReady);
+  });
+  // Later errors surface on the command that fails; the listener keeps them off the console.
+  client.on('error', () => undefined);
+  return client;
+}
+
+function safeHost(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 6379}`;
+  } catch {
+    return 'REDIS_URL';
+  }
+}
