@@ -183,6 +183,40 @@ describe('cbot-relay CLI', { timeout: 240_000 }, () => {
     expect(missing.err).toContain('no message msg_000000000aaaaaaaaaaaaaaaa');
   });
 
+  it('messages list: the pages GET /v1/messages gives an admin key, by --to and --cursor; a bad cursor is exit 2', async () => {
+    const to = '905559990001';
+    const ids: string[] = [];
+    for (const text of ['list a', 'list b', 'list c']) {
+      const res = await fetch(`${base}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ to: `+${to}`, type: 'text', text: { body: text } }),
+      });
+      expect(res.status).toBe(202);
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    const api = (await (await fetch(`${base}/v1/messages?to=${to}&limit=2`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json()) as {
+      items: { id: string }[];
+      nextCursor: string | null;
+    };
+    const first = json<{ items: { id: string; caller: string }[]; nextCursor: string | null }>(await inProcess(['messages', 'list', '--to', `+${to}`, '--limit', '2', '--json'], env));
+    expect(first.items.map((r) => r.id)).toEqual(api.items.map((r) => r.id));
+    expect(first.items.map((r) => r.id)).toEqual([ids[2], ids[1]]);
+    expect(first.items[0]!.caller).toBe('app');
+    expect(first.nextCursor).not.toBeNull();
+    const rest = json<{ items: { id: string }[] }>(await inProcess(['messages', 'list', '--to', to, '--limit', '2', '--cursor', first.nextCursor!, '--json'], env));
+    expect(rest.items.map((r) => r.id)).toEqual([ids[0]]);
+    const other = json<{ items: unknown[] }>(await inProcess(['messages', 'list', '--to', to, '--caller', 'someone-else', '--json'], env));
+    expect(other.items).toEqual([]);
+    const human = await inProcess(['messages', 'list', '--to', to, '--limit', '1'], env);
+    expect(human.code).toBe(0);
+    expect(human.out).toContain(ids[2]);
+    expect(human.out).toMatch(/more: --cursor \S+/);
+    const bad = await inProcess(['messages', 'list', '--cursor', 'not-a-cursor!'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--cursor');
+  });
+
   it('dead letters: lists both kinds, replays a message twice and it is sent once', async () => {
     sim.failNext(400, 1);
     const id = await send('cli dead letter');

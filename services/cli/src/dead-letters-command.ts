@@ -69,11 +69,11 @@ export function deadLettersCommand(ctx: () => CliContext): Command {
   return dl;
 }
 
-function parseSinceOption(value: string, nowMs: number): number {
+export function parseSinceOption(value: string, nowMs: number, option = '--since'): number {
   try {
     return parseSince(value, nowMs);
   } catch (err) {
-    throw usageError(`--since: ${err instanceof Error ? err.message : String(err)}`);
+    throw usageError(`${option}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

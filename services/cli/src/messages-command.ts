@@ -1,8 +1,12 @@
 import { Command } from 'commander';
-import type { MessageRecord } from '@cbot-relay/records';
+import { normalizeRecipient } from '@cbot-relay/messages';
+import { decodeCursor, encodeCursor } from '@cbot-relay/records';
+import type { ListQuery, MessageRecord } from '@cbot-relay/records';
 import type { CliContext } from './cli-context.js';
-import { notFound } from './cli-error.js';
+import { notFound, usageError } from './cli-error.js';
+import { parseSinceOption } from './dead-letters-command.js';
 import { printFields, printJson, printTable } from './output.js';
+import { intIn } from './parse-time.js';
 
 /** The record as `GET /v1/messages/{id}` shows it: every field but the caller. */
 export function messageView(rec: MessageRecord): Omit<MessageRecord, 'caller'> {
@@ -10,11 +14,18 @@ export function messageView(rec: MessageRecord): Omit<MessageRecord, 'caller'> {
   return view;
 }
 
-/**
- * `messages get <id>`. `messages list` belongs here too: add it as
- * `messages.command('list')…` over the store's listing function once it exists
- * (`GET /v1/messages` filters: --to, --status, --since, --until, --limit, --cursor).
- */
+interface ListOptions {
+  caller?: string;
+  to?: string;
+  status?: string;
+  since?: string;
+  until?: string;
+  limit: number;
+  cursor?: string;
+  json?: boolean;
+}
+
+/** `messages get <id>` and `messages list` (the filters of `GET /v1/messages`, every caller unless --caller). */
 export function messagesCommand(ctx: () => CliContext): Command {
   const messages = new Command('messages').description('message records, read from Redis');
   messages
@@ -45,6 +56,40 @@ export function messagesCommand(ctx: () => CliContext): Command {
         ['AT', 'OUTCOME', 'HTTP', 'ERROR'],
         rec.attempts.map((a) => [a.at, a.outcome, a.httpStatus === undefined ? '-' : String(a.httpStatus), a.error ?? '']),
       );
+    });
+  messages
+    .command('list')
+    .description('list messages newest first, as GET /v1/messages does with an admin key')
+    .option('--caller <name>', "only this caller's messages (the name in RELAY_API_KEYS)")
+    .option('--to <recipient>', 'only messages to this recipient')
+    .option('--status <status>', 'only messages in this status (queued, sending, sent, delivered, read, failed, expired)')
+    .option('--since <time>', 'accepted at or after: ISO 8601 with offset, or a duration back from now (15m, 2h, 7d)')
+    .option('--until <time>', 'accepted before: same forms as --since')
+    .option('--limit <n>', 'most messages on the page (1-200)', intIn(1, 200), 50)
+    .option('--cursor <cursor>', 'continue after a page (the nextCursor printed last time)')
+    .option('--json', 'print {"items", "nextCursor"} as the API does')
+    .action(async (opts: ListOptions) => {
+      const c = ctx();
+      const q: ListQuery = { limit: opts.limit };
+      if (opts.caller !== undefined) q.caller = opts.caller;
+      if (opts.to !== undefined) q.to = normalizeRecipient(opts.to);
+      if (opts.status !== undefined) q.status = opts.status;
+      if (opts.since !== undefined) q.sinceMs = parseSinceOption(opts.since, c.io.now());
+      if (opts.until !== undefined) q.untilMs = parseSinceOption(opts.until, c.io.now(), '--until');
+      if (opts.cursor !== undefined) {
+        const cursor = decodeCursor(opts.cursor);
+        if (!cursor) throw usageError('--cursor: not a cursor this command or the API printed');
+        q.cursor = cursor;
+      }
+      const page = await (await c.store()).list(q);
+      const nextCursor = page.next === undefined ? null : encodeCursor(page.next);
+      if (opts.json) return printJson(c.io, { items: page.records, nextCursor });
+      printTable(
+        c.io,
+        ['ID', 'CREATED', 'STATUS', 'TO', 'TYPE', 'CALLER'],
+        page.records.map((r) => [r.id, r.createdAt, r.status, r.to, r.type, r.caller]),
+      );
+      if (nextCursor !== null) c.io.stdout.write(`more: --cursor ${nextCursor}\n`);
     });
   return messages;
 }
