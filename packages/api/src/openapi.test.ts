@@ -5,7 +5,7 @@ import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { describe, expect, it } from 'vitest';
 import { OUTBOUND_TYPES, validateOutboundMessage } from '@cbot-relay/messages';
 import { openApiDocument } from './openapi.js';
-import { SpecValidator } from './test-kit/spec-validator.js';
+import { SpecValidator } from '@cbot-relay/testing';
 import { OPENAPI_FILE, renderOpenApi } from './write-openapi.js';
 
 const SAMPLES = fileURLToPath(new URL('../../messages/src/testdata/samples/', import.meta.url));

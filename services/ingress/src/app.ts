@@ -8,6 +8,7 @@ import type { AdminRoutesDeps } from './admin-routes.js';
 import { adminRoutes } from './admin-routes.js';
 import { requireSingleAuthorization } from './auth.js';
 import { BodyBudget } from './body-budget.js';
+import { docsRoutes } from './docs-routes.js';
 import { hotRoutes } from './hot-routes.js';
 import { HttpError, errorMiddleware, sendError } from './http-error.js';
 import type { OpsDeps } from './ops-routes.js';
@@ -94,6 +95,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
     next();
   });
   app.use(opsRoutes(deps.ops));
+  app.use(docsRoutes());
   app.use(sendRoutes(deps.send));
   app.use(adminRoutes(deps.admin));
   app.use(webhookRoute({ ...deps.webhook, ...(budget ? { budget } : {}) }));
