@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { OUTBOUND_TYPES, validateOutboundMessage } from '@cbot-relay/messages';
 import { openApiDocument } from './openapi.js';
 import { SpecValidator } from '@cbot-relay/testing';
-import { OPENAPI_FILE, renderOpenApi } from './write-openapi.js';
+import { CLIENT_TYPES_FILE, OPENAPI_FILE, renderClientTypesFile, renderOpenApi } from './write-openapi.js';
 
 const SAMPLES = fileURLToPath(new URL('../../messages/src/testdata/samples/', import.meta.url));
 const samples = (dir: string) =>
@@ -20,6 +20,7 @@ const spec = new SpecValidator(doc);
 describe('docs/openapi.json', () => {
   it('is current: regenerate it with `pnpm openapi` after changing a schema', () => {
     expect(readFileSync(OPENAPI_FILE, 'utf8') === renderOpenApi(), 'docs/openapi.json is stale: run `pnpm openapi`').toBe(true);
+    expect(readFileSync(CLIENT_TYPES_FILE, 'utf8') === renderClientTypesFile(), 'packages/client/src/spec-types.ts is stale: run `pnpm openapi`').toBe(true);
   });
 
   it('passes the Redocly linter (recommended rules) with no error or warning', async () => {

@@ -23,7 +23,7 @@ export const MessageView = MessageRecord.omit({ caller: true }).extend({
   status: MessageStatus.meta({
     description: 'moves queued → sending → sent → delivered → read, or ends failed or expired; never moves back',
   }),
-  channel: ChannelId.optional(),
+  channel: ChannelId.optional().meta({ description: 'the channel that sends it' }),
   attempts: z.array(Attempt).meta({ description: 'each send attempt: its time, outcome, CBOT HTTP status and error' }),
   history: z.array(HistoryEntry).optional(),
   to: z.string().meta({ description: 'the recipient as queued: without a leading + or surrounding spaces' }),
