@@ -294,6 +294,7 @@ export type InteractiveMessage = {
       text: string;
       [key: string]: unknown;
     };
+    /** at most 10 rows in all sections together */
     action: {
       button: string;
       sections: {
