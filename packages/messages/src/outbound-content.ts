@@ -30,14 +30,16 @@ const caption = textField(1024).optional();
 const hasSource = (media: { id?: string | undefined; link?: string | undefined }) =>
   media.id !== undefined || media.link !== undefined;
 const needsSource = { message: 'needs an id or a link' };
+/** The same rule for JSON Schema (the OpenAPI description), which cannot see the refinement. */
+const sourceRule = { anyOf: [{ required: ['id'] }, { required: ['link'] }] };
 
-export const AudioContent = z.looseObject({ ...mediaSource }).refine(hasSource, needsSource);
-export const StickerContent = z.looseObject({ ...mediaSource }).refine(hasSource, needsSource);
-export const ImageContent = z.looseObject({ ...mediaSource, caption }).refine(hasSource, needsSource);
-export const VideoContent = z.looseObject({ ...mediaSource, caption }).refine(hasSource, needsSource);
+export const AudioContent = z.looseObject({ ...mediaSource }).refine(hasSource, needsSource).meta(sourceRule);
+export const StickerContent = z.looseObject({ ...mediaSource }).refine(hasSource, needsSource).meta(sourceRule);
+export const ImageContent = z.looseObject({ ...mediaSource, caption }).refine(hasSource, needsSource).meta(sourceRule);
+export const VideoContent = z.looseObject({ ...mediaSource, caption }).refine(hasSource, needsSource).meta(sourceRule);
 export const DocumentContent = z
   .looseObject({ ...mediaSource, caption, filename: textField(FILENAME_MAX).optional() })
-  .refine(hasSource, needsSource);
+  .refine(hasSource, needsSource).meta(sourceRule);
 
 export const LocationContent = z.looseObject({
   latitude: z.number().min(-90).max(90),

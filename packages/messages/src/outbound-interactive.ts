@@ -48,7 +48,8 @@ const ListInteractive = z.looseObject({
     .refine((action) => action.sections.reduce((n, s) => n + s.rows.length, 0) <= MAX_LIST_ROWS, {
       message: `must have at most ${MAX_LIST_ROWS} rows in all`,
       path: ['sections'],
-    }),
+    })
+    .meta({ description: `at most ${MAX_LIST_ROWS} rows in all sections together` }),
 });
 
 export const INTERACTIVE_TYPES = ['button', 'list'] as const;

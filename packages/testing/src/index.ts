@@ -7,3 +7,4 @@ export type { TestRedis } from './redis-fixture.js';
 export { REPO_ROOT, RelayProcess } from './relay-process.js';
 export type { RelayProcessOptions } from './relay-process.js';
 export { LocalRedisCluster } from './local-redis-cluster.js';
+export { SpecValidator } from './spec-validator.js';

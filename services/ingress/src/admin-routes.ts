@@ -1,5 +1,5 @@
 import { Router, raw } from 'express';
-import { z } from 'zod';
+import { ReplayManyRequest } from '@cbot-relay/api';
 import type { Logger } from '@cbot-relay/observability';
 import type { MessageStore, Outbound } from '@cbot-relay/records';
 import type { KeyRing } from './auth.js';
@@ -15,13 +15,6 @@ export interface DeadLetterSource {
   /** Replays those that failed at or after `sinceMs` (all when undefined), at most `max`. */
   replayMany(sinceMs: number | undefined, max: number): Promise<{ replayed: number; skipped: number; more: boolean }>;
 }
-
-/** `POST /v1/dead-letters/replay`: which dead letters, and since when (their failure time). */
-export const ReplayManyRequest = z.strictObject({
-  kind: z.enum(['event', 'message', 'all']),
-  since: z.iso.datetime({ offset: true }).optional(),
-});
-export type ReplayManyRequest = z.infer<typeof ReplayManyRequest>;
 
 /** Dead letters one replay-many call takes per kind; `more: true` in the answer says call again. */
 export const REPLAY_MANY_MAX = 10_000;

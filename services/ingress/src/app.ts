@@ -9,6 +9,7 @@ import { adminRoutes } from './admin-routes.js';
 import { requireSingleAuthorization } from './auth.js';
 import { batchRoute } from './batch-route.js';
 import { BodyBudget } from './body-budget.js';
+import { docsRoutes } from './docs-routes.js';
 import { hotRoutes } from './hot-routes.js';
 import { HttpError, errorMiddleware, sendError } from './http-error.js';
 import { listRoute } from './list-route.js';
@@ -96,6 +97,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
     next();
   });
   app.use(opsRoutes(deps.ops));
+  app.use(docsRoutes());
   app.use(sendRoutes(deps.send));
   app.use(listRoute(deps.send));
   app.use(batchRoute({ ...deps.send, ...(budget ? { budget } : {}) }));

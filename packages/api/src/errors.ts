@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/**
+ * Every `error.code` the relay answers with, with its HTTP status(es) and what it means. The OpenAPI
+ * description lists them per response; a new code belongs here first.
+ */
+export const ERROR_CODES = {
+  invalid_json: { statuses: [400], meaning: 'the body is not one JSON document (or repeats a key, or uses __proto__)' },
+  invalid_utf8: { statuses: [400], meaning: 'the body is not valid UTF-8' },
+  too_deep: { statuses: [400], meaning: 'the body nests deeper than the relay reads' },
+  invalid_message: { statuses: [400], meaning: 'the body is not a valid message; `details` names each field' },
+  invalid_header: { statuses: [400], meaning: 'a header (Idempotency-Key, X-Relay-Priority, X-Relay-Expires-In, a repeated Authorization) is invalid' },
+  invalid_request: { statuses: [400], meaning: 'the body or query does not have the documented shape; `details` names each field' },
+  unknown_channel: { statuses: [400], meaning: 'the body names a channel the relay does not have' },
+  request_aborted: { statuses: [400], meaning: 'the client aborted the request' },
+  bad_request: { statuses: [400], meaning: 'the request could not be read' },
+  unauthorized: { statuses: [401], meaning: 'missing, unknown or unconfigured key or callback credentials' },
+  forbidden: { statuses: [403], meaning: 'the key may not use this channel' },
+  not_found: { statuses: [404], meaning: 'no such route, message, dead letter, subscriber or channel (another caller\'s message included)' },
+  request_timeout: { statuses: [408], meaning: 'the request body stalled' },
+  idempotency_conflict: { statuses: [409], meaning: 'the Idempotency-Key was used with a different body' },
+  not_failed: { statuses: [409], meaning: 'the dead letter is no longer failed' },
+  body_expired: { statuses: [409], meaning: 'the message body is no longer kept, so it cannot be replayed' },
+  conflict: { statuses: [409], meaning: 'a subscriber with that name exists' },
+  payload_too_large: { statuses: [413], meaning: 'the body is over the size limit' },
+  unsupported_media_type: { statuses: [415], meaning: 'Content-Type is not application/json' },
+  unsupported_encoding: { statuses: [415], meaning: 'the Content-Encoding or charset is not supported' },
+  rate_limited: { statuses: [429], meaning: 'over API_KEY_RATE_LIMIT for this key; see Retry-After' },
+  backlog_full: { statuses: [429], meaning: 'the outbound backlog is at its bound; nothing was accepted, see Retry-After' },
+  internal: { statuses: [500], meaning: 'an unexpected error (logged with the request id)' },
+  unavailable: { statuses: [503], meaning: 'Redis is unreachable; nothing was accepted, retry (Retry-After)' },
+  busy: { statuses: [503], meaning: 'too many request bodies in flight; retry (Retry-After)' },
+} as const satisfies Record<string, { statuses: readonly number[]; meaning: string }>;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The codes a given status can carry, for the per-response descriptions. */
+export function codesFor(status: number): ErrorCode[] {
+  return (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => (ERROR_CODES[c].statuses as readonly number[]).includes(status));
+}
+
+export const ErrorDetail = z.object({
+  path: z.string().optional().meta({ description: 'dot path of the field (`contacts.0.name.formatted_name`), or the header name; "" is the body itself' }),
+  message: z.string(),
+});
+export type ErrorDetail = z.infer<typeof ErrorDetail>;
+
+/** What every refusal looks like, on every route. */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string().meta({ description: 'machine-readable; see the codes listed on each response', examples: ['invalid_message'] }),
+    message: z.string().meta({ description: 'human-readable; never echoes the request' }),
+    details: z.array(ErrorDetail).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;

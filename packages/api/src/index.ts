@@ -1,0 +1,34 @@
+export { DeadLetterList, EventDeadLetter, MessageDeadLetter, ReplayAccepted, ReplayManyRequest, ReplayManyResult } from './dead-letters.js';
+export { ERROR_CODES, ErrorBody, ErrorDetail, codesFor } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { OPENAPI_VERSION, jsonSchemas, openApiDocument } from './openapi.js';
+export { Health, Readiness } from './ops.js';
+export { HistoryEntry, ListQuery, MessageList, MessageView } from './records.js';
+export {
+  BATCH_MAX,
+  BatchItem,
+  BatchRequest,
+  BatchResponse,
+  BatchResult,
+  ChannelId,
+  ExpiresIn,
+  IdempotencyKey,
+  MAX_EXPIRES_IN_S,
+  Priority,
+  RelayId,
+  SEND_VARIANTS,
+  SendAccepted,
+  SendRequest,
+} from './send.js';
+export {
+  RotateSecretRequest,
+  RotateSecretResult,
+  Subscriber,
+  SubscriberCreate,
+  SubscriberCreated,
+  SubscriberList,
+  SubscriberName,
+  SubscriberPatch,
+  WebhookSecret,
+} from './subscribers.js';
+export { Callback, CallbackAccepted, CloudCallback, Event, OnPremisesCallback } from './webhooks.js';

@@ -1,0 +1,242 @@
+import type { Json } from './openapi-parts.js';
+import { bearer, errors, jsonBody, ref } from './openapi-parts.js';
+
+const p = (name: string): Json => ({ $ref: `#/components/parameters/${name}` });
+const LOCATION = { headers: { Location: { $ref: '#/components/headers/Location' } } };
+const jsonRequest = (id: string, description?: string): Json => ({
+  required: true,
+  ...(description ? { description } : {}),
+  content: { 'application/json': { schema: ref(id) } },
+});
+
+// Refusals every authenticated JSON route can give before its own logic runs.
+const AUTH = [401];
+const READ_BODY = [400, 413, 415];
+const ALWAYS = [500, 503];
+
+function sendPaths(): Json {
+  return {
+    '/v1/messages': {
+      post: {
+        tags: ['messages'],
+        operationId: 'sendMessage',
+        summary: 'Send a message',
+        description:
+          'Answers 202 only once the message is durable in Redis. Body: a CBOT (On-Premises) message of one of eleven ' +
+          'types, `recipient_type` defaulting to `individual`, optional `channel`; at most INGRESS_MAX_BODY_BYTES (64 KiB).',
+        security: bearer('ApiKey'),
+        parameters: [p('IdempotencyKey'), p('Priority'), p('ExpiresIn')],
+        requestBody: jsonRequest('SendRequest'),
+        responses: {
+          '202': jsonBody('SendAccepted', 'Accepted: durable in Redis', LOCATION),
+          ...errors([...READ_BODY, ...AUTH, 403, 408, 409, 429, ...ALWAYS], undefined),
+        },
+      },
+      get: {
+        tags: ['messages'],
+        operationId: 'listMessages',
+        summary: "List the caller's messages, newest first",
+        description: "An admin key sees every caller's messages. Pages follow `nextCursor`.",
+        security: [...bearer('ApiKey'), ...bearer('AdminKey')],
+        parameters: ['to', 'status', 'since', 'until', 'limit', 'cursor'].map((n) => p(`List_${n}`)),
+        responses: { '200': jsonBody('MessageList', 'A page of messages'), ...errors([400, ...AUTH, ...ALWAYS], ['invalid_request', 'invalid_header', 'unauthorized', 'internal', 'unavailable']) },
+      },
+    },
+    '/v1/messages/batch': {
+      post: {
+        tags: ['messages'],
+        operationId: 'sendBatch',
+        summary: 'Send 1 to 100 messages',
+        description:
+          'Each item is validated and made durable or refused on its own; results come in item order. ' +
+          'X-Relay-Priority and X-Relay-Expires-In apply to every item; each item may carry its own `idempotencyKey`.',
+        security: bearer('ApiKey'),
+        parameters: [p('Priority'), p('ExpiresIn')],
+        requestBody: jsonRequest('BatchRequest'),
+        responses: {
+          '207': jsonBody('BatchResponse', 'One result per item'),
+          ...errors([...READ_BODY, ...AUTH, 408, 429, ...ALWAYS]),
+        },
+      },
+    },
+    '/v1/messages/{id}': {
+      get: {
+        tags: ['messages'],
+        operationId: 'getMessage',
+        summary: 'A message record: status, attempts, history',
+        description: "Another caller's message is answered as 404, like a missing one.",
+        security: bearer('ApiKey'),
+        parameters: [p('MessageId')],
+        responses: { '200': jsonBody('Message', 'The record'), ...errors([...AUTH, 404, ...ALWAYS], ['unauthorized', 'not_found', 'internal', 'unavailable']) },
+      },
+    },
+  };
+}
+
+function deadLetterPaths(): Json {
+  return {
+    '/v1/dead-letters': {
+      get: {
+        tags: ['dead letters'],
+        operationId: 'listDeadLetters',
+        summary: 'Failed messages and subscriber deliveries',
+        security: bearer('AdminKey'),
+        parameters: [
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 }, description: 'page size (clamped)' },
+          { name: 'before', in: 'query', schema: { type: 'string', pattern: '^[0-9]{1,16}$' }, description: '`next` of the previous page' },
+        ],
+        responses: { '200': jsonBody('DeadLetterList', 'Dead letters'), ...errors([...AUTH, ...ALWAYS]) },
+      },
+    },
+    '/v1/dead-letters/{id}/replay': {
+      post: {
+        tags: ['dead letters'],
+        operationId: 'replayDeadLetter',
+        summary: 'Replay one dead letter',
+        description: 'A message (`msg_…`) is queued again under its id; a subscriber delivery (`evt_….<subscriber>`) is retried with fresh attempts.',
+        security: bearer('AdminKey'),
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'a message id or `<event id>.<subscriber>`' }],
+        responses: {
+          '202': jsonBody('ReplayAccepted', 'Queued again', LOCATION),
+          ...errors([...AUTH, 404, 409, ...ALWAYS], ['unauthorized', 'not_found', 'not_failed', 'body_expired', 'internal', 'unavailable']),
+        },
+      },
+    },
+    '/v1/dead-letters/replay': {
+      post: {
+        tags: ['dead letters'],
+        operationId: 'replayDeadLetters',
+        summary: 'Replay every dead letter of a kind, optionally since a time',
+        security: bearer('AdminKey'),
+        requestBody: jsonRequest('ReplayManyRequest'),
+        responses: { '200': jsonBody('ReplayManyResult', 'Counts'), ...errors([400, ...AUTH, 413, ...ALWAYS]) },
+      },
+    },
+  };
+}
+
+function subscriberPaths(): Json {
+  const admin = { tags: ['subscribers'], security: bearer('AdminKey') };
+  const named = [p('SubscriberName')];
+  return {
+    '/v1/subscribers': {
+      get: { ...admin, operationId: 'listSubscribers', summary: 'List subscribers', responses: { '200': jsonBody('SubscriberList', 'Subscribers'), ...errors([...AUTH, ...ALWAYS]) } },
+      post: {
+        ...admin,
+        operationId: 'createSubscriber',
+        summary: 'Create a subscriber',
+        description: 'Reaches every fanout process within 10 s. For kind `http` the secret is returned this once.',
+        requestBody: jsonRequest('SubscriberCreate'),
+        responses: { '201': jsonBody('SubscriberCreated', 'Created'), ...errors([...READ_BODY, ...AUTH, 409, ...ALWAYS]) },
+      },
+    },
+    '/v1/subscribers/{name}': {
+      get: { ...admin, operationId: 'getSubscriber', summary: 'A subscriber', parameters: named, responses: { '200': jsonBody('Subscriber', 'The subscriber'), ...errors([...AUTH, 404, ...ALWAYS]) } },
+      patch: {
+        ...admin,
+        operationId: 'updateSubscriber',
+        summary: 'Change URL, types, channels or enabled',
+        parameters: named,
+        requestBody: jsonRequest('SubscriberPatch'),
+        responses: { '200': jsonBody('Subscriber', 'Updated'), ...errors([...READ_BODY, ...AUTH, 404, ...ALWAYS]) },
+      },
+      delete: {
+        ...admin,
+        operationId: 'deleteSubscriber',
+        summary: 'Delete a subscriber: it receives no new events',
+        parameters: named,
+        responses: { '204': { description: 'Deleted' }, ...errors([...AUTH, 404, ...ALWAYS]) },
+      },
+    },
+    '/v1/subscribers/{name}/rotate-secret': {
+      post: {
+        ...admin,
+        operationId: 'rotateSubscriberSecret',
+        summary: "Rotate an HTTP subscriber's secret with an overlap",
+        description: 'During the overlap each push carries a signature with the old and with the new secret.',
+        parameters: named,
+        requestBody: { ...jsonRequest('RotateSecretRequest'), required: false },
+        responses: { '200': jsonBody('RotateSecretResult', 'Rotated'), ...errors([...READ_BODY, ...AUTH, 404, ...ALWAYS]) },
+      },
+    },
+  };
+}
+
+function callbackPaths(): Json {
+  const callback = (channel: boolean): Json => ({
+    tags: ['callbacks'],
+    operationId: channel ? 'channelCallback' : 'callback',
+    summary: channel ? "CBOT callback for one channel, with that channel's credentials" : 'CBOT callback (the default channel)',
+    description:
+      'Answers 200 once the raw payload is durable in Redis. Either shape; any other JSON is kept as an `unrecognized` ' +
+      'event. Redelivered callbacks produce no duplicate events. At most WEBHOOK_MAX_BODY_BYTES (1 MiB).',
+    security: [{ CallbackBasic: [] }, { HubSignature: [] }, {}],
+    ...(channel ? { parameters: [p('Channel')] } : {}),
+    requestBody: jsonRequest('Callback'),
+    responses: {
+      '200': jsonBody('CallbackAccepted', 'Durable'),
+      ...errors([400, 401, ...(channel ? [404] : []), 408, 413, 415, ...ALWAYS], [
+        'invalid_json',
+        'invalid_utf8',
+        'too_deep',
+        'request_aborted',
+        'bad_request',
+        'invalid_header',
+        'unauthorized',
+        'not_found',
+        'request_timeout',
+        'payload_too_large',
+        'unsupported_encoding',
+        'internal',
+        'unavailable',
+        'busy',
+      ]),
+    },
+  });
+  return { '/webhooks/cbot': { post: callback(false) }, '/webhooks/cbot/{channel}': { post: callback(true) } };
+}
+
+function opsPaths(): Json {
+  const ops = { tags: ['operations'] };
+  return {
+    '/healthz': { get: { ...ops, operationId: 'health', summary: 'Process up (also on OPS_PORT)', security: [], responses: { '200': jsonBody('Health', 'Up') } } },
+    '/readyz': {
+      get: {
+        ...ops,
+        operationId: 'ready',
+        summary: 'Redis reachable and workers running (also on OPS_PORT)',
+        security: [],
+        responses: { '200': jsonBody('Readiness', 'Ready'), '503': jsonBody('Readiness', 'Not ready') },
+      },
+    },
+    '/metrics': {
+      get: {
+        ...ops,
+        operationId: 'metrics',
+        summary: 'Prometheus metrics (admin key on PORT; open on OPS_PORT)',
+        security: bearer('AdminKey'),
+        responses: { '200': { description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors([...AUTH]) },
+      },
+    },
+    '/admin/queues': {
+      get: {
+        ...ops,
+        operationId: 'queueUi',
+        summary: 'The queue UI (bull-board)',
+        description: 'A browser page; the admin key as Bearer, or as the password of Basic.',
+        security: [...bearer('AdminKey'), { AdminBasic: [] }],
+        responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } }, ...errors([401]) },
+      },
+    },
+    '/openapi.json': {
+      get: { ...ops, operationId: 'openapi', summary: 'This description', security: [], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } },
+    },
+    '/docs': {
+      get: { ...ops, operationId: 'docs', summary: 'Reference page of this description', security: [], responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } },
+    },
+  };
+}
+
+export function paths(): Json {
+  return { ...sendPaths(), ...deadLetterPaths(), ...subscriberPaths(), ...callbackPaths(), ...opsPaths() };
+}

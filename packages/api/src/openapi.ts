@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { Attempt } from '@cbot-relay/records';
+import { DeadLetterList, ReplayAccepted, ReplayManyRequest, ReplayManyResult } from './dead-letters.js';
+import { ErrorBody } from './errors.js';
+import { Health, Readiness } from './ops.js';
+import type { Json } from './openapi-parts.js';
+import { param, ref } from './openapi-parts.js';
+import { HistoryEntry, ListQuery, MessageList, MessageView } from './records.js';
+import { BatchRequest, BatchResponse, ChannelId, ExpiresIn, IdempotencyKey, Priority, RelayId, SEND_VARIANTS, SendAccepted, SendRequest } from './send.js';
+import {
+  RotateSecretRequest,
+  RotateSecretResult,
+  Subscriber,
+  SubscriberCreate,
+  SubscriberCreated,
+  SubscriberList,
+  SubscriberName,
+  SubscriberPatch,
+} from './subscribers.js';
+import { Callback, CallbackAccepted, Event } from './webhooks.js';
+import { paths } from './openapi-paths.js';
+
+/** Every component schema, by the name the document gives it. Message types get one each (`TextMessage`…). */
+function componentSchemas(): Record<string, z.ZodType> {
+  const variants = Object.fromEntries(
+    SEND_VARIANTS.map((v) => {
+      const type = v.shape.type.value;
+      return [`${type[0]!.toUpperCase()}${type.slice(1)}Message`, v as z.ZodType];
+    }),
+  );
+  return {
+    SendRequest,
+    ...variants,
+    SendAccepted,
+    BatchRequest,
+    BatchResponse,
+    Message: MessageView,
+    Attempt,
+    HistoryEntry,
+    MessageList,
+    ErrorBody,
+    DeadLetterList,
+    ReplayAccepted,
+    ReplayManyRequest,
+    ReplayManyResult,
+    Subscriber,
+    SubscriberCreate,
+    SubscriberCreated,
+    SubscriberPatch,
+    SubscriberList,
+    RotateSecretRequest,
+    RotateSecretResult,
+    Callback,
+    CallbackAccepted,
+    Event,
+    Health,
+    Readiness,
+  };
+}
+
+/** JSON Schema (draft 2020-12, OpenAPI 3.1's dialect) of every component, with references between them. */
+export function jsonSchemas(): Record<string, Json> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(componentSchemas())) registry.add(schema, { id });
+  // io "input": what a valid request may hold, and for responses no `additionalProperties: false`, so
+  // a field added later does not break a reader validating against an older copy.
+  const { schemas } = z.toJSONSchema(registry, { io: 'input', uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' });
+  const out: Record<string, Json> = {};
+  for (const [id, schema] of Object.entries(schemas)) {
+    if (id === '__shared') throw new Error('a schema was shared without a component name; register it in componentSchemas');
+    const { $schema: _s, $id: _i, ...rest } = schema as Json;
+    out[id] = rest;
+  }
+  return out;
+}
+
+export const OPENAPI_VERSION = '3.1.1';
+
+/** The OpenAPI 3.1 description of the relay's whole outside (CONTRACT.md), built from the zod schemas. */
+export function openApiDocument(): Json {
+  return {
+    openapi: OPENAPI_VERSION,
+    info: {
+      title: 'cbot-relay',
+      version: '1',
+      summary: 'A queue-backed relay between internal systems and the CBOT WhatsApp Business API',
+      description: [
+        'Internal systems send messages with `POST /v1/messages`; the relay makes each durable in Redis before it',
+        'answers, sends it to CBOT with retries, per-recipient order and a global rate limit, and tracks its status.',
+        'CBOT calls back `POST /webhooks/cbot`; each inbound message and status becomes one event for every',
+        'subscriber (a BullMQ queue `events.<name>`, or an HTTP push signed per Standard Webhooks: see `webhooks`).',
+        '',
+        'Every refusal has the body `{"error": {"code", "message", "details"?}}`; each response lists its codes.',
+      ].join('\n'),
+      license: { name: 'UNLICENSED', identifier: 'UNLICENSED' },
+    },
+    servers: [{ url: '/', description: 'the ingress (PORT)' }],
+    tags: [
+      { name: 'messages', description: 'Send API (RELAY_API_KEYS)' },
+      { name: 'dead letters', description: 'Failed messages and subscriber deliveries (RELAY_ADMIN_KEYS)' },
+      { name: 'subscribers', description: 'Downstream subscribers (RELAY_ADMIN_KEYS)' },
+      { name: 'callbacks', description: 'CBOT webhook callbacks' },
+      { name: 'operations', description: 'Health, readiness, metrics, queue UI, this description' },
+    ],
+    paths: paths(),
+    webhooks: {
+      relayEvent: {
+        post: {
+          tags: ['subscribers'],
+          operationId: 'relayEvent',
+          summary: 'An event pushed to an HTTP subscriber',
+          security: [{ WebhookSignature: [] }],
+          description:
+            'POSTed as JSON to a subscriber of kind `http`, signed per the Standard Webhooks spec: `webhook-signature` is ' +
+            '`v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">` keyed by the secret (during a rotation ' +
+            'overlap one signature per secret, space-separated). `webhook-id` is the event id, the same on every retry and ' +
+            'replay. Any non-2xx answer is retried with backoff, then kept as a dead letter. Queue subscribers get the same ' +
+            'object as the data of a BullMQ job whose id is the event id.',
+          parameters: [
+            { name: 'webhook-id', in: 'header', required: true, schema: { type: 'string' }, description: 'the event id' },
+            { name: 'webhook-timestamp', in: 'header', required: true, schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'Unix seconds' },
+            { name: 'webhook-signature', in: 'header', required: true, schema: { type: 'string' }, description: 'space-separated `v1,<signature>`' },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('Event') } } },
+          responses: { '200': { description: 'Taken (any 2xx)' }, default: { description: 'Not taken: retried with backoff' } },
+        },
+      },
+    },
+    components: {
+      schemas: jsonSchemas(),
+      securitySchemes: {
+        ApiKey: { type: 'http', scheme: 'bearer', description: 'a key from RELAY_API_KEYS' },
+        AdminKey: { type: 'http', scheme: 'bearer', description: 'a key from RELAY_ADMIN_KEYS' },
+        AdminBasic: { type: 'http', scheme: 'basic', description: 'any user name, a RELAY_ADMIN_KEYS key as the password (the queue UI)' },
+        CallbackBasic: { type: 'http', scheme: 'basic', description: 'CBOT_WEBHOOK_USER / CBOT_WEBHOOK_PASS (or the channel\'s)' },
+        WebhookSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'webhook-signature',
+          description: "Standard Webhooks: the relay signs each push with the subscriber's secret; the subscriber verifies it",
+        },
+        HubSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Hub-Signature-256',
+          description: '`sha256=` + hex HMAC-SHA256 of the raw body keyed by CBOT_APP_SECRET (or the channel\'s); stands in for Basic',
+        },
+      },
+      headers: {
+        RetryAfter: { description: 'seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } },
+        Location: { description: '`/v1/messages/<id>`', schema: { type: 'string' } },
+      },
+      parameters: {
+        IdempotencyKey: param('Idempotency-Key', 'header', IdempotencyKey, 'optional; see the schema'),
+        Priority: param('X-Relay-Priority', 'header', Priority, 'optional, `normal` when absent'),
+        ExpiresIn: param('X-Relay-Expires-In', 'header', ExpiresIn, 'optional'),
+        MessageId: param('id', 'path', RelayId, 'the relay id'),
+        SubscriberName: param('name', 'path', SubscriberName, 'the subscriber'),
+        Channel: param('channel', 'path', ChannelId, 'a channel id from CHANNELS_FILE'),
+        ...Object.fromEntries(
+          Object.entries(ListQuery.shape).map(([name, schema]) => [`List_${name}`, param(name, 'query', schema, schema.description ?? name)]),
+        ),
+      },
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { OutboundMessage } from '@cbot-relay/messages';
+import { PRIORITIES } from '@cbot-relay/records';
+import { ErrorBody } from './errors.js';
+
+/** `msg_` + 9 base-36 characters of time + 16 hex: what the ingress's newRelayId makes. */
+export const RelayId = z.string().regex(/^msg_[0-9a-z]{9}[0-9a-f]{16}$/).meta({ examples: ['msg_mfx3k2a0b9f1c2d3e4f5a6b70'] });
+
+export const ChannelId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/)
+  .meta({ description: 'a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT' });
+
+const channel = { channel: ChannelId.optional() };
+
+/** One send body per message type (the On-Premises shapes the relay validates), plus `channel`. */
+export const SEND_VARIANTS = OutboundMessage.options.map((variant) => variant.extend(channel));
+
+/** `POST /v1/messages`: a CBOT message body of one of the eleven types. */
+export const SendRequest = z.discriminatedUnion('type', SEND_VARIANTS as unknown as [(typeof SEND_VARIANTS)[number], ...(typeof SEND_VARIANTS)[number][]]);
+export type SendRequest = z.infer<typeof SendRequest>;
+
+/** `202` of a send (and of a message replay): durable in Redis. */
+export const SendAccepted = z.object({ id: RelayId, status: z.literal('queued') });
+export type SendAccepted = z.infer<typeof SendAccepted>;
+
+// Header values, as the ingress reads them (send-routes.ts).
+export const IdempotencyKey = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/)
+  .meta({ description: '1 to 255 visible ASCII characters; the same key with the same body within 24 h returns the first answer and sends nothing more; with another body it is 409' });
+export const Priority = z.enum(PRIORITIES).meta({ description: '`high` goes first, `bulk` takes only the capacity others leave' });
+export const MAX_EXPIRES_IN_S = 30 * 86_400;
+export const ExpiresIn = z
+  .int()
+  .min(1)
+  .max(MAX_EXPIRES_IN_S)
+  .meta({ description: 'seconds: a message not handed to CBOT by then is not sent and ends `expired`' });
+
+/** `POST /v1/messages/batch`: 1 to 100 send bodies, each with its own optional idempotency key. */
+export const BATCH_MAX = 100;
+/** A send body plus its own optional idempotency key (removed before the body is stored). */
+export const BatchItem = z.intersection(SendRequest, z.object({ idempotencyKey: IdempotencyKey.optional() }));
+export const BatchRequest = z.object({ messages: z.array(BatchItem).min(1).max(BATCH_MAX) });
+export type BatchRequest = z.infer<typeof BatchRequest>;
+
+export const BatchResult = z.union([
+  z.object({ status: z.literal(202), id: RelayId }),
+  z.object({ status: z.int().min(400).max(599), error: ErrorBody.shape.error }),
+]);
+/** `207`: one result per item, in item order; each item made durable or refused on its own. */
+export const BatchResponse = z.object({ results: z.array(BatchResult) });
+export type BatchResponse = z.infer<typeof BatchResponse>;

@@ -1,0 +1,131 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { STATUS_RANK as RELAY_STATUS_RANK } from '@cbot-relay/messages';
+import { RelayClient, RelayError, RelayTimeoutError, STATUS_RANK } from './index.js';
+
+// A real HTTP server playing the relay with scripted answers; the client is the thing under test.
+
+type Answer = (req: IncomingMessage, res: ServerResponse) => void;
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+let server: Server | undefined;
+afterEach(async () => {
+  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+  server = undefined;
+});
+
+async function relay(answers: Answer[]): Promise<{ url: string; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      const answer = answers[Math.min(seen.length - 1, answers.length - 1)]!;
+      answer(req, res);
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, seen };
+}
+
+const reply = (status: number, body: unknown, headers: Record<string, string> = {}): Answer => (_req, res) => {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+};
+const refuse = (status: number, code: string, headers: Record<string, string> = {}) => reply(status, { error: { code, message: code } }, headers);
+const hangUp: Answer = (req) => req.socket.destroy();
+const ID = 'msg_mfx3k2a0b9f1c2d3e4f5a6b70';
+const text = { to: '905551112233', type: 'text' as const, text: { body: 'hi' } };
+
+function client(url: string, waits: number[], extra: Partial<ConstructorParameters<typeof RelayClient>[0]> = {}) {
+  return new RelayClient({ baseUrl: url, apiKey: 'crm-key-123456', sleep: async (ms) => void waits.push(ms), ...extra });
+}
+
+describe('RelayClient.send', () => {
+  it('retries 503, 429 and a dropped connection with the same Idempotency-Key, honouring Retry-After', async () => {
+    const { url, seen } = await relay([refuse(503, 'unavailable', { 'Retry-After': '1' }), refuse(429, 'backlog_full', { 'Retry-After': '5' }), hangUp, reply(202, { id: ID, status: 'queued' })]);
+    const waits: number[] = [];
+    const sent = await client(url, waits, { retryBaseMs: 100 }).send(text, { priority: 'high', expiresInS: 30 });
+    expect(sent).toMatchObject({ id: ID, status: 'queued' });
+    expect(seen).toHaveLength(4);
+    const keys = new Set(seen.map((s) => s.headers['idempotency-key']));
+    expect([...keys]).toEqual([sent.idempotencyKey]);
+    expect(waits.slice(0, 2)).toEqual([1000, 5000]);
+    expect(waits[2]).toBeGreaterThanOrEqual(200); // no Retry-After on a dropped connection: backoff (base 100 doubled twice, equal jitter)
+    expect(waits[2]).toBeLessThanOrEqual(400);
+    for (const s of seen) {
+      expect(s).toMatchObject({ method: 'POST', url: '/v1/messages', body: JSON.stringify(text) });
+      expect(s.headers).toMatchObject({ authorization: 'Bearer crm-key-123456', 'content-type': 'application/json', 'x-relay-priority': 'high', 'x-relay-expires-in': '30' });
+    }
+  });
+
+  it('keeps a given key, stops after maxAttempts, and does not retry other refusals', async () => {
+    const busy = await relay([refuse(503, 'unavailable', { 'Retry-After': '0' })]);
+    const err = await client(busy.url, [], { maxAttempts: 3 }).send(text, { idempotencyKey: 'order-42' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RelayError);
+    expect(err).toMatchObject({ status: 503, code: 'unavailable' });
+    expect(busy.seen.map((s) => s.headers['idempotency-key'])).toEqual(['order-42', 'order-42', 'order-42']);
+    await new Promise((resolve) => server!.close(resolve));
+
+    const bad = await relay([reply(400, { error: { code: 'invalid_message', message: 'no', details: [{ path: 'to', message: 'required' }] } })]);
+    const invalid = await client(bad.url, []).send(text).catch((e: unknown) => e);
+    expect(invalid).toMatchObject({ status: 400, code: 'invalid_message', details: [{ path: 'to', message: 'required' }] });
+    expect(bad.seen).toHaveLength(1);
+  });
+
+  it('gives up rather than wait a Retry-After longer than retryMaxMs', async () => {
+    const { url, seen } = await relay([refuse(429, 'rate_limited', { 'Retry-After': '120' })]);
+    const waits: number[] = [];
+    await expect(client(url, waits, { retryMaxMs: 10_000 }).send(text)).rejects.toMatchObject({ status: 429, retryAfterMs: 120_000 });
+    expect(seen).toHaveLength(1);
+    expect(waits).toEqual([]);
+  });
+});
+
+describe('RelayClient.sendBatch, list, waitFor', () => {
+  it('gives each batch item a key of its own, kept across a retry', async () => {
+    const { url, seen } = await relay([refuse(503, 'unavailable', { 'Retry-After': '0' }), reply(207, { results: [{ status: 202, id: ID }, { status: 202, id: ID }] })]);
+    await client(url, []).sendBatch([text, { ...text, idempotencyKey: 'mine' }]);
+    const bodies = seen.map((s) => JSON.parse(s.body) as { messages: { idempotencyKey: string }[] });
+    expect(bodies[0]).toEqual(bodies[1]);
+    const [generated, mine] = bodies[0]!.messages.map((m) => m.idempotencyKey);
+    expect(mine).toBe('mine');
+    expect(generated).toMatch(/^[\x21-\x7e]{1,255}$/);
+  });
+
+  it('lists across pages by cursor', async () => {
+    const rec = (n: number) => ({ id: `${ID.slice(0, -1)}${n}`, status: 'sent' });
+    const { url, seen } = await relay([reply(200, { items: [rec(1), rec(2)], nextCursor: 'c2' }), reply(200, { items: [rec(3)], nextCursor: null })]);
+    const ids: string[] = [];
+    for await (const m of client(url, []).list({ to: '905551112233', limit: 2 })) ids.push(m.id);
+    expect(ids).toEqual([rec(1).id, rec(2).id, rec(3).id]);
+    expect(seen.map((s) => s.url)).toEqual(['/v1/messages?to=905551112233&limit=2', '/v1/messages?to=905551112233&limit=2&cursor=c2']);
+  });
+
+  it('waits until the status or a later one, stops on failed, and times out', async () => {
+    const steps = ['queued', 'sending', 'delivered'].map((status) => reply(200, { id: ID, status }));
+    const walk = await relay(steps);
+    expect((await client(walk.url, []).waitFor(ID, 'sent', { intervalMs: 1 })).status).toBe('delivered');
+    expect(walk.seen.map((s) => s.url)).toEqual([`/v1/messages/${ID}`, `/v1/messages/${ID}`, `/v1/messages/${ID}`]);
+    await new Promise((resolve) => server!.close(resolve));
+
+    const failed = await relay([reply(200, { id: ID, status: 'failed' })]);
+    expect((await client(failed.url, []).waitFor(ID, 'delivered')).status).toBe('failed');
+    await new Promise((resolve) => server!.close(resolve));
+
+    const stuck = await relay([reply(200, { id: ID, status: 'queued' })]);
+    const slow = new RelayClient({ baseUrl: stuck.url, apiKey: 'crm-key-123456' });
+    await expect(slow.waitFor(ID, 'sent', { timeoutMs: 50, intervalMs: 10 })).rejects.toBeInstanceOf(RelayTimeoutError);
+  });
+
+  it("orders statuses as the relay does", () => {
+    expect(STATUS_RANK).toEqual(RELAY_STATUS_RANK);
+  });
+});

@@ -1,0 +1,184 @@
+import { RelayError, RelayTimeoutError, errorFrom, retryAfterMs } from './errors.js';
+import type { BatchRequest, BatchResponse, Message, MessageList, SendAccepted, SendRequest } from './spec-types.js';
+
+/** What the client needs of `fetch`; the global one (Node 20+) by default. */
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
+
+export type MessageStatus = Message['status'];
+export type Priority = 'high' | 'normal' | 'bulk';
+
+export interface RelayClientOptions {
+  /** The ingress, e.g. `http://relay.internal:8080`. */
+  baseUrl: string;
+  /** A key from the relay's RELAY_API_KEYS. */
+  apiKey: string;
+  /** Attempts of one send or batch, the first included (429, 503 and network errors are retried). Default 5. */
+  maxAttempts?: number;
+  /** Backoff when the relay gave no Retry-After: doubles from this, with jitter. Default 500 ms. */
+  retryBaseMs?: number;
+  /** Longest single wait; a Retry-After beyond it ends the retries with the RelayError. Default 30 s. */
+  retryMaxMs?: number;
+  /** Per HTTP request. Default 30 s. */
+  timeoutMs?: number;
+  fetch?: FetchLike;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface SendOptions {
+  /** Sent on every attempt; one is generated when absent, so a retry never makes a second message. */
+  idempotencyKey?: string;
+  priority?: Priority;
+  /** Not handed to CBOT within this many seconds: not sent at all, ends `expired`. */
+  expiresInS?: number;
+}
+
+export interface ListQuery {
+  to?: string;
+  status?: MessageStatus;
+  since?: string;
+  until?: string;
+  /** Page size, 1–200. */
+  limit?: number;
+}
+
+/** The relay's status order (STATUS_RANK): a status only moves to a higher rank. */
+export const STATUS_RANK: Readonly<Record<MessageStatus, number>> = { queued: 0, sending: 1, sent: 2, failed: 2.5, expired: 2.5, delivered: 3, read: 4 };
+const TERMINAL: ReadonlySet<MessageStatus> = new Set(['failed', 'expired']);
+
+const RETRY_STATUSES = new Set([429, 503]);
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A client for the relay's send API. `send` and `sendBatch` retry what is safe to retry (429, 503,
+ * network errors, timeouts) with the same Idempotency-Key each time; every other refusal is a
+ * RelayError at once. Worst case of one send with the defaults: 5 attempts, 4 waits of at most 30 s.
+ */
+export class RelayClient {
+  readonly #base: string;
+  readonly #auth: string;
+  readonly #fetch: FetchLike;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #maxAttempts: number;
+  readonly #retryBaseMs: number;
+  readonly #retryMaxMs: number;
+  readonly #timeoutMs: number;
+
+  constructor(opts: RelayClientOptions) {
+    if (!/^https?:\/\//.test(opts.baseUrl)) throw new TypeError('baseUrl must be an http(s) URL');
+    if (!opts.apiKey) throw new TypeError('apiKey is required');
+    const int = (v: number | undefined, fallback: number, min: number, name: string) => {
+      const n = v ?? fallback;
+      if (!Number.isInteger(n) || n < min) throw new TypeError(`${name} must be an integer ≥ ${min}`);
+      return n;
+    };
+    this.#base = opts.baseUrl.replace(/\/+$/, '');
+    this.#auth = `Bearer ${opts.apiKey}`;
+    this.#fetch = opts.fetch ?? (globalThis.fetch as unknown as FetchLike);
+    this.#sleep = opts.sleep ?? defaultSleep;
+    this.#maxAttempts = int(opts.maxAttempts, 5, 1, 'maxAttempts');
+    this.#retryBaseMs = int(opts.retryBaseMs, 500, 0, 'retryBaseMs');
+    this.#retryMaxMs = int(opts.retryMaxMs, 30_000, 0, 'retryMaxMs');
+    this.#timeoutMs = int(opts.timeoutMs, 30_000, 1, 'timeoutMs');
+  }
+
+  /** Sends one message; resolves once the relay holds it durably (202). */
+  async send(message: SendRequest, opts: SendOptions = {}): Promise<SendAccepted & { idempotencyKey: string }> {
+    const idempotencyKey = opts.idempotencyKey ?? newKey();
+    const headers = { ...sendHeaders(opts), 'Idempotency-Key': idempotencyKey };
+    const accepted = (await this.#retrying('POST', '/v1/messages', headers, JSON.stringify(message))) as SendAccepted;
+    return { ...accepted, idempotencyKey };
+  }
+
+  /** Sends 1–100 messages; each item without an `idempotencyKey` gets one, so a retried batch makes no duplicates. */
+  async sendBatch(messages: BatchRequest['messages'], opts: Omit<SendOptions, 'idempotencyKey'> = {}): Promise<BatchResponse> {
+    const items = messages.map((m) => (m.idempotencyKey === undefined ? { ...m, idempotencyKey: newKey() } : m));
+    return (await this.#retrying('POST', '/v1/messages/batch', sendHeaders(opts), JSON.stringify({ messages: items }))) as BatchResponse;
+  }
+
+  /** The message's record: status, attempts, history. */
+  async get(id: string): Promise<Message> {
+    return (await this.#once('GET', `/v1/messages/${encodeURIComponent(id)}`, {})) as Message;
+  }
+
+  /** One page of the caller's messages, newest first. */
+  async listPage(query: ListQuery & { cursor?: string } = {}): Promise<MessageList> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    const qs = params.size > 0 ? `?${params}` : '';
+    return (await this.#once('GET', `/v1/messages${qs}`, {})) as MessageList;
+  }
+
+  /** Every matching message, newest first, fetching pages as the loop goes. */
+  async *list(query: ListQuery = {}): AsyncGenerator<Message, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listPage({ ...query, ...(cursor === undefined ? {} : { cursor }) });
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  /**
+   * Polls the record until its status is `status` or a later one, or a status that ends it (failed or
+   * expired); resolves with that record, so check its `status`. RelayTimeoutError after `timeoutMs`.
+   */
+  async waitFor(id: string, status: MessageStatus, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<Message> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+    const interval = opts.intervalMs ?? 250;
+    let last: Message | undefined;
+    for (;;) {
+      last = await this.get(id);
+      if (STATUS_RANK[last.status] >= STATUS_RANK[status] || TERMINAL.has(last.status)) return last;
+      if (Date.now() + interval > deadline) throw new RelayTimeoutError(`message ${id} is ${last.status}, not ${status}, after the timeout`, last);
+      await this.#sleep(interval);
+    }
+  }
+
+  async #retrying(method: string, path: string, headers: Record<string, string>, body: string): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      let wait: number;
+      try {
+        return await this.#once(method, path, headers, body);
+      } catch (err) {
+        const retryable = err instanceof RelayError ? RETRY_STATUSES.has(err.status) : isNetworkError(err);
+        if (!retryable || attempt >= this.#maxAttempts) throw err;
+        const given = err instanceof RelayError ? err.retryAfterMs : undefined;
+        if (given !== undefined && given > this.#retryMaxMs) throw err;
+        // Equal jitter: half the doubled base fixed, half random, so callers refused together spread out.
+        const backoff = Math.min(this.#retryMaxMs, this.#retryBaseMs * 2 ** (attempt - 1));
+        wait = given ?? backoff / 2 + Math.random() * (backoff / 2);
+      }
+      await this.#sleep(wait);
+    }
+  }
+
+  async #once(method: string, path: string, headers: Record<string, string>, body?: string): Promise<unknown> {
+    const res = await this.#fetch(`${this.#base}${path}`, {
+      method,
+      headers: { Authorization: this.#auth, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { body }),
+      signal: AbortSignal.timeout(this.#timeoutMs),
+    });
+    if (res.status >= 200 && res.status < 300) return JSON.parse(await res.text()) as unknown;
+    throw await errorFrom(res, retryAfterMs(res.headers.get('retry-after')));
+  }
+}
+
+function sendHeaders(opts: Omit<SendOptions, 'idempotencyKey'>): Record<string, string> {
+  const h: Record<string, string> = {};
+  if (opts.priority !== undefined) h['X-Relay-Priority'] = opts.priority;
+  if (opts.expiresInS !== undefined) h['X-Relay-Expires-In'] = String(opts.expiresInS);
+  return h;
+}
+
+function newKey(): string {
+  return `cl-${globalThis.crypto.randomUUID()}`;
+}
+
+/** fetch's own failures (connection refused or reset, DNS, our timeout), as opposed to an answer. */
+function isNetworkError(err: unknown): boolean {
+  return err instanceof TypeError || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'));
+}

@@ -1,0 +1,456 @@
+// Generated from docs/openapi.json by `pnpm openapi` (packages/api/src/client-types.ts). Do not edit.
+
+export type SendRequest = TextMessage | ImageMessage | AudioMessage | VideoMessage | DocumentMessage | StickerMessage | LocationMessage | ContactsMessage | InteractiveMessage | TemplateMessage | ReactionMessage;
+
+export type TextMessage = {
+  /** WhatsApp id: 1 to 15 digits, optionally after a + */
+  to: string;
+  recipient_type?: "individual";
+  messaging_product?: "whatsapp";
+  context?: {
+    message_id: string;
+    [key: string]: unknown;
+  };
+  type: "text";
+  text: {
+    body: string;
+    preview_url?: boolean;
+    [key: string]: unknown;
+  };
+  preview_url?: boolean;
+  /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
+  channel?: string;
+  [key: string]: unknown;
+};
+
+export type ImageMessage = {
+  /** WhatsApp id: 1 to 15 digits, optionally after a + */
+  to: string;
+  recipient_type?: "individual";
+  messaging_product?: "whatsapp";
+  context?: {
+    message_id: string;
+    [key: string]: unknown;
+  };
+  type: "image";
+  image: {
+    id?: string;
+    link?: string;
+    caption?: string;
+    [key: string]: unknown;
+  };
+  /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
+  channel?: string;
+  [key: string]: unknown;
+};
+
+export type AudioMessage = {
+  /** WhatsApp id: 1 to 15 digits, optionally after a + */
+  to: string;
+  recipient_type?: "individual";
+  messaging_product?: "whatsapp";
+  context?: {
+    message_id: string;
+    [key: string]: unknown;
+  };
+  type: "audio";
+  audio: {
+    id?: string;
+    link?: string;
+    [key: string]: unknown;
+  };
+  /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
+  channel?: string;
+  [key: string]: unknown;
+};
+
+export type VideoMessage = {
+  /** WhatsApp id: 1 to 15 digits, optionally after a + */
+  to: string;
+  recipient_type?: "individual";
+  messaging_product?: "whatsapp";
+  context?: {
+    message_id: string;
+    [key: string]: unknown;
+  };
+  type: "video";
+  video: {
+    id?: string;
+    link?: string;
+    caption?: string;
+    [key: string]: unknown;
+  };
+  /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
+  channel?: string;
+  [key: string]: unknown;
+};
+
+export type DocumentMessage = {
+  /** WhatsApp id: 1 to 15 digits, optionally after a + */
+  to: string;
+  recipient_type?: "individual";
+  messaging_product?: "whatsapp";
+  context?: {
+    message_id: string;
+    [key: string]: unknown;
+  };
+  type: "document";
+  document: {
+    id?: string;
+    link?: string;
+    caption?: string;
+    filename?: string;
+    [key: string]: unknown;
+  };
+  /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
+  channel?: string;
+  [key: string]: unknown;
+};
+
+export type StickerMessage = {
+  /** WhatsApp id: 1 to 15 digits, optionally after a + */
+  to: string;
+  recipient_type?: "individual";
+  messaging_product?: "whatsapp";
+  context?: {
+    message_id: string;
+    [key: string]: unknown;
+  };
+  type: "sticker";
+  sticker: {
+    id?: string;
+    link?: string;
+    [key: string]: unknown;
+  };
+  /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
+  channel?: string;
+  [key: string]: unknown;
+};
+
+export type LocationMessage = {
+  /** WhatsApp id: 1 to 15 digits, optionally after a + */
+  to: string;
+  recipient_type?: "individual";
+  messaging_product?: "whatsapp";
+  context?: {
+    message_id: string;
+    [key: string]: unknown;
+  };
+  type: "location";
+  location: {
+    latitude: number;
+    longitude: number;
+    name?: string;
+    address?: string;
+    [key: string]: unknown;
+  };
+  /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
+  channel?: string;
+  [key: string]: unknown;
+};
+
+export type ContactsMessage = {
+  /** WhatsApp id: 1 to 15 digits, optionally after a + */
+  to: string;
+  recipient_type?: "individual";
+  messaging_product?: "whatsapp";
+  context?: {
+    message_id: string;
+    [key: string]: unknown;
+  };
+  type: "contacts";
+  contacts: {
+    name: {
+      formatted_name: string;
+      first_name?: string;
+      last_name?: string;
+      middle_name?: string;
+      suffix?: string;
+      prefix?: string;
+      [key: string]: unknown;
+    };
+    phones?: {
+      type?: string;
+      phone?: string;
+      wa_id?: string;
+      [key: string]: unknown;
+    }[];
+    emails?: {
+      type?: string;
+      email?: string;
+      [key: string]: unknown;
+    }[];
+    addresses?: {
+      type?: string;
+      street?: string;
+      city?: string;
+      state?: string;
+      zip?: string;
+      country?: string;
+      country_code?: string;
+      [key: string]: unknown;
+    }[];
+    urls?: {
+      type?: string;
+      url?: string;
+      [key: string]: unknown;
+    }[];
+    org?: {
+      company?: string;
+      department?: string;
+      title?: string;
+      [key: string]: unknown;
+    };
+    birthday?: string;
+    [key: string]: unknown;
+  }[];
+  /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
+  channel?: string;
+  [key: string]: unknown;
+};
+
+export type InteractiveMessage = {
+  /** WhatsApp id: 1 to 15 digits, optionally after a + */
+  to: string;
+  recipient_type?: "individual";
+  messaging_product?: "whatsapp";
+  context?: {
+    message_id: string;
+    [key: string]: unknown;
+  };
+  type: "interactive";
+  interactive: ({
+    type: "button";
+    header?: {
+      type: "text" | "image" | "video" | "document";
+      text?: string;
+      image?: {
+        id?: string;
+        link?: string;
+        [key: string]: unknown;
+      };
+      video?: {
+        id?: string;
+        link?: string;
+        [key: string]: unknown;
+      };
+      document?: {
+        id?: string;
+        link?: string;
+        filename?: string;
+        [key: string]: unknown;
+      };
+      [key: string]: unknown;
+    };
+    body: {
+      text: string;
+      [key: string]: unknown;
+    };
+    footer?: {
+      text: string;
+      [key: string]: unknown;
+    };
+    action: {
+      buttons: {
+        type: "reply";
+        reply: {
+          id: string;
+          title: string;
+          [key: string]: unknown;
+        };
+        [key: string]: unknown;
+      }[];
+      [key: string]: unknown;
+    };
+    [key: string]: unknown;
+  }) | ({
+    type: "list";
+    header?: {
+      type: "text" | "image" | "video" | "document";
+      text?: string;
+      image?: {
+        id?: string;
+        link?: string;
+        [key: string]: unknown;
+      };
+      video?: {
+        id?: string;
+        link?: string;
+        [key: string]: unknown;
+      };
+      document?: {
+        id?: string;
+        link?: string;
+        filename?: string;
+        [key: string]: unknown;
+      };
+      [key: string]: unknown;
+    };
+    body: {
+      text: string;
+      [key: string]: unknown;
+    };
+    footer?: {
+      text: string;
+      [key: string]: unknown;
+    };
+    /** at most 10 rows in all sections together */
+    action: {
+      button: string;
+      sections: {
+        title?: string;
+        rows: {
+          id: string;
+          title: string;
+          description?: string;
+          [key: string]: unknown;
+        }[];
+        [key: string]: unknown;
+      }[];
+      [key: string]: unknown;
+    };
+    [key: string]: unknown;
+  });
+  /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
+  channel?: string;
+  [key: string]: unknown;
+};
+
+export type TemplateMessage = {
+  /** WhatsApp id: 1 to 15 digits, optionally after a + */
+  to: string;
+  recipient_type?: "individual";
+  messaging_product?: "whatsapp";
+  context?: {
+    message_id: string;
+    [key: string]: unknown;
+  };
+  type: "template";
+  template: {
+    name: string;
+    namespace?: string;
+    language: {
+      code: string;
+      policy?: string;
+      [key: string]: unknown;
+    };
+    components?: {
+      type: string;
+      [key: string]: unknown;
+    }[];
+    [key: string]: unknown;
+  };
+  /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
+  channel?: string;
+  [key: string]: unknown;
+};
+
+export type ReactionMessage = {
+  /** WhatsApp id: 1 to 15 digits, optionally after a + */
+  to: string;
+  recipient_type?: "individual";
+  messaging_product?: "whatsapp";
+  context?: {
+    message_id: string;
+    [key: string]: unknown;
+  };
+  type: "reaction";
+  reaction: {
+    message_id: string;
+    /** one emoji (one grapheme), or "" to remove an earlier reaction */
+    emoji: string;
+    [key: string]: unknown;
+  };
+  /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
+  channel?: string;
+  [key: string]: unknown;
+};
+
+export type SendAccepted = {
+  id: string;
+  status: "queued";
+};
+
+export type BatchRequest = {
+  messages: (SendRequest & {
+    /** 1 to 255 visible ASCII characters; the same key with the same body within 24 h returns the first answer and sends nothing more; with another body it is 409 */
+    idempotencyKey?: string;
+  })[];
+};
+
+export type BatchResponse = {
+  results: ({
+    status: 202;
+    id: string;
+  } | {
+    status: number;
+    error: {
+      /** machine-readable; see the codes listed on each response */
+      code: string;
+      /** human-readable; never echoes the request */
+      message: string;
+      details?: {
+        /** dot path of the field (`contacts.0.name.formatted_name`), or the header name; "" is the body itself */
+        path?: string;
+        message: string;
+      }[];
+    };
+  })[];
+};
+
+export type Message = {
+  id: string;
+  /** moves queued → sending → sent → delivered → read, or ends failed or expired; never moves back */
+  status: "queued" | "sending" | "sent" | "failed" | "expired" | "delivered" | "read";
+  /** the recipient as queued: without a leading + or surrounding spaces */
+  to: string;
+  type: string;
+  /** CBOT's message id (wamid) once sent */
+  cbotMessageId: string | null;
+  /** each send attempt: its time, outcome, CBOT HTTP status and error */
+  attempts: Attempt[];
+  createdAt: string;
+  updatedAt: string;
+  expiresAt?: string;
+  /** why the message failed (the CBOT error, or the relay's reason) */
+  error?: unknown;
+  priority: "high" | "normal" | "bulk";
+  /** the channel that sends it */
+  channel?: string;
+  history?: HistoryEntry[];
+};
+
+export type Attempt = {
+  at: string;
+  outcome: "sent" | "retry" | "throttled" | "failed" | "expired" | "replayed";
+  httpStatus?: number;
+  error?: string;
+};
+
+export type HistoryEntry = {
+  status: "queued" | "sending" | "sent" | "failed" | "expired" | "delivered" | "read";
+  at: string;
+  cbotAt?: string;
+  /** the CBOT error, where the status came with one */
+  error?: unknown;
+};
+
+export type MessageList = {
+  items: Message[];
+  /** pass as `cursor` for the next page; null on the last */
+  nextCursor: string | null;
+};
+
+export type ErrorBody = {
+  error: {
+    /** machine-readable; see the codes listed on each response */
+    code: string;
+    /** human-readable; never echoes the request */
+    message: string;
+    details?: {
+      /** dot path of the field (`contacts.0.name.formatted_name`), or the header name; "" is the body itself */
+      path?: string;
+      message: string;
+    }[];
+  };
+};

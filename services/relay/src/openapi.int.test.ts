@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, SpecValidator, waitFor } from '@cbot-relay/testing';
+import type { Harness } from './test-kit/harness.js';
+import { ADMIN_KEY, API_KEY, BASIC, json, startHarness } from './test-kit/harness.js';
+
+// The relay's real answers, checked against what docs/openapi.json says it answers.
+
+const committed = JSON.parse(readFileSync(join(REPO_ROOT, 'docs/openapi.json'), 'utf8')) as Record<string, unknown>;
+const spec = new SpecValidator(committed);
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const text = (to: string, body = 'hello') => ({ to, type: 'text', text: { body } });
+
+/** Asserts the answer's status and that its JSON body is what the document describes for it; returns the body. */
+async function conforms(res: Response, path: string, method: string, status: number): Promise<unknown> {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  const body = (await res.json()) as unknown;
+  expect(spec.response(path, method, status, body), JSON.stringify(body)).toEqual([]);
+  return body;
+}
+
+const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
+  fetch(`${h.base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...headers }, body });
+
+describe('GET /openapi.json and /docs', () => {
+  it('serves the committed description, unauthenticated', async () => {
+    const res = await fetch(`${h.base}/openapi.json`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(committed);
+  });
+
+  it('serves the reference page and every asset it references, with a policy that allows only this origin', async () => {
+    const res = await fetch(`${h.base}/docs`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:/);
+    const page = await res.text();
+    expect(page).not.toMatch(/<script>(?!<\/script>)|<script(?![^>]*src=)[^>]*>[^<]/); // no inline script
+    const refs = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.filter((r) => /^(https?:)?\/\//.test(r))).toEqual([]); // nothing from another origin (no CDN)
+    expect(refs.length).toBeGreaterThanOrEqual(4);
+    const types: Record<string, RegExp> = { css: /^text\/css/, js: /javascript/, png: /^image\/png/, json: /^application\/json/ };
+    for (const ref of refs) {
+      const asset = await fetch(`${h.base}${ref}`);
+      expect([ref, asset.status]).toEqual([ref, 200]);
+      const ext = ref.split('.').pop() ?? '';
+      expect([ref, asset.headers.get('content-type')]).toEqual([ref, expect.stringMatching(types[ext] ?? /./)]);
+      expect((await asset.arrayBuffer()).byteLength).toBeGreaterThan(0);
+    }
+    const init = await (await fetch(`${h.base}/docs/assets/init.js`)).text();
+    expect(init).toContain("url: '/openapi.json'");
+    expect(init).toContain('validatorUrl: null');
+  });
+
+  it('serves nothing else of the package', async () => {
+    for (const path of ['/docs/assets/index.html', '/docs/assets/swagger-initializer.js', '/docs/assets/..%2Fpackage.json', '/docs/assets/.npmrc']) {
+      const res = await fetch(`${h.base}${path}`);
+      await conforms(res, '/v1/messages/{id}', 'GET', 404);
+    }
+  });
+});
+
+describe('answers conform to the description', () => {
+  it('send 202, the record once sent, and a repeated Idempotency-Key with another body (409)', async () => {
+    const res = await post('/v1/messages', JSON.stringify(text('905553330001')), { 'Idempotency-Key': 'oas-1', 'X-Relay-Priority': 'high', 'X-Relay-Expires-In': '600' });
+    const { id } = (await conforms(res, '/v1/messages', 'POST', 202)) as { id: string };
+    expect(res.headers.get('location')).toBe(`/v1/messages/${id}`);
+    await waitFor(async () => ((await json<{ status: string }>(await h.get(id))).status === 'read' ? true : undefined), { what: 'read' });
+    await conforms(await h.get(id), '/v1/messages/{id}', 'GET', 200);
+    await conforms(await post('/v1/messages', JSON.stringify(text('905553330001', 'other')), { 'Idempotency-Key': 'oas-1' }), '/v1/messages', 'POST', 409);
+  });
+
+  it('400 (invalid message, malformed JSON, bad header), 401, 413, 415 and 404 error bodies', async () => {
+    const send = '/v1/messages';
+    const invalid = (await conforms(await post(send, JSON.stringify({ to: '1', type: 'text', text: {} })), send, 'POST', 400)) as { error: { code: string } };
+    expect(invalid.error.code).toBe('invalid_message');
+    await conforms(await post(send, '{"to": '), send, 'POST', 400);
+    await conforms(await post(send, JSON.stringify(text('905553330002')), { 'X-Relay-Priority': 'urgent' }), send, 'POST', 400);
+    await conforms(await post(send, JSON.stringify(text('905553330002')), { authorization: 'Bearer wrong-key-123' }), send, 'POST', 401);
+    await conforms(await post(send, JSON.stringify(text('905553330002', 'x'.repeat(70_000)))), send, 'POST', 413);
+    await conforms(await post(send, 'to=1', { 'content-type': 'application/x-www-form-urlencoded' }), send, 'POST', 415);
+    await conforms(await h.get('msg_000000000aaaaaaaaaaaaaaaa'), '/v1/messages/{id}', 'GET', 404);
+    await conforms(await h.get('msg_000000000aaaaaaaaaaaaaaaa', 'not-a-key-123'), '/v1/messages/{id}', 'GET', 401);
+  });
+
+  it('dead letters: the list, one replay, replay-many and its 400', async () => {
+    h.sim.failNext(400, 1);
+    const { id } = (await conforms(await post('/v1/messages', JSON.stringify(text('905553330003'))), '/v1/messages', 'POST', 202)) as { id: string };
+    await waitFor(async () => ((await json<{ status: string }>(await h.get(id))).status === 'failed' ? true : undefined), { what: 'failed' });
+    const list = (await conforms(await h.admin('/v1/dead-letters'), '/v1/dead-letters', 'GET', 200)) as { items: { id: string }[] };
+    expect(list.items.map((i) => i.id)).toContain(id);
+    await conforms(await fetch(`${h.base}/v1/dead-letters`), '/v1/dead-letters', 'GET', 401);
+    await conforms(await h.admin(`/v1/dead-letters/${id}/replay`, 'POST'), '/v1/dead-letters/{id}/replay', 'POST', 202);
+    await conforms(await h.admin('/v1/dead-letters/msg_000000000aaaaaaaaaaaaaaaa/replay', 'POST'), '/v1/dead-letters/{id}/replay', 'POST', 404);
+    const many = (body: string) =>
+      fetch(`${h.base}/v1/dead-letters/replay`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body });
+    await conforms(await many('{"kind":"message"}'), '/v1/dead-letters/replay', 'POST', 200);
+    await conforms(await many('{"kind":"everything"}'), '/v1/dead-letters/replay', 'POST', 400);
+  });
+
+  it('callbacks 200 and 401, health and readiness', async () => {
+    const sample = readFileSync(join(REPO_ROOT, 'packages/messages/src/testdata/samples/inbound/t01-text.json'));
+    const hook = (headers: Record<string, string>) => fetch(`${h.base}/webhooks/cbot`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: sample });
+    expect(spec.component('Callback', JSON.parse(sample.toString()))).toEqual([]);
+    await conforms(await hook({ authorization: BASIC }), '/webhooks/cbot', 'POST', 200);
+    await conforms(await hook({}), '/webhooks/cbot', 'POST', 401);
+    await conforms(await fetch(`${h.base}/healthz`), '/healthz', 'GET', 200);
+    await conforms(await fetch(`${h.base}/readyz`), '/readyz', 'GET', 200);
+  });
+});
