@@ -409,6 +409,7 @@ export type Message = {
   cbotMessageId: string | null;
   /** each send attempt: its time, outcome, CBOT HTTP status and error */
   attempts: Attempt[];
+  history?: HistoryEntry[];
   createdAt: string;
   updatedAt: string;
   expiresAt?: string;
@@ -417,7 +418,6 @@ export type Message = {
   priority: "high" | "normal" | "bulk";
   /** the channel that sends it */
   channel?: string;
-  history?: HistoryEntry[];
 };
 
 export type Attempt = {
