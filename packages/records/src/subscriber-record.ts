@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { RELAY_EVENT_TYPES } from '@cbot-relay/messages';
 
@@ -56,4 +57,22 @@ export function wantsChannel(sub: { channels?: readonly string[] | undefined }, 
 /** The secrets an HTTP push is signed with at `nowMs`: the current one, then those still in their overlap. */
 export function signingSecrets(sub: { secret: string; previousSecrets?: readonly PreviousSecret[] | undefined }, nowMs: number): string[] {
   return [sub.secret, ...(sub.previousSecrets ?? []).filter((p) => p.expiresAt > nowMs).map((p) => p.secret)];
+}
+
+/** Most secrets one subscriber signs with at once (the current one and three in their overlap). */
+const MAX_SECRETS = 4;
+
+/**
+ * A rotation: `secret` becomes the current one; the old one keeps signing for `overlapS` seconds (0:
+ * not at all), beside earlier ones still in their own overlap. Pure: the caller stores the result.
+ */
+export function rotateSecret<T extends HttpSubscriberRecord>(sub: T, secret: string, overlapS: number, nowMs: number): T {
+  const still = sub.previousSecrets.filter((p) => p.expiresAt > nowMs && p.secret !== secret);
+  const old = overlapS > 0 && sub.secret !== secret ? [{ secret: sub.secret, expiresAt: nowMs + overlapS * 1000 }] : [];
+  return { ...sub, secret, previousSecrets: [...old, ...still].slice(0, MAX_SECRETS - 1), updatedAt: nowMs };
+}
+
+/** A new Standard Webhooks secret: `whsec_` + base64 of 32 random bytes. */
+export function generateSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
 }
