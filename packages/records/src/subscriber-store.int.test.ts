@@ -49,13 +49,19 @@ describe('SubscriberStore', () => {
 
   it('seeds file entries that do not exist, never over an API change or delete', async () => {
     const store = new SubscriberStore({ redis, prefix: uniquePrefix() });
-    expect(await store.seed([queue('crm', { source: 'file' }), queue('old', { source: 'file' })])).toEqual({ created: ['crm', 'old'], kept: [] });
-    await store.update('crm', (cur) => ({ ...cur, enabled: false }));
+    const file = (name: string, over: Partial<SubscriberRecord> = {}) => queue(name, { source: 'file', ...over });
+    expect(await store.seed([file('crm'), file('old'), file('keep')])).toEqual({ created: ['crm', 'old', 'keep'], updated: [], kept: [] });
+    await store.update('crm', (cur) => ({ ...cur, enabled: false, source: 'api' }));
     await store.delete('old');
-    const again = await store.seed([queue('crm', { source: 'file' }), queue('old', { source: 'file' }), queue('new', { source: 'file' })]);
-    expect(again).toEqual({ created: ['new'], kept: ['crm', 'old'] });
+    const again = await store.seed([file('crm'), file('old'), file('keep', { types: ['message.status'], createdAt: 9, updatedAt: 9 }), file('new')]);
+    expect(again).toEqual({ created: ['new'], updated: ['keep'], kept: ['crm', 'old'] });
     const snap = await store.snapshot();
-    expect(snap.subscribers.map((s) => [s.name, s.enabled])).toEqual([['crm', false], ['new', true]]);
+    expect(snap.subscribers.map((s) => [s.name, s.enabled, s.types[0]])).toEqual([['crm', false, '*'], ['keep', true, 'message.status'], ['new', true, '*']]);
+    expect((await store.get('keep'))?.createdAt).toBe(1);
+    // The same file again changes nothing: no version bump for every restart.
+    const version = await store.version();
+    expect((await store.seed([file('keep', { types: ['message.status'], createdAt: 5, updatedAt: 5 })])).kept).toEqual(['keep']);
+    expect(await store.version()).toBe(version);
     // Created again by the API, the name is no longer "deleted".
     expect(await store.create(queue('old'))).toBe(true);
   });

@@ -17,7 +17,7 @@ export interface SubscriberSnapshot {
   invalid: string[];
 }
 
-export type SeedResult = { created: string[]; kept: string[] };
+export type SeedResult = { created: string[]; updated: string[]; kept: string[] };
 
 type Keys = 'all' | 'deleted' | 'version';
 const KEYS = ['all', 'deleted', 'version'] as const;
@@ -129,19 +129,44 @@ redis.call('sadd', deleted, name) ${BUMP} return 1`,
   }
 
   /**
-   * SUBSCRIPTIONS_FILE's rule: each file entry is created when no subscriber of its name exists and
-   * the API never deleted one of that name; an existing one is kept as it is (the API's changes win).
-   * With no file (`fallback`), the fallback is created only when the store holds no subscriber at all.
+   * SUBSCRIPTIONS_FILE's rule: a file entry is created when no subscriber of its name exists and the
+   * API never deleted one of that name; one that exists is updated to the file's entry only while
+   * nothing but the file ever set it (`source: "file"`); once the API changed it, the API's version
+   * stays. With no file (`fallback`), the fallback is created only into a store with no subscriber.
    */
   async seed(records: readonly SubscriberRecord[], fallback?: SubscriberRecord): Promise<SeedResult> {
-    const out: SeedResult = { created: [], kept: [] };
-    const entries = records.length > 0 ? records.map((r) => [r, '1'] as const) : fallback ? [[fallback, 'empty'] as const] : [];
-    for (const [rec, seed] of entries) {
-      const done = await this.#create(this.#keys, { name: rec.name, json: JSON.stringify(rec), channel: this.channel, seed });
-      (done === 1 ? out.created : out.kept).push(rec.name);
+    const out: SeedResult = { created: [], updated: [], kept: [] };
+    if (records.length === 0) {
+      if (!fallback) return out;
+      const done = await this.#create(this.#keys, { name: fallback.name, json: JSON.stringify(fallback), channel: this.channel, seed: 'empty' });
+      (done === 1 ? out.created : out.kept).push(fallback.name);
+      return out;
+    }
+    for (const rec of records) {
+      const done = await this.#create(this.#keys, { name: rec.name, json: JSON.stringify(rec), channel: this.channel, seed: '1' });
+      if (done === 1) {
+        out.created.push(rec.name);
+        continue;
+      }
+      const raw = done === 0 ? await this.#redis.hget(this.#keys.all, rec.name) : null;
+      const cur = parse(raw ?? undefined);
+      if (raw !== null && cur?.source === 'file' && spec(cur) !== spec(rec)) {
+        const next = JSON.stringify({ ...rec, createdAt: cur.createdAt });
+        if ((await this.#replace(this.#keys, { name: rec.name, expected: raw, json: next, channel: this.channel })) === 1) {
+          out.updated.push(rec.name);
+          continue;
+        }
+      }
+      out.kept.push(rec.name);
     }
     return out;
   }
+}
+
+/** What a subscriber is, less when it was written. */
+function spec(rec: SubscriberRecord): string {
+  const { createdAt: _c, updatedAt: _u, ...rest } = rec;
+  return JSON.stringify(Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b))));
 }
 
 function parse(raw: string | undefined): SubscriberRecord | undefined {

@@ -24,3 +24,4 @@ export {
 } from './subscriptions.js';
 export type { HttpSubscriber } from './subscriptions.js';
 export { signWebhook, signingKey, webhookHeaders } from './webhook-signature.js';
+export { seedSubscribers, subscriberRecord } from './seed-subscribers.js';
