@@ -109,6 +109,7 @@ redis.call('sadd', deleted, name) ${BUMP} return 1`,
   /**
    * Applies `change` to the stored record; undefined when there is none. A concurrent change makes
    * the compare-and-set fail and `change` runs again on the newer value, so no update is lost.
+   * `change` returning `cur` itself writes nothing.
    */
   async update(name: string, change: (cur: SubscriberRecord) => SubscriberRecord): Promise<SubscriberRecord | undefined> {
     for (let attempt = 0; attempt < 20; attempt++) {
@@ -116,6 +117,7 @@ redis.call('sadd', deleted, name) ${BUMP} return 1`,
       const cur = parse(raw ?? undefined);
       if (raw === null || !cur) return undefined;
       const next = change(cur);
+      if (next === cur) return cur; // nothing to write: no version bump
       const done = await this.#replace(this.#keys, { name, expected: raw, json: JSON.stringify(next), channel: this.channel });
       if (done === 1) return next;
       if (done === -1) return undefined;

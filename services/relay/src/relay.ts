@@ -205,6 +205,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         log,
         metrics,
       },
+      subscribers: { adminKeys: new KeyRing(config.adminKeys), store: httpSubscribers, now, log },
       admin: {
         adminKeys: new KeyRing(config.adminKeys),
         store: httpStore,
