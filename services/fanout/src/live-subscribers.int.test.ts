@@ -95,13 +95,21 @@ describe('subscribers from the store', () => {
     const first = await post();
     await waitFor(() => receiver.delivered().map(wamidOf).includes(first), { what: 'push to the new subscriber' });
 
+    // A delivery still being retried when the subscriber is disabled waits in its queue.
+    receiver.status = 500;
+    const pending = await post();
+    await waitFor(() => receiver.received.some((r) => wamidOf(r.body) === pending), { what: 'a failed attempt' });
     await store.update('hook', (cur) => ({ ...cur, enabled: false }));
     await waitFor(() => names().length === 0, { what: 'hook disabled' });
-    const whileDisabled = await post();
-    await drained();
     const push = new Queue('push.hook', { connection, prefix });
     cleanup.push(() => push.close());
-    expect(await push.getJobCounts('wait', 'delayed', 'active')).toEqual({ wait: 0, delayed: 0, active: 0 });
+    // An attempt in flight when the worker was told to stop ends (as a failure) before the receiver heals.
+    await waitFor(async () => (await push.getJobCounts('active')).active === 0, { what: 'no attempt in flight' });
+    receiver.status = 200;
+    const whileDisabled = await post();
+    await drained();
+    const counts = await push.getJobCounts('wait', 'delayed', 'active');
+    expect(counts.wait + counts.delayed).toBe(1); // `pending`, and nothing for `whileDisabled`
 
     const other = await Receiver.start();
     cleanup.push(() => other.close());
@@ -109,6 +117,7 @@ describe('subscribers from the store', () => {
     await waitFor(() => names().includes('hook'), { what: 'hook enabled again' });
     const afterMove = await post();
     await waitFor(() => other.delivered().map(wamidOf).includes(afterMove), { what: 'push to the new URL' });
+    await waitFor(() => other.delivered().map(wamidOf).includes(pending), { what: 'the waiting delivery, once enabled' });
 
     await store.delete('hook');
     await waitFor(() => names().length === 0, { what: 'hook deleted' });
@@ -119,6 +128,7 @@ describe('subscribers from the store', () => {
     expect(everything).not.toContain(whileDisabled);
     expect(everything).not.toContain(afterDelete);
     expect(receiver.delivered().map(wamidOf)).not.toContain(afterMove);
+    expect(receiver.delivered().map(wamidOf)).not.toContain(pending);
   });
 
   it('signs with the old and the new secret during a rotation overlap, with the new one only after it (standardwebhooks verifies)', async () => {
