@@ -109,7 +109,7 @@ describe('subscribers from the store', () => {
     const whileDisabled = await post();
     await drained();
     const counts = await push.getJobCounts('wait', 'delayed', 'active');
-    expect(counts.wait + counts.delayed).toBe(1); // `pending`, and nothing for `whileDisabled`
+    expect((counts.wait ?? 0) + (counts.delayed ?? 0)).toBe(1); // `pending`, and nothing for `whileDisabled`
 
     const other = await Receiver.start();
     cleanup.push(() => other.close());
@@ -155,6 +155,22 @@ describe('subscribers from the store', () => {
     expect(aHeaders['webhook-signature']?.split(' ')).toHaveLength(1);
     expect(() => new Webhook(newSecret).verify(a.body, aHeaders)).not.toThrow();
     expect(() => new Webhook(oldSecret).verify(a.body, aHeaders)).toThrow(/signature/i);
+  });
+
+  it('feeds a name deleted and created again as the other kind into its new queue', async () => {
+    const { store, receiver, post, names, prefix, drained, fanout } = await setup();
+    await store.create({ name: 'flip', kind: 'queue', types: ['*'], enabled: true, createdAt: 1, updatedAt: 1, source: 'api' });
+    await waitFor(() => names().includes('flip'), { what: 'queue subscriber known' });
+    await post();
+    await drained();
+    await store.delete('flip');
+    await store.create(http('flip', receiver.url, generateSecret()));
+    await waitFor(() => fanout.subscribers.find((s) => s.name === 'flip')?.kind === 'http', { what: 'flip, now an HTTP subscriber' });
+    const wamid = await post();
+    await waitFor(() => receiver.delivered().map(wamidOf).includes(wamid), { what: 'push to the recreated subscriber' });
+    const events = new Queue('events.flip', { connection, prefix });
+    cleanup.push(() => events.close());
+    expect((await events.getJobCounts('wait')).wait).toBe(1); // the first event only
   });
 });
 
