@@ -28,18 +28,24 @@ export function deadLetterId(eventId: string, subscriber: string): string {
  */
 export class EventDeadLetters {
   readonly #queues: SubscriberQueues;
-  readonly #subscribers: ReadonlyMap<string, Subscriber>;
+  readonly #list: () => readonly Subscriber[] | Promise<readonly Subscriber[]>;
 
-  constructor(opts: { queues: SubscriberQueues; subscribers: readonly Subscriber[] }) {
+  /** `subscribers`: a fixed list, or read at each call (the live list of a `SubscriberStore`). */
+  constructor(opts: { queues: SubscriberQueues; subscribers: readonly Subscriber[] | (() => readonly Subscriber[] | Promise<readonly Subscriber[]>) }) {
     this.#queues = opts.queues;
-    this.#subscribers = new Map(opts.subscribers.map((s) => [s.name, s]));
+    const given = opts.subscribers;
+    this.#list = typeof given === 'function' ? given : () => given;
+  }
+
+  async #subscribers(): Promise<ReadonlyMap<string, Subscriber>> {
+    return new Map((await this.#list()).map((s) => [s.name, s]));
   }
 
   /** Newest first, at most `limit` across all subscribers. */
   async list(limit: number): Promise<EventDeadLetter[]> {
     if (limit <= 0) return [];
     const perSub = await Promise.all(
-      [...this.#subscribers.values()].map(async (sub) => {
+      [...(await this.#subscribers()).values()].map(async (sub) => {
         const jobs = await this.#queues.queue(sub).getFailed(0, limit - 1);
         return jobs.map((job) => toDeadLetter(sub, job));
       }),
@@ -57,7 +63,7 @@ export class EventDeadLetters {
    */
   async replay(id: string): Promise<EventReplayResult> {
     const m = DEAD_LETTER_ID.exec(id);
-    const sub = m?.[2] === undefined ? undefined : this.#subscribers.get(m[2]);
+    const sub = m?.[2] === undefined ? undefined : (await this.#subscribers()).get(m[2]);
     if (!m?.[1] || !sub) return { kind: 'missing' };
     const job = await this.#queues.queue(sub).getJob(m[1]);
     if (!job) return { kind: 'missing' };
@@ -93,7 +99,7 @@ export class EventDeadLetters {
     const ids: string[] = [];
     let more = false;
     const page = 500;
-    for (const sub of this.#subscribers.values()) {
+    for (const sub of (await this.#subscribers()).values()) {
       const queue = this.#queues.queue(sub);
       for (let start = 0; ; start += page) {
         const jobs = await queue.getFailed(start, start + page - 1);

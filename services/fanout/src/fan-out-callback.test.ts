@@ -82,6 +82,19 @@ describe('fanOutCallback', () => {
     expect((await deps.metrics.callbackItemsOverCap.get()).values[0]?.value).toBe(15);
   });
 
+  it('gives a subscriber listing channels only events of those (an event without one is channel "default")', async () => {
+    const { deps, added } = fakeDeps();
+    const byChannel = parseSubscriptions({
+      subscribers: [
+        { name: 'sales', kind: 'queue', channels: ['sales'] },
+        { name: 'dflt', kind: 'queue', channels: ['default', 'sales'] },
+        { name: 'any', kind: 'queue', channels: ['*'] },
+      ],
+    }).subscribers;
+    await fanOutCallback(job('t01-text'), { ...deps, subscribers: byChannel });
+    expect(added.map(([sub]) => sub)).toEqual(['dflt', 'any']);
+  });
+
   it('keeps a body that is not JSON as an unrecognized event', async () => {
     const { deps, added } = fakeDeps();
     await fanOutCallback({ raw: '<xml/>', receivedAt: 1 }, deps);

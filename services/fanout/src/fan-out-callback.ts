@@ -2,6 +2,7 @@ import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventsFromCallbac
 import type { CallbackLimits, RelayEvent } from '@cbot-relay/messages';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { InboundJob } from '@cbot-relay/queues';
+import { wantsChannel } from '@cbot-relay/records';
 import type { MessageStore } from '@cbot-relay/records';
 import { wants } from './subscriptions.js';
 import type { Subscriber } from './subscriptions.js';
@@ -42,8 +43,9 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
     const event = produced.type === 'message.status' ? await withStatusApplied(produced, deps) : produced;
     let added = 0;
     let targets = 0;
+    const channel = channelOf(event);
     for (const sub of deps.subscribers) {
-      if (!wants(sub, event.type)) continue;
+      if (!wants(sub, event.type) || !wantsChannel(sub, channel)) continue;
       targets++;
       if (await deps.add(sub, event)) added++;
     }
@@ -56,6 +58,12 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
     }
   }
   return result;
+}
+
+/** The event's `channel` (CHANNELS_FILE id); undefined (channel `default`) on events that carry none. */
+function channelOf(event: RelayEvent): string | undefined {
+  const channel = (event as { channel?: unknown }).channel;
+  return typeof channel === 'string' ? channel : undefined;
 }
 
 /** Moves the sent message's record and names its relay id on the event when the wamid is ours. */

@@ -4,14 +4,16 @@ import type { Cluster, Redis } from 'ioredis';
 import type { RelayConfig } from '@cbot-relay/config';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import { QueueNames, queueNameFor } from '@cbot-relay/queues';
-import type { MessageStore } from '@cbot-relay/records';
+import type { MessageStore, PreviousSecret, SubscriberStore } from '@cbot-relay/records';
 import { EventDeadLetters } from './dead-letters.js';
 import { startInboundWorker } from './inbound-worker.js';
 import { PushWorker } from './push-worker.js';
+import type { SignedSubscriber } from './push-worker.js';
 import { QueueDepthSampler } from './queue-depth.js';
 import { SubscriberQueues } from './subscriber-queues.js';
 import { SubscriberRetention } from './subscriber-retention.js';
-import type { RetentionPolicy } from './subscriber-retention.js';
+import type { RetainedQueue, RetentionPolicy } from './subscriber-retention.js';
+import { SubscriberWatch } from './subscriber-watch.js';
 import type { Subscriber, Subscriptions } from './subscriptions.js';
 
 export interface FanoutOptions {
@@ -19,7 +21,8 @@ export interface FanoutOptions {
   connection: Redis | Cluster;
   prefix: string;
   cluster: boolean;
-  subscriptions: Subscriptions;
+  /** The subscribers to start with (`startFanoutFromStore`: the store's, then followed). */
+  subscriptions: Subscriptions | { subscribers: readonly LiveSubscriber[] };
   store: Pick<MessageStore, 'applyStatus'>;
   fanout: RelayConfig['fanout'];
   log: Logger;
@@ -33,45 +36,47 @@ export interface FanoutOptions {
   retentionIntervalMs?: number;
 }
 
+/**
+ * A subscriber as fanout runs it: a SUBSCRIPTIONS_FILE entry or a stored record (`enabled`, and the
+ * secrets of a rotation in their overlap window).
+ */
+export type LiveSubscriber = Subscriber & { enabled?: boolean; previousSecrets?: readonly PreviousSecret[] };
+
 /** The fanout role: inbound callbacks → events → subscriber queues, and HTTP pushes. */
 export class Fanout {
   readonly deadLetters: EventDeadLetters;
   /** Subscriber retention and lag (see subscriber-retention.ts). */
   readonly retention: SubscriberRetention;
+  readonly #opts: FanoutOptions;
   readonly #log: Logger;
   readonly #queues: SubscriberQueues;
   readonly #inbound: Worker;
-  readonly #pushers: PushWorker[];
+  /** Every known subscriber, enabled or not (dead letters are listed for each). */
+  #all: readonly LiveSubscriber[] = [];
+  /** Those that get new events. */
+  #active: readonly LiveSubscriber[] = [];
+  readonly #pushers = new Map<string, { worker: PushWorker; current: SignedSubscriber }>();
+  /** Push workers of removed or disabled subscribers, finishing what they have in flight. */
+  readonly #stopping = new Set<Promise<void>>();
+  // Read by retention and depth sampling on each pass; changed in place when the list changes.
+  readonly #retained: RetainedQueue[] = [];
+  readonly #sampled: Queue[] = [];
   readonly #depthQueue: Queue | undefined;
   readonly #sampler: QueueDepthSampler | undefined;
+  #watch: SubscriberWatch | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(opts: FanoutOptions) {
     const { connection, prefix, cluster, fanout: cfg, metrics } = opts;
-    const subscribers = opts.subscriptions.subscribers;
     const now = opts.now ?? Date.now;
     const log = opts.log.child({ component: 'fanout' });
+    this.#opts = { ...opts, now };
     this.#log = log;
     this.#queues = new SubscriberQueues({ connection, prefix, cluster, pushMaxAttempts: cfg.pushMaxAttempts, dedupeTtlS: cfg.dedupeTtlS });
     const queues = this.#queues;
-    this.deadLetters = new EventDeadLetters({ queues, subscribers });
-    this.#inbound = startInboundWorker({
-      connection,
-      prefix,
-      cluster,
-      concurrency: cfg.concurrency,
-      deps: {
-        store: opts.store,
-        subscribers,
-        add: (sub, event) => queues.add(sub, event),
-        now,
-        metrics,
-        log,
-        limits: { maxItems: cfg.callbackMaxItems, contactMaxBytes: cfg.contactMaxBytes },
-      },
-    });
+    this.deadLetters = new EventDeadLetters({ queues, subscribers: () => this.#all });
     this.retention = new SubscriberRetention({
-      queues: subscribers.map((sub) => ({ subscriber: sub.name, queue: queues.queue(sub), policy: retentionPolicy(sub, cfg) })),
+      queues: this.#retained,
       redis: connection,
       prefix,
       metrics,
@@ -79,47 +84,116 @@ export class Fanout {
       intervalMs: opts.retentionIntervalMs ?? 15_000,
       now,
     });
-    this.#pushers = subscribers.flatMap((sub) =>
-      sub.kind === 'http'
-        ? [
-            new PushWorker({
-              connection,
-              prefix,
-              cluster,
-              subscriber: sub,
-              concurrency: cfg.pushConcurrency,
-              timeoutMs: cfg.pushTimeoutMs,
-              backoffMs: opts.pushBackoffMs,
-              now,
-              log,
-              metrics,
-            }),
-          ]
-        : [],
-    );
     const interval = opts.depthIntervalMs ?? 15_000;
     if (interval > 0) {
       this.#depthQueue = new Queue(queueNameFor(QueueNames.inbound, cluster), { connection, prefix });
       this.#depthQueue.on('error', () => undefined);
-      const sampled = [this.#depthQueue, ...subscribers.map((s) => queues.queue(s))];
-      this.#sampler = new QueueDepthSampler(sampled, metrics, interval, log);
+      this.#sampled.push(this.#depthQueue);
+      this.#sampler = new QueueDepthSampler(this.#sampled, metrics, interval, log);
     }
-    log.info({ subscribers: subscribers.map((s) => ({ name: s.name, kind: s.kind, types: s.types })) }, 'fanout started');
+    // Before the inbound worker starts: no callback is fanned out to an empty list.
+    this.#apply(opts.subscriptions.subscribers);
+    const self = this;
+    this.#inbound = startInboundWorker({
+      connection,
+      prefix,
+      cluster,
+      concurrency: cfg.concurrency,
+      deps: {
+        store: opts.store,
+        // Read per callback: a subscriber added, changed or removed applies from the next callback on.
+        get subscribers() {
+          return self.#active;
+        },
+        add: (sub, event) => queues.add(sub, event),
+        now,
+        metrics,
+        log,
+        limits: { maxItems: cfg.callbackMaxItems, contactMaxBytes: cfg.contactMaxBytes },
+      },
+    });
+    log.info({ subscribers: this.#active.map((s) => ({ name: s.name, kind: s.kind, types: s.types })) }, 'fanout started');
+  }
+
+  /** The subscribers getting new events now. */
+  get subscribers(): readonly LiveSubscriber[] {
+    return this.#active;
   }
 
   get running(): boolean {
-    return this.#closing === undefined && this.#inbound.isRunning() && this.#pushers.every((p) => p.running);
+    return this.#closing === undefined && this.#inbound.isRunning() && [...this.#pushers.values()].every((p) => p.worker.running);
+  }
+
+  /** Follows the store from `version` on (see SubscriberWatch); `startFanoutFromStore` calls it. */
+  async follow(store: SubscriberStore, version: number, pollMs: number): Promise<void> {
+    this.#watch = await SubscriberWatch.start({
+      store,
+      connection: this.#opts.connection,
+      version,
+      pollMs,
+      log: this.#log,
+      onChange: (snap) => {
+        if (this.#closing) return;
+        this.#apply(snap.subscribers);
+        this.#log.info({ version: snap.version, subscribers: this.#active.map((s) => s.name) }, 'subscribers changed');
+      },
+    });
   }
 
   /**
-   * Stops taking callbacks and waits for the ones in flight, then for pushes in flight, then closes
-   * the queues. Every step runs even if an earlier one failed. Idempotent; the connection stays open.
+   * Makes `all` the subscriber list: new events go to the enabled ones; a push worker runs for each
+   * enabled HTTP subscriber (a changed URL or secret applies from its next attempt); the push worker
+   * of a removed or disabled one stops after its deliveries in flight, leaving its queue as it is.
+   */
+  #apply(all: readonly LiveSubscriber[]): void {
+    const { fanout: cfg } = this.#opts;
+    const active = all.filter((s) => s.enabled !== false);
+    const wanted = new Map(active.flatMap((s) => (s.kind === 'http' ? [[s.name, s] as const] : [])));
+    for (const [name, p] of this.#pushers) {
+      if (wanted.has(name)) continue;
+      this.#pushers.delete(name);
+      const stopped = p.worker.close().catch((err: unknown) => this.#log.error({ err, subscriber: name }, 'push worker close failed'));
+      this.#stopping.add(stopped);
+      void stopped.finally(() => this.#stopping.delete(stopped));
+    }
+    for (const [name, sub] of wanted) {
+      const running = this.#pushers.get(name);
+      if (running) {
+        running.current = sub;
+        continue;
+      }
+      const worker = new PushWorker({
+        connection: this.#opts.connection,
+        prefix: this.#opts.prefix,
+        cluster: this.#opts.cluster,
+        subscriber: sub,
+        current: () => this.#pushers.get(name)?.current ?? sub,
+        concurrency: cfg.pushConcurrency,
+        timeoutMs: cfg.pushTimeoutMs,
+        ...(this.#opts.pushBackoffMs ? { backoffMs: this.#opts.pushBackoffMs } : {}),
+        now: this.#opts.now ?? Date.now,
+        log: this.#log,
+        metrics: this.#opts.metrics,
+      });
+      this.#pushers.set(name, { worker, current: sub });
+    }
+    this.#all = all;
+    this.#active = active;
+    this.#retained.splice(0, this.#retained.length, ...all.map((sub) => ({ subscriber: sub.name, queue: this.#queues.queue(sub), policy: retentionPolicy(sub, cfg) })));
+    if (this.#depthQueue) this.#sampled.splice(0, this.#sampled.length, this.#depthQueue, ...all.map((s) => this.#queues.queue(s)));
+  }
+
+  /**
+   * Stops following the store and taking callbacks and waits for the ones in flight, then for pushes
+   * in flight, then closes the queues. Every step runs even if an earlier one failed. Idempotent;
+   * the connection stays open.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#sampler?.close();
+      await this.#settle('subscriber watch', [this.#watch?.close() ?? Promise.resolve()]);
       await this.#settle('inbound worker', [this.#inbound.close(), this.retention.close()]);
-      await this.#settle('push workers', this.#pushers.map((p) => p.close()));
+      await this.#settle('push workers', [...[...this.#pushers.values()].map((p) => p.worker.close()), ...this.#stopping]);
       await this.#settle('queues', [this.#queues.close(), ...(this.#depthQueue ? [this.#depthQueue.close()] : [])]);
       this.#log.info('fanout stopped');
     })();
@@ -146,4 +220,24 @@ export function retentionPolicy(sub: Subscriber, cfg: RelayConfig['fanout']): Re
 /** Starts the inbound worker, one push worker per HTTP subscriber, and queue depth sampling. */
 export function startFanout(opts: FanoutOptions): Fanout {
   return new Fanout(opts);
+}
+
+/**
+ * Fanout over the subscribers in `subscriberStore`, following every change (Pub/Sub notification,
+ * and a poll of the version every `watchIntervalMs`, default 5 s: a change reaches every fanout
+ * process within that, with no restart).
+ */
+export async function startFanoutFromStore(
+  opts: Omit<FanoutOptions, 'subscriptions'> & { subscriberStore: SubscriberStore; watchIntervalMs?: number },
+): Promise<Fanout> {
+  const { subscriberStore, watchIntervalMs, ...rest } = opts;
+  const snap = await subscriberStore.snapshot();
+  const fanout = new Fanout({ ...rest, subscriptions: { subscribers: snap.subscribers } });
+  try {
+    await fanout.follow(subscriberStore, snap.version, watchIntervalMs ?? 5_000);
+  } catch (err) {
+    await fanout.close();
+    throw err;
+  }
+  return fanout;
 }

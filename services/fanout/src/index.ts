@@ -2,8 +2,11 @@ export { EventDeadLetters, deadLetterId } from './dead-letters.js';
 export type { EventDeadLetter, EventReplayResult } from './dead-letters.js';
 export { fanOutCallback } from './fan-out-callback.js';
 export type { FanOutDeps, FanOutResult } from './fan-out-callback.js';
-export { Fanout, retentionPolicy, startFanout } from './fanout.js';
-export type { FanoutOptions } from './fanout.js';
+export { Fanout, retentionPolicy, startFanout, startFanoutFromStore } from './fanout.js';
+export type { FanoutOptions, LiveSubscriber } from './fanout.js';
+export { SubscriberWatch } from './subscriber-watch.js';
+export type { SubscriberWatchOptions } from './subscriber-watch.js';
+export type { SignedSubscriber } from './push-worker.js';
 export { QUEUE_SUBSCRIBER_ATTEMPTS, subscriberJobOptions } from './job-options.js';
 /** The inbound job options live in the queue catalog (the ingress adds, fanout consumes). */
 export { INBOUND_JOB_OPTIONS } from '@cbot-relay/queues';
@@ -21,3 +24,4 @@ export {
 } from './subscriptions.js';
 export type { HttpSubscriber } from './subscriptions.js';
 export { signWebhook, signingKey, webhookHeaders } from './webhook-signature.js';
+export { seedSubscribers, subscriberRecord } from './seed-subscribers.js';

@@ -2,6 +2,8 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { RelayEvent } from '@cbot-relay/messages';
+import { signingSecrets } from '@cbot-relay/records';
+import type { PreviousSecret } from '@cbot-relay/records';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import { pushBackoffMs } from './push-backoff.js';
 import { PushClient } from './push-client.js';
@@ -14,6 +16,11 @@ export interface PushWorkerOptions {
   prefix: string;
   cluster: boolean;
   subscriber: HttpSubscriber;
+  /**
+   * The subscriber as it is now (a changed URL or a rotated secret applies from the next attempt on,
+   * without restarting the worker); default: `subscriber` as given.
+   */
+  current?: () => SignedSubscriber;
   concurrency: number;
   timeoutMs: number;
   /** Delay (ms) after `failures` failed attempts; tests pass a fast one. */
@@ -22,6 +29,9 @@ export interface PushWorkerOptions {
   log: Logger;
   metrics: Pick<Metrics, 'pushes'>;
 }
+
+/** An HTTP subscriber with the secrets of a rotation still in their overlap window. */
+export type SignedSubscriber = HttpSubscriber & { previousSecrets?: readonly PreviousSecret[] };
 
 /**
  * Delivers one HTTP subscriber's events (`push.<name>`), signed per Standard Webhooks. Each subscriber
@@ -36,7 +46,7 @@ export class PushWorker {
 
   constructor(opts: PushWorkerOptions) {
     const { subscriber: sub, log, metrics } = opts;
-    const key = signingKey(sub.secret);
+    const current = opts.current ?? (() => sub);
     const backoff = opts.backoffMs ?? ((failures: number) => pushBackoffMs(failures));
     this.#client = new PushClient({ timeoutMs: opts.timeoutMs });
     this.#worker = new Worker(
@@ -46,7 +56,10 @@ export class PushWorker {
         if (!parsed.success) throw new UnrecoverableError('invalid event payload');
         const event = parsed.data;
         const body = JSON.stringify(event);
-        const status = await this.#client.post(sub.url, webhookHeaders(key, event.id, opts.now(), body), body);
+        const target = current();
+        const at = opts.now();
+        const keys = signingSecrets(target, at).map(signingKey);
+        const status = await this.#client.post(target.url, webhookHeaders(keys, event.id, at, body), body);
         if (status < 200 || status > 299) throw new Error(`subscriber answered HTTP ${status}`);
         metrics.pushes.inc({ subscriber: sub.name, outcome: 'delivered' });
       },

@@ -30,11 +30,13 @@ export class SubscriberQueues {
   }
 
   queue(sub: Subscriber): Queue {
-    let q = this.#queues.get(sub.name);
+    // By queue name, not subscriber name: a name deleted and created again as the other kind has another queue.
+    const name = subscriberQueueName(sub, this.#opts.cluster);
+    let q = this.#queues.get(name);
     if (!q) {
-      q = new Queue(subscriberQueueName(sub, this.#opts.cluster), { connection: this.#opts.connection, prefix: this.#opts.prefix });
+      q = new Queue(name, { connection: this.#opts.connection, prefix: this.#opts.prefix });
       q.on('error', () => undefined); // connection errors surface on the calls that fail
-      this.#queues.set(sub.name, q);
+      this.#queues.set(name, q);
     }
     return q;
   }

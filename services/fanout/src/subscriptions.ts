@@ -33,6 +33,13 @@ const Secret = z.string({ error: 'required for http subscribers: whsec_<base64> 
   }
 });
 
+/** Channel ids (CHANNELS_FILE) a subscriber takes events of, or `["*"]`; absent: every channel. */
+const Channels = z
+  .array(z.string().regex(/^(\*|[A-Za-z0-9._-]{1,64})$/, 'must be a channel id or "*"'))
+  .min(1, 'list at least one channel, or "*"')
+  .refine((cs) => !cs.includes('*') || cs.length === 1, '"*" must stand alone')
+  .optional();
+
 const Name = z.string().regex(NAME, 'must match ^[A-Za-z0-9_-]{1,64}$');
 
 /** Retention of a queue subscriber's waiting events; absent: SUBSCRIBER_MAX_WAITING / SUBSCRIBER_MAX_AGE_S; 0: unbounded. */
@@ -41,6 +48,7 @@ const QueueSubscriber = z.strictObject({
   name: Name,
   kind: z.literal('queue'),
   types: Types,
+  channels: Channels,
   maxWaiting: Count.optional(),
   maxAgeS: Count.optional(),
 });
@@ -50,6 +58,7 @@ const HttpSubscriber = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'required for http subscribers: an http(s) URL' }),
   secret: Secret,
   types: Types,
+  channels: Channels,
 });
 
 export const Subscriber = z.discriminatedUnion('kind', [QueueSubscriber, HttpSubscriber], {

@@ -14,13 +14,18 @@ export function signWebhook(key: Buffer, id: string, timestampS: number, body: s
   return `v1,${mac}`;
 }
 
-/** The headers of one delivery attempt; `webhook-id` stays the same on every retry and replay. */
-export function webhookHeaders(key: Buffer, id: string, nowMs: number, body: string): Record<string, string> {
+/**
+ * The headers of one delivery attempt; `webhook-id` stays the same on every retry and replay. With
+ * several keys (a secret rotation's overlap window) `webhook-signature` carries one space-separated
+ * `v1,…` per key, the current one first: a receiver with either secret verifies it.
+ */
+export function webhookHeaders(key: Buffer | readonly Buffer[], id: string, nowMs: number, body: string): Record<string, string> {
   const timestamp = Math.floor(nowMs / 1000);
+  const keys = Buffer.isBuffer(key) ? [key] : key;
   return {
     'content-type': 'application/json',
     'webhook-id': id,
     'webhook-timestamp': String(timestamp),
-    'webhook-signature': signWebhook(key, id, timestamp, body),
+    'webhook-signature': keys.map((k) => signWebhook(k, id, timestamp, body)).join(' '),
   };
 }

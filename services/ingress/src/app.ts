@@ -16,6 +16,8 @@ import { listRoute } from './list-route.js';
 import type { OpsDeps } from './ops-routes.js';
 import { opsRoutes } from './ops-routes.js';
 import type { SendRoutesDeps } from './send-routes.js';
+import type { SubscriberRoutesDeps } from './subscriber-routes.js';
+import { subscriberRoutes } from './subscriber-routes.js';
 import { sendRoutes } from './send-routes.js';
 import type { WebhookDeps } from './webhook-route.js';
 import { webhookRoute } from './webhook-route.js';
@@ -27,6 +29,8 @@ export interface IngressAppDeps {
   ops: OpsDeps;
   log: Logger;
   metrics: Metrics;
+  /** `/v1/subscribers` (admin API); absent: not served. */
+  subscribers?: SubscriberRoutesDeps;
   /** The /admin/queues UI (see queue-ui.ts); absent: not served. */
   queueUi?: Router;
   /** INGRESS_BODY_BUFFER_BYTES: request bodies held at once. Unset: no budget. */
@@ -102,6 +106,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.use(listRoute(deps.send));
   app.use(batchRoute({ ...deps.send, ...(budget ? { budget } : {}) }));
   app.use(adminRoutes(deps.admin));
+  if (deps.subscribers) app.use(subscriberRoutes(deps.subscribers));
   app.use(webhookRoute({ ...deps.webhook, ...(budget ? { budget } : {}) }));
   if (deps.queueUi) app.use(deps.queueUi);
   app.use((_req, res) => sendError(res, new HttpError(404, 'not_found', 'no such route')));

@@ -6,7 +6,7 @@ import { OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
-import { MessageStore, Outbound } from '@cbot-relay/records';
+import { MessageStore, Outbound, SubscriberStore } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
 import { webhookHeaders } from './register-webhook.js';
 import { WebhookRegistrar } from './webhook-registrar.js';
@@ -57,6 +57,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const httpStore = new MessageStore({ redis: httpRedis, ...storeOpts });
   const outboundOpts = { ...storeOpts, backlogMax: config.ingress.backlogMax, backlogMaxBytes: config.ingress.backlogMaxBytes };
   const httpOutbound = new Outbound({ redis: httpRedis, ...outboundOpts });
+  // Subscribers live in Redis (admin API); SUBSCRIPTIONS_FILE seeds them at startup.
+  const httpSubscribers = new SubscriberStore({ redis: httpRedis, prefix });
 
   const stop = async () => {
     accepting = false;
@@ -108,13 +110,18 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       closers.push(() => client.close(), () => dispatcher.close());
       running.push(() => dispatcher.running);
     }
+    if (roles.has('ingress') || roles.has('fanout')) {
+      const { seedSubscribers } = await import('@cbot-relay/fanout');
+      const seeded = await seedSubscribers(httpSubscribers, config.subscriptionsFile, now());
+      if (seeded.created.length + seeded.updated.length > 0) log.info(seeded, 'subscribers seeded from SUBSCRIPTIONS_FILE');
+    }
     if (roles.has('fanout')) {
-      const { loadSubscriptions, startFanout } = await import('@cbot-relay/fanout');
-      const fanout = await startFanout({
+      const { startFanoutFromStore } = await import('@cbot-relay/fanout');
+      const fanout = await startFanoutFromStore({
         connection: workerRedis,
         prefix,
         cluster: config.redis.cluster,
-        subscriptions: loadSubscriptions(config.subscriptionsFile),
+        subscriberStore: new SubscriberStore({ redis: workerRedis, prefix }),
         store: workerStore,
         fanout: config.fanout,
         log: log.child({ role: 'fanout' }),
@@ -155,8 +162,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     );
     // Subscriber dead letters are failed jobs of the subscriber queues in Redis: any ingress lists and
     // replays them through BullMQ's API, whichever process runs fanout.
-    const { EventDeadLetters, SubscriberQueues, loadSubscriptions, subscriberQueueName } = await import('@cbot-relay/fanout');
-    const subscribers = loadSubscriptions(config.subscriptionsFile).subscribers;
+    const { EventDeadLetters, SubscriberQueues, subscriberQueueName } = await import('@cbot-relay/fanout');
+    const subscribers = (await httpSubscribers.snapshot()).subscribers;
     const subscriberQueues = new SubscriberQueues({
       connection: httpRedis,
       prefix,
@@ -165,9 +172,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       dedupeTtlS: config.fanout.dedupeTtlS,
     });
     closers.unshift(() => subscriberQueues.close());
-    const deadLetters = new EventDeadLetters({ queues: subscriberQueues, subscribers });
+    const deadLetters = new EventDeadLetters({ queues: subscriberQueues, subscribers: async () => (await httpSubscribers.snapshot()).subscribers });
     const keyLimiter = new KeyRateLimiter({ redis: httpRedis, prefix, ratePerSecond: config.ingress.perKeyRatePerSecond });
-    // /admin/queues shows every BullMQ queue: inbound, and each subscriber's events.<name> / push.<name>.
+    // /admin/queues shows every BullMQ queue: inbound, and each subscriber's events.<name> / push.<name>
+    // (those stored when this ingress started).
     const ui = queueUi({
       adminKeys: new KeyRing(config.adminKeys),
       queueNames: [
@@ -198,6 +206,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         metrics,
         adminKeys: new KeyRing(config.adminKeys),
       },
+      subscribers: { adminKeys: new KeyRing(config.adminKeys), store: httpSubscribers, now, log },
       admin: {
         adminKeys: new KeyRing(config.adminKeys),
         store: httpStore,
