@@ -1,5 +1,6 @@
 import type { NamedKey, Role } from './env-schema.js';
 import { EnvSchema } from './env-schema.js';
+import { tracingFromEnv } from './tracing-env.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -75,6 +76,8 @@ export interface RelayConfig {
   };
   recordTtlS: number;
   shutdownTimeoutMs: number;
+  /** OpenTelemetry tracing (the standard OTEL_* variables, see tracing-env.ts); off by default. */
+  tracing: { enabled: boolean };
 }
 
 /**
@@ -169,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
     },
     recordTtlS: e.RECORD_TTL_S,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    tracing: tracingFromEnv(env),
   };
 }
 
