@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Worker } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { RelayConfig } from '@cbot-relay/config';
-import type { Logger, Metrics } from '@cbot-relay/observability';
+import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { QueueNames, queueNameFor } from '@cbot-relay/queues';
 import type { MessageStore } from '@cbot-relay/records';
 import { EventDeadLetters } from './dead-letters.js';
@@ -24,6 +24,8 @@ export interface FanoutOptions {
   fanout: RelayConfig['fanout'];
   log: Logger;
   metrics: Metrics;
+  /** When on: BullMQ's telemetry on every queue and worker here, and a CLIENT span per HTTP push. */
+  tracing?: Tracing;
   now?: () => number;
   /** Delay before push retry n (ms); defaults to pushBackoffMs. Tests pass a fast one. */
   pushBackoffMs?: (failures: number) => number;
@@ -52,7 +54,8 @@ export class Fanout {
     const now = opts.now ?? Date.now;
     const log = opts.log.child({ component: 'fanout' });
     this.#log = log;
-    this.#queues = new SubscriberQueues({ connection, prefix, cluster, pushMaxAttempts: cfg.pushMaxAttempts, dedupeTtlS: cfg.dedupeTtlS });
+    const telemetry = opts.tracing?.bullmq;
+    this.#queues = new SubscriberQueues({ connection, prefix, cluster, pushMaxAttempts: cfg.pushMaxAttempts, dedupeTtlS: cfg.dedupeTtlS, telemetry });
     const queues = this.#queues;
     this.deadLetters = new EventDeadLetters({ queues, subscribers });
     this.#inbound = startInboundWorker({
@@ -60,6 +63,7 @@ export class Fanout {
       prefix,
       cluster,
       concurrency: cfg.concurrency,
+      telemetry,
       deps: {
         store: opts.store,
         subscribers,
@@ -90,6 +94,7 @@ export class Fanout {
               concurrency: cfg.pushConcurrency,
               timeoutMs: cfg.pushTimeoutMs,
               backoffMs: opts.pushBackoffMs,
+              tracing: opts.tracing,
               now,
               log,
               metrics,

@@ -2,7 +2,8 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { RelayEvent } from '@cbot-relay/messages';
-import type { Logger, Metrics } from '@cbot-relay/observability';
+import { NOOP_TRACING } from '@cbot-relay/observability';
+import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { pushBackoffMs } from './push-backoff.js';
 import { PushClient } from './push-client.js';
 import { subscriberQueueName } from './subscriber-queues.js';
@@ -21,6 +22,8 @@ export interface PushWorkerOptions {
   now: () => number;
   log: Logger;
   metrics: Pick<Metrics, 'pushes'>;
+  /** When on: BullMQ's telemetry on the worker, a CLIENT span per push, and `traceparent` sent along. */
+  tracing?: Tracing | undefined;
 }
 
 /**
@@ -38,6 +41,7 @@ export class PushWorker {
     const { subscriber: sub, log, metrics } = opts;
     const key = signingKey(sub.secret);
     const backoff = opts.backoffMs ?? ((failures: number) => pushBackoffMs(failures));
+    const tracing = opts.tracing ?? NOOP_TRACING;
     this.#client = new PushClient({ timeoutMs: opts.timeoutMs });
     this.#worker = new Worker(
       subscriberQueueName(sub, opts.cluster),
@@ -46,7 +50,15 @@ export class PushWorker {
         if (!parsed.success) throw new UnrecoverableError('invalid event payload');
         const event = parsed.data;
         const body = JSON.stringify(event);
-        const status = await this.#client.post(sub.url, webhookHeaders(key, event.id, opts.now(), body), body);
+        const attributes = { 'cbot_relay.subscriber': sub.name, 'cbot_relay.event_id': event.id, 'cbot_relay.message_id': event.relayMessageId, 'cbot_relay.attempt': job.attemptsMade + 1 };
+        const status = await tracing.span('subscriber push', { kind: 'client', attributes }, async (span) => {
+          const headers = webhookHeaders(key, event.id, opts.now(), body);
+          tracing.inject(headers);
+          const answered = await this.#client.post(sub.url, headers, body);
+          span.setAttributes({ 'http.response.status_code': answered });
+          if (answered < 200 || answered > 299) span.fail(`HTTP ${answered}`);
+          return answered;
+        });
         if (status < 200 || status > 299) throw new Error(`subscriber answered HTTP ${status}`);
         metrics.pushes.inc({ subscriber: sub.name, outcome: 'delivered' });
       },
@@ -61,6 +73,7 @@ export class PushWorker {
         stalledInterval: 5_000,
         maxStalledCount: 10,
         settings: { backoffStrategy: (attemptsMade: number) => backoff(attemptsMade) },
+        ...(tracing.bullmq ? { telemetry: tracing.bullmq } : {}),
       },
     );
     this.#worker.on('error', (err) => log.error({ err, subscriber: sub.name }, 'push worker error'));
@@ -68,7 +81,8 @@ export class PushWorker {
       if (!job) return;
       const dead = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
       metrics.pushes.inc({ subscriber: sub.name, outcome: dead ? 'dead_lettered' : 'retry' });
-      const fields = { eventId: job.id, subscriber: sub.name, attemptsMade: job.attemptsMade, reason: err.message };
+      const relayId = (job.data as { relayMessageId?: unknown }).relayMessageId;
+      const fields = { eventId: job.id, ...(typeof relayId === 'string' ? { relayId } : {}), subscriber: sub.name, attemptsMade: job.attemptsMade, reason: err.message };
       // Retries are counted in metrics; logging each one would flood the log during an outage.
       if (dead) log.warn(fields, 'push gave up; event kept as a dead letter');
       else log.debug(fields, 'push failed; will retry');
