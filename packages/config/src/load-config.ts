@@ -1,5 +1,6 @@
 import type { NamedKey, Role } from './env-schema.js';
 import { EnvSchema } from './env-schema.js';
+import { tracingFromEnv } from './tracing-env.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -76,6 +77,8 @@ export interface RelayConfig {
   /** Retention (s) of message records, bodies and list indexes: MESSAGE_RETENTION_DAYS, or RECORD_TTL_S. */
   recordTtlS: number;
   shutdownTimeoutMs: number;
+  /** OpenTelemetry tracing (the standard OTEL_* variables, see tracing-env.ts); off by default. */
+  tracing: { enabled: boolean };
 }
 
 /**
@@ -170,6 +173,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
     },
     recordTtlS: e.RECORD_TTL_S || e.MESSAGE_RETENTION_DAYS * 86_400,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    tracing: tracingFromEnv(env),
   };
 }
 

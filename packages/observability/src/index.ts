@@ -4,3 +4,5 @@ export { createMetrics, gaugeFromSource, labelledGaugeFromSource } from './metri
 export type { Metrics } from './metrics.js';
 export { OpsServer } from './ops-server.js';
 export type { OpsServerOptions, Readiness } from './ops-server.js';
+export { NOOP_TRACING, startTracing } from './tracing.js';
+export type { SpanAttributes, SpanOptions, SpanScope, Tracing, TracingOptions } from './tracing.js';

@@ -51,6 +51,8 @@ export interface LoggerOptions {
   format?: LogFormat;
   /** Pretty format only: ANSI colours (for a terminal). Default false. */
   colorize?: boolean;
+  /** Fields added to every line (pino `mixin`): the active trace's ids when tracing is on. */
+  mixin?: () => object;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
@@ -61,6 +63,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
+    ...(opts.mixin ? { mixin: opts.mixin } : {}),
   };
   if (opts.format !== 'pretty') return pino(options, opts.stream);
   // Pretty printing formats the JSON line pino has already serialised, so redaction applies first.

@@ -11,7 +11,7 @@ export class BulkJobAdder<T> {
   readonly #queue: Queue;
   readonly #name: string;
   readonly #opts: JobsOptions;
-  readonly #adds: Coalescer<T, string>;
+  readonly #adds: Coalescer<{ data: T; opts: JobsOptions | undefined }, string>;
 
   constructor(queue: Queue, name: string, opts: JobsOptions, batch: { maxBatch?: number; maxBatchWeight?: number } = {}) {
     this.#queue = queue;
@@ -21,16 +21,19 @@ export class BulkJobAdder<T> {
     this.#adds = new Coalescer((items) => this.#addBatch(items), {
       maxBatchWeight: MAX_BATCH_CHARS,
       ...batch,
-      weigh: (data) => JSON.stringify(data).length,
+      weigh: (item) => JSON.stringify(item.data).length,
     });
   }
 
-  add(data: T): Promise<string> {
-    return this.#adds.submit(data);
+  /** `opts` are merged over the adder's own for this job only (e.g. its telemetry metadata). */
+  add(data: T, opts?: JobsOptions): Promise<string> {
+    return this.#adds.submit({ data, opts });
   }
 
-  async #addBatch(items: T[]): Promise<(string | Error)[]> {
-    const jobs = await this.#queue.addBulk(items.map((data) => ({ name: this.#name, data, opts: this.#opts })));
+  async #addBatch(items: { data: T; opts: JobsOptions | undefined }[]): Promise<(string | Error)[]> {
+    const jobs = await this.#queue.addBulk(
+      items.map(({ data, opts }) => ({ name: this.#name, data, opts: opts === undefined ? this.#opts : { ...this.#opts, ...opts } })),
+    );
     return jobs.map((job) => job.id ?? new Error('job add failed: no job id'));
   }
 }

@@ -228,15 +228,15 @@ end
 /**
  * One accept per row; rows share `base`, `now`, the TTLs and the backlog bounds. Per row — KEYS: rec,
  * idem, body; ARGV: id, to (normalised), type, caller, priority (h|n|b), expiresAt|'', fingerprint|'',
- * body. Answers per row: {'created'|'duplicate'|'conflict', id} or {'full', 'count'|'bytes'}.
+ * body, traceparent|'' (kept as the record's `tp`). Answers per row: {'created'|'duplicate'|'conflict', id} or {'full', 'count'|'bytes'}.
  *
  * The backlog bound is exact: the count and the bytes are read and written in the same step.
  */
-export const ACCEPT_ROW = { keysPerItem: 3, argsPerItem: 8 };
+export const ACCEPT_ROW = { keysPerItem: 3, argsPerItem: 9 };
 export const ACCEPT_SHARED = ['base', 'now', 'recTtl', 'idemTtl', 'backlogMax', 'backlogMaxBytes'] as const;
 export const ACCEPT_PER_ROW = `
   local rec, idem, bodyKey = k[1], k[2], k[3]
-  local id, to, mtype, caller, p, expiresAt, fingerprint, body = a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]
+  local id, to, mtype, caller, p, expiresAt, fingerprint, body, tp = a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]
   local prev = earlier(idem, fingerprint)
   if prev then return prev end
   if redis.call('ZCARD', OPEN) >= tonumber(backlogMax) then return {'full', 'count'} end
@@ -246,6 +246,7 @@ export const ACCEPT_PER_ROW = `
   -- here leaves nothing behind (Lua does not roll back what ran before an error).
   local f = {'to', to, 'type', mtype, 'caller', caller, 'status', 'queued', 'createdAt', now, 'priority', p, 'bytes', #body, 'hist', 'q0'}
   if expiresAt ~= '' then f[#f + 1] = 'expiresAt'; f[#f + 1] = expiresAt end
+  if tp ~= '' then f[#f + 1] = 'tp'; f[#f + 1] = tp end
   redis.call('HSET', rec, unpack(f))
   redis.call('EXPIRE', rec, recTtl)
   redis.call('SET', bodyKey, body, 'EX', recTtl)

@@ -62,6 +62,8 @@ export interface AcceptInput {
   body: string;
   expiresAtMs?: number;
   idempotency?: { key: string; fingerprint: string };
+  /** The accepting request's W3C trace context (tracing on): the send joins that trace. */
+  traceparent?: string;
 }
 
 export type AcceptResult =
@@ -219,6 +221,7 @@ export class Outbound {
           input.expiresAtMs ?? '',
           input.idempotency?.fingerprint ?? '',
           input.body,
+          input.traceparent ?? '',
         ],
       })),
       ACCEPT_ROW,
@@ -246,6 +249,11 @@ export class Outbound {
 
   #idemKey(input: AcceptInput): string {
     return input.idempotency ? this.#key(`idem:${input.caller}:${input.idempotency.key}`) : this.#key('idem:-');
+  }
+
+  /** The W3C `traceparent` the message was accepted under, when tracing was on then. */
+  async traceparent(id: string): Promise<string | undefined> {
+    return (await this.#redis.hget(this.#key(`msg:${id}`), 'tp')) ?? undefined;
   }
 
   /** Claims up to `n` recipients (see CLAIM in outbound-scripts.ts). */

@@ -1,6 +1,6 @@
 import { CODE_POLICY } from '@cbot-relay/cbot-client';
 import type { CbotClient, SendOutcome } from '@cbot-relay/cbot-client';
-import type { Logger, Metrics } from '@cbot-relay/observability';
+import type { Logger, Metrics, SpanScope, Tracing } from '@cbot-relay/observability';
 import type { Attempt, Lease, Outbound } from '@cbot-relay/records';
 import type { BackoffPolicy } from './backoff.js';
 import { backoffMs } from './backoff.js';
@@ -20,6 +20,8 @@ export interface DispatchDeps {
   metrics: Metrics;
   now: () => number;
   random?: () => number;
+  /** When on, each attempt is a CLIENT span in the trace of the request that accepted the message. */
+  tracing?: Tracing;
 }
 
 /**
@@ -30,11 +32,21 @@ export interface DispatchDeps {
  * recipient's queue to the current holder.
  */
 export async function sendLeased(deps: DispatchDeps, lease: Lease, sendBy: number): Promise<void> {
+  const tracing = deps.tracing;
+  if (!tracing?.enabled) return attemptSend(deps, lease, sendBy);
+  // One small read per attempt, only with tracing on: the accept stored the request's context.
+  const parent = await deps.outbound.traceparent(lease.id).catch(() => undefined);
+  const attributes = { 'cbot_relay.message_id': lease.id, 'cbot_relay.attempt': lease.failures + 1, 'cbot_relay.ambiguous': lease.ambiguous };
+  return tracing.span('cbot send', { kind: 'client', parent, attributes }, (span) => attemptSend(deps, lease, sendBy, span));
+}
+
+async function attemptSend(deps: DispatchDeps, lease: Lease, sendBy: number, span?: SpanScope): Promise<void> {
   const { log, metrics } = deps;
   if (deps.now() > sendBy) {
     // This process stalled between the claim and the send: the lease may expire while CBOT answers,
     // and another worker could then send this recipient's next message first. Hand it back unsent.
     await deps.outbound.release(lease, deps.now());
+    span?.setAttributes({ 'cbot_relay.outcome': 'lease_released' });
     metrics.retried.inc({ kind: 'lease_released' });
     log.warn({ relayId: lease.id }, 'too long between claim and send; lease handed back unsent');
     return;
@@ -47,7 +59,19 @@ export async function sendLeased(deps: DispatchDeps, lease: Lease, sendBy: numbe
   const outcome = await deps.client.sendMessage(lease.body);
   metrics.sendLatency.observe((deps.now() - started) / 1000);
   metrics.cbotAnswers.inc({ outcome: outcome.kind === 'throttled' ? `throttled_${outcome.scope}` : outcome.kind, code: codeLabel(outcome) });
+  if (span) traceOutcome(span, outcome);
   await settle(deps, lease, outcome, started);
+}
+
+/** What CBOT answered, on the attempt's span: HTTP status, WhatsApp code, how the relay took it. */
+function traceOutcome(span: SpanScope, outcome: SendOutcome): void {
+  const kind = outcome.kind === 'throttled' ? `throttled_${outcome.scope}` : outcome.kind;
+  span.setAttributes({
+    'cbot_relay.outcome': kind,
+    'http.response.status_code': outcome.httpStatus,
+    'whatsapp.error.code': outcome.kind === 'sent' ? undefined : outcome.error.code,
+  });
+  if (outcome.kind !== 'sent') span.fail(kind);
 }
 
 /** The WhatsApp code as a metric label: only the policy's codes by name, so the label set stays bounded. */

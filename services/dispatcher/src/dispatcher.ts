@@ -120,16 +120,20 @@ export class Dispatcher {
   }
 
   #count(claim: Claim): void {
-    const { metrics, log } = this.#o.deps;
+    const { metrics, log, tracing, outbound } = this.#o.deps;
     for (const { reason, id } of claim.ended) {
-      if (reason === 'expired') {
-        metrics.expired.inc();
-        log.info({ relayId: id }, 'message expired before it could be sent');
-      } else if (reason === 'missing') {
-        log.warn({ relayId: id }, 'no record for a queued message; skipped');
+      if (reason === 'expired') metrics.expired.inc();
+      else if (reason !== 'missing') metrics.failed.inc({ reason });
+      const say = () => {
+        if (reason === 'expired') log.info({ relayId: id }, 'message expired before it could be sent');
+        else if (reason === 'missing') log.warn({ relayId: id }, 'no record for a queued message; skipped');
+        else log.warn({ relayId: id, reason }, 'message failed');
+      };
+      // With tracing on, the line carries the trace of the request that accepted the message.
+      if (tracing?.enabled) {
+        void outbound.traceparent(id).then((tp) => tracing.withParent(tp, say), say);
       } else {
-        metrics.failed.inc({ reason });
-        log.warn({ relayId: id, reason }, 'message failed');
+        say();
       }
     }
   }

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Worker } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { RelayConfig } from '@cbot-relay/config';
-import type { Logger, Metrics } from '@cbot-relay/observability';
+import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { QueueNames, queueNameFor } from '@cbot-relay/queues';
 import type { MessageStore, PreviousSecret, SubscriberStore } from '@cbot-relay/records';
 import { EventDeadLetters } from './dead-letters.js';
@@ -27,6 +27,8 @@ export interface FanoutOptions {
   fanout: RelayConfig['fanout'];
   log: Logger;
   metrics: Metrics;
+  /** When on: BullMQ's telemetry on every queue and worker here, and a CLIENT span per HTTP push. */
+  tracing?: Tracing;
   now?: () => number;
   /** Delay before push retry n (ms); defaults to pushBackoffMs. Tests pass a fast one. */
   pushBackoffMs?: (failures: number) => number;
@@ -72,7 +74,8 @@ export class Fanout {
     const log = opts.log.child({ component: 'fanout' });
     this.#opts = { ...opts, now };
     this.#log = log;
-    this.#queues = new SubscriberQueues({ connection, prefix, cluster, pushMaxAttempts: cfg.pushMaxAttempts, dedupeTtlS: cfg.dedupeTtlS });
+    const telemetry = opts.tracing?.bullmq;
+    this.#queues = new SubscriberQueues({ connection, prefix, cluster, pushMaxAttempts: cfg.pushMaxAttempts, dedupeTtlS: cfg.dedupeTtlS, telemetry });
     const queues = this.#queues;
     this.deadLetters = new EventDeadLetters({ queues, subscribers: () => this.#all });
     this.retention = new SubscriberRetention({
@@ -99,6 +102,7 @@ export class Fanout {
       prefix,
       cluster,
       concurrency: cfg.concurrency,
+      telemetry,
       deps: {
         store: opts.store,
         // Read per callback: a subscriber added, changed or removed applies from the next callback on.
@@ -173,6 +177,7 @@ export class Fanout {
         ...(this.#opts.pushBackoffMs ? { backoffMs: this.#opts.pushBackoffMs } : {}),
         now: this.#opts.now ?? Date.now,
         log: this.#log,
+        tracing: this.#opts.tracing,
         metrics: this.#opts.metrics,
       });
       this.#pushers.set(name, { worker, current: sub });

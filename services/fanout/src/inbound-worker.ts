@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker } from 'bullmq';
-import type { Job } from 'bullmq';
+import type { Job, Telemetry } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { InboundJob, QueueNames, queueNameFor } from '@cbot-relay/queues';
 import { fanOutCallback } from './fan-out-callback.js';
@@ -10,6 +10,8 @@ export interface InboundWorkerOptions {
   prefix: string;
   cluster: boolean;
   concurrency: number;
+  /** BullMQ's telemetry (tracing on): each callback is processed in the trace of its request. */
+  telemetry?: Telemetry | undefined;
   deps: FanOutDeps;
 }
 
@@ -39,6 +41,7 @@ export function startInboundWorker(opts: InboundWorkerOptions): Worker {
       // A lock that lapses (a Redis blip, a stalled event loop) must not fail the callback for good:
       // BullMQ fails a job outright once it has stalled more than maxStalledCount times (default 1).
       maxStalledCount: 10,
+      ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
     },
   );
   worker.on('error', (err) => deps.log.error({ err }, 'inbound worker error'));

@@ -4,7 +4,8 @@ import type { Cluster, Redis } from 'ioredis';
 import { RelayEvent } from '@cbot-relay/messages';
 import { signingSecrets } from '@cbot-relay/records';
 import type { PreviousSecret } from '@cbot-relay/records';
-import type { Logger, Metrics } from '@cbot-relay/observability';
+import { NOOP_TRACING } from '@cbot-relay/observability';
+import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { pushBackoffMs } from './push-backoff.js';
 import { PushClient } from './push-client.js';
 import { subscriberQueueName } from './subscriber-queues.js';
@@ -28,6 +29,8 @@ export interface PushWorkerOptions {
   now: () => number;
   log: Logger;
   metrics: Pick<Metrics, 'pushes'>;
+  /** When on: BullMQ's telemetry on the worker, a CLIENT span per push, and `traceparent` sent along. */
+  tracing?: Tracing | undefined;
 }
 
 /** An HTTP subscriber with the secrets of a rotation still in their overlap window. */
@@ -48,6 +51,7 @@ export class PushWorker {
     const { subscriber: sub, log, metrics } = opts;
     const current = opts.current ?? (() => sub);
     const backoff = opts.backoffMs ?? ((failures: number) => pushBackoffMs(failures));
+    const tracing = opts.tracing ?? NOOP_TRACING;
     this.#client = new PushClient({ timeoutMs: opts.timeoutMs });
     this.#worker = new Worker(
       subscriberQueueName(sub, opts.cluster),
@@ -59,7 +63,15 @@ export class PushWorker {
         const target = current();
         const at = opts.now();
         const keys = signingSecrets(target, at).map(signingKey);
-        const status = await this.#client.post(target.url, webhookHeaders(keys, event.id, at, body), body);
+        const attributes = { 'cbot_relay.subscriber': sub.name, 'cbot_relay.event_id': event.id, 'cbot_relay.message_id': event.relayMessageId, 'cbot_relay.attempt': job.attemptsMade + 1 };
+        const status = await tracing.span('subscriber push', { kind: 'client', attributes }, async (span) => {
+          const headers = webhookHeaders(keys, event.id, at, body);
+          tracing.inject(headers);
+          const answered = await this.#client.post(target.url, headers, body);
+          span.setAttributes({ 'http.response.status_code': answered });
+          if (answered < 200 || answered > 299) span.fail(`HTTP ${answered}`);
+          return answered;
+        });
         if (status < 200 || status > 299) throw new Error(`subscriber answered HTTP ${status}`);
         metrics.pushes.inc({ subscriber: sub.name, outcome: 'delivered' });
       },
@@ -74,6 +86,7 @@ export class PushWorker {
         stalledInterval: 5_000,
         maxStalledCount: 10,
         settings: { backoffStrategy: (attemptsMade: number) => backoff(attemptsMade) },
+        ...(tracing.bullmq ? { telemetry: tracing.bullmq } : {}),
       },
     );
     this.#worker.on('error', (err) => log.error({ err, subscriber: sub.name }, 'push worker error'));
@@ -81,7 +94,8 @@ export class PushWorker {
       if (!job) return;
       const dead = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
       metrics.pushes.inc({ subscriber: sub.name, outcome: dead ? 'dead_lettered' : 'retry' });
-      const fields = { eventId: job.id, subscriber: sub.name, attemptsMade: job.attemptsMade, reason: err.message };
+      const relayId = (job.data as { relayMessageId?: unknown }).relayMessageId;
+      const fields = { eventId: job.id, ...(typeof relayId === 'string' ? { relayId } : {}), subscriber: sub.name, attemptsMade: job.attemptsMade, reason: err.message };
       // Retries are counted in metrics; logging each one would flood the log during an outage.
       if (dead) log.warn(fields, 'push gave up; event kept as a dead letter');
       else log.debug(fields, 'push failed; will retry');

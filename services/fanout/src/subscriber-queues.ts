@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import type { Telemetry } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { RelayEvent } from '@cbot-relay/messages';
 import { QueueNames, queueNameFor } from '@cbot-relay/queues';
@@ -11,6 +12,8 @@ export interface SubscriberQueuesOptions {
   cluster: boolean;
   pushMaxAttempts: number;
   dedupeTtlS: number;
+  /** BullMQ's telemetry (tracing on): each job carries the trace it was added in. */
+  telemetry?: Telemetry | undefined;
 }
 
 /** `events.<name>` for queue subscribers, `push.<name>` for HTTP ones (hash-tagged in a cluster). */
@@ -34,7 +37,8 @@ export class SubscriberQueues {
     const name = subscriberQueueName(sub, this.#opts.cluster);
     let q = this.#queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: this.#opts.connection, prefix: this.#opts.prefix });
+      const { connection, prefix, telemetry } = this.#opts;
+      q = new Queue(name, { connection, prefix, ...(telemetry ? { telemetry } : {}) });
       q.on('error', () => undefined); // connection errors surface on the calls that fail
       this.#queues.set(name, q);
     }

@@ -3,7 +3,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import express from 'express';
 import type { Router } from 'express';
 import helmet from 'helmet';
-import type { Logger, Metrics } from '@cbot-relay/observability';
+import { NOOP_TRACING } from '@cbot-relay/observability';
+import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import type { AdminRoutesDeps } from './admin-routes.js';
 import { adminRoutes } from './admin-routes.js';
 import { requireSingleAuthorization } from './auth.js';
@@ -35,7 +36,12 @@ export interface IngressAppDeps {
   queueUi?: Router;
   /** INGRESS_BODY_BUFFER_BYTES: request bodies held at once. Unset: no budget. */
   bodyBufferBytes?: number;
+  /** A SERVER span per send and per callback request when tracing is on. */
+  tracing?: Tracing;
 }
+
+/** The requests that start a trace: a message's and a callback's. */
+const TRACED_ROUTES = new Set(['/v1/messages', '/webhooks/cbot']);
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -112,7 +118,16 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.use((_req, res) => sendError(res, new HttpError(404, 'not_found', 'no such route')));
   app.use(errorMiddleware(deps.log, onRejected));
   const hot = hotRoutes({ send: deps.send, webhook: deps.webhook, log: deps.log, prepare, onRejected, ...(budget ? { budget } : {}) });
-  return (req, res) => {
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
     if (!hot(req, res)) app(req, res);
+  };
+  const tracing = deps.tracing ?? NOOP_TRACING;
+  if (!tracing.enabled) return serve;
+  return (req, res) => {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (req.method === 'POST' && TRACED_ROUTES.has(path)) tracing.serveHttp(req, res, path, () => serve(req, res));
+    else serve(req, res);
   };
 }

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Router, raw } from 'express';
 import type { RequestHandler } from 'express';
 import { normalizeRecipient, validateOutboundMessage } from '@cbot-relay/messages';
-import type { Logger, Metrics } from '@cbot-relay/observability';
+import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import type { MessageStore, Outbound, Priority } from '@cbot-relay/records';
 import { fingerprint } from '@cbot-relay/records';
 import type { KeyRing } from './auth.js';
@@ -25,6 +25,8 @@ export interface SendRoutesDeps {
   metrics: Metrics;
   /** RELAY_ADMIN_KEYS: GET /v1/messages with one of these lists every caller's messages. */
   adminKeys?: KeyRing;
+  /** When on, each message stores its request's `traceparent`, so its send joins the request's trace. */
+  tracing?: Tracing;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -89,6 +91,7 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
 
   const message = checked.message as { to: string; type: string };
   const id = newRelayId(now);
+  const traceparent = deps.tracing?.traceparent();
   let accepted;
   try {
     accepted = await deps.outbound.accept({
@@ -101,6 +104,7 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
       body: text,
       ...(expiresIn === undefined ? {} : { expiresAtMs: now + expiresIn * 1000 }),
       ...(idem === undefined ? {} : { idempotency: { key: idem, fingerprint: fingerprint(value) } }),
+      ...(traceparent === undefined ? {} : { traceparent }),
     });
   } catch (err) {
     throw new UnavailableError(err);
@@ -114,6 +118,7 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
     throw new HttpError(409, 'idempotency_conflict', 'this Idempotency-Key was used with a different body');
   }
   if (accepted.kind === 'created') deps.metrics.accepted.inc({ caller: who });
+  deps.tracing?.annotate({ 'cbot_relay.message_id': accepted.id, 'cbot_relay.accept': accepted.kind });
   return accepted.id;
 }
 

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '@cbot-relay/config';
-import { chooseLogFormat, createLogger, createMetrics } from '@cbot-relay/observability';
+import { NOOP_TRACING, chooseLogFormat, createLogger, createMetrics, startTracing } from '@cbot-relay/observability';
 import { RedisMissingError, ensureRedis } from './ensure-redis.js';
 import { startRelay } from './relay.js';
 
@@ -18,8 +18,16 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // Off (the default): the OpenTelemetry SDK is never loaded, and log lines get no mixin.
+  const tracing = config.tracing.enabled ? await startTracing({ serviceName: 'cbot-relay', attributes: { 'cbot_relay.roles': config.roles.join(',') } }) : NOOP_TRACING;
   const tty = process.stdout.isTTY === true;
-  const log = createLogger({ level: config.logLevel, format: chooseLogFormat(config.logFormat, tty), colorize: tty });
+  const log = createLogger({
+    level: config.logLevel,
+    format: chooseLogFormat(config.logFormat, tty),
+    colorize: tty,
+    ...(tracing.enabled ? { mixin: () => tracing.logFields() } : {}),
+  });
+  if (tracing.enabled) log.info('OpenTelemetry tracing on (OTLP/HTTP JSON)');
   const metrics = createMetrics();
 
   let redis;
@@ -49,7 +57,7 @@ async function main(): Promise<void> {
     log.warn('CBOT_WEBHOOK_USER/CBOT_WEBHOOK_PASS unset: CBOT callbacks are not authenticated');
   }
 
-  const relay = await startRelay({ config, redisUrl: redis.url, log, metrics });
+  const relay = await startRelay({ config, redisUrl: redis.url, log, metrics, tracing });
   log.info({ roles: config.roles, port: relay.port, opsPort: relay.opsPort }, 'cbot-relay started');
   if (roles.has('ingress')) {
     const key = config.apiKeys[0] ? '<your RELAY_API_KEYS key>' : '<set RELAY_API_KEYS first>';
@@ -75,6 +83,8 @@ async function main(): Promise<void> {
     void (async () => {
       await relay.close();
       await sim?.close();
+      // Spans of the work just finished are exported before the process goes.
+      await tracing.shutdown();
       if (redis.child && redis.child.exitCode === null) {
         const gone = new Promise((r) => redis.child?.once('exit', r));
         redis.child.kill('SIGTERM');

@@ -2,8 +2,8 @@ import { Queue } from 'bullmq';
 import type { RelayConfig } from '@cbot-relay/config';
 import { ConfigError, requireCbot } from '@cbot-relay/config';
 import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp, queueUi } from '@cbot-relay/ingress';
-import { OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
-import type { Logger, Metrics } from '@cbot-relay/observability';
+import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
+import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
 import { MessageStore, Outbound, SubscriberStore } from '@cbot-relay/records';
@@ -17,6 +17,8 @@ export interface RelayOptions {
   redisUrl: string;
   log: Logger;
   metrics: Metrics;
+  /** OpenTelemetry (main.ts starts it when OTEL_* asks for it); default off. */
+  tracing?: Tracing;
   now?: () => number;
   /** Host the HTTP servers (ingress and OPS_PORT) bind; tests use 127.0.0.1. */
   host?: string;
@@ -37,6 +39,7 @@ export interface Relay {
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const { config, log, metrics } = opts;
   const now = opts.now ?? Date.now;
+  const tracing = opts.tracing ?? NOOP_TRACING;
   const settings = { url: opts.redisUrl, cluster: config.redis.cluster };
   const prefix = config.queuePrefix;
   const roles = new Set(config.roles);
@@ -97,6 +100,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           now,
           log: dlog,
           metrics,
+          tracing,
           policy: {
             maxAttempts: config.dispatch.maxAttempts,
             maxAgeMs: config.dispatch.maxAgeMs,
@@ -126,6 +130,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         fanout: config.fanout,
         log: log.child({ role: 'fanout' }),
         metrics,
+        tracing,
         now,
       });
       closers.push(() => fanout.close());
@@ -192,6 +197,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     const app = createIngressApp({
       log,
       metrics,
+      tracing,
       queueUi: ui.router,
       bodyBufferBytes: config.ingress.bodyBufferBytes,
       ops: { metrics, ready, adminKeys: new KeyRing(config.adminKeys) },
@@ -205,6 +211,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         log,
         metrics,
         adminKeys: new KeyRing(config.adminKeys),
+        tracing,
       },
       subscribers: { adminKeys: new KeyRing(config.adminKeys), store: httpSubscribers, now, log },
       admin: {
@@ -220,7 +227,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         appSecret: config.webhook.appSecret,
         maxBodyBytes: config.webhook.maxBodyBytes,
         enqueue: async (raw, receivedAt) => {
-          await inboundAdds.add({ raw, receivedAt });
+          // The request's trace rides with the job (BullMQ's telemetry metadata), one per job: adds
+          // are batched, so the batch's own context would belong to whichever request came first.
+          const metadata = tracing.jobMetadata();
+          await inboundAdds.add({ raw, receivedAt }, metadata === undefined ? undefined : { telemetry: { metadata } });
         },
         now,
         log,
