@@ -4,10 +4,10 @@ import { EventDeadLetters, SubscriberQueues } from '@cbot-relay/fanout';
 import type { Subscriber } from '@cbot-relay/fanout';
 import { DEFAULT_REDIS_URL, closeRedis, createRedis } from '@cbot-relay/queues';
 import type { RedisClient } from '@cbot-relay/queues';
-import { MessageStore, Outbound } from '@cbot-relay/records';
+import { MessageStore, Outbound, SubscriberStore } from '@cbot-relay/records';
+import type { SubscriberRecord } from '@cbot-relay/records';
 import { EXIT, unreachable, usageError } from './cli-error.js';
 import type { ExitCode } from './cli-error.js';
-import { loadSubscribers } from './load-subscribers.js';
 
 /** Where command output goes; tests and `main` pass the process's streams. */
 export interface CliIo {
@@ -29,7 +29,6 @@ export class CliContext {
   #client: RedisClient | undefined;
   #queues: SubscriberQueues | undefined;
   #cbot: CbotClient | undefined;
-  #subscribers: readonly Subscriber[] | undefined;
 
   constructor(config: RelayConfig, io: CliIo) {
     this.config = config;
@@ -50,10 +49,16 @@ export class CliContext {
     return new Outbound({ redis: await this.redis(), prefix: this.config.queuePrefix, recordTtlS: this.config.recordTtlS });
   }
 
-  /** The relay's subscribers, as fanout loads them. */
-  subscribers(): readonly Subscriber[] {
-    this.#subscribers ??= loadSubscribers(this.config);
-    return this.#subscribers;
+  /**
+   * The relay's subscribers as every fanout serves them: the subscriber store in Redis (seeded from
+   * SUBSCRIPTIONS_FILE when a relay starts, changed by the admin API). Entries that do not parse are skipped.
+   */
+  async subscribers(): Promise<readonly SubscriberRecord[]> {
+    return (await (await this.subscriberStore()).snapshot()).subscribers;
+  }
+
+  async subscriberStore(): Promise<SubscriberStore> {
+    return new SubscriberStore({ redis: await this.redis(), prefix: this.config.queuePrefix });
   }
 
   async subscriberQueues(): Promise<SubscriberQueues> {
@@ -68,7 +73,7 @@ export class CliContext {
   }
 
   async eventDeadLetters(): Promise<EventDeadLetters> {
-    return new EventDeadLetters({ queues: await this.subscriberQueues(), subscribers: this.subscribers() });
+    return new EventDeadLetters({ queues: await this.subscriberQueues(), subscribers: () => this.subscribers() });
   }
 
   /** CBOT for the default channel (CBOT_BASE_URL, CBOT_API_KEY); exit 2 naming what is missing. */

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCbotSim } from '@cbot-relay/cbot-sim';
 import type { CbotSim } from '@cbot-relay/cbot-sim';
@@ -312,15 +313,14 @@ describe('cbot-relay CLI', { timeout: 240_000 }, () => {
     expect(subs.code).toBe(0);
     expect(subs.out).not.toContain('whsec_');
     const { subscribers } = json<{ subscribers: { name: string; kind: string; queue: string; depth: number; deadLetters: number; url?: string }[] }>(subs);
-    expect(subscribers.map((s) => [s.name, s.kind, s.queue])).toEqual([
-      ['crm', 'http', 'push.crm'],
+    expect(subscribers.map((s) => [s.name, s.kind, s.queue]).sort()).toEqual([
       ['audit', 'queue', 'events.audit'],
+      ['crm', 'http', 'push.crm'],
     ]);
     // The inbound message reached the queue subscriber, which nobody consumes here.
-    await waitFor(async () => json<{ subscribers: { depth: number }[] }>(await inProcess(['subscribers', 'list', '--json'], env)).subscribers[1]?.depth === 1, {
-      what: 'one event waiting for audit',
-    });
-    expect((await inProcess(['subscribers', 'list'], env)).out).toMatch(/audit\s+queue\s+message\.received\s+events\.audit\s+1\s+0/);
+    const audit = async () => json<{ subscribers: { name: string; depth: number }[] }>(await inProcess(['subscribers', 'list', '--json'], env)).subscribers.find((s) => s.name === 'audit');
+    await waitFor(async () => (await audit())?.depth === 1, { what: 'one event waiting for audit' });
+    expect((await inProcess(['subscribers', 'list'], env)).out).toMatch(/audit\s+queue\s+message\.received\s+\*\s+yes\s+events\.audit\s+1\s+0/);
 
     const stats = json<{
       outbound: { backlog: { count: number; bytes: number }; oldestAgeSeconds: number; pending: unknown[] };
@@ -331,6 +331,26 @@ describe('cbot-relay CLI', { timeout: 240_000 }, () => {
     expect(stats.inbound).toMatchObject({ queue: 'inbound', counts: { waiting: 0, failed: 0 } });
     expect(stats.subscribers.find((s) => s.name === 'audit')?.counts.waiting).toBe(1);
     expect((await inProcess(['queues', 'stats'], env)).out).toContain('outbound: 0 open');
+  });
+
+  it('subscribers grant: a Redis user that reads its own queue only; an HTTP subscriber is exit 2, an unknown one 3', async () => {
+    const granted = json<{ username: string; password: string; queue: string }>(await inProcess(['subscribers', 'grant', 'audit', '--json'], env));
+    expect(granted).toMatchObject({ username: 'audit-consumer', queue: 'events.audit' });
+    const url = new URL(redis.url);
+    url.username = granted.username;
+    url.password = granted.password;
+    const consumer = new Redis(url.toString(), { lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await consumer.connect();
+      expect(await consumer.exists(`${env.QUEUE_PREFIX}:events.audit:meta`)).toBe(1);
+      await expect(consumer.exists(`${env.QUEUE_PREFIX}:push.crm:meta`)).rejects.toThrow(/NOPERM/);
+    } finally {
+      consumer.disconnect();
+    }
+    const http = await inProcess(['subscribers', 'grant', 'crm'], env);
+    expect(http.code).toBe(2);
+    expect(http.err).toContain('HTTP subscriber');
+    expect((await inProcess(['subscribers', 'grant', 'nobody'], env)).code).toBe(3);
   });
 
   it('webhook show and register against CBOT; refused is 1, unreachable 4, unknown channel 3', async () => {
