@@ -39,7 +39,7 @@ function sendPaths(): Json {
         description: "An admin key sees every caller's messages. Pages follow `nextCursor`.",
         security: [...bearer('ApiKey'), ...bearer('AdminKey')],
         parameters: ['to', 'status', 'since', 'until', 'limit', 'cursor'].map((n) => p(`List_${n}`)),
-        responses: { '200': jsonBody('MessageList', 'A page of messages'), ...errors([400, ...AUTH, ...ALWAYS], ['invalid_request', 'invalid_header', 'unauthorized', 'internal', 'unavailable']) },
+        responses: { '200': jsonBody('MessageList', 'A page of messages'), ...errors([400, ...AUTH, ...ALWAYS], ['invalid_query', 'invalid_header', 'unauthorized', 'internal', 'unavailable']) },
       },
     },
     '/v1/messages/batch': {
