@@ -415,6 +415,8 @@ export type Message = {
   expiresAt?: string;
   /** why the message failed (the CBOT error, or the relay's reason) */
   error?: unknown;
+  /** the name of the caller's key: only in an admin key's list */
+  caller?: string;
   priority: "high" | "normal" | "bulk";
   /** the channel that sends it */
   channel?: string;
