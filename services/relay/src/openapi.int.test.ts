@@ -20,12 +20,20 @@ afterAll(async () => {
 
 const text = (to: string, body = 'hello') => ({ to, type: 'text', text: { body } });
 
+const documented = (path: string, method: string, status: number): string => {
+  const paths = committed.paths as Record<string, Record<string, { responses: Record<string, { description: string }> }>>;
+  return paths[path]?.[method.toLowerCase()]?.responses[String(status)]?.description ?? '';
+};
+
 /** Asserts the answer's status and that its JSON body is what the document describes for it; returns the body. */
 async function conforms(res: Response, path: string, method: string, status: number): Promise<unknown> {
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   const body = (await res.json()) as unknown;
   expect(spec.response(path, method, status, body), JSON.stringify(body)).toEqual([]);
+  // An error's code is one the document lists for that response.
+  const code = (body as { error?: { code?: unknown } }).error?.code;
+  if (status >= 400) expect(`${method} ${path} ${status}: ${documented(path, method, status)}`).toContain(`\`${String(code)}\``);
   return body;
 }
 
