@@ -3,7 +3,7 @@ import { RelayEvent } from '@cbot-relay/messages';
 import { MessageView } from './records.js';
 
 /** A failed outbound message (status `failed`): replay sends it again under the same id. */
-export const MessageDeadLetter = MessageView.extend({ kind: z.literal('message') });
+export const MessageDeadLetter = MessageView.omit({ caller: true }).extend({ kind: z.literal('message') });
 
 /** An event a subscriber never took (its retries ran out). */
 export const EventDeadLetter = z.object({

@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   invalid_message: { statuses: [400], meaning: 'the body is not a valid message; `details` names each field' },
   invalid_header: { statuses: [400], meaning: 'a header (Idempotency-Key, X-Relay-Priority, X-Relay-Expires-In, a repeated Authorization) is invalid' },
   invalid_request: { statuses: [400], meaning: 'the body or query does not have the documented shape; `details` names each field' },
+  invalid_query: { statuses: [400], meaning: 'the query is not valid for the route; `details` names each parameter' },
   unknown_channel: { statuses: [400], meaning: 'the body names a channel the relay does not have' },
   request_aborted: { statuses: [400], meaning: 'the client aborted the request' },
   bad_request: { statuses: [400], meaning: 'the request could not be read' },

@@ -3,9 +3,11 @@ export { ERROR_CODES, ErrorBody, ErrorDetail, codesFor } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { OPENAPI_VERSION, jsonSchemas, openApiDocument } from './openapi.js';
 export { Health, Readiness } from './ops.js';
-export { HistoryEntry, ListQuery, MessageList, MessageView } from './records.js';
+export { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
 export {
   BATCH_MAX,
+  BATCH_MAX_BODY_BYTES,
+  BatchEnvelope,
   BatchItem,
   BatchRequest,
   BatchResponse,

@@ -1,5 +1,6 @@
 import type { Json } from './openapi-parts.js';
 import { bearer, errors, jsonBody, ref } from './openapi-parts.js';
+import { BATCH_MAX, BATCH_MAX_BODY_BYTES } from './send.js';
 
 const p = (name: string): Json => ({ $ref: `#/components/parameters/${name}` });
 const LOCATION = { headers: { Location: { $ref: '#/components/headers/Location' } } };
@@ -39,7 +40,7 @@ function sendPaths(): Json {
         description: "An admin key sees every caller's messages. Pages follow `nextCursor`.",
         security: [...bearer('ApiKey'), ...bearer('AdminKey')],
         parameters: ['to', 'status', 'since', 'until', 'limit', 'cursor'].map((n) => p(`List_${n}`)),
-        responses: { '200': jsonBody('MessageList', 'A page of messages'), ...errors([400, ...AUTH, ...ALWAYS], ['invalid_request', 'invalid_header', 'unauthorized', 'internal', 'unavailable']) },
+        responses: { '200': jsonBody('MessageList', 'A page of messages'), ...errors([400, ...AUTH, ...ALWAYS], ['invalid_query', 'invalid_header', 'unauthorized', 'internal', 'unavailable']) },
       },
     },
     '/v1/messages/batch': {
@@ -48,8 +49,11 @@ function sendPaths(): Json {
         operationId: 'sendBatch',
         summary: 'Send 1 to 100 messages',
         description:
-          'Each item is validated and made durable or refused on its own; results come in item order. ' +
-          'X-Relay-Priority and X-Relay-Expires-In apply to every item; each item may carry its own `idempotencyKey`.',
+          `1 to ${BATCH_MAX} items in a body of at most ${BATCH_MAX_BODY_BYTES / 1024 / 1024} MiB, each item also at most ` +
+          'INGRESS_MAX_BODY_BYTES. Each item is validated and made durable or refused on its own, with the error body a single ' +
+          'send would get; results come in item order. X-Relay-Priority and X-Relay-Expires-In apply to every item; each item ' +
+          'may carry its own `idempotencyKey` (an Idempotency-Key header is 400 `invalid_header`). A body that is not a batch ' +
+          'is 400 `invalid_request`; 503 only when Redis refused every item.',
         security: bearer('ApiKey'),
         parameters: [p('Priority'), p('ExpiresIn')],
         requestBody: jsonRequest('BatchRequest'),

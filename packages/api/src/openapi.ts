@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { Attempt } from '@cbot-relay/records';
+import { Attempt, HistoryEntry } from '@cbot-relay/records';
 import { DeadLetterList, ReplayAccepted, ReplayManyRequest, ReplayManyResult } from './dead-letters.js';
 import { ErrorBody } from './errors.js';
 import { Health, Readiness } from './ops.js';
 import type { Json } from './openapi-parts.js';
 import { param, ref } from './openapi-parts.js';
-import { HistoryEntry, ListQuery, MessageList, MessageView } from './records.js';
+import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
 import { BatchRequest, BatchResponse, ChannelId, ExpiresIn, IdempotencyKey, Priority, RelayId, SEND_VARIANTS, SendAccepted, SendRequest } from './send.js';
 import {
   RotateSecretRequest,
@@ -72,6 +72,20 @@ export function jsonSchemas(): Record<string, Json> {
     out[id] = rest;
   }
   return out;
+}
+
+/**
+ * The query parameters of `GET /v1/messages`, from the schema the ingress parses the query with. `limit`
+ * arrives as text the schema turns into a number; the document states the number it stands for.
+ */
+function listParameters(): Json {
+  return Object.fromEntries(
+    Object.entries(ListQuery.shape).map(([name, schema]) => {
+      const parameter = param(name, 'query', schema, schema.description ?? name);
+      if (name === 'limit') parameter.schema = { type: 'integer', minimum: 1, maximum: LIST_MAX_LIMIT, default: LIST_DEFAULT_LIMIT };
+      return [`List_${name}`, parameter];
+    }),
+  );
 }
 
 export const OPENAPI_VERSION = '3.1.1';
@@ -157,9 +171,7 @@ export function openApiDocument(): Json {
         MessageId: param('id', 'path', RelayId, 'the relay id'),
         SubscriberName: param('name', 'path', SubscriberName, 'the subscriber'),
         Channel: param('channel', 'path', ChannelId, 'a channel id from CHANNELS_FILE'),
-        ...Object.fromEntries(
-          Object.entries(ListQuery.shape).map(([name, schema]) => [`List_${name}`, param(name, 'query', schema, schema.description ?? name)]),
-        ),
+        ...listParameters(),
       },
     },
   };

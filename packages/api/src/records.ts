@@ -1,31 +1,23 @@
 import { z } from 'zod';
-import { MessageStatus } from '@cbot-relay/messages';
+import { MessageStatus, Recipient } from '@cbot-relay/messages';
 import { Attempt, MessageRecord } from '@cbot-relay/records';
 import { ChannelId, RelayId } from './send.js';
 
 const isoTime = z.iso.datetime({ offset: true });
 
-/** One status the message reached, when the relay recorded it; `cbotAt` is CBOT's own time where a callback gave one. */
-export const HistoryEntry = z.object({
-  status: MessageStatus,
-  at: isoTime,
-  cbotAt: isoTime.optional(),
-  error: z.unknown().optional().meta({ description: 'the CBOT error, where the status came with one' }),
-});
-export type HistoryEntry = z.infer<typeof HistoryEntry>;
-
 /**
- * `GET /v1/messages/{id}` and the items of `GET /v1/messages`: the stored record without its caller.
- * `channel` and `history` are in the contract; they are optional here until every relay writes them.
+ * `GET /v1/messages/{id}` and the items of `GET /v1/messages`: the stored record, with its caller only in an admin's list.
+ * `history` is the records package's HistoryEntry, as the relay writes it. `channel` is in the
+ * contract; it stays optional until records carry it.
  */
-export const MessageView = MessageRecord.omit({ caller: true }).extend({
+export const MessageView = MessageRecord.extend({
   id: RelayId,
   status: MessageStatus.meta({
     description: 'moves queued → sending → sent → delivered → read, or ends failed or expired; never moves back',
   }),
   channel: ChannelId.optional().meta({ description: 'the channel that sends it' }),
+  caller: z.string().optional().meta({ description: "the name of the caller's key: only in an admin key's list" }),
   attempts: z.array(Attempt).meta({ description: 'each send attempt: its time, outcome, CBOT HTTP status and error' }),
-  history: z.array(HistoryEntry).optional(),
   to: z.string().meta({ description: 'the recipient as queued: without a leading + or surrounding spaces' }),
   cbotMessageId: z.string().nullable().meta({ description: "CBOT's message id (wamid) once sent" }),
   createdAt: isoTime,
@@ -35,13 +27,27 @@ export const MessageView = MessageRecord.omit({ caller: true }).extend({
 });
 export type MessageView = z.infer<typeof MessageView>;
 
-/** `GET /v1/messages` query: newest first, the caller's messages (an admin key sees every caller's). */
-export const ListQuery = z.object({
-  to: z.string().optional().meta({ description: 'recipient, normalised like the record\'s `to`' }),
-  status: MessageStatus.optional(),
-  since: isoTime.optional().meta({ description: 'created at or after' }),
-  until: isoTime.optional().meta({ description: 'created before' }),
-  limit: z.coerce.number().int().min(1).max(200).optional().meta({ description: 'page size', default: 50 }),
+export const LIST_DEFAULT_LIMIT = 50;
+export const LIST_MAX_LIMIT = 200;
+
+const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z' });
+
+/**
+ * `GET /v1/messages` query, as the ingress parses it: every parameter optional, each at most once,
+ * nothing else. Newest first, the caller's messages (an admin key sees every caller's).
+ */
+export const ListQuery = z.strictObject({
+  to: Recipient.optional().meta({ description: 'recipient, normalised like the record\'s `to` (encode a leading + as %2B)' }),
+  status: MessageStatus.optional().meta({ description: 'only messages in this status now' }),
+  since: instant.optional().meta({ description: 'accepted at or after' }),
+  until: instant.optional().meta({ description: 'accepted before; must be after `since`' }),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, `must be a whole number from 1 to ${LIST_MAX_LIMIT}`)
+    .transform(Number)
+    .pipe(z.int().min(1).max(LIST_MAX_LIMIT))
+    .optional()
+    .meta({ description: `page size, 1 to ${LIST_MAX_LIMIT}; ${LIST_DEFAULT_LIMIT} when absent` }),
   cursor: z.string().optional().meta({ description: 'opaque: `nextCursor` of the previous page' }),
 });
 export type ListQuery = z.infer<typeof ListQuery>;

@@ -39,15 +39,37 @@ export const ExpiresIn = z
 
 /** `POST /v1/messages/batch`: 1 to 100 send bodies, each with its own optional idempotency key. */
 export const BATCH_MAX = 100;
+/** The whole batch request, bytes; each item is still held to INGRESS_MAX_BODY_BYTES on its own. */
+export const BATCH_MAX_BODY_BYTES = 1024 * 1024;
+
+const itemCount = `must hold 1 to ${BATCH_MAX} items`;
+const batchOf = <T extends z.ZodType>(item: T) =>
+  z.strictObject(
+    {
+      messages: z
+        .array(item, { error: (iss) => (iss.input === undefined ? 'required' : 'must be an array') })
+        .min(1, { error: itemCount })
+        .max(BATCH_MAX, { error: itemCount }),
+    },
+    { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'must be a JSON object') },
+  );
+
+/**
+ * What the ingress checks of a whole batch before it takes each item on its own (an invalid item is
+ * that item's 400, not the request's): BatchRequest with the items left unchecked.
+ */
+export const BatchEnvelope = batchOf(z.unknown());
+
 /** A send body plus its own optional idempotency key (removed before the body is stored). */
 export const BatchItem = z.intersection(SendRequest, z.object({ idempotencyKey: IdempotencyKey.optional() }));
-export const BatchRequest = z.object({ messages: z.array(BatchItem).min(1).max(BATCH_MAX) });
+export const BatchRequest = batchOf(BatchItem);
 export type BatchRequest = z.infer<typeof BatchRequest>;
 
 export const BatchResult = z.union([
   z.object({ status: z.literal(202), id: RelayId }),
   z.object({ status: z.int().min(400).max(599), error: ErrorBody.shape.error }),
 ]);
+export type BatchResult = z.infer<typeof BatchResult>;
 /** `207`: one result per item, in item order; each item made durable or refused on its own. */
 export const BatchResponse = z.object({ results: z.array(BatchResult) });
 export type BatchResponse = z.infer<typeof BatchResponse>;

@@ -409,12 +409,14 @@ export type Message = {
   cbotMessageId: string | null;
   /** each send attempt: its time, outcome, CBOT HTTP status and error */
   attempts: Attempt[];
-  history?: HistoryEntry[];
+  history: HistoryEntry[];
   createdAt: string;
   updatedAt: string;
   expiresAt?: string;
   /** why the message failed (the CBOT error, or the relay's reason) */
   error?: unknown;
+  /** the name of the caller's key: only in an admin key's list */
+  caller?: string;
   priority: "high" | "normal" | "bulk";
   /** the channel that sends it */
   channel?: string;
@@ -427,11 +429,14 @@ export type Attempt = {
   error?: string;
 };
 
+/** one status the message reached, in the order reached */
 export type HistoryEntry = {
   status: "queued" | "sending" | "sent" | "failed" | "expired" | "delivered" | "read";
+  /** when the relay recorded the status */
   at: string;
+  /** CBOT's own time of the status, where a callback gave one */
   cbotAt?: string;
-  /** the CBOT error, where the status came with one */
+  /** the CBOT error, on the latest `failed` */
   error?: unknown;
 };
 

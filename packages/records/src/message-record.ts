@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MessageStatus } from '@cbot-relay/messages';
 import { HISTORY_CODES } from './scripts.js';
 
 /** A message's priority as the outbound scripts store it (one letter) and as the API names it. */
@@ -12,16 +13,21 @@ export const Attempt = z.object({
 });
 export type Attempt = z.infer<typeof Attempt>;
 
+const isoTime = z.iso.datetime({ offset: true });
+
 /**
  * One step of a message's timeline: the status it reached and when the relay recorded it; for a status
  * from a CBOT callback, CBOT's own `timestamp` as `cbotAt`; for the latest `failed`, the error.
+ * The API's description (packages/api) documents `history` with this schema.
  */
-export const HistoryEntry = z.object({
-  status: z.string(),
-  at: z.string(),
-  cbotAt: z.string().optional(),
-  error: z.unknown().optional(),
-});
+export const HistoryEntry = z
+  .object({
+    status: MessageStatus,
+    at: isoTime.meta({ description: 'when the relay recorded the status' }),
+    cbotAt: isoTime.optional().meta({ description: "CBOT's own time of the status, where a callback gave one" }),
+    error: z.unknown().optional().meta({ description: 'the CBOT error, on the latest `failed`' }),
+  })
+  .meta({ description: 'one status the message reached, in the order reached' });
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 
 /** What `GET /v1/messages/{id}` shows. */
@@ -70,14 +76,15 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
   return rec;
 }
 
-const STATUS_OF_CODE = new Map<string, string>(Object.entries(HISTORY_CODES).map(([status, code]) => [code, status]));
+const STATUS_OF_CODE = new Map<string, MessageStatus>((Object.entries(HISTORY_CODES) as [MessageStatus, string][]).map(([status, code]) => [code, status]));
 const HISTORY_ENTRY = /^([a-z])([0-9a-z]+)(?:~([0-9a-z]+))?$/;
 
 /** Reads the `hist` field (see HISTORY_LIB in scripts.ts); a record from before it has its current status only. */
 function historyFromField(hist: string | undefined, createdAtMs: number, rec: MessageRecord): HistoryEntry[] {
   if (hist === undefined || hist === '') {
-    const first = { status: 'queued', at: rec.createdAt };
-    return rec.status === 'queued' ? [first] : [first, { status: rec.status, at: rec.updatedAt }];
+    const first: HistoryEntry = { status: 'queued', at: rec.createdAt };
+    const now = MessageStatus.safeParse(rec.status);
+    return !now.success || now.data === 'queued' ? [first] : [first, { status: now.data, at: rec.updatedAt }];
   }
   const out: HistoryEntry[] = [];
   for (const part of hist.split(',')) {

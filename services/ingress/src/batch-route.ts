@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Router } from 'express';
+import type { BatchResult } from '@cbot-relay/api';
+import { BATCH_MAX, BATCH_MAX_BODY_BYTES, BatchEnvelope, IdempotencyKey } from '@cbot-relay/api';
 import type { BodyBudget } from './body-budget.js';
 import { readBody } from './hot-routes.js';
 import { HttpError, UnavailableError } from './http-error.js';
@@ -7,28 +9,16 @@ import { readJson } from './read-json.js';
 import type { SendRoutesDeps } from './send-routes.js';
 import { acceptMessage, admit, caller, readExpiresIn, readPriority, requireJson } from './send-routes.js';
 
-export const BATCH_MAX_ITEMS = 100;
-/** The whole batch request; each item is still held to INGRESS_MAX_BODY_BYTES on its own. */
-export const BATCH_MAX_BODY_BYTES = 1024 * 1024;
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
-export type BatchResult = { status: 202; id: string } | { status: number; error: { code: string; message: string; details: unknown[] } };
-
-const refuse = (details: { path: string; message: string }[]) =>
-  new HttpError(400, 'invalid_request', `body must be {"messages": [1 to ${BATCH_MAX_ITEMS} send bodies]}`, details);
-
-/** The items of `{"messages": [...]}`, or the whole request's 400. */
+/** The items of `{"messages": [...]}` (BatchEnvelope, the schema the description is built from), or the whole request's 400. */
 function batchItems(value: unknown): unknown[] {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw refuse([{ path: '', message: 'must be a JSON object' }]);
-  const extra = Object.keys(value).filter((k) => k !== 'messages');
-  if (extra.length > 0) throw refuse(extra.slice(0, 10).map((k) => ({ path: k.slice(0, 64), message: 'unknown field' })));
-  const messages = (value as { messages?: unknown }).messages;
-  if (!Array.isArray(messages)) throw refuse([{ path: 'messages', message: messages === undefined ? 'required' : 'must be an array' }]);
-  if (messages.length < 1 || messages.length > BATCH_MAX_ITEMS) {
-    throw refuse([{ path: 'messages', message: `must hold 1 to ${BATCH_MAX_ITEMS} items, got ${messages.length}` }]);
-  }
-  return messages;
+  const parsed = BatchEnvelope.safeParse(value);
+  if (parsed.success) return parsed.data.messages;
+  const details = parsed.error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.slice(0, 10).map((k) => ({ path: k.slice(0, 64), message: i.message }))
+      : [{ path: i.path.join('.'), message: i.message }],
+  );
+  throw new HttpError(400, 'invalid_request', `body must be {"messages": [1 to ${BATCH_MAX} send bodies]}`, details);
 }
 
 const itemError = (err: HttpError): BatchResult => ({ status: err.status, error: { code: err.code, message: err.message, details: err.details } });
@@ -46,7 +36,7 @@ function acceptItem(deps: SendRoutesDeps, who: string, item: unknown, headers: I
   const itemHeaders: IncomingHttpHeaders = { ...headers };
   if (item !== null && typeof item === 'object' && !Array.isArray(item) && Object.hasOwn(item, 'idempotencyKey')) {
     const { idempotencyKey, ...rest } = item as { idempotencyKey: unknown };
-    if (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    if (typeof idempotencyKey !== 'string' || !IdempotencyKey.safeParse(idempotencyKey).success) {
       return fail(new HttpError(400, 'invalid_message', 'the item is not a valid message', [{ path: 'idempotencyKey', message: 'must be 1 to 255 visible ASCII characters' }]));
     }
     itemHeaders['idempotency-key'] = idempotencyKey;

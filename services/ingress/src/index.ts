@@ -1,8 +1,5 @@
 export type { AdminRoutesDeps, DeadLetterSource } from './admin-routes.js';
 export { createIngressApp } from './app.js';
-export { BATCH_MAX_BODY_BYTES, BATCH_MAX_ITEMS } from './batch-route.js';
-export type { BatchResult } from './batch-route.js';
-export { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListMessagesQuery } from './list-route.js';
 export type { IngressAppDeps } from './app.js';
 export { KeyRing, basicMatches, basicPassword, bearerToken } from './auth.js';
 export { QUEUE_UI_PATH, queueUi, queueUiAdmin } from './queue-ui.js';

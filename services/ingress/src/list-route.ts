@@ -1,33 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Router } from 'express';
-import { z } from 'zod';
-import { MessageStatus, Recipient, normalizeRecipient } from '@cbot-relay/messages';
-import type { ListQuery, MessageRecord } from '@cbot-relay/records';
+import { LIST_DEFAULT_LIMIT, ListQuery } from '@cbot-relay/api';
+import { normalizeRecipient } from '@cbot-relay/messages';
+import type { ListQuery as StoreListQuery, MessageRecord } from '@cbot-relay/records';
 import { decodeCursor, encodeCursor } from '@cbot-relay/records';
 import { bearerToken } from './auth.js';
 import { HttpError, UnavailableError } from './http-error.js';
 import type { SendRoutesDeps } from './send-routes.js';
 import { caller } from './send-routes.js';
-
-export const LIST_DEFAULT_LIMIT = 50;
-export const LIST_MAX_LIMIT = 200;
-
-const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z' });
-
-/** `GET /v1/messages` query: every parameter optional, each at most once, nothing else. */
-export const ListMessagesQuery = z.strictObject({
-  to: Recipient.optional(),
-  status: MessageStatus.optional(),
-  since: instant.optional(),
-  until: instant.optional(),
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, `must be a whole number from 1 to ${LIST_MAX_LIMIT}`)
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(LIST_MAX_LIMIT))
-    .optional(),
-  cursor: z.string().optional(),
-});
 
 /**
  * Who is listing: a caller key (RELAY_API_KEYS) sees its own messages, an admin key
@@ -40,14 +20,14 @@ function lister(deps: SendRoutesDeps, headers: IncomingHttpHeaders): { caller?: 
   return { caller: caller(deps.keys, headers) };
 }
 
-export function listQueryFrom(raw: unknown): Omit<ListQuery, 'caller'> {
-  const parsed = ListMessagesQuery.safeParse(raw);
+export function listQueryFrom(raw: unknown): Omit<StoreListQuery, 'caller'> {
+  const parsed = ListQuery.safeParse(raw);
   if (!parsed.success) {
     const details = parsed.error.issues.map((i) => ({ path: i.path.length > 0 ? i.path.join('.') : (i.code === 'unrecognized_keys' ? i.keys.join(',') : ''), message: i.message }));
     throw new HttpError(400, 'invalid_query', 'the query is not valid for GET /v1/messages', details);
   }
   const q = parsed.data;
-  const out: Omit<ListQuery, 'caller'> = { limit: q.limit ?? LIST_DEFAULT_LIMIT };
+  const out: Omit<StoreListQuery, 'caller'> = { limit: q.limit ?? LIST_DEFAULT_LIMIT };
   if (q.to !== undefined) out.to = normalizeRecipient(q.to);
   if (q.status !== undefined) out.status = q.status;
   if (q.since !== undefined) out.sinceMs = Date.parse(q.since);

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Router, raw } from 'express';
 import type { RequestHandler } from 'express';
+import { ExpiresIn, IdempotencyKey, MAX_EXPIRES_IN_S, Priority as PriorityHeader } from '@cbot-relay/api';
 import { normalizeRecipient, validateOutboundMessage } from '@cbot-relay/messages';
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import type { MessageStore, Outbound, Priority } from '@cbot-relay/records';
@@ -28,9 +29,6 @@ export interface SendRoutesDeps {
   /** When on, each message stores its request's `traceparent`, so its send joins the request's trace. */
   tracing?: Tracing;
 }
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-const MAX_EXPIRES_IN_S = 30 * 86_400;
 
 export function caller(keys: KeyRing, headers: IncomingHttpHeaders, what = 'RELAY_API_KEYS'): string {
   if (keys.empty) throw new HttpError(401, 'unauthorized', `no API keys are configured (${what}); every call is refused`);
@@ -168,7 +166,7 @@ export function sendRoutes(deps: SendRoutesDeps): Router {
 function readIdempotencyKey(headers: IncomingHttpHeaders): string | undefined {
   const v = headers['idempotency-key'];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !IDEMPOTENCY_KEY.test(v)) {
+  if (typeof v !== 'string' || !IdempotencyKey.safeParse(v).success) {
     throw new HttpError(400, 'invalid_header', 'Idempotency-Key must be 1 to 255 visible ASCII characters', [
       { path: 'Idempotency-Key', message: 'invalid' },
     ]);
@@ -176,12 +174,12 @@ function readIdempotencyKey(headers: IncomingHttpHeaders): string | undefined {
   return v;
 }
 
-const PRIORITY_HEADER: Record<string, Priority> = { high: 'high', normal: 'normal', bulk: 'bulk' };
-
+// The header schemas are the ones the OpenAPI description is built from (packages/api); the ingress
+// also takes surrounding spaces and any case in X-Relay-Priority.
 export function readPriority(headers: IncomingHttpHeaders): Priority {
   const v = headers['x-relay-priority'];
   if (v === undefined) return 'normal';
-  const p = typeof v === 'string' ? PRIORITY_HEADER[v.trim().toLowerCase()] : undefined;
+  const p = typeof v === 'string' ? PriorityHeader.safeParse(v.trim().toLowerCase()).data : undefined;
   if (p === undefined) {
     throw new HttpError(400, 'invalid_header', 'X-Relay-Priority must be high, normal or bulk', [{ path: 'X-Relay-Priority', message: 'invalid' }]);
   }
@@ -191,8 +189,8 @@ export function readPriority(headers: IncomingHttpHeaders): Priority {
 export function readExpiresIn(headers: IncomingHttpHeaders): number | undefined {
   const v = headers['x-relay-expires-in'];
   if (v === undefined) return undefined;
-  const n = typeof v === 'string' && /^\d{1,10}$/.test(v.trim()) ? Number(v.trim()) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_EXPIRES_IN_S) {
+  const n = typeof v === 'string' && /^\d{1,10}$/.test(v.trim()) ? ExpiresIn.safeParse(Number(v.trim())).data : undefined;
+  if (n === undefined) {
     throw new HttpError(400, 'invalid_header', `X-Relay-Expires-In must be whole seconds from 1 to ${MAX_EXPIRES_IN_S}`, [
       { path: 'X-Relay-Expires-In', message: 'invalid' },
     ]);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, SpecValidator, waitFor } from '@cbot-relay/testing';
 import type { Harness } from './test-kit/harness.js';
-import { ADMIN_KEY, API_KEY, BASIC, json, startHarness } from './test-kit/harness.js';
+import { ADMIN_KEY, API_KEY, BASIC, OTHER_API_KEY, json, startHarness } from './test-kit/harness.js';
 
 // The relay's real answers, checked against what docs/openapi.json says it answers.
 
@@ -20,12 +20,20 @@ afterAll(async () => {
 
 const text = (to: string, body = 'hello') => ({ to, type: 'text', text: { body } });
 
+const documented = (path: string, method: string, status: number): string => {
+  const paths = committed.paths as Record<string, Record<string, { responses: Record<string, { description: string }> }>>;
+  return paths[path]?.[method.toLowerCase()]?.responses[String(status)]?.description ?? '';
+};
+
 /** Asserts the answer's status and that its JSON body is what the document describes for it; returns the body. */
 async function conforms(res: Response, path: string, method: string, status: number): Promise<unknown> {
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   const body = (await res.json()) as unknown;
   expect(spec.response(path, method, status, body), JSON.stringify(body)).toEqual([]);
+  // An error's code is one the document lists for that response.
+  const code = (body as { error?: { code?: unknown } }).error?.code;
+  if (status >= 400) expect(`${method} ${path} ${status}: ${documented(path, method, status)}`).toContain(`\`${String(code)}\``);
   return body;
 }
 
@@ -118,5 +126,90 @@ describe('answers conform to the description', () => {
     await conforms(await hook({}), '/webhooks/cbot', 'POST', 401);
     await conforms(await fetch(`${h.base}/healthz`), '/healthz', 'GET', 200);
     await conforms(await fetch(`${h.base}/readyz`), '/readyz', 'GET', 200);
+  });
+});
+
+type Page = { items: { id: string; to: string; status: string; history: { status: string }[] }[]; nextCursor: string | null };
+const list = (query: string, key = OTHER_API_KEY) => fetch(`${h.base}/v1/messages${query}`, { headers: { authorization: `Bearer ${key}` } });
+const batch = (body: string, headers: Record<string, string> = {}) => post('/v1/messages/batch', body, headers);
+
+describe('the list, the history and the batch conform to the description', () => {
+  it('GET /v1/messages: pages, filters, an admin page, 400 invalid_query and 401', async () => {
+    // The other caller's messages only, so the pages hold exactly what this test sent.
+    const to = '905553331001';
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await post('/v1/messages', JSON.stringify(text(to, `list ${i}`)), { authorization: `Bearer ${OTHER_API_KEY}` });
+      ids.push(((await conforms(res, '/v1/messages', 'POST', 202)) as { id: string }).id);
+    }
+    await post('/v1/messages', JSON.stringify(text('905553331002')), { authorization: `Bearer ${OTHER_API_KEY}` });
+    for (const id of ids) await waitFor(async () => ((await json<{ status: string }>(await h.get(id, OTHER_API_KEY))).status === 'read' ? true : undefined), { what: 'read' });
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = (await conforms(await list(`?to=${to}&limit=2${cursor ? `&cursor=${cursor}` : ''}`), '/v1/messages', 'GET', 200)) as Page;
+      seen.push(...page.items.map((i) => i.id));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(seen).toEqual([...ids].reverse());
+
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const until = new Date(Date.now() + 60_000).toISOString();
+    const read = (await conforms(await list(`?to=%2B${to}&status=read&since=${since}&until=${until}`), '/v1/messages', 'GET', 200)) as Page;
+    expect(read.items.map((i) => i.id)).toEqual([...ids].reverse());
+    const none = (await conforms(await list(`?to=${to}&status=failed`), '/v1/messages', 'GET', 200)) as Page;
+    expect(none).toEqual({ items: [], nextCursor: null });
+    await conforms(await list('?limit=1', ADMIN_KEY), '/v1/messages', 'GET', 200);
+
+    for (const query of ['?limit=0', '?limit=201', '?limit=ten', '?status=lost', '?since=yesterday', `?since=${until}&until=${since}`, '?cursor=nope!', '?page=2', '?to=abc']) {
+      const body = (await conforms(await list(query), '/v1/messages', 'GET', 400)) as { error: { code: string; details: unknown[] } };
+      expect([query, body.error.code, body.error.details.length > 0]).toEqual([query, 'invalid_query', true]);
+    }
+    await conforms(await list('', 'not-a-key-123456'), '/v1/messages', 'GET', 401);
+  });
+
+  it('GET /v1/messages/{id}: the history of a message sent, delivered and read', async () => {
+    const { id } = (await conforms(await post('/v1/messages', JSON.stringify(text('905553331003'))), '/v1/messages', 'POST', 202)) as { id: string };
+    await waitFor(async () => ((await json<{ status: string }>(await h.get(id))).status === 'read' ? true : undefined), { what: 'read' });
+    const rec = (await conforms(await h.get(id), '/v1/messages/{id}', 'GET', 200)) as Page['items'][number];
+    // The order of sent and the callbacks under load is messages-api.int.test.ts's concern; here: each is there.
+    expect(rec.history[0]?.status).toBe('queued');
+    expect(rec.history.map((e) => e.status)).toEqual(expect.arrayContaining(['sending', 'sent', 'delivered', 'read']));
+  });
+
+  it('POST /v1/messages/batch: 207 with accepted, invalid and conflicting items; whole-request 400, 401, 413, 415', async () => {
+    const path = '/v1/messages/batch';
+    await conforms(await post('/v1/messages', JSON.stringify(text('905553331004', 'first')), { 'Idempotency-Key': 'oas-batch-1' }), '/v1/messages', 'POST', 202);
+    const items = [
+      text('905553331004', 'a'),
+      { ...text('905553331004', 'b'), idempotencyKey: 'oas-batch-2' },
+      { to: '905553331004', type: 'text', text: {} },
+      { ...text('905553331004', 'other than first'), idempotencyKey: 'oas-batch-1' },
+      { ...text('905553331004', 'c'), idempotencyKey: 'bad key' },
+      text('905553331004', 'x'.repeat(70_000)),
+    ];
+    const body = (await conforms(await batch(JSON.stringify({ messages: items })), path, 'POST', 207)) as { results: { status: number; error?: { code: string } }[] };
+    expect(body.results.map((r) => [r.status, r.error?.code])).toEqual([
+      [202, undefined],
+      [202, undefined],
+      [400, 'invalid_message'],
+      [409, 'idempotency_conflict'],
+      [400, 'invalid_message'],
+      [413, 'payload_too_large'],
+    ]);
+    for (const [bad, code] of [
+      ['{"messages": []}', 'invalid_request'],
+      [JSON.stringify({ messages: Array.from({ length: 101 }, () => text('905553331005')) }), 'invalid_request'],
+      ['{"messages": [], "dryRun": true}', 'invalid_request'],
+      ['[]', 'invalid_request'],
+      ['{"messages": ', 'invalid_json'],
+    ] as const) {
+      const refused = (await conforms(await batch(bad), path, 'POST', 400)) as { error: { code: string } };
+      expect([bad.slice(0, 30), refused.error.code]).toEqual([bad.slice(0, 30), code]);
+    }
+    await conforms(await batch(JSON.stringify({ messages: [text('905553331005')] }), { authorization: 'Bearer wrong-key-123' }), path, 'POST', 401);
+    await conforms(await batch(JSON.stringify({ messages: [text('905553331005', 'x'.repeat(1024 * 1024))] })), path, 'POST', 413);
+    await conforms(await batch('messages=1', { 'content-type': 'text/plain' }), path, 'POST', 415);
   });
 });
