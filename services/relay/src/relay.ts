@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { RelayConfig } from '@cbot-relay/config';
-import { ConfigError, requireCbot } from '@cbot-relay/config';
+import { ConfigError, channelsOf, requireChannelCbot } from '@cbot-relay/config';
 import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp, queueUi } from '@cbot-relay/ingress';
 import { OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics } from '@cbot-relay/observability';
@@ -76,10 +76,16 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {
       const [{ CbotClient }, { Dispatcher, adoptLanes }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
-      const cbot = requireCbot(config);
+      const channels = channelsOf(config);
       const concurrency = config.dispatch.concurrency;
-      // One keep-alive socket per send in flight: fewer would queue sends inside the client.
-      const client = new CbotClient({ ...cbot, apiKeyHeader: config.cbot.apiKeyHeader, timeoutMs: config.cbot.timeoutMs, connections: concurrency });
+      // One client per channel (its base URL, API and key); one keep-alive socket per send in flight each.
+      const clients = new Map(
+        channels.map((ch) => [
+          ch.id,
+          new CbotClient({ ...requireChannelCbot(ch), api: ch.api, apiKeyHeader: ch.apiKeyHeader, timeoutMs: config.cbot.timeoutMs, connections: concurrency }),
+        ]),
+      );
+      const client = clients.get(channels.find((ch) => ch.isDefault)!.id)!;
       const outbound = new Outbound({ redis: workerRedis, ...outboundOpts });
       const dlog = log.child({ role: 'dispatcher' });
       await adoptLanes({ redis: workerRedis, prefix, cluster: config.redis.cluster, outbound, log: dlog, now });
@@ -89,9 +95,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         leaseMs: config.cbot.timeoutMs + 10_000,
         cbotTimeoutMs: config.cbot.timeoutMs,
         ratePerSecond: config.cbot.rateLimitPerSecond,
+        channels: channels.map((ch) => ({ id: ch.id, ratePerSecond: ch.rateLimitPerSecond })),
         deps: {
           outbound,
           client,
+          clients,
           now,
           log: dlog,
           metrics,
@@ -105,7 +113,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         },
       });
       gaugeFromSource(metrics.inFlight, async () => dispatcher.inFlight);
-      closers.push(() => client.close(), () => dispatcher.close());
+      closers.push(async () => void (await Promise.all([...clients.values()].map((c) => c.close()))), () => dispatcher.close());
       running.push(() => dispatcher.running);
     }
     if (roles.has('fanout')) {
@@ -196,6 +204,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         now,
         log,
         metrics,
+        channels: {
+          ids: channelsOf(config).map((ch) => ch.id),
+          defaultId: channelsOf(config).find((ch) => ch.isDefault)!.id,
+          allowed: new Map(config.apiKeys.flatMap((k) => (k.channels ? [[k.name, k.channels] as const] : []))),
+        },
       },
       admin: {
         adminKeys: new KeyRing(config.adminKeys),
