@@ -3,6 +3,7 @@ import { luaCommand } from '@cbot-relay/queues';
 import type { MessageRecord } from './message-record.js';
 import { recordFromHash } from './message-record.js';
 import { APPLY_STATUS } from './scripts.js';
+import { DEFAULT_CHANNEL, channelKeyBase } from './outbound.js';
 
 export interface MessageStoreOptions {
   redis: Redis | Cluster;
@@ -40,11 +41,12 @@ export class MessageStore {
   get #dlqKey() {
     return `${this.#p}:dlq`;
   }
-  #wamidKey(wamid: string) {
-    return `${this.#p}:wamid:${wamid}`;
+  // CBOT message ids are per channel (number): channel default keeps the relay's own prefix.
+  #wamidKey(wamid: string, channel: string) {
+    return `${channelKeyBase(this.#p, channel)}:wamid:${wamid}`;
   }
-  #wpendKey(wamid: string) {
-    return `${this.#p}:wpend:${wamid}`;
+  #wpendKey(wamid: string, channel: string) {
+    return `${channelKeyBase(this.#p, channel)}:wpend:${wamid}`;
   }
 
   async get(id: string): Promise<MessageRecord | undefined> {
@@ -55,10 +57,10 @@ export class MessageStore {
     return (await this.#redis.hget(this.recKey(id), 'status')) ?? undefined;
   }
 
-  /** Applies a CBOT status callback; returns the relay id when the wamid is one of ours. */
-  async applyStatus(wamid: string, status: string, nowMs: number, errors?: unknown): Promise<{ relayId?: string; applied: boolean }> {
+  /** Applies a CBOT status callback that came in on `channel`; returns the relay id when the wamid is one of that channel's. */
+  async applyStatus(wamid: string, status: string, nowMs: number, errors?: unknown, channel: string = DEFAULT_CHANNEL): Promise<{ relayId?: string; applied: boolean }> {
     const r = await this.#applyStatus(
-      [this.#wamidKey(wamid), this.#wpendKey(wamid), this.#dlqKey],
+      [this.#wamidKey(wamid, channel), this.#wpendKey(wamid, channel), this.#dlqKey],
       [status, nowMs, errors === undefined ? '' : JSON.stringify(errors), this.#wamidTtlS, `${this.#p}:msg:`, this.#recordTtlS, `${this.#p}:body:`],
     );
     return { relayId: r[1], applied: r[0] === 'applied' };

@@ -1,4 +1,4 @@
-import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventsFromCallback } from '@cbot-relay/messages';
+import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventId, eventsFromCallback } from '@cbot-relay/messages';
 import type { CallbackLimits, RelayEvent } from '@cbot-relay/messages';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { InboundJob } from '@cbot-relay/queues';
@@ -37,9 +37,12 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
     payload = job.raw;
   }
   const result: FanOutResult = { events: 0, duplicates: 0 };
-  for (const produced of eventsFromCallback(payload, new Date(job.receivedAt), job.raw, deps.limits ?? DEFAULT_CALLBACK_LIMITS)) {
-    if (produced.reason === OVER_CAP_REASON) countOverCap(produced, deps);
-    const event = produced.type === 'message.status' ? await withStatusApplied(produced, deps) : produced;
+  const channel = job.channel ?? 'default';
+  for (const item of eventsFromCallback(payload, new Date(job.receivedAt), job.raw, deps.limits ?? DEFAULT_CALLBACK_LIMITS)) {
+    if (item.reason === OVER_CAP_REASON) countOverCap(item, deps);
+    // Another number's identical item is another event; channel default keeps the ids it always had.
+    const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel };
+    const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, deps) : produced;
     let added = 0;
     let targets = 0;
     for (const sub of deps.subscribers) {
@@ -59,11 +62,12 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
 }
 
 /** Moves the sent message's record and names its relay id on the event when the wamid is ours. */
-async function withStatusApplied(event: RelayEvent, deps: FanOutDeps): Promise<RelayEvent> {
+async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOutDeps): Promise<RelayEvent> {
   const status = CbotStatus.safeParse(event.data);
   if (!status.success) return event;
   const errors = status.data['errors'];
-  const { relayId } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors);
+  // Correlated within the channel: a callback on one number can never move another number's message.
+  const { relayId } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, channel);
   return relayId === undefined ? event : { ...event, relayMessageId: relayId };
 }
 

@@ -1,7 +1,11 @@
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConsumer } from '@cbot-relay/consumer';
+import type { RelayEvent } from '@cbot-relay/consumer';
 import { startCbotSim } from '@cbot-relay/cbot-sim';
 import type { CbotSim } from '@cbot-relay/cbot-sim';
 import { loadConfig } from '@cbot-relay/config';
@@ -19,11 +23,15 @@ let onprem: CbotSim;
 let cloud: CbotSim;
 let relay: Relay;
 let base: string;
+let consumerRedis: Redis;
+let consumer: { close(): Promise<void> };
+const events: RelayEvent[] = [];
+const SALES_BASIC = `Basic ${Buffer.from('cbot:sales-hook-pass').toString('base64')}`;
 
 beforeAll(async () => {
   redis = await startTestRedis();
   onprem = await startCbotSim({ apiKey: 'sales-cbot-key', apiKeyHeader: 'D360-API-KEY', knobs: { statusCallbacks: false } });
-  cloud = await startCbotSim({ api: 'cloud', apiKey: 'tr-cbot-key', knobs: { statusCallbacks: false } });
+  cloud = await startCbotSim({ api: 'cloud', apiKey: 'tr-cbot-key', appSecret: 'tr-app-secret', knobs: { statusCallbacks: false } });
   const dir = mkdtempSync(join(tmpdir(), 'relay-channels-'));
   const file = join(dir, 'channels.json');
   writeFileSync(
@@ -50,9 +58,23 @@ beforeAll(async () => {
   });
   relay = await startRelay({ config, redisUrl: redis.url, log: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), metrics: createMetrics(), host: '127.0.0.1' });
   base = `http://127.0.0.1:${relay.port}`;
+  onprem.setWebhook(`${base}/webhooks/cbot/sales`, { Authorization: SALES_BASIC });
+  cloud.setWebhook(`${base}/webhooks/cbot/support-tr`);
+  consumerRedis = new Redis(redis.url, { maxRetriesPerRequest: null });
+  consumer = createConsumer({
+    subscriber: 'default',
+    connection: consumerRedis,
+    prefix: config.queuePrefix,
+    concurrency: 4,
+    handler: async (e) => {
+      events.push(e);
+    },
+  });
 });
 
 afterAll(async () => {
+  await consumer?.close();
+  consumerRedis?.disconnect();
   await relay?.close();
   await onprem?.close();
   await cloud?.close();
@@ -115,8 +137,8 @@ describe('channels: sending', () => {
   });
 
   it('pauses only the throttled channel: a 130429 on the Cloud number does not stop the On-Premises one', async () => {
-    // Every Cloud answer is now HTTP 400 with 130429 and Retry-After 60 s.
-    cloud.setKnobs({ errorRate: 1, errorMix: { '429': 1 }, retryAfterSeconds: 60 });
+    // Every Cloud answer is now HTTP 400 with 130429 and Retry-After 5 s (long enough for the checks below).
+    cloud.setKnobs({ errorRate: 1, errorMix: { '429': 1 }, retryAfterSeconds: 5 });
     const before = cloud.counters().attempts;
     const held = await send(text('905550000020', { channel: 'support-tr' }));
     await waitFor(() => cloud.counters().attempts === before + 1, { what: 'the throttled attempt' });
@@ -133,5 +155,63 @@ describe('channels: sending', () => {
     expect((await record(held.json.id)).attempts).toMatchObject([{ outcome: 'throttled', httpStatus: 400 }]);
     expect((await record(more.json.id)).status).toBe('queued');
     cloud.setKnobs({ errorRate: 0 });
+  });
+});
+
+describe('channels: receiving', () => {
+  const hook = (path: string, body: string, headers: Record<string, string>) =>
+    fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const sign = (body: string, secret: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+  const statusOf = (id: string) => ({ statuses: [{ id, recipient_id: '905550000099', status: 'delivered', timestamp: '1717171800' }] });
+
+  it('tags events with their channel and correlates statuses within the channel', async () => {
+    onprem.setKnobs({ statusCallbacks: true, statusDelaysMs: [0, 5, 10] });
+    cloud.setKnobs({ statusCallbacks: true, statusDelaysMs: [0, 5, 10] });
+    const a = await send(text('905550000040', { channel: 'sales' }));
+    const b = await send(text('905550000040', { channel: 'support-tr' }));
+    const reads = await waitFor(async () => {
+      const [ra, rb] = await Promise.all([record(a.json.id), record(b.json.id)]);
+      return ra.status === 'read' && rb.status === 'read' && [ra, rb];
+    }, { what: 'both messages read' });
+    await waitFor(() => events.filter((e) => e.relayMessageId === a.json.id || e.relayMessageId === b.json.id).length === 6, { what: 'six status events' });
+    expect(events.filter((e) => e.relayMessageId === a.json.id).every((e) => e.channel === 'sales')).toBe(true);
+    expect(events.filter((e) => e.relayMessageId === b.json.id).every((e) => e.channel === 'support-tr')).toBe(true);
+    expect(reads.map((r: { channel: string }) => r.channel)).toEqual(['sales', 'support-tr']);
+    onprem.setKnobs({ statusCallbacks: false });
+    cloud.setKnobs({ statusCallbacks: false });
+  });
+
+  it("never lets a callback on one channel move another channel's message", async () => {
+    const m = await send(text('905550000050', { channel: 'sales' }));
+    const sent = await waitFor(async () => {
+      const r = await record(m.json.id);
+      return r.status === 'sent' && r;
+    });
+    // The sales message's wamid, told to the support-tr endpoint with support-tr's own (valid) signature.
+    const body = JSON.stringify(statusOf(sent.cbotMessageId));
+    expect((await hook('/webhooks/cbot/support-tr', body, { 'x-hub-signature-256': sign(body, 'tr-app-secret') })).status).toBe(200);
+    const ev = await waitFor(() => events.find((e) => e.type === 'message.status' && (e.data as { id: string }).id === sent.cbotMessageId && e.channel === 'support-tr'));
+    expect(ev.relayMessageId).toBeUndefined();
+    expect((await record(m.json.id)).status).toBe('sent');
+  });
+
+  it("refuses a channel's endpoint with another channel's credentials, and an unknown channel", async () => {
+    const body = JSON.stringify(statusOf('wamid.nobody'));
+    expect((await hook('/webhooks/cbot/support-tr', body, { authorization: SALES_BASIC })).status).toBe(401);
+    expect((await hook('/webhooks/cbot/sales', body, { 'x-hub-signature-256': sign(body, 'tr-app-secret') })).status).toBe(401);
+    expect((await hook('/webhooks/cbot/sales', body, { authorization: SALES_BASIC })).status).toBe(200);
+    // The bare path is the default channel (sales): its credentials, not support-tr's.
+    expect((await hook('/webhooks/cbot', body, { 'x-hub-signature-256': sign(body, 'tr-app-secret') })).status).toBe(401);
+    expect((await hook('/webhooks/cbot', body, { authorization: SALES_BASIC })).status).toBe(200);
+    const unknown = await hook('/webhooks/cbot/marketing', body, { authorization: SALES_BASIC });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('not_found');
+  });
+
+  it('tags inbound messages with the channel they arrived on', async () => {
+    const inbound = await cloud.deliverInbound({ kind: 'text', from: '905550000060', text: 'merhaba', format: 'cloud' } as never);
+    await inbound.done;
+    const ev = await waitFor(() => events.find((e) => e.type === 'message.received' && (e.data as { from?: string }).from === '905550000060'));
+    expect(ev.channel).toBe('support-tr');
   });
 });

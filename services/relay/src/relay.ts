@@ -222,8 +222,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         basic: config.webhook.basic,
         appSecret: config.webhook.appSecret,
         maxBodyBytes: config.webhook.maxBodyBytes,
-        enqueue: async (raw, receivedAt) => {
-          await inboundAdds.add({ raw, receivedAt });
+        channels: new Map(
+          channelsOf(config).map((ch) => [ch.id, { basic: ch.webhook.basic, appSecret: ch.webhook.appSecret, requireSignature: config.channelsFile !== undefined }]),
+        ),
+        defaultChannel: channelsOf(config).find((ch) => ch.isDefault)!.id,
+        enqueue: async (raw, receivedAt, channel) => {
+          // Channel default's jobs look as they did before channels.
+          await inboundAdds.add(channel === 'default' ? { raw, receivedAt } : { raw, receivedAt, channel });
         },
         now,
         log,
