@@ -23,6 +23,7 @@ let onprem: CbotSim;
 let cloud: CbotSim;
 let relay: Relay;
 let base: string;
+let prefix: string;
 let consumerRedis: Redis;
 let consumer: { close(): Promise<void> };
 const events: RelayEvent[] = [];
@@ -56,6 +57,7 @@ beforeAll(async () => {
     DISPATCH_BACKOFF_BASE_MS: '20',
     DISPATCH_BACKOFF_MAX_MS: '200',
   });
+  prefix = config.queuePrefix;
   relay = await startRelay({ config, redisUrl: redis.url, log: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), metrics: createMetrics(), host: '127.0.0.1' });
   base = `http://127.0.0.1:${relay.port}`;
   onprem.setWebhook(`${base}/webhooks/cbot/sales`, { Authorization: SALES_BASIC });
@@ -137,8 +139,8 @@ describe('channels: sending', () => {
   });
 
   it('pauses only the throttled channel: a 130429 on the Cloud number does not stop the On-Premises one', async () => {
-    // Every Cloud answer is now HTTP 400 with 130429 and Retry-After 5 s (long enough for the checks below).
-    cloud.setKnobs({ errorRate: 1, errorMix: { '429': 1 }, retryAfterSeconds: 5 });
+    // Every Cloud answer is now HTTP 400 with 130429 and Retry-After 600 s.
+    cloud.setKnobs({ errorRate: 1, errorMix: { '429': 1 }, retryAfterSeconds: 600 });
     const before = cloud.counters().attempts;
     const held = await send(text('905550000020', { channel: 'support-tr' }));
     await waitFor(() => cloud.counters().attempts === before + 1, { what: 'the throttled attempt' });
@@ -154,7 +156,12 @@ describe('channels: sending', () => {
     expect(cloud.counters().attempts).toBe(before + 1);
     expect((await record(held.json.id)).attempts).toMatchObject([{ outcome: 'throttled', httpStatus: 400 }]);
     expect((await record(more.json.id)).status).toBe('queued');
+    // Lift the pause for the tests below (the relay's key for channel support-tr's pause).
     cloud.setKnobs({ errorRate: 0 });
+    const r = new Redis(redis.url);
+    await r.del(`${prefix}:c:support-tr:gate:pause`);
+    r.disconnect();
+    await waitFor(async () => (await record(more.json.id)).status === 'sent', { what: 'the Cloud channel to resume' });
   });
 });
 
@@ -213,5 +220,18 @@ describe('channels: receiving', () => {
     await inbound.done;
     const ev = await waitFor(() => events.find((e) => e.type === 'message.received' && (e.data as { from?: string }).from === '905550000060'));
     expect(ev.channel).toBe('support-tr');
+  });
+});
+
+describe('channels: operations', () => {
+  it('refuses to start without a channel that still has queued messages', async () => {
+    cloud.setKnobs({ errorRate: 1, errorMix: { '429': 1 }, retryAfterSeconds: 600 });
+    const held = await send(text('905550000070', { channel: 'support-tr' }));
+    await waitFor(async () => (await record(held.json.id)).attempts.length === 1, { what: 'the throttled attempt' });
+    // The same Redis and prefix with only the CBOT_* channel: support-tr would be stranded.
+    const config = loadConfig({ CBOT_BASE_URL: onprem.url, CBOT_API_KEY: 'x', QUEUE_PREFIX: prefix, PORT: '0', OPS_PORT: '0', RELAY_ROLES: 'ingress' });
+    await expect(startRelay({ config, redisUrl: redis.url, log: createLogger({ level: 'silent' }), metrics: createMetrics(), host: '127.0.0.1' })).rejects.toThrow(
+      /^CHANNELS_FILE: channel "support-tr" \(\d+ queued\) still has queued messages/,
+    );
   });
 });

@@ -1,25 +1,32 @@
 import { CbotClient } from '@cbot-relay/cbot-client';
-import { ConfigError, loadConfig, requireCbot } from '@cbot-relay/config';
+import { ConfigError, channelsOf, loadConfig, requireChannelCbot } from '@cbot-relay/config';
 import { webhookHeaders } from './register-webhook.js';
 
-/** `pnpm relay register-webhook`: registers PUBLIC_WEBHOOK_URL with CBOT now. */
+/** `pnpm relay register-webhook [channel]`: registers each channel's public callback URL with its CBOT now. */
 async function cli(argv: string[]): Promise<number> {
-  const [command] = argv;
+  const [command, only] = argv;
   if (command !== 'register-webhook') {
-    process.stderr.write('usage: relay register-webhook   (uses CBOT_BASE_URL, CBOT_API_KEY, PUBLIC_WEBHOOK_URL)\n');
+    process.stderr.write('usage: relay register-webhook [channel]   (uses CBOT_BASE_URL, CBOT_API_KEY, PUBLIC_WEBHOOK_URL or CHANNELS_FILE)\n');
     return 2;
   }
   const config = loadConfig(process.env);
-  const cbot = requireCbot(config);
-  if (config.webhook.publicUrl === undefined) throw new ConfigError('PUBLIC_WEBHOOK_URL: required by register-webhook');
-  const client = new CbotClient({ ...cbot, apiKeyHeader: config.cbot.apiKeyHeader, timeoutMs: config.cbot.timeoutMs });
-  try {
-    const res = await client.registerWebhook(config.webhook.publicUrl, webhookHeaders(config));
-    process.stdout.write(`${res.ok ? 'registered' : 'failed'}: ${config.webhook.publicUrl} (${res.detail})\n`);
-    return res.ok ? 0 : 1;
-  } finally {
-    await client.close();
+  const channels = channelsOf(config).filter((ch) => only === undefined || ch.id === only);
+  if (only !== undefined && channels.length === 0) throw new ConfigError(`no channel "${only}"`);
+  const targets = channels.filter((ch) => ch.webhook.publicUrl !== undefined);
+  if (targets.length === 0) throw new ConfigError(config.channelsFile ? 'CHANNELS_FILE: no channel has a publicWebhookUrl' : 'PUBLIC_WEBHOOK_URL: required by register-webhook');
+  let failed = 0;
+  for (const ch of targets) {
+    const client = new CbotClient({ ...requireChannelCbot(ch), api: ch.api, apiKeyHeader: ch.apiKeyHeader, timeoutMs: config.cbot.timeoutMs });
+    try {
+      const res = await client.registerWebhook(ch.webhook.publicUrl!, webhookHeaders(ch.webhook.basic));
+      const who = config.channelsFile ? `${ch.id}: ` : '';
+      process.stdout.write(`${who}${res.ok ? 'registered' : 'failed'}: ${ch.webhook.publicUrl} (${res.detail})\n`);
+      if (!res.ok) failed++;
+    } finally {
+      await client.close();
+    }
   }
+  return failed === 0 ? 0 : 1;
 }
 
 cli(process.argv.slice(2)).then(

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { RelayConfig } from '@cbot-relay/config';
+import type { ChannelConfig, RelayConfig } from '@cbot-relay/config';
 import { ConfigError, channelsOf, requireChannelCbot } from '@cbot-relay/config';
 import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp, queueUi } from '@cbot-relay/ingress';
 import { OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
@@ -68,11 +68,21 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 
   try {
     // Refused before anything listens: an ingress told to register a URL with no CBOT to register it with.
-    if (roles.has('ingress') && config.webhook.publicUrl !== undefined) webhookCbot(config);
+    const registering = channelsOf(config).filter((ch) => ch.webhook.publicUrl !== undefined);
+    if (roles.has('ingress') && registering.length > 0) for (const ch of registering) webhookCbot(ch);
     // Only a process that registers exposes relay_webhook_registered: a constant 0 from every other
     // process would look like a registration that never succeeds.
     else metrics.registry.removeSingleMetric('relay_webhook_registered');
-    if (roles.has('ingress') || roles.has('dispatcher')) await httpOutbound.setWeights(config.callerWeights);
+    if (roles.has('ingress') || roles.has('dispatcher')) {
+      await httpOutbound.setWeights(config.callerWeights);
+      // A channel dropped from the configuration while messages wait on it would strand them: refuse.
+      const known = new Set(channelsOf(config).map((ch) => ch.id));
+      const stranded = Object.entries(await httpOutbound.queuedByChannel()).filter(([id]) => !known.has(id));
+      if (stranded.length > 0) {
+        const list = stranded.map(([id, n]) => `"${id}" (${n} queued)`).join(', ');
+        throw new ConfigError(`CHANNELS_FILE: channel ${list} still has queued messages; keep it configured until they are sent, expire or fail`);
+      }
+    }
     // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {
       const [{ CbotClient }, { Dispatcher, adoptLanes }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
@@ -241,21 +251,29 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     });
     // Stop intake first: the server closes before any worker does.
     closers.push(() => server.close());
-    const publicUrl = config.webhook.publicUrl;
-    if (publicUrl !== undefined) {
+    const registrars: WebhookRegistrar[] = [];
+    // One registrar per channel with a public URL; relay_webhook_registered is 1 only while CBOT holds every one.
+    const held = new Map<string, number>();
+    for (const ch of registering) {
       const { CbotClient } = await import('@cbot-relay/cbot-client');
-      const { baseUrl, apiKey } = webhookCbot(config);
-      const client = new CbotClient({ baseUrl, apiKey, apiKeyHeader: config.cbot.apiKeyHeader, timeoutMs: config.cbot.timeoutMs, connections: 1 });
-      const headers = webhookHeaders(config);
+      const { baseUrl, apiKey } = webhookCbot(ch);
+      const client = new CbotClient({ baseUrl, apiKey, api: ch.api, apiKeyHeader: ch.apiKeyHeader, timeoutMs: config.cbot.timeoutMs, connections: 1 });
+      const headers = webhookHeaders(ch.webhook.basic);
+      held.set(ch.id, 0);
       const registrar = WebhookRegistrar.start({
         client,
-        url: publicUrl,
+        url: ch.webhook.publicUrl!,
         ...(headers ? { headers } : {}),
-        log: log.child({ component: 'webhook-registrar' }),
-        gauge: metrics.webhookRegistered,
+        log: log.child({ component: 'webhook-registrar', channel: ch.id }),
+        gauge: {
+          set: (v) => {
+            held.set(ch.id, v);
+            metrics.webhookRegistered.set(Math.min(...held.values()));
+          },
+        },
         ...(opts.webhookTimings ? { timings: opts.webhookTimings } : {}),
       });
-      webhook = () => registrar.state;
+      registrars.push(registrar);
       // Stopped before the server closes (closers run last-pushed first). A check in flight could
       // wait up to 2 × CBOT_TIMEOUT_MS on a hanging CBOT: abort it rather than spend the shutdown on it.
       closers.push(async () => {
@@ -264,6 +282,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         await stopped;
       });
     }
+    if (registrars.length > 0) webhook = () => (registrars.every((r) => r.state === 'registered') ? 'registered' : 'pending');
     return handle(server.port, ops?.port, stop);
   } catch (err) {
     await stop();
@@ -271,8 +290,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   }
 }
 
-function webhookCbot(config: RelayConfig): { baseUrl: string; apiKey: string } {
-  const { baseUrl, apiKey } = config.cbot;
+function webhookCbot(channel: ChannelConfig): { baseUrl: string; apiKey: string } {
+  const { baseUrl, apiKey } = channel;
   if (baseUrl === undefined) throw new ConfigError('CBOT_BASE_URL: required to register PUBLIC_WEBHOOK_URL');
   if (apiKey === undefined) throw new ConfigError('CBOT_API_KEY: required to register PUBLIC_WEBHOOK_URL');
   return { baseUrl, apiKey };
