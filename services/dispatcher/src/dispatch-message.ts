@@ -50,7 +50,7 @@ export async function sendLeased(deps: DispatchDeps, lease: Lease, sendBy: numbe
   const client = deps.clients?.get(lease.channel) ?? deps.client;
   const outcome = await client.sendMessage(lease.body);
   metrics.sendLatency.observe((deps.now() - started) / 1000);
-  metrics.cbotAnswers.inc({ outcome: outcome.kind === 'throttled' ? `throttled_${outcome.scope}` : outcome.kind, code: codeLabel(outcome) });
+  metrics.cbotAnswers.inc({ outcome: outcome.kind === 'throttled' ? `throttled_${outcome.scope}` : outcome.kind, code: codeLabel(outcome), channel: lease.channel });
   await settle(deps, lease, outcome, started);
 }
 

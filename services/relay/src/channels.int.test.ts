@@ -10,6 +10,7 @@ import { startCbotSim } from '@cbot-relay/cbot-sim';
 import type { CbotSim } from '@cbot-relay/cbot-sim';
 import { loadConfig } from '@cbot-relay/config';
 import { createLogger, createMetrics } from '@cbot-relay/observability';
+import type { Metrics } from '@cbot-relay/observability';
 import { startTestRedis, uniquePrefix, waitFor } from '@cbot-relay/testing';
 import type { TestRedis } from '@cbot-relay/testing';
 import { startRelay } from './relay.js';
@@ -24,6 +25,7 @@ let cloud: CbotSim;
 let relay: Relay;
 let base: string;
 let prefix: string;
+let metrics: Metrics;
 let consumerRedis: Redis;
 let consumer: { close(): Promise<void> };
 const events: RelayEvent[] = [];
@@ -58,7 +60,8 @@ beforeAll(async () => {
     DISPATCH_BACKOFF_MAX_MS: '200',
   });
   prefix = config.queuePrefix;
-  relay = await startRelay({ config, redisUrl: redis.url, log: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), metrics: createMetrics(), host: '127.0.0.1' });
+  metrics = createMetrics();
+  relay = await startRelay({ config, redisUrl: redis.url, log: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), metrics, host: '127.0.0.1' });
   base = `http://127.0.0.1:${relay.port}`;
   onprem.setWebhook(`${base}/webhooks/cbot/sales`, { Authorization: SALES_BASIC });
   cloud.setWebhook(`${base}/webhooks/cbot/support-tr`);
@@ -155,6 +158,9 @@ describe('channels: sending', () => {
     // The Cloud channel stays paused: no second attempt, both messages still queued or held.
     expect(cloud.counters().attempts).toBe(before + 1);
     expect((await record(held.json.id)).attempts).toMatchObject([{ outcome: 'throttled', httpStatus: 400 }]);
+    const answers = (await metrics.cbotAnswers.get()).values;
+    expect(answers.find((v) => v.labels.channel === 'support-tr' && v.labels.outcome === 'throttled_sender' && v.labels.code === '130429')?.value).toBe(1);
+    expect(answers.find((v) => v.labels.channel === 'sales' && v.labels.outcome === 'throttled_sender')).toBeUndefined();
     expect((await record(more.json.id)).status).toBe('queued');
     // Lift the pause for the tests below (the relay's key for channel support-tr's pause).
     cloud.setKnobs({ errorRate: 0 });
