@@ -47,7 +47,10 @@ describe('Outbound channels', () => {
   it('sends a message queued before channels existed (no channel field) on channel default', async () => {
     const { out, prefix } = setup();
     const old = await accept(out);
+    // As a relay from before channels left it: no channel on the record, no per-channel count.
     await redis.hdel(`${prefix}:msg:${old.id}`, 'channel');
+    await redis.del(`${prefix}:channels`);
+    expect(await out.queuedByChannel()).toEqual({ default: 1 });
     const claim = await out.claim(10, 2000, FAST);
     expect(claim.leases.map((l) => [l.id, l.channel])).toEqual([[old.id, 'default']]);
     await out.settle(claim.leases[0]!, 2000, { kind: 'sent', wamid: 'wamid.old' });

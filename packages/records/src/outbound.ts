@@ -379,10 +379,19 @@ export class Outbound {
     await multi.exec();
   }
 
-  /** Messages queued per channel (not yet sent or ended); channels with none are absent. */
+  /**
+   * Messages queued per channel (not yet sent or ended); channels with none are absent. Messages
+   * queued before channels existed are not counted, but any that remain show as `default` (at least 1):
+   * a recipient with messages is always ready, held or leased in its channel's scheduler.
+   */
   async queuedByChannel(): Promise<Record<string, number>> {
     const h = await this.#redis.hgetall(this.#key('channels'));
-    return Object.fromEntries(Object.entries(h).map(([ch, n]) => [ch, Number(n)]).filter(([, n]) => (n as number) > 0));
+    const out: Record<string, number> = Object.fromEntries(Object.entries(h).map(([ch, n]) => [ch, Number(n)]).filter(([, n]) => (n as number) > 0));
+    if (out[DEFAULT_CHANNEL] === undefined) {
+      const keys = ['o:ring:h', 'o:ring:n', 'o:ring:b', 'o:held', 'o:leases'].map((k) => this.#key(k));
+      if ((await this.#redis.exists(...keys)) > 0) out[DEFAULT_CHANNEL] = 1;
+    }
+    return out;
   }
 
   /** Open messages (accepted, not sent, failed or expired) and their body bytes. */
