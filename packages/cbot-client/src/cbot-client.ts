@@ -1,5 +1,7 @@
 import pRetry from 'p-retry';
 import { Agent, request } from 'undici';
+import type { CbotApi } from './api-flavour.js';
+import { messageBody, messagesPath } from './api-flavour.js';
 import type { SendOutcome } from './classify.js';
 import { classifyNetworkError, classifyResponse, isNotSentError, parseRetryAfter } from './classify.js';
 
@@ -11,6 +13,8 @@ export interface CbotClientOptions {
   /** `Authorization` sends `Bearer <key>`; any other header carries the key as is. */
   apiKeyHeader: string;
   timeoutMs: number;
+  /** Which CBOT API the base URL speaks (default `onprem`). */
+  api?: CbotApi;
   /** Keep-alive sockets to CBOT per process. */
   connections?: number;
   now?: () => number;
@@ -50,9 +54,10 @@ export class CbotClient {
     return new URL(path, this.#opts.baseUrl).href;
   }
 
-  /** POST {base}/v1/messages with the body exactly as given. */
+  /** On-Premises: POST {base}v1/messages with the body exactly as given; Cloud: POST {base}messages with messaging_product added. */
   async sendMessage(body: string): Promise<SendOutcome> {
-    const res = await this.#post('v1/messages', body);
+    const api = this.#opts.api ?? 'onprem';
+    const res = await this.#post(messagesPath(api), messageBody(api, body));
     if ('error' in res) return classifyNetworkError(res.error);
     return classifyResponse(res.status, res.body, res.retryAfterMs);
   }

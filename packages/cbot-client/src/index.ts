@@ -1,3 +1,5 @@
+export { messageBody, messagesPath } from './api-flavour.js';
+export type { CbotApi } from './api-flavour.js';
 export { CbotClient } from './cbot-client.js';
 export type { CbotClientOptions } from './cbot-client.js';
 export { CODE_POLICY, classifyNetworkError, classifyResponse, parseRetryAfter } from './classify.js';

@@ -67,6 +67,8 @@ const optionalString = z
 export interface NamedKey {
   name: string;
   key: string;
+  /** The channels this key may send on (`name:key:a|b`); undefined: every channel. */
+  channels?: string[];
 }
 
 /** `name:key,name2:key2`. Names are what logs and records show; keys never are. */
@@ -170,6 +172,7 @@ export const EnvSchema = z.object({
   CBOT_WEBHOOK_PASS: optionalString,
   PUBLIC_WEBHOOK_URL: optionalUrl(false),
   SUBSCRIPTIONS_FILE: optionalString,
+  CHANNELS_FILE: optionalString,
   CBOT_RATE_LIMIT: num(80, 0.01),
   CBOT_TIMEOUT_MS: int(10_000, 100, 120_000),
   RELAY_ROLES: roles,

@@ -1,4 +1,6 @@
 export { ROLES } from './env-schema.js';
 export type { NamedKey, Role } from './env-schema.js';
-export { ConfigError, loadConfig, requireCbot } from './load-config.js';
+export { CHANNEL_ID, DEFAULT_CHANNEL, parseChannels } from './channels.js';
+export type { ChannelApi, ChannelConfig } from './channels.js';
+export { ConfigError, channelsOf, loadConfig, requireCbot, requireChannelCbot } from './load-config.js';
 export type { RelayConfig } from './load-config.js';

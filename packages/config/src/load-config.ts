@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import type { ChannelConfig } from './channels.js';
+import { CHANNEL_ID, DEFAULT_CHANNEL, parseChannels } from './channels.js';
 import type { NamedKey, Role } from './env-schema.js';
 import { EnvSchema } from './env-schema.js';
 import { tracingFromEnv } from './tracing-env.js';
@@ -29,6 +32,8 @@ export interface RelayConfig {
     maxBodyBytes: number;
   };
   subscriptionsFile: string | undefined;
+  /** CHANNELS_FILE's channels; undefined: the CBOT_* variables form the one channel `default` (channelsOf). */
+  channelsFile: ChannelConfig[] | undefined;
   roles: Role[];
   queuePrefix: string;
   logLevel: string;
@@ -112,11 +117,26 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
   if (e.DISPATCH_BACKOFF_MAX_MS < e.DISPATCH_BACKOFF_BASE_MS) {
     throw new ConfigError('DISPATCH_BACKOFF_MAX_MS: must be at least DISPATCH_BACKOFF_BASE_MS');
   }
+  let channelsFile: ChannelConfig[] | undefined;
+  if (e.CHANNELS_FILE !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(e.CHANNELS_FILE, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`CHANNELS_FILE: cannot read ${e.CHANNELS_FILE} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    try {
+      channelsFile = parseChannels(text, env);
+    } catch (err) {
+      throw new ConfigError(`CHANNELS_FILE: ${(err as Error).message}`);
+    }
+  }
+  const channelIds = channelsFile?.map((c) => c.id) ?? [DEFAULT_CHANNEL];
   return {
     redis: { url: e.REDIS_URL, cluster: e.REDIS_CLUSTER },
     port: e.PORT,
     host: e.HOST,
-    apiKeys: e.RELAY_API_KEYS,
+    apiKeys: withChannels(e.RELAY_API_KEYS, channelIds),
     adminKeys: e.RELAY_ADMIN_KEYS,
     queueUiWrite: e.QUEUE_UI_WRITE,
     cbot: {
@@ -136,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
       maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
     },
     subscriptionsFile: e.SUBSCRIPTIONS_FILE,
+    channelsFile,
     roles: e.RELAY_ROLES,
     queuePrefix: prefix,
     logLevel: e.LOG_LEVEL,
@@ -182,4 +203,49 @@ export function requireCbot(config: RelayConfig): { baseUrl: string; apiKey: str
   if (config.cbot.baseUrl === undefined) throw new ConfigError('CBOT_BASE_URL: required by the dispatcher role');
   if (config.cbot.apiKey === undefined) throw new ConfigError('CBOT_API_KEY: required by the dispatcher role');
   return { baseUrl: config.cbot.baseUrl, apiKey: config.cbot.apiKey };
+}
+
+/**
+ * `name:key:a|b` limits a key to channels a and b. A key may itself hold `:`, so the part after the
+ * last `:` is a channel list only when it reads as one; then every channel it names must exist.
+ */
+function withChannels(keys: NamedKey[], channelIds: string[]): NamedKey[] {
+  return keys.map((k) => {
+    const at = k.key.lastIndexOf(':');
+    if (at < 8) return k;
+    const list = k.key.slice(at + 1).split('|');
+    if (!list.every((id) => CHANNEL_ID.test(id))) return k;
+    const unknown = list.find((id) => !channelIds.includes(id));
+    // Without CHANNELS_FILE only `default` exists: anything else is part of an older key, as before.
+    if (unknown !== undefined) {
+      if (channelIds.length === 1 && channelIds[0] === DEFAULT_CHANNEL) return k;
+      throw new ConfigError(`RELAY_API_KEYS: key "${k.name}" lists channel "${unknown}", which CHANNELS_FILE does not define`);
+    }
+    return { name: k.name, key: k.key.slice(0, at), channels: [...new Set(list)] };
+  });
+}
+
+/** The relay's channels: CHANNELS_FILE's, or the one `default` channel the CBOT_* variables form. */
+export function channelsOf(config: RelayConfig): ChannelConfig[] {
+  if (config.channelsFile !== undefined) return config.channelsFile;
+  return [
+    {
+      id: DEFAULT_CHANNEL,
+      api: 'onprem',
+      baseUrl: config.cbot.baseUrl,
+      apiKey: config.cbot.apiKey,
+      apiKeyHeader: config.cbot.apiKeyHeader,
+      rateLimitPerSecond: config.cbot.rateLimitPerSecond,
+      webhook: { basic: config.webhook.basic, appSecret: config.webhook.appSecret, publicUrl: config.webhook.publicUrl },
+      isDefault: true,
+    },
+  ];
+}
+
+/** A channel the dispatcher can send on: base URL and key present. */
+export function requireChannelCbot(channel: ChannelConfig): { baseUrl: string; apiKey: string } {
+  const from = channel.id === DEFAULT_CHANNEL && channel.baseUrl === undefined ? 'CBOT_BASE_URL' : `channel "${channel.id}" baseUrl`;
+  if (channel.baseUrl === undefined) throw new ConfigError(`${from}: required by the dispatcher role`);
+  if (channel.apiKey === undefined) throw new ConfigError(`${channel.id === DEFAULT_CHANNEL ? 'CBOT_API_KEY' : `channel "${channel.id}" apiKey`}: required by the dispatcher role`);
+  return { baseUrl: channel.baseUrl, apiKey: channel.apiKey };
 }

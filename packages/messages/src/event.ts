@@ -22,6 +22,8 @@ export const RelayEvent = z.object({
   metadata: z.record(z.string(), z.unknown()).optional(),
   /** unrecognized events only, when the relay set the data aside on purpose: `callback_max_items`. */
   reason: z.string().optional(),
+  /** The CBOT channel (number) the callback came in on. */
+  channel: z.string().optional(),
   /** The CBOT message or status object (or unrecognized payload), unchanged. */
   data: z.unknown(),
 });

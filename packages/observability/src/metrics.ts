@@ -14,8 +14,8 @@ export function createMetrics() {
     sent: new Counter({ name: 'relay_messages_sent_total', help: 'Messages CBOT accepted.', registers }),
     cbotAnswers: new Counter({
       name: 'relay_cbot_answers_total',
-      help: 'Answers to send attempts by outcome (sent, permanent, throttled_sender, throttled_recipient, retryable) and WhatsApp error code (a code of the retry policy, "other" or "none").',
-      labelNames: ['outcome', 'code'],
+      help: 'Answers to send attempts by outcome (sent, permanent, throttled_sender, throttled_recipient, retryable) and WhatsApp error code (a code of the retry policy, "other" or "none"), per channel (CBOT number; ids come from the configuration).',
+      labelNames: ['outcome', 'code', 'channel'],
       registers,
     }),
     failed: new Counter({ name: 'relay_messages_failed_total', help: 'Messages that ended failed.', labelNames: ['reason'], registers }),

@@ -25,6 +25,8 @@ export type OutboundJob = z.infer<typeof OutboundJob>;
 export const InboundJob = z.object({
   raw: z.string(),
   receivedAt: z.number().int(),
+  /** The channel whose endpoint and credentials took the callback; absent (older jobs): `default`. */
+  channel: z.string().optional(),
 });
 export type InboundJob = z.infer<typeof InboundJob>;
 

@@ -4,7 +4,7 @@ export type { ListCursor, ListPage, ListQuery } from './message-list.js';
 export { Attempt, HistoryEntry, MessageRecord, recordFromHash } from './message-record.js';
 export { MessageStore } from './message-store.js';
 export type { MessageStoreOptions } from './message-store.js';
-export { Outbound, PRIORITIES } from './outbound.js';
+export { DEFAULT_CHANNEL, Outbound, PRIORITIES, channelKeyBase } from './outbound.js';
 export type { AcceptInput, AcceptResult, Claim, ClaimPolicy, ClaimState, Lease, OutboundOptions, Priority, ReplayResult } from './outbound.js';
 export { PreviousSecret, SUBSCRIBER_NAME, SubscriberRecord, generateSecret, rotateSecret, signingSecrets, wantsChannel } from './subscriber-record.js';
 export type { HttpSubscriberRecord } from './subscriber-record.js';

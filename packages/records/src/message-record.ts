@@ -45,6 +45,8 @@ export const MessageRecord = z.object({
   error: z.unknown().optional(),
   caller: z.string(),
   priority: z.enum(['high', 'normal', 'bulk']),
+  /** The CBOT channel (number) that sends it; records from before channels are `default`. */
+  channel: z.string(),
 });
 export type MessageRecord = z.infer<typeof MessageRecord>;
 
@@ -69,6 +71,7 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
     updatedAt: iso(h.updatedAt ?? h.createdAt),
     caller: h.caller ?? '',
     priority: PRIORITY_NAME[h.priority ?? 'n'] ?? 'normal',
+    channel: h.channel ?? 'default',
   };
   if (h.expiresAt !== undefined) rec.expiresAt = iso(h.expiresAt);
   if (h.error !== undefined && h.error !== '') rec.error = safeJson(h.error);

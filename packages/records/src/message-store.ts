@@ -5,6 +5,7 @@ import { recordFromHash } from './message-record.js';
 import type { ListPage, ListQuery } from './message-list.js';
 import { listMessages } from './message-list.js';
 import { APPLY_STATUS } from './scripts.js';
+import { DEFAULT_CHANNEL, channelKeyBase } from './outbound.js';
 
 export interface MessageStoreOptions {
   redis: Redis | Cluster;
@@ -42,11 +43,12 @@ export class MessageStore {
   get #dlqKey() {
     return `${this.#p}:dlq`;
   }
-  #wamidKey(wamid: string) {
-    return `${this.#p}:wamid:${wamid}`;
+  // CBOT message ids are per channel (number): channel default keeps the relay's own prefix.
+  #wamidKey(wamid: string, channel: string) {
+    return `${channelKeyBase(this.#p, channel)}:wamid:${wamid}`;
   }
-  #wpendKey(wamid: string) {
-    return `${this.#p}:wpend:${wamid}`;
+  #wpendKey(wamid: string, channel: string) {
+    return `${channelKeyBase(this.#p, channel)}:wpend:${wamid}`;
   }
 
   async get(id: string): Promise<MessageRecord | undefined> {
@@ -58,8 +60,9 @@ export class MessageStore {
   }
 
   /**
-   * Applies a CBOT status callback; returns the relay id when the wamid is one of ours. `cbotAtS` is
-   * the callback's own `timestamp` (unix seconds), kept in the record's history.
+   * Applies a CBOT status callback that came in on `channel`; returns the relay id when the wamid is
+   * one of that channel's. `cbotAtS` is the callback's own `timestamp` (unix seconds), kept in the
+   * record's history.
    */
   async applyStatus(
     wamid: string,
@@ -67,10 +70,11 @@ export class MessageStore {
     nowMs: number,
     errors?: unknown,
     cbotAtS?: number,
+    channel: string = DEFAULT_CHANNEL,
   ): Promise<{ relayId?: string; applied: boolean }> {
     const cbotAt = cbotAtS !== undefined && Number.isFinite(cbotAtS) && cbotAtS > 0 ? Math.floor(cbotAtS) : '';
     const r = await this.#applyStatus(
-      [this.#wamidKey(wamid), this.#wpendKey(wamid), this.#dlqKey],
+      [this.#wamidKey(wamid, channel), this.#wpendKey(wamid, channel), this.#dlqKey],
       [status, nowMs, errors === undefined ? '' : JSON.stringify(errors), this.#wamidTtlS, `${this.#p}:msg:`, this.#recordTtlS, `${this.#p}:body:`, cbotAt],
     );
     return { relayId: r[1], applied: r[0] === 'applied' };

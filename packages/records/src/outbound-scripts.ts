@@ -16,6 +16,13 @@
  * - `o:fence`        counter: lease tokens. A worker whose lease moved on cannot touch the queue.
  * - `o:idle`         set when a claim found nothing: the next accept publishes on `o:wake`.
  * - `open` / `open:bytes`  the backlog: open messages by acceptance time, and their body bytes.
+ * - `channels`       hash: channel id → messages queued on it (a channel still holding some cannot be removed).
+ *
+ * Channels (CBOT numbers) each have their own scheduler: `o:q`, `o:r`, `o:ring`, `o:ready`,
+ * `o:credit`, `o:held`, `o:leases`, `gate:tat`, `gate:pause` and the `wamid:`/`wpend:` correlation live
+ * under the channel's base — `base` itself for channel `default` (today's key names, so messages queued
+ * before an upgrade still send), `base:c:<id>` for the others. Records, bodies, the backlog, the fence,
+ * weights and the dead letters stay under `base`, shared by every channel.
  *
  * A recipient is in exactly one of: idle (no messages), ready (one valid entry in a ready list),
  * leased (one message in flight), held (in `o:held`). Ready entries carry the recipient's version;
@@ -31,15 +38,24 @@ local RANK = ${RANK_TABLE}
 ${HISTORY_LIB}
 local PRIORITY_RANK = {h = 3, n = 2, b = 1}
 local PRIORITIES = {'h', 'n', 'b'}
-local function kq(to) return base .. ':o:q:' .. to end
-local function kr(to) return base .. ':o:r:' .. to end
-local function kring(p) return base .. ':o:ring:' .. p end
-local function kready(p, c) return base .. ':o:ready:' .. p .. ':' .. c end
-local function kcredit(p) return base .. ':o:credit:' .. p end
+-- The channel the script works on (useChannel): its id and the base of its scheduler keys.
+local chId, cb, HELD, LEASES
+local function useChannel(ch)
+  if not ch or ch == '' then ch = 'default' end
+  chId = ch
+  if ch == 'default' then cb = base else cb = base .. ':c:' .. ch end
+  HELD = cb .. ':o:held'
+  LEASES = cb .. ':o:leases'
+end
+useChannel('default')
+local function kq(to) return cb .. ':o:q:' .. to end
+local function kr(to) return cb .. ':o:r:' .. to end
+local function kring(p) return cb .. ':o:ring:' .. p end
+local function kready(p, c) return cb .. ':o:ready:' .. p .. ':' .. c end
+local function kcredit(p) return cb .. ':o:credit:' .. p end
 local function krec(id) return base .. ':msg:' .. id end
 local function kbody(id) return base .. ':body:' .. id end
-local HELD = base .. ':o:held'
-local LEASES = base .. ':o:leases'
+local CHANNELS = base .. ':channels'
 local OPEN = base .. ':open'
 local OPEN_BYTES = base .. ':open:bytes'
 local PENDING = base .. ':o:pending'
@@ -50,9 +66,15 @@ local function countPending(c, p, delta)
   if redis.call('HINCRBY', PENDING, field, delta) <= 0 then redis.call('HDEL', PENDING, field) end
 end
 
+-- Messages queued per channel (fields at 0 go, so a removed channel leaves nothing behind).
+local function countChannel(delta)
+  if redis.call('HINCRBY', CHANNELS, chId, delta) <= 0 then redis.call('HDEL', CHANNELS, chId) end
+end
+
 -- The head entry of \`to\`'s queue leaves it.
 local function popHead(to, entry)
   redis.call('LPOP', kq(to))
+  countChannel(-1)
   redis.call('HINCRBY', kr(to), string.sub(entry, 1, 1), -1)
   countPending(redis.call('HGET', krec(string.sub(entry, 2)), 'caller'), string.sub(entry, 1, 1), -1)
 end
@@ -91,9 +113,9 @@ local function endRecord(id, o, attemptJson, wamid, errorJson, wamidTtl)
   if o == 'sent' then
     redis.call('HSET', rec, 'status', 'sent', 'wamid', wamid)
     addHistory(rec, 'sent', now)
-    redis.call('SET', base .. ':wamid:' .. wamid, id, 'EX', wamidTtl)
+    redis.call('SET', cb .. ':wamid:' .. wamid, id, 'EX', wamidTtl)
     -- Callbacks can overtake the dispatcher's own write: apply what arrived first.
-    local wpend = base .. ':wpend:' .. wamid
+    local wpend = cb .. ':wpend:' .. wamid
     local pend = redis.call('HMGET', wpend, 'status', 'error', 'h')
     if pend[1] and RANK[pend[1]] and RANK[pend[1]] > RANK['sent'] then
       redis.call('HSET', rec, 'status', pend[1])
@@ -153,6 +175,7 @@ end
 local function enqueue(to, id, p, c)
   local r = kr(to)
   redis.call('RPUSH', kq(to), p .. id)
+  countChannel(1)
   redis.call('HINCRBY', r, p, 1)
   countPending(c, p, 1)
   local st = redis.call('HMGET', r, 's', 'p')
@@ -228,15 +251,16 @@ end
 /**
  * One accept per row; rows share `base`, `now`, the TTLs and the backlog bounds. Per row — KEYS: rec,
  * idem, body; ARGV: id, to (normalised), type, caller, priority (h|n|b), expiresAt|'', fingerprint|'',
- * body, traceparent|'' (kept as the record's `tp`). Answers per row: {'created'|'duplicate'|'conflict', id} or {'full', 'count'|'bytes'}.
+ * body, traceparent|'' (kept as the record's `tp`), channel. Answers per row: {'created'|'duplicate'|'conflict', id} or {'full', 'count'|'bytes'}.
  *
  * The backlog bound is exact: the count and the bytes are read and written in the same step.
  */
-export const ACCEPT_ROW = { keysPerItem: 3, argsPerItem: 9 };
+export const ACCEPT_ROW = { keysPerItem: 3, argsPerItem: 10 };
 export const ACCEPT_SHARED = ['base', 'now', 'recTtl', 'idemTtl', 'backlogMax', 'backlogMaxBytes'] as const;
 export const ACCEPT_PER_ROW = `
   local rec, idem, bodyKey = k[1], k[2], k[3]
   local id, to, mtype, caller, p, expiresAt, fingerprint, body, tp = a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]
+  useChannel(a[10])
   local prev = earlier(idem, fingerprint)
   if prev then return prev end
   if redis.call('ZCARD', OPEN) >= tonumber(backlogMax) then return {'full', 'count'} end
@@ -244,7 +268,7 @@ export const ACCEPT_PER_ROW = `
   if maxBytes > 0 and tonumber(redis.call('GET', OPEN_BYTES) or '0') + #body > maxBytes then return {'full', 'bytes'} end
   -- The record first: it is the one write a stray key of another type can make fail, and a failure
   -- here leaves nothing behind (Lua does not roll back what ran before an error).
-  local f = {'to', to, 'type', mtype, 'caller', caller, 'status', 'queued', 'createdAt', now, 'priority', p, 'bytes', #body, 'hist', 'q0'}
+  local f = {'to', to, 'type', mtype, 'caller', caller, 'status', 'queued', 'createdAt', now, 'priority', p, 'bytes', #body, 'hist', 'q0', 'channel', chId}
   if expiresAt ~= '' then f[#f + 1] = 'expiresAt'; f[#f + 1] = expiresAt end
   if tp ~= '' then f[#f + 1] = 'tp'; f[#f + 1] = tp end
   redis.call('HSET', rec, unpack(f))
@@ -270,8 +294,9 @@ export const ACCEPT_BATCH_PRELUDE = LIB + ACCEPT_PRELUDE;
  * the next hold or lease falls due, -1 if none).
  */
 export const CLAIM_KEYS = ['tat', 'pause', 'fence', 'weights', 'ambiguous', 'idle'] as const;
-export const CLAIM_ARGS = ['base', 'now', 'recTtl', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs'] as const;
+export const CLAIM_ARGS = ['base', 'now', 'recTtl', 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs'] as const;
 export const CLAIM = `${LIB}
+useChannel(ch)
 now = tonumber(now)
 local ended = {}
 local pausedFor = redis.call('PTTL', pause)
@@ -427,8 +452,9 @@ return {jobs, ended, 'idle', waitMs}
  * only for the current lease holder. Reply: {record outcome, 1|0 queue advanced}.
  */
 export const SETTLE_KEYS = ['rec', 'state'] as const;
-export const SETTLE_ARGS = ['base', 'now', 'recTtl', 'to', 'tok', 'entry', 'outcome', 'attemptJson', 'wamid', 'errorJson', 'wamidTtl'] as const;
+export const SETTLE_ARGS = ['base', 'now', 'recTtl', 'ch', 'to', 'tok', 'entry', 'outcome', 'attemptJson', 'wamid', 'errorJson', 'wamidTtl'] as const;
 export const SETTLE = `${LIB}
+useChannel(ch)
 local recorded = endRecord(string.sub(entry, 2), outcome, attemptJson, wamid, errorJson, wamidTtl)
 local moved = advance(to, tok, entry)
 return {recorded, moved and 1 or 0}
@@ -442,8 +468,9 @@ return {recorded, moved and 1 or 0}
  * Reply: {'held'|'failed'|'stale', failures}.
  */
 export const RETRY_KEYS = ['rec', 'state'] as const;
-export const RETRY_ARGS = ['base', 'now', 'recTtl', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson'] as const;
+export const RETRY_ARGS = ['base', 'now', 'recTtl', 'ch', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson'] as const;
 export const RETRY = `${LIB}
+useChannel(ch)
 local id = string.sub(entry, 2)
 if not redis.call('HGET', rec, 'status') then
   advance(to, tok, entry)
@@ -479,8 +506,9 @@ return 1
  * ARGV: to, tok, entry, keepInflight. Reply: {1|0 released}.
  */
 export const RELEASE_KEYS = ['rec', 'state'] as const;
-export const RELEASE_ARGS = ['base', 'now', 'recTtl', 'to', 'tok', 'entry', 'keepInflight'] as const;
+export const RELEASE_ARGS = ['base', 'now', 'recTtl', 'ch', 'to', 'tok', 'entry', 'keepInflight'] as const;
 export const RELEASE = `${LIB}
+useChannel(ch)
 if not leaseHeld(to, tok) then return {0} end
 if keepInflight ~= '1' and redis.call('HGET', rec, 'status') == 'sending' then redis.call('HDEL', rec, 'inflight') end
 redis.call('ZREM', LEASES, to)
@@ -495,7 +523,8 @@ return {1}
 export const REPLAY_KEYS = ['rec'] as const;
 export const REPLAY_ARGS = ['base', 'now', 'recTtl', 'id', 'attemptJson'] as const;
 export const REPLAY = `${LIB}
-local r = redis.call('HMGET', rec, 'status', 'to', 'priority', 'caller')
+local r = redis.call('HMGET', rec, 'status', 'to', 'priority', 'caller', 'channel')
+useChannel(r[5])
 if not r[1] then
   redis.call('ZREM', base .. ':dlq', id)
   return {'missing'}
@@ -526,11 +555,13 @@ return {'ok', r[2]}
 export const ADOPT_KEYS = ['rec'] as const;
 export const ADOPT_ARGS = ['base', 'now', 'recTtl', 'id', 'to'] as const;
 export const ADOPT = `${LIB}
-local r = redis.call('HMGET', rec, 'status', 'caller', 'priority', 'sq')
+local r = redis.call('HMGET', rec, 'status', 'caller', 'priority', 'sq', 'channel')
+useChannel(r[5])
 if r[4] or (r[1] ~= 'queued' and r[1] ~= 'sending') then return {'skipped'} end
 local p = r[3] or 'n'
 redis.call('HSET', rec, 'sq', '1', 'priority', p)
 redis.call('LPUSH', kq(to), p .. id)
+countChannel(1)
 redis.call('HINCRBY', kr(to), p, 1)
 countPending(r[2], p, 1)
 local st = redis.call('HGET', kr(to), 's')

@@ -32,6 +32,14 @@ import {
 } from './outbound-scripts.js';
 
 export const PRIORITIES = ['high', 'normal', 'bulk'] as const;
+
+/** The channel whose scheduler keys are the relay's own (today's names): what the CBOT_* variables form. */
+export const DEFAULT_CHANNEL = 'default';
+
+/** The base of a channel's scheduler keys (must match useChannel in outbound-scripts.ts). */
+export function channelKeyBase(prefix: string, channel: string): string {
+  return channel === DEFAULT_CHANNEL ? prefix : `${prefix}:c:${channel}`;
+}
 export type Priority = (typeof PRIORITIES)[number];
 const PRIORITY_CODE: Record<Priority, string> = { high: 'h', normal: 'n', bulk: 'b' };
 
@@ -58,6 +66,8 @@ export interface AcceptInput {
   type: string;
   caller: string;
   priority: Priority;
+  /** The CBOT channel that sends it (default `default`). */
+  channel?: string;
   nowMs: number;
   body: string;
   expiresAtMs?: number;
@@ -87,6 +97,7 @@ export interface Lease {
   acceptedAtMs: number;
   caller: string;
   priority: Priority;
+  channel: string;
 }
 
 export type ClaimState = 'more' | 'rate' | 'paused' | 'idle';
@@ -127,7 +138,7 @@ export class Outbound {
   readonly #backlogMaxBytes: number;
   readonly #acceptBatch: (keys: string[], args: (string | number | Buffer)[]) => Promise<unknown>;
   readonly #accepts: Coalescer<AcceptInput, AcceptResult>;
-  readonly #claim: Script<(typeof CLAIM_KEYS)[number], (typeof CLAIM_ARGS)[number], Claim>;
+  readonly #claim: Script<(typeof CLAIM_KEYS)[number], (typeof CLAIM_ARGS)[number], unknown>;
   readonly #settle: Script<(typeof SETTLE_KEYS)[number], (typeof SETTLE_ARGS)[number], { recorded: string; advanced: boolean }>;
   readonly #retry: Script<(typeof RETRY_KEYS)[number], (typeof RETRY_ARGS)[number], { kind: 'held' | 'failed' | 'stale'; failures: number }>;
   readonly #pause: Script<(typeof PAUSE_KEYS)[number], (typeof PAUSE_ARGS)[number], unknown>;
@@ -153,7 +164,7 @@ export class Outbound {
       maxBatchWeight: MAX_BATCH_CHARS,
       weigh: (input) => input.body.length,
     });
-    this.#claim = defineScript(this.#redis, { keys: CLAIM_KEYS, args: CLAIM_ARGS, lua: CLAIM, parse: parseClaim });
+    this.#claim = defineScript(this.#redis, { keys: CLAIM_KEYS, args: CLAIM_ARGS, lua: CLAIM, parse: (reply) => reply });
     this.#settle = defineScript(this.#redis, {
       keys: SETTLE_KEYS,
       args: SETTLE_ARGS,
@@ -222,6 +233,7 @@ export class Outbound {
           input.idempotency?.fingerprint ?? '',
           input.body,
           input.traceparent ?? '',
+          input.channel ?? DEFAULT_CHANNEL,
         ],
       })),
       ACCEPT_ROW,
@@ -256,15 +268,16 @@ export class Outbound {
     return (await this.#redis.hget(this.#key(`msg:${id}`), 'tp')) ?? undefined;
   }
 
-  /** Claims up to `n` recipients (see CLAIM in outbound-scripts.ts). */
-  claim(n: number, nowMs: number, policy: ClaimPolicy): Promise<Claim> {
+  /** Claims up to `n` recipients of one channel (see CLAIM in outbound-scripts.ts), within that channel's rate and pause. */
+  claim(n: number, nowMs: number, policy: ClaimPolicy, channel: string = DEFAULT_CHANNEL): Promise<Claim> {
+    const cb = channelKeyBase(this.#p, channel);
     const intervalMs = 1000 / policy.ratePerSecond;
     // Bursts of up to a tenth of a second's worth pass at once.
     const burst = Math.max(1, Math.floor(policy.ratePerSecond / 10));
     return this.#claim(
       {
-        tat: this.#key('gate:tat'),
-        pause: this.#key('gate:pause'),
+        tat: `${cb}:gate:tat`,
+        pause: `${cb}:gate:pause`,
         fence: this.#key('o:fence'),
         weights: this.#key('o:weights'),
         ambiguous: this.#key('ambiguous'),
@@ -272,6 +285,7 @@ export class Outbound {
       },
       {
         ...this.#common(nowMs),
+        ch: channel,
         nowIso: new Date(nowMs).toISOString(),
         n,
         leaseMs: policy.leaseMs,
@@ -279,11 +293,11 @@ export class Outbound {
         intervalMs,
         toleranceMs: intervalMs * (burst - 1),
       },
-    );
+    ).then((reply) => parseClaim(reply, channel));
   }
 
   #leaseKeys(lease: Lease) {
-    return { rec: this.#key(`msg:${lease.id}`), state: this.#key(`o:r:${lease.to}`) };
+    return { rec: this.#key(`msg:${lease.id}`), state: `${channelKeyBase(this.#p, lease.channel)}:o:r:${lease.to}` };
   }
 
   #common(nowMs: number) {
@@ -301,6 +315,7 @@ export class Outbound {
       this.#leaseKeys(lease),
       {
         ...this.#common(nowMs),
+        ch: lease.channel,
         to: lease.to,
         tok: lease.token,
         entry: lease.entry,
@@ -327,6 +342,7 @@ export class Outbound {
       this.#leaseKeys(lease),
       {
         ...this.#common(nowMs),
+        ch: lease.channel,
         to: lease.to,
         tok: lease.token,
         entry: lease.entry,
@@ -342,7 +358,7 @@ export class Outbound {
 
   /** Gives a lease back unused: the recipient is ready again, its head message in place. False when the lease had moved on. */
   release(lease: Lease, nowMs: number): Promise<boolean> {
-    return this.#release(this.#leaseKeys(lease), { ...this.#common(nowMs), to: lease.to, tok: lease.token, entry: lease.entry, keepInflight: lease.ambiguous ? 1 : 0 });
+    return this.#release(this.#leaseKeys(lease), { ...this.#common(nowMs), ch: lease.channel, to: lease.to, tok: lease.token, entry: lease.entry, keepInflight: lease.ambiguous ? 1 : 0 });
   }
 
   /** A failed message back to 'queued' behind its recipient's pending ones, atomically. */
@@ -356,10 +372,10 @@ export class Outbound {
     return this.#adopt({ rec: this.#key(`msg:${id}`) }, { ...this.#common(nowMs), id, to });
   }
 
-  /** CBOT told us to slow down: every dispatcher holds off for `ms` (extends, never shortens). */
-  async pause(ms: number): Promise<void> {
+  /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms` (extends, never shortens). */
+  async pause(ms: number, channel: string = DEFAULT_CHANNEL): Promise<void> {
     // One script: two dispatchers throttled at once must not let the shorter pause replace the longer.
-    await this.#pause({ pause: this.#key('gate:pause') }, { ms: Math.max(1, Math.round(ms)) });
+    await this.#pause({ pause: `${channelKeyBase(this.#p, channel)}:gate:pause` }, { ms: Math.max(1, Math.round(ms)) });
   }
 
   /** Caller weights for the fair share (default 1); every process of one relay writes the same. */
@@ -369,6 +385,21 @@ export class Outbound {
     const multi = this.#redis.multi().del(key);
     if (flat.length > 0) multi.hset(key, ...flat);
     await multi.exec();
+  }
+
+  /**
+   * Messages queued per channel (not yet sent or ended); channels with none are absent. Messages
+   * queued before channels existed are not counted, but any that remain show as `default` (at least 1):
+   * a recipient with messages is always ready, held or leased in its channel's scheduler.
+   */
+  async queuedByChannel(): Promise<Record<string, number>> {
+    const h = await this.#redis.hgetall(this.#key('channels'));
+    const out: Record<string, number> = Object.fromEntries(Object.entries(h).map(([ch, n]) => [ch, Number(n)]).filter(([, n]) => (n as number) > 0));
+    if (out[DEFAULT_CHANNEL] === undefined) {
+      const keys = ['o:ring:h', 'o:ring:n', 'o:ring:b', 'o:held', 'o:leases'].map((k) => this.#key(k));
+      if ((await this.#redis.exists(...keys)) > 0) out[DEFAULT_CHANNEL] = 1;
+    }
+    return out;
   }
 
   /** Open messages (accepted, not sent, failed or expired) and their body bytes. */
@@ -393,7 +424,7 @@ export class Outbound {
   }
 }
 
-function parseClaim(reply: unknown): Claim {
+function parseClaim(reply: unknown, channel: string): Claim {
   const [jobs, ended, state, waitMs] = replyArray(reply, 'claim');
   const s = replyString(state, 'claim');
   if (s !== 'more' && s !== 'rate' && s !== 'paused' && s !== 'idle') throw new Error(`claim: unexpected state ${s}`);
@@ -411,6 +442,7 @@ function parseClaim(reply: unknown): Claim {
         acceptedAtMs: Number(acceptedAt),
         caller: caller!,
         priority: PRIORITY_NAME[entry!.charAt(0)] ?? 'normal',
+        channel,
       };
     }),
     ended: replyArray(ended, 'claim').map((e) => {

@@ -16,6 +16,8 @@ export interface CbotSimOptions {
   /** Default 127.0.0.1. */
   host?: string;
   apiKey: string;
+  /** Which CBOT API to play: `onprem` (default) or `cloud` (`/messages`, Graph errors, Cloud-envelope callbacks). */
+  api?: 'onprem' | 'cloud';
   /** Header carrying the key: `Authorization` expects `Bearer <key>`, any other name the bare key. */
   apiKeyHeader?: string;
   knobs?: Partial<SimKnobs>;
@@ -69,6 +71,7 @@ export async function startCbotSim(opts: CbotSimOptions): Promise<CbotSim> {
   if (opts.apiKey.length === 0) throw new Error('cbot-sim: apiKey must not be empty');
   const logger = opts.logger ?? pino({ level: 'silent' });
   const sim = new Simulator({
+    ...(opts.api === undefined ? {} : { api: opts.api }),
     apiKey: opts.apiKey,
     apiKeyHeader: opts.apiKeyHeader ?? 'Authorization',
     knobs: mergeKnobs(defaultKnobs, opts.knobs ?? {}),

@@ -3,29 +3,43 @@ import { readBody, sendJson } from './http-io.js';
 import type { SimReceivedMessage } from './message-log.js';
 import type { Simulator } from './simulator.js';
 import { validateMessage } from './validate-message.js';
-import { accessDeniedBody, failureBody, invalidParameterBody, pairRateLimitBody } from './wa-errors.js';
+import {
+  accessDeniedBody, cloudAccessDeniedBody, cloudFailure, cloudInvalidParameterBody, failureBody, invalidParameterBody, pairRateLimitBody,
+} from './wa-errors.js';
 
 const maxBodyBytes = 1024 * 1024;
 const meta = '"meta":{"api_status":"stable","version":"2.53.1"}';
 
-/** POST /v1/messages — the benchmark hot path: no framework, no per-request allocations beyond the record. */
+/**
+ * POST /v1/messages (On-Premises) or POST /messages (Cloud: `messaging_product` required, Graph error
+ * bodies, throttling on HTTP 400) — the benchmark hot path: no framework, no per-request allocations
+ * beyond the record.
+ */
 export async function handleMessages(sim: Simulator, req: IncomingMessage, res: ServerResponse): Promise<void> {
   sim.log.countAttempt();
   let raw: string;
   try {
     raw = await readBody(req, maxBodyBytes);
   } catch {
-    return answer(sim, res, 413, invalidParameterBody(`body: larger than ${maxBodyBytes} bytes`));
+    return answer(sim, res, 413, invalid(sim, `body: larger than ${maxBodyBytes} bytes`));
   }
-  if (!sim.authorized(req.headers)) return answer(sim, res, 401, accessDeniedBody);
+  const cloud = sim.api === 'cloud';
+  if (!sim.authorized(req.headers)) return answer(sim, res, 401, cloud ? cloudAccessDeniedBody : accessDeniedBody);
   const knobs = sim.knobs;
   const failure = sim.plan.next(knobs, sim.now());
   if (failure !== undefined) {
     const headers = failure === 429 ? { 'retry-after': String(knobs.retryAfterSeconds) } : undefined;
+    if (cloud) {
+      const f = cloudFailure(failure);
+      return answer(sim, res, f.status, f.body, headers);
+    }
     return answer(sim, res, failure, failureBody(failure), headers);
   }
   const check = validateMessage(raw);
-  if (!check.ok) return answer(sim, res, 400, invalidParameterBody(check.details));
+  if (!check.ok) return answer(sim, res, 400, invalid(sim, check.details));
+  if (cloud && check.message.body.messaging_product !== 'whatsapp') {
+    return answer(sim, res, 400, cloudInvalidParameterBody('messaging_product: must be "whatsapp"'));
+  }
 
   const { to, type, body } = check.message;
   if ((knobs.pairRateLimited[to] ?? 0) > sim.now()) return answer(sim, res, 400, pairRateLimitBody);
@@ -60,7 +74,16 @@ export async function handleMessages(sim: Simulator, req: IncomingMessage, res: 
     req.socket.destroy();
     return;
   }
+  if (cloud) {
+    const contact = `{"input":${JSON.stringify(to)},"wa_id":${JSON.stringify(to)}}`;
+    sendJson(res, 200, `{"messaging_product":"whatsapp","contacts":[${contact}],"messages":[{"id":${JSON.stringify(wamid)}}]}`);
+    return;
+  }
   sendJson(res, 200, `{"messages":[{"id":${JSON.stringify(wamid)}}],${meta}}`);
+}
+
+function invalid(sim: Simulator, details: string): string {
+  return sim.api === 'cloud' ? cloudInvalidParameterBody(details) : invalidParameterBody(details);
 }
 
 async function answer(

@@ -4,30 +4,31 @@ import { handleControl } from './control-routes.js';
 import { BodyTooLargeError, sendJson } from './http-io.js';
 import { handleMessages } from './messages-route.js';
 import type { Simulator } from './simulator.js';
-import { invalidParameterBody, notFoundBody } from './wa-errors.js';
+import { cloudNotFoundBody, invalidParameterBody, notFoundBody } from './wa-errors.js';
 import { handleWebhookConfig } from './webhook-route.js';
 
 /** Plain node:http routing: the simulator has a handful of fixed paths and must stay fast. */
 export function createRequestListener(sim: Simulator, logger: Logger): RequestListener {
+  const messagesPath = sim.api === 'cloud' ? '/messages' : '/v1/messages';
   return (req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
     let work: Promise<void> | undefined;
-    if (path === '/v1/messages' && method === 'POST') work = handleMessages(sim, req, res);
+    if (path === messagesPath && method === 'POST') work = handleMessages(sim, req, res);
     else if (path === '/v1/configs/webhook' && (method === 'POST' || method === 'GET')) {
       work = handleWebhookConfig(sim, req, res);
     } else if (path.startsWith('/_sim/')) work = handleControl(sim, req, res, path);
     else if (path === '/healthz' && method === 'GET') sendJson(res, 200, '{"status":"ok"}');
-    else notFound(req, res);
+    else notFound(req, res, sim.api === 'cloud' ? cloudNotFoundBody : notFoundBody);
     work?.catch((err: unknown) => fail(logger, res, err));
   };
 }
 
-function notFound(req: IncomingMessage, res: ServerResponse): void {
+function notFound(req: IncomingMessage, res: ServerResponse, body: string): void {
   req.resume();
-  sendJson(res, 404, notFoundBody);
+  sendJson(res, 404, body);
 }
 
 function fail(logger: Logger, res: ServerResponse, err: unknown): void {

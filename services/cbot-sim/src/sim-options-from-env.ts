@@ -48,6 +48,8 @@ export function simOptionsFromEnv(env: NodeJS.ProcessEnv): CbotSimOptions {
   };
   const maxRecorded = read(env, 'SIM_MAX_RECORDED', int(1, 10_000_000));
   if (maxRecorded !== undefined) opts.maxRecorded = maxRecorded;
+  const api = read(env, 'SIM_API', z.enum(['onprem', 'cloud']));
+  if (api !== undefined) opts.api = api;
   const host = read(env, 'SIM_HOST', z.string());
   if (host !== undefined) opts.host = host;
   const keyHeader = read(env, 'SIM_API_KEY_HEADER', z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'not a header name'));

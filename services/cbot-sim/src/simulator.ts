@@ -9,8 +9,11 @@ import { mergeKnobs, type SimKnobs } from './knobs.js';
 import { MessageLog } from './message-log.js';
 import { sendStatusCallbacks } from './status-callbacks.js';
 import { Timers } from './timers.js';
+import type { SimApi } from './wa-errors.js';
 
 export interface SimulatorOptions {
+  /** Default onprem. */
+  api?: SimApi;
   apiKey: string;
   apiKeyHeader: string;
   knobs: SimKnobs;
@@ -47,6 +50,7 @@ export class Simulator {
   readonly sender: CallbackSender;
   readonly now: () => number;
   readonly random: () => number;
+  readonly api: SimApi;
   /** Lower-case name of the header carrying the key, and the exact value expected in it. */
   readonly keyHeader: string;
   readonly #expectedKey: string;
@@ -60,6 +64,7 @@ export class Simulator {
   constructor(opts: SimulatorOptions) {
     this.now = opts.now;
     this.random = opts.random;
+    this.api = opts.api ?? 'onprem';
     this.keyHeader = opts.apiKeyHeader.toLowerCase();
     this.#expectedKey = this.keyHeader === 'authorization' ? `Bearer ${opts.apiKey}` : opts.apiKey;
     this.#initialKnobs = opts.knobs;
@@ -127,7 +132,7 @@ export class Simulator {
     }
     this.#pendingStatus += 1;
     void sendStatusCallbacks(
-      { sender: this.sender, timers: this.timers, ids: this.ids, now: this.now },
+      { sender: this.sender, timers: this.timers, ids: this.ids, now: this.now, cloud: this.api === 'cloud' },
       message,
       knobs.statusDelaysMs,
     ).finally(() => {

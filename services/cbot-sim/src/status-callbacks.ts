@@ -1,6 +1,6 @@
 import type { CallbackSender } from './callback-sender.js';
 import type { IdSource } from './ids.js';
-import { conversationCategory, statusPayload, type SimStatus } from './status-payload.js';
+import { cloudEnvelope, conversationCategory, statusPayload, type SimStatus } from './status-payload.js';
 import type { Timers } from './timers.js';
 
 export interface StatusCallbacksOptions {
@@ -8,6 +8,8 @@ export interface StatusCallbacksOptions {
   timers: Timers;
   ids: IdSource;
   now: () => number;
+  /** Wrap each status in the Cloud API envelope. */
+  cloud?: boolean;
 }
 
 const order: readonly SimStatus[] = ['sent', 'delivered', 'read'];
@@ -26,7 +28,7 @@ export function sendStatusCallbacks(
 }
 
 async function run(
-  { sender, timers, ids, now }: StatusCallbacksOptions,
+  { sender, timers, ids, now, cloud }: StatusCallbacksOptions,
   message: { wamid: string; to: string; type: string },
   delaysMs: readonly [number, number, number],
 ): Promise<void> {
@@ -43,6 +45,6 @@ async function run(
       wamid: message.wamid, recipientId: message.to, status, timestamp: Math.floor(now() / 1000),
       conversationId, expiresAt, category,
     });
-    await sender.deliver('status', payload).done;
+    await sender.deliver('status', cloud ? cloudEnvelope(payload) : payload).done;
   }
 }

@@ -31,6 +31,20 @@ export function statusPayload(input: StatusPayloadInput): { statuses: Array<Reco
   return { statuses: [status] };
 }
 
+/** A callback value (statuses, messages…) in the Cloud API envelope, as CBOT's Cloud API posts it. */
+export function cloudEnvelope(value: Record<string, unknown>): Record<string, unknown> {
+  return {
+    object: 'whatsapp_business_account',
+    entry: [{
+      id: '104857600000001',
+      changes: [{
+        value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '908501234567', phone_number_id: '110000000000001' }, ...value },
+        field: 'messages',
+      }],
+    }],
+  };
+}
+
 /** Template messages open a business-initiated conversation; anything else is a service reply. */
 export function conversationCategory(messageType: string): string {
   return messageType === 'template' ? 'utility' : 'service';

@@ -28,3 +28,38 @@ const failureBodies: Record<SimFailureStatus, string> = {
 export function failureBody(status: SimFailureStatus): string {
   return failureBodies[status];
 }
+
+/** Which CBOT API the simulator plays: On-Premises (`/v1/messages`) or Cloud (`/messages`, Graph errors). */
+export type SimApi = 'onprem' | 'cloud';
+
+/** A Graph-style Cloud error body, as CBOT's Cloud API sends it. */
+function graphBody(code: number, message: string, details?: string): string {
+  return JSON.stringify({
+    error: {
+      message: `(#${code}) ${message}`,
+      type: 'OAuthException',
+      code,
+      ...(details === undefined ? {} : { error_data: { messaging_product: 'whatsapp', details } }),
+      fbtrace_id: 'sim',
+    },
+  });
+}
+
+export const cloudAccessDeniedBody = graphBody(190, 'Invalid OAuth access token');
+export const cloudNotFoundBody = graphBody(100, 'Unsupported request: unknown path');
+
+export function cloudInvalidParameterBody(details: string): string {
+  return graphBody(100, 'Invalid parameter', details);
+}
+
+/** Cloud answers a throttle with HTTP 400 and the code; the other failures keep their status. */
+const cloudFailures: Record<SimFailureStatus, { status: number; body: string }> = {
+  400: { status: 400, body: cloudInvalidParameterBody('simulated permanent error') },
+  429: { status: 400, body: graphBody(130429, 'Rate limit hit', 'Cloud API message throughput has been reached.') },
+  500: { status: 500, body: graphBody(131000, 'Something went wrong') },
+  503: { status: 503, body: graphBody(131016, 'Service unavailable') },
+};
+
+export function cloudFailure(status: SimFailureStatus): { status: number; body: string } {
+  return cloudFailures[status];
+}

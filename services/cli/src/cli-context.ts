@@ -1,12 +1,13 @@
 import { CbotClient } from '@cbot-relay/cbot-client';
-import type { RelayConfig } from '@cbot-relay/config';
+import type { ChannelConfig, RelayConfig } from '@cbot-relay/config';
+import { channelsOf, requireChannelCbot } from '@cbot-relay/config';
 import { EventDeadLetters, SubscriberQueues } from '@cbot-relay/fanout';
 import type { Subscriber } from '@cbot-relay/fanout';
 import { DEFAULT_REDIS_URL, closeRedis, createRedis } from '@cbot-relay/queues';
 import type { RedisClient } from '@cbot-relay/queues';
 import { MessageStore, Outbound, SubscriberStore } from '@cbot-relay/records';
 import type { SubscriberRecord } from '@cbot-relay/records';
-import { EXIT, unreachable, usageError } from './cli-error.js';
+import { EXIT, notFound, unreachable, usageError } from './cli-error.js';
 import type { ExitCode } from './cli-error.js';
 
 /** Where command output goes; tests and `main` pass the process's streams. */
@@ -28,7 +29,7 @@ export class CliContext {
   #redis: Promise<RedisClient> | undefined;
   #client: RedisClient | undefined;
   #queues: SubscriberQueues | undefined;
-  #cbot: CbotClient | undefined;
+  readonly #cbot = new Map<string, CbotClient>();
 
   constructor(config: RelayConfig, io: CliIo) {
     this.config = config;
@@ -76,18 +77,36 @@ export class CliContext {
     return new EventDeadLetters({ queues: await this.subscriberQueues(), subscribers: () => this.subscribers() });
   }
 
-  /** CBOT for the default channel (CBOT_BASE_URL, CBOT_API_KEY); exit 2 naming what is missing. */
-  cbot(): CbotClient {
-    const { baseUrl, apiKey, apiKeyHeader, timeoutMs } = this.config.cbot;
-    if (baseUrl === undefined) throw usageError('CBOT_BASE_URL: required to talk to CBOT');
-    if (apiKey === undefined) throw usageError('CBOT_API_KEY: required to talk to CBOT');
-    this.#cbot ??= new CbotClient({ baseUrl, apiKey, apiKeyHeader, timeoutMs, connections: 1 });
-    return this.#cbot;
+  /**
+   * A configured channel (CHANNELS_FILE, or `default` from the CBOT_* variables); the default channel
+   * when `id` is undefined. Exit 3 naming the channels for an unknown id.
+   */
+  channel(id: string | undefined): ChannelConfig {
+    const all = channelsOf(this.config);
+    const found = id === undefined ? all.find((ch) => ch.isDefault) : all.find((ch) => ch.id === id);
+    if (!found) throw notFound(`no channel ${JSON.stringify(id)} (channels: ${all.map((ch) => ch.id).join(', ')})`);
+    return found;
+  }
+
+  /** CBOT of one channel; exit 2 naming what is missing (CBOT_BASE_URL / CBOT_API_KEY, or the channel's field). */
+  cbot(channel: ChannelConfig): CbotClient {
+    let cbot: { baseUrl: string; apiKey: string };
+    try {
+      cbot = requireChannelCbot(channel);
+    } catch (err) {
+      throw usageError(err instanceof Error ? err.message.replace(/: required by the dispatcher role$/, ': required to talk to CBOT') : String(err));
+    }
+    let client = this.#cbot.get(channel.id);
+    if (!client) {
+      client = new CbotClient({ ...cbot, api: channel.api, apiKeyHeader: channel.apiKeyHeader, timeoutMs: this.config.cbot.timeoutMs, connections: 1 });
+      this.#cbot.set(channel.id, client);
+    }
+    return client;
   }
 
   /** Idempotent; every step runs even if one fails. */
   async close(): Promise<void> {
-    await Promise.allSettled([this.#queues?.close(), this.#cbot?.close()]);
+    await Promise.allSettled([this.#queues?.close(), ...[...this.#cbot.values()].map((c) => c.close())]);
     if (this.#client) await closeRedis(this.#client).catch(() => undefined);
   }
 }

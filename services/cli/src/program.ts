@@ -32,8 +32,9 @@ export function buildProgram(ctx: () => CliContext, io: CliIo): Command {
   // `pnpm relay register-webhook`, the command this CLI replaced.
   program
     .command('register-webhook', { hidden: true })
-    .description('same as `webhook register`')
-    .action(() => registerWebhook(ctx(), { channel: 'default' }));
+    .description('same as `webhook register [--channel <id>]`')
+    .argument('[channel]', 'the channel (default: the default channel)')
+    .action((channel: string | undefined) => registerWebhook(ctx(), channel === undefined ? {} : { channel }));
   return program;
 }
 

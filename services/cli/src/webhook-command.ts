@@ -1,29 +1,27 @@
 import { Command } from 'commander';
 import { callbackAuthHeaders } from '@cbot-relay/cbot-client';
+import type { ChannelConfig } from '@cbot-relay/config';
 import type { CliContext } from './cli-context.js';
-import { failed, notFound, unreachable, usageError } from './cli-error.js';
+import { failed, unreachable, usageError } from './cli-error.js';
 import { printJson } from './output.js';
 
-/** Until CHANNELS_FILE: the CBOT_* variables are the one channel `default`. */
-const CHANNELS = ['default'];
-
-const channelOption = ['--channel <id>', 'the CBOT channel (today only "default": the CBOT_* variables)', 'default'] as const;
+const channelOption = ['--channel <id>', 'the CBOT channel (a CHANNELS_FILE id; default: the default channel, or the CBOT_* variables)'] as const;
 
 /** A CBOT answer that is not an HTTP status is a network failure: CBOT could not be reached. */
 const cbotFailure = (what: string, detail: string) =>
   detail.startsWith('HTTP ') ? failed(`CBOT refused ${what}: ${detail}`) : unreachable(`cannot reach CBOT (${what}): ${detail}`);
 
-function checkChannel(id: string): void {
-  if (!CHANNELS.includes(id)) throw notFound(`no channel ${JSON.stringify(id)} (channels: ${CHANNELS.join(', ')})`);
-}
+/** What names the channel's callback URL in messages: the variable, or the channel's file field. */
+const urlSetting = (channel: ChannelConfig, c: CliContext) =>
+  c.config.channelsFile === undefined ? 'PUBLIC_WEBHOOK_URL' : `channel "${channel.id}" publicWebhookUrl`;
 
-export async function registerWebhook(c: CliContext, opts: { channel: string; json?: boolean }): Promise<void> {
-  checkChannel(opts.channel);
-  const url = c.config.webhook.publicUrl;
-  if (url === undefined) throw usageError('PUBLIC_WEBHOOK_URL: required to register the callback URL');
-  const res = await c.cbot().registerWebhook(url, callbackAuthHeaders(c.config.webhook.basic));
+export async function registerWebhook(c: CliContext, opts: { channel?: string; json?: boolean }): Promise<void> {
+  const channel = c.channel(opts.channel);
+  const url = channel.webhook.publicUrl;
+  if (url === undefined) throw usageError(`${urlSetting(channel, c)}: required to register the callback URL`);
+  const res = await c.cbot(channel).registerWebhook(url, callbackAuthHeaders(channel.webhook.basic));
   if (!res.ok) throw cbotFailure('the callback URL', res.detail);
-  if (opts.json) printJson(c.io, { channel: opts.channel, url, registered: true });
+  if (opts.json) printJson(c.io, { channel: channel.id, url, registered: true });
   else c.io.stdout.write(`registered: ${url} (${res.detail})\n`);
 }
 
@@ -34,23 +32,24 @@ export function webhookCommand(ctx: () => CliContext): Command {
     .description('register PUBLIC_WEBHOOK_URL with CBOT now, with the Basic credentials CBOT must send back (CBOT_WEBHOOK_USER/PASS)')
     .option(...channelOption)
     .option('--json', 'print {"channel", "url", "registered"} as JSON')
-    .action((opts: { channel: string; json?: boolean }) => registerWebhook(ctx(), opts));
+    .action((opts: { channel?: string; json?: boolean }) => registerWebhook(ctx(), opts));
   webhook
     .command('show')
     .description('show the callback URL CBOT holds, and whether it is PUBLIC_WEBHOOK_URL')
     .option(...channelOption)
     .option('--json', 'print {"channel", "url", "expected", "matches"} as JSON')
-    .action(async (opts: { channel: string; json?: boolean }) => {
+    .action(async (opts: { channel?: string; json?: boolean }) => {
       const c = ctx();
-      checkChannel(opts.channel);
-      const res = await c.cbot().getWebhook();
+      const channel = c.channel(opts.channel);
+      const res = await c.cbot(channel).getWebhook();
       if (!res.ok) throw cbotFailure('the callback URL query', res.detail);
-      const expected = c.config.webhook.publicUrl ?? null;
+      const expected = channel.webhook.publicUrl ?? null;
       const matches = expected === null ? null : res.url === expected;
-      if (opts.json) return printJson(c.io, { channel: opts.channel, url: res.url, expected, matches });
+      const setting = urlSetting(channel, c);
+      if (opts.json) return printJson(c.io, { channel: channel.id, url: res.url, expected, matches });
       c.io.stdout.write(`CBOT calls: ${res.url ?? '(no callback URL set)'}\n`);
-      if (expected === null) c.io.stdout.write('PUBLIC_WEBHOOK_URL is not set: nothing to compare with\n');
-      else c.io.stdout.write(matches ? 'matches PUBLIC_WEBHOOK_URL\n' : `differs from PUBLIC_WEBHOOK_URL (${expected}): run \`cbot-relay webhook register\`\n`);
+      if (expected === null) c.io.stdout.write(`${setting} is not set: nothing to compare with\n`);
+      else c.io.stdout.write(matches ? `matches ${setting}\n` : `differs from ${setting} (${expected}): run \`cbot-relay webhook register --channel ${channel.id}\`\n`);
     });
   return webhook;
 }

@@ -14,7 +14,10 @@ export interface DispatchPolicy extends BackoffPolicy {
 
 export interface DispatchDeps {
   outbound: Outbound;
+  /** The client of channel `default`, and of any channel `clients` does not list. */
   client: CbotClient;
+  /** One client per channel (its base URL, API flavour and key), by channel id. */
+  clients?: ReadonlyMap<string, CbotClient>;
   policy: DispatchPolicy;
   log: Logger;
   metrics: Metrics;
@@ -56,9 +59,10 @@ async function attemptSend(deps: DispatchDeps, lease: Lease, sendBy: number, spa
     log.warn({ relayId: lease.id }, 'resending a message whose earlier attempt may have reached CBOT (answer lost)');
   }
   const started = deps.now();
-  const outcome = await deps.client.sendMessage(lease.body);
+  const client = deps.clients?.get(lease.channel) ?? deps.client;
+  const outcome = await client.sendMessage(lease.body);
   metrics.sendLatency.observe((deps.now() - started) / 1000);
-  metrics.cbotAnswers.inc({ outcome: outcome.kind === 'throttled' ? `throttled_${outcome.scope}` : outcome.kind, code: codeLabel(outcome) });
+  metrics.cbotAnswers.inc({ outcome: outcome.kind === 'throttled' ? `throttled_${outcome.scope}` : outcome.kind, code: codeLabel(outcome), channel: lease.channel });
   if (span) traceOutcome(span, outcome);
   await settle(deps, lease, outcome, started);
 }
@@ -101,12 +105,12 @@ async function settle(deps: DispatchDeps, lease: Lease, outcome: SendOutcome, st
     }
     case 'throttled': {
       const ms = outcome.retryAfterMs ?? policy.throttleDefaultMs;
-      // A sender-wide throttle holds every dispatcher; a pair rate limit only this recipient.
-      if (outcome.scope === 'sender') await outbound.pause(ms);
+      // A sender-wide throttle holds every dispatcher on this channel (number); a pair rate limit only this recipient.
+      if (outcome.scope === 'sender') await outbound.pause(ms, lease.channel);
       const a = attempt(started, 'throttled', outcome.httpStatus, outcome.error.message);
       await outbound.retry(lease, now, { untilMs: now + ms, countsAsFailure: false, keepInflight: false, maxAttempts: policy.maxAttempts, error: outcome.error }, a);
       metrics.retried.inc({ kind: outcome.scope === 'sender' ? 'throttled' : 'throttled_recipient' });
-      log.warn({ relayId: lease.id, ms, code: outcome.error.code, scope: outcome.scope }, 'CBOT throttled us; holding off');
+      log.warn({ relayId: lease.id, channel: lease.channel, ms, code: outcome.error.code, scope: outcome.scope }, 'CBOT throttled us; holding off');
       return;
     }
     case 'retryable': {

@@ -17,12 +17,29 @@ export interface DispatcherOptions {
   leaseMs: number;
   /** CBOT_TIMEOUT_MS: a send may start only while the rest of the lease covers a whole attempt. */
   cbotTimeoutMs: number;
-  /** CBOT_RATE_LIMIT: messages per second across every dispatcher. */
+  /** CBOT_RATE_LIMIT: messages per second across every dispatcher (channel `default` when `channels` is not given). */
   ratePerSecond: number;
+  /** The channels to claim for, each with its own rate; default: channel `default` at `ratePerSecond`. */
+  channels?: readonly DispatchChannel[];
   /** Most recipients claimed in one script call. */
   maxClaim?: number;
   /** Longest sleep while idle: a safety net under the wake-up publish. */
   idlePollMs?: number;
+}
+
+export interface DispatchChannel {
+  id: string;
+  /** Messages per second on this channel (CBOT number) across every dispatcher. */
+  ratePerSecond: number;
+}
+
+/** A channel's claim state in this process: not claimed again before `notBefore` (epoch ms). */
+interface ChannelTurn {
+  id: string;
+  policy: ClaimPolicy;
+  notBefore: number;
+  /** The last claim found nothing ready: a wake-up or a finished send makes it worth asking again. */
+  idle: boolean;
 }
 
 /**
@@ -35,10 +52,15 @@ export interface DispatcherOptions {
  * When a claim finds nothing ready the dispatcher sleeps until the next hold or lease falls due, or
  * until an accept publishes a wake-up (the claim leaves a flag that makes the next accept publish),
  * or at most `idlePollMs`: an idle dispatcher makes one Redis call every 5 s.
+ *
+ * Each channel (CBOT number) has its own scheduler, rate and pause in Redis; the dispatcher claims
+ * for the channels in turn (round robin, at most `maxClaim` per claim), and a channel that is paused,
+ * rate-limited or idle waits out its own time while the others keep claiming.
  */
 export class Dispatcher {
-  readonly #o: Required<DispatcherOptions>;
-  readonly #policy: ClaimPolicy;
+  readonly #o: Required<Omit<DispatcherOptions, 'channels'>>;
+  readonly #turns: ChannelTurn[];
+  #rr = 0;
   readonly #inflight = new Set<Promise<void>>();
   readonly #sub: Redis | Cluster;
   #pumping = false;
@@ -48,7 +70,13 @@ export class Dispatcher {
 
   private constructor(opts: DispatcherOptions) {
     this.#o = { maxClaim: 64, idlePollMs: 5_000, ...opts };
-    this.#policy = { leaseMs: opts.leaseMs, maxAgeMs: opts.deps.policy.maxAgeMs, ratePerSecond: opts.ratePerSecond };
+    const channels = opts.channels ?? [{ id: 'default', ratePerSecond: opts.ratePerSecond }];
+    this.#turns = channels.map((c) => ({
+      id: c.id,
+      policy: { leaseMs: opts.leaseMs, maxAgeMs: opts.deps.policy.maxAgeMs, ratePerSecond: c.ratePerSecond },
+      notBefore: 0,
+      idle: false,
+    }));
     // One connection of its own: a subscribed connection can do nothing else.
     this.#sub = opts.redis instanceof Cluster ? opts.redis.duplicate() : opts.redis.duplicate();
   }
@@ -56,7 +84,10 @@ export class Dispatcher {
   static async start(opts: DispatcherOptions): Promise<Dispatcher> {
     const d = new Dispatcher(opts);
     d.#sub.on('error', (err: unknown) => opts.deps.log.warn({ err }, 'redis (dispatcher wake-ups) error'));
-    d.#sub.on('message', () => d.#pump());
+    d.#sub.on('message', () => {
+      d.#wakeIdle();
+      d.#pump();
+    });
     // Subscribed before the first claim, so no wake-up published after it can be missed.
     await d.#sub.subscribe(opts.deps.outbound.wakeChannel);
     d.#pump();
@@ -90,13 +121,38 @@ export class Dispatcher {
       });
   }
 
+  #wakeIdle(turn?: ChannelTurn): void {
+    for (const t of turn ? [turn] : this.#turns) {
+      if (t.idle) t.notBefore = 0;
+    }
+  }
+
+  /** The next channel in round-robin order whose wait is over, or undefined. */
+  #nextTurn(now: number): ChannelTurn | undefined {
+    const n = this.#turns.length;
+    for (let i = 0; i < n; i++) {
+      const t = this.#turns[(this.#rr + i) % n]!;
+      if (t.notBefore <= now) {
+        this.#rr = (this.#rr + i + 1) % n;
+        return t;
+      }
+    }
+    return undefined;
+  }
+
   async #fill(): Promise<void> {
     const { deps, concurrency, maxClaim, idlePollMs } = this.#o;
     while (!this.#closing && this.#inflight.size < concurrency) {
+      const turn = this.#nextTurn(deps.now());
+      if (turn === undefined) {
+        const due = Math.min(...this.#turns.map((t) => t.notBefore));
+        this.#sleep(Math.min(Math.max(1, due - deps.now()), idlePollMs));
+        return;
+      }
       // A lease must outlive the whole attempt, so a send must start early enough in it: by the
       // lease's end less the CBOT timeout and the in-attempt retries (2 × 2 s connect + 0.4 s), with margin.
       const sendBy = deps.now() + this.#o.leaseMs - this.#o.cbotTimeoutMs - 5_000;
-      const claim = await deps.outbound.claim(Math.min(concurrency - this.#inflight.size, maxClaim), deps.now(), this.#policy);
+      const claim = await deps.outbound.claim(Math.min(concurrency - this.#inflight.size, maxClaim), deps.now(), turn.policy, turn.id);
       const now = deps.now();
       for (const lease of claim.leases) {
         if (lease.failures === 0 && !lease.ambiguous) deps.metrics.queueWait.observe({ caller: lease.caller, priority: lease.priority }, Math.max(0, now - lease.acceptedAtMs) / 1000);
@@ -107,15 +163,16 @@ export class Dispatcher {
           })
           .finally(() => {
             this.#inflight.delete(sending);
+            // The recipient's next message may be ready now, and the rate may have a token again:
+            // ask this channel at once (a claim that finds nothing is one cheap call).
+            turn.notBefore = 0;
             this.#pump();
           });
         this.#inflight.add(sending);
       }
       this.#count(claim);
-      if (claim.state !== 'more') {
-        this.#sleep(claim.waitMs < 0 ? idlePollMs : Math.min(claim.waitMs, idlePollMs));
-        return;
-      }
+      turn.idle = claim.state === 'idle';
+      turn.notBefore = claim.state === 'more' ? 0 : now + (claim.waitMs < 0 ? idlePollMs : Math.min(claim.waitMs, idlePollMs));
     }
   }
 

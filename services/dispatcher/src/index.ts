@@ -3,6 +3,6 @@ export type { BackoffPolicy } from './backoff.js';
 export { sendLeased } from './dispatch-message.js';
 export type { DispatchDeps, DispatchPolicy } from './dispatch-message.js';
 export { Dispatcher } from './dispatcher.js';
-export type { DispatcherOptions } from './dispatcher.js';
+export type { DispatchChannel, DispatcherOptions } from './dispatcher.js';
 export { adoptLanes } from './adopt-lanes.js';
 export type { AdoptLanesOptions } from './adopt-lanes.js';

@@ -1,4 +1,4 @@
-import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventsFromCallback } from '@cbot-relay/messages';
+import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventId, eventsFromCallback } from '@cbot-relay/messages';
 import type { CallbackLimits, RelayEvent } from '@cbot-relay/messages';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { InboundJob } from '@cbot-relay/queues';
@@ -38,12 +38,14 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
     payload = job.raw;
   }
   const result: FanOutResult = { events: 0, duplicates: 0 };
-  for (const produced of eventsFromCallback(payload, new Date(job.receivedAt), job.raw, deps.limits ?? DEFAULT_CALLBACK_LIMITS)) {
-    if (produced.reason === OVER_CAP_REASON) countOverCap(produced, deps);
-    const event = produced.type === 'message.status' ? await withStatusApplied(produced, deps) : produced;
+  const channel = job.channel ?? 'default';
+  for (const item of eventsFromCallback(payload, new Date(job.receivedAt), job.raw, deps.limits ?? DEFAULT_CALLBACK_LIMITS)) {
+    if (item.reason === OVER_CAP_REASON) countOverCap(item, deps);
+    // Another number's identical item is another event; channel default keeps the ids it always had.
+    const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel };
+    const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, deps) : produced;
     let added = 0;
     let targets = 0;
-    const channel = channelOf(event);
     for (const sub of deps.subscribers) {
       if (!wants(sub, event.type) || !wantsChannel(sub, channel)) continue;
       targets++;
@@ -60,21 +62,16 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
   return result;
 }
 
-/** The event's `channel` (CHANNELS_FILE id); undefined (channel `default`) on events that carry none. */
-function channelOf(event: RelayEvent): string | undefined {
-  const channel = (event as { channel?: unknown }).channel;
-  return typeof channel === 'string' ? channel : undefined;
-}
-
 /** Moves the sent message's record and names its relay id on the event when the wamid is ours. */
-async function withStatusApplied(event: RelayEvent, deps: FanOutDeps): Promise<RelayEvent> {
+async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOutDeps): Promise<RelayEvent> {
   const status = CbotStatus.safeParse(event.data);
   if (!status.success) return event;
   const errors = status.data['errors'];
   // CBOT's own time of the status (unix seconds, string or number), kept in the record's history.
   const ts = status.data['timestamp'];
   const cbotAtS = typeof ts === 'number' || (typeof ts === 'string' && /^\d{1,12}$/.test(ts)) ? Number(ts) : undefined;
-  const { relayId } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS);
+  // Correlated within the channel: a callback on one number can never move another number's message.
+  const { relayId } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel);
   return relayId === undefined ? event : { ...event, relayMessageId: relayId };
 }
 

@@ -7,7 +7,7 @@ import { HttpError, answerError, writeJson } from './http-error.js';
 import type { SendRoutesDeps } from './send-routes.js';
 import { acceptMessage, admit, caller, requireJson } from './send-routes.js';
 import type { WebhookDeps } from './webhook-route.js';
-import { acceptCallback, authenticateCallback } from './webhook-route.js';
+import { acceptCallback, authenticateCallback, callbackChannel } from './webhook-route.js';
 
 export interface HotRoutesDeps {
   send: SendRoutesDeps;
@@ -22,6 +22,7 @@ export interface HotRoutesDeps {
 
 const SEND = '/v1/messages';
 const WEBHOOK = '/webhooks/cbot';
+const CHANNEL_WEBHOOK = '/webhooks/cbot/';
 
 /**
  * POST /v1/messages and POST /webhooks/cbot on bare node:http: every message and callback takes one
@@ -45,11 +46,12 @@ export function hotRoutes(deps: HotRoutesDeps): (req: IncomingMessage, res: Serv
     writeJson(res, 202, { id, status: 'queued' });
   };
 
-  const webhook = async (req: IncomingMessage, res: ServerResponse) => {
+  const webhook = async (req: IncomingMessage, res: ServerResponse, named: string | undefined) => {
     requireSingleAuthorization(req.rawHeaders);
-    const signed = authenticateCallback(deps.webhook, req.headers);
+    const route = callbackChannel(deps.webhook, named);
+    const signed = authenticateCallback(route.creds, req.headers);
     const body = await readBody(req, res, deps.webhook.maxBodyBytes, deps.budget);
-    await acceptCallback(deps.webhook, signed, req.headers, body);
+    await acceptCallback(deps.webhook, signed, req.headers, body, route);
     writeJson(res, 200, { status: 'ok' });
   };
 
@@ -58,11 +60,14 @@ export function hotRoutes(deps: HotRoutesDeps): (req: IncomingMessage, res: Serv
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    if (path !== SEND && path !== WEBHOOK) return false;
+    // /webhooks/cbot/<channel>: one path segment of channel-id characters (anything else is express's 404).
+    const channelPath = path.startsWith(CHANNEL_WEBHOOK) && /^[A-Za-z0-9_-]{1,64}$/.test(path.slice(CHANNEL_WEBHOOK.length));
+    if (path !== SEND && path !== WEBHOOK && !channelPath) return false;
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return false;
     const reqId = deps.prepare(req, res);
-    (path === SEND ? send : webhook)(req, res).catch((err: unknown) => answerError(err, reqId, path, res, deps.log, deps.onRejected));
+    const work = path === SEND ? send(req, res) : webhook(req, res, channelPath ? path.slice(CHANNEL_WEBHOOK.length) : undefined);
+    work.catch((err: unknown) => answerError(err, reqId, path, res, deps.log, deps.onRejected));
     return true;
   };
 }

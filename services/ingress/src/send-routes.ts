@@ -28,6 +28,46 @@ export interface SendRoutesDeps {
   adminKeys?: KeyRing;
   /** When on, each message stores its request's `traceparent`, so its send joins the request's trace. */
   tracing?: Tracing;
+  /** The CBOT channels a send may name; absent: the one channel `default`. */
+  channels?: ChannelRouting;
+}
+
+export interface ChannelRouting {
+  ids: readonly string[];
+  /** Where a send that names no channel goes. */
+  defaultId: string;
+  /** Callers limited to some channels (`name:key:a|b`), by caller name; absent callers may use every channel. */
+  allowed: ReadonlyMap<string, readonly string[]>;
+}
+
+const SINGLE_CHANNEL: ChannelRouting = { ids: ['default'], defaultId: 'default', allowed: new Map() };
+
+/**
+ * The channel a send goes out on, and its body as CBOT should see it: the `channel` field, when
+ * given, is taken out (the rest of the caller's object is forwarded unchanged).
+ */
+export function routeChannel(routing: ChannelRouting | undefined, who: string, value: Record<string, unknown>, text: string): { channel: string; text: string } {
+  const r = routing ?? SINGLE_CHANNEL;
+  let channel = r.defaultId;
+  let out = text;
+  if (Object.hasOwn(value, 'channel')) {
+    const named = value.channel;
+    if (typeof named !== 'string') {
+      throw new HttpError(400, 'invalid_message', 'the body is not a valid message', [{ path: 'channel', message: 'must be a string naming a channel' }]);
+    }
+    if (!r.ids.includes(named)) {
+      const shown = named.length > 64 ? `${named.slice(0, 64)}…` : named;
+      throw new HttpError(400, 'unknown_channel', `unknown channel "${shown}"; channels are ${r.ids.join(', ')}`, [{ path: 'channel', message: 'unknown channel' }]);
+    }
+    channel = named;
+    const { channel: _named, ...rest } = value;
+    out = JSON.stringify(rest);
+  }
+  const allowed = r.allowed.get(who);
+  if (allowed !== undefined && !allowed.includes(channel)) {
+    throw new HttpError(403, 'channel_forbidden', `this API key may not send on channel "${channel}"`, [{ path: 'channel', message: `allowed: ${allowed.join(', ')}` }]);
+  }
+  return { channel, text: out };
 }
 
 export function caller(keys: KeyRing, headers: IncomingHttpHeaders, what = 'RELAY_API_KEYS'): string {
@@ -88,6 +128,7 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
   const now = deps.now();
 
   const message = checked.message as { to: string; type: string };
+  const routed = routeChannel(deps.channels, who, value as Record<string, unknown>, text);
   const id = newRelayId(now);
   const traceparent = deps.tracing?.traceparent();
   let accepted;
@@ -98,8 +139,9 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
       type: message.type,
       caller: who,
       priority,
+      channel: routed.channel,
       nowMs: now,
-      body: text,
+      body: routed.text,
       ...(expiresIn === undefined ? {} : { expiresAtMs: now + expiresIn * 1000 }),
       ...(idem === undefined ? {} : { idempotency: { key: idem, fingerprint: fingerprint(value) } }),
       ...(traceparent === undefined ? {} : { traceparent }),

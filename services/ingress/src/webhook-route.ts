@@ -8,12 +8,23 @@ import type { BodyBudget } from './body-budget.js';
 import { HttpError, UnavailableError } from './http-error.js';
 import { readJson } from './read-json.js';
 
-export interface WebhookDeps {
+export interface WebhookCredentials {
   basic: { user: string; pass: string } | undefined;
   appSecret: string | undefined;
+  /** With an app secret and no Basic: an unsigned callback is refused (CHANNELS_FILE channels), not let through. */
+  requireSignature?: boolean;
+}
+
+export interface WebhookDeps extends WebhookCredentials {
   maxBodyBytes: number;
-  /** Makes the callback durable (the inbound queue); resolves only once Redis has it. */
-  enqueue: (raw: string, receivedAt: number) => Promise<void>;
+  /**
+   * Each channel's callback credentials, by id (`POST /webhooks/cbot/<id>`); `POST /webhooks/cbot` is
+   * `defaultChannel`'s. Absent: one channel `default` with `basic` and `appSecret` above.
+   */
+  channels?: ReadonlyMap<string, WebhookCredentials>;
+  defaultChannel?: string;
+  /** Makes the callback durable (the inbound queue) for its channel; resolves only once Redis has it. */
+  enqueue: (raw: string, receivedAt: number, channel: string) => Promise<void>;
   now: () => number;
   log: Logger;
   metrics: Metrics;
@@ -26,6 +37,19 @@ const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
 const unauthorized = (message: string) =>
   new HttpError(401, 'unauthorized', message, [], { 'WWW-Authenticate': 'Basic realm="cbot-relay"' });
 
+/** The channel a callback path names (undefined: the bare path, the default channel) and its credentials; unknown → 404. */
+export function callbackChannel(deps: WebhookDeps, named: string | undefined): { channel: string; creds: WebhookCredentials } {
+  const fallback = deps.defaultChannel ?? 'default';
+  const channel = named ?? fallback;
+  if (deps.channels === undefined) {
+    if (channel !== fallback) throw new HttpError(404, 'not_found', 'no such channel');
+    return { channel, creds: deps };
+  }
+  const creds = deps.channels.get(channel);
+  if (creds === undefined) throw new HttpError(404, 'not_found', 'no such channel');
+  return { channel, creds };
+}
+
 /**
  * Everything about a callback's credentials that can be decided before its body is read, so a
  * refused caller never makes us buffer up to WEBHOOK_MAX_BODY_BYTES. Returns whether the callback is
@@ -34,13 +58,16 @@ const unauthorized = (message: string) =>
  * An empty signature header is no signature. A malformed one can never verify, so it is refused now.
  * Without an app secret the header means nothing and Basic is required as usual.
  */
-export function authenticateCallback(deps: WebhookDeps, headers: IncomingHttpHeaders): boolean {
+export function authenticateCallback(deps: WebhookCredentials, headers: IncomingHttpHeaders): boolean {
   const given = headers['x-hub-signature-256'];
   // Node joins a repeated header with ", ", which no longer looks like a signature.
   const signature = typeof given === 'string' ? given.trim() : '';
   if (deps.appSecret !== undefined && signature !== '') {
     if (!SIGNATURE.test(signature)) throw unauthorized('X-Hub-Signature-256 must be sha256= and 64 hex digits');
     return true;
+  }
+  if (deps.requireSignature && deps.appSecret !== undefined && deps.basic === undefined) {
+    throw unauthorized('callback signature (X-Hub-Signature-256) missing');
   }
   if (deps.basic && !basicMatches(headers.authorization, deps.basic.user, deps.basic.pass)) {
     throw unauthorized('callback credentials missing or wrong');
@@ -53,10 +80,16 @@ export function authenticateCallback(deps: WebhookDeps, headers: IncomingHttpHea
  * resolves: a crash after the answer loses nothing, and a crash before it is retried by CBOT.
  * Splitting into events happens in fanout.
  */
-export async function acceptCallback(deps: WebhookDeps, signed: boolean, headers: IncomingHttpHeaders, bytes: unknown): Promise<void> {
+export async function acceptCallback(
+  deps: WebhookDeps,
+  signed: boolean,
+  headers: IncomingHttpHeaders,
+  bytes: unknown,
+  route: { channel: string; creds: WebhookCredentials } = callbackChannel(deps, undefined),
+): Promise<void> {
   if (signed) {
     const header = String(headers['x-hub-signature-256']);
-    if (!Buffer.isBuffer(bytes) || !signatureValid(header, bytes, deps.appSecret ?? '')) {
+    if (!Buffer.isBuffer(bytes) || !signatureValid(header, bytes, route.creds.appSecret ?? '')) {
       throw new HttpError(401, 'unauthorized', 'X-Hub-Signature-256 does not match the body');
     }
   }
@@ -67,7 +100,7 @@ export async function acceptCallback(deps: WebhookDeps, signed: boolean, headers
   if (keyIssue) deps.log.warn({ path: keyIssue.path, issue: keyIssue.message }, 'callback kept although it has an odd key');
   const receivedAt = deps.now();
   try {
-    await deps.enqueue(text, receivedAt);
+    await deps.enqueue(text, receivedAt, route.channel);
   } catch (err) {
     throw new UnavailableError(err);
   }
@@ -79,15 +112,19 @@ export function webhookRoute(deps: WebhookDeps): Router {
   const r = Router();
   const body = raw({ type: () => true, limit: deps.maxBodyBytes });
   const authenticate: RequestHandler = (req, res, next) => {
-    res.locals.signed = authenticateCallback(deps, req.headers);
+    const route = callbackChannel(deps, typeof req.params.channel === 'string' ? req.params.channel : undefined);
+    res.locals.route = route;
+    res.locals.signed = authenticateCallback(route.creds, req.headers);
     const declared = Number(req.headers['content-length']);
     deps.budget?.charge(res, Number.isInteger(declared) && declared >= 0 ? Math.min(declared, deps.maxBodyBytes) : deps.maxBodyBytes);
     next();
   };
-  r.post('/webhooks/cbot', authenticate, body, async (req, res) => {
-    await acceptCallback(deps, res.locals.signed === true, req.headers, req.body);
+  const accept: RequestHandler = async (req, res) => {
+    await acceptCallback(deps, res.locals.signed === true, req.headers, req.body, res.locals.route as { channel: string; creds: WebhookCredentials });
     res.status(200).json({ status: 'ok' });
-  });
+  };
+  r.post('/webhooks/cbot', authenticate, body, accept);
+  r.post('/webhooks/cbot/:channel', authenticate, body, accept);
   return r;
 }
 

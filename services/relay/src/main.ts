@@ -43,7 +43,8 @@ async function main(): Promise<void> {
 
   const roles = new Set(config.roles);
   let sim: { close(): Promise<void> } | undefined;
-  if (config.cbot.baseUrl === undefined && (roles.has('dispatcher') || roles.has('ingress'))) {
+  // With CHANNELS_FILE every channel names its own CBOT: no bundled simulator.
+  if (config.channelsFile === undefined && config.cbot.baseUrl === undefined && (roles.has('dispatcher') || roles.has('ingress'))) {
     const { DEV_SIM_API_KEY, startDevSim } = await import('./dev-sim.js');
     const apiKey = config.cbot.apiKey ?? DEV_SIM_API_KEY;
     const started = await startDevSim(Number(process.env.SIM_PORT ?? 9090), apiKey, log);
@@ -53,8 +54,13 @@ async function main(): Promise<void> {
     if (roles.has('ingress')) config.webhook.publicUrl ??= `http://127.0.0.1:${config.port}/webhooks/cbot`;
     log.info({ url: started.baseUrl }, 'no CBOT_BASE_URL: sending to the bundled CBOT simulator');
   }
-  if (config.webhook.basic === undefined && roles.has('ingress')) {
+  if (config.channelsFile === undefined && config.webhook.basic === undefined && roles.has('ingress')) {
     log.warn('CBOT_WEBHOOK_USER/CBOT_WEBHOOK_PASS unset: CBOT callbacks are not authenticated');
+  }
+  for (const ch of config.channelsFile ?? []) {
+    if (ch.webhook.basic === undefined && ch.webhook.appSecret === undefined && roles.has('ingress')) {
+      log.warn({ channel: ch.id }, 'channel has neither webhookUser/webhookPass nor appSecret: its callbacks are not authenticated');
+    }
   }
 
   const relay = await startRelay({ config, redisUrl: redis.url, log, metrics, tracing });

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
-import type { RelayConfig } from '@cbot-relay/config';
-import { ConfigError, requireCbot } from '@cbot-relay/config';
+import type { ChannelConfig, RelayConfig } from '@cbot-relay/config';
+import { ConfigError, channelsOf, requireChannelCbot } from '@cbot-relay/config';
 import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp, queueUi } from '@cbot-relay/ingress';
 import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
@@ -73,18 +73,34 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 
   try {
     // Refused before anything listens: an ingress told to register a URL with no CBOT to register it with.
-    if (roles.has('ingress') && config.webhook.publicUrl !== undefined) webhookCbot(config);
+    const registering = channelsOf(config).filter((ch) => ch.webhook.publicUrl !== undefined);
+    if (roles.has('ingress') && registering.length > 0) for (const ch of registering) webhookCbot(ch);
     // Only a process that registers exposes relay_webhook_registered: a constant 0 from every other
     // process would look like a registration that never succeeds.
     else metrics.registry.removeSingleMetric('relay_webhook_registered');
-    if (roles.has('ingress') || roles.has('dispatcher')) await httpOutbound.setWeights(config.callerWeights);
+    if (roles.has('ingress') || roles.has('dispatcher')) {
+      await httpOutbound.setWeights(config.callerWeights);
+      // A channel dropped from the configuration while messages wait on it would strand them: refuse.
+      const known = new Set(channelsOf(config).map((ch) => ch.id));
+      const stranded = Object.entries(await httpOutbound.queuedByChannel()).filter(([id]) => !known.has(id));
+      if (stranded.length > 0) {
+        const list = stranded.map(([id, n]) => `"${id}" (${n} queued)`).join(', ');
+        throw new ConfigError(`CHANNELS_FILE: channel ${list} still has queued messages; keep it configured until they are sent, expire or fail`);
+      }
+    }
     // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {
       const [{ CbotClient }, { Dispatcher, adoptLanes }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
-      const cbot = requireCbot(config);
+      const channels = channelsOf(config);
       const concurrency = config.dispatch.concurrency;
-      // One keep-alive socket per send in flight: fewer would queue sends inside the client.
-      const client = new CbotClient({ ...cbot, apiKeyHeader: config.cbot.apiKeyHeader, timeoutMs: config.cbot.timeoutMs, connections: concurrency });
+      // One client per channel (its base URL, API and key); one keep-alive socket per send in flight each.
+      const clients = new Map(
+        channels.map((ch) => [
+          ch.id,
+          new CbotClient({ ...requireChannelCbot(ch), api: ch.api, apiKeyHeader: ch.apiKeyHeader, timeoutMs: config.cbot.timeoutMs, connections: concurrency }),
+        ]),
+      );
+      const client = clients.get(channels.find((ch) => ch.isDefault)!.id)!;
       const outbound = new Outbound({ redis: workerRedis, ...outboundOpts });
       const dlog = log.child({ role: 'dispatcher' });
       await adoptLanes({ redis: workerRedis, prefix, cluster: config.redis.cluster, outbound, log: dlog, now });
@@ -94,9 +110,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         leaseMs: config.cbot.timeoutMs + 10_000,
         cbotTimeoutMs: config.cbot.timeoutMs,
         ratePerSecond: config.cbot.rateLimitPerSecond,
+        channels: channels.map((ch) => ({ id: ch.id, ratePerSecond: ch.rateLimitPerSecond })),
         deps: {
           outbound,
           client,
+          clients,
           now,
           log: dlog,
           metrics,
@@ -111,7 +129,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         },
       });
       gaugeFromSource(metrics.inFlight, async () => dispatcher.inFlight);
-      closers.push(() => client.close(), () => dispatcher.close());
+      closers.push(async () => void (await Promise.all([...clients.values()].map((c) => c.close()))), () => dispatcher.close());
       running.push(() => dispatcher.running);
     }
     if (roles.has('ingress') || roles.has('fanout')) {
@@ -212,6 +230,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         metrics,
         adminKeys: new KeyRing(config.adminKeys),
         tracing,
+        channels: {
+          ids: channelsOf(config).map((ch) => ch.id),
+          defaultId: channelsOf(config).find((ch) => ch.isDefault)!.id,
+          allowed: new Map(config.apiKeys.flatMap((k) => (k.channels ? [[k.name, k.channels] as const] : []))),
+        },
       },
       subscribers: { adminKeys: new KeyRing(config.adminKeys), store: httpSubscribers, now, log },
       admin: {
@@ -226,11 +249,16 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         basic: config.webhook.basic,
         appSecret: config.webhook.appSecret,
         maxBodyBytes: config.webhook.maxBodyBytes,
-        enqueue: async (raw, receivedAt) => {
+        channels: new Map(
+          channelsOf(config).map((ch) => [ch.id, { basic: ch.webhook.basic, appSecret: ch.webhook.appSecret, requireSignature: config.channelsFile !== undefined }]),
+        ),
+        defaultChannel: channelsOf(config).find((ch) => ch.isDefault)!.id,
+        enqueue: async (raw, receivedAt, channel) => {
           // The request's trace rides with the job (BullMQ's telemetry metadata), one per job: adds
           // are batched, so the batch's own context would belong to whichever request came first.
+          // Channel default's jobs look as they did before channels.
           const metadata = tracing.jobMetadata();
-          await inboundAdds.add({ raw, receivedAt }, metadata === undefined ? undefined : { telemetry: { metadata } });
+          await inboundAdds.add(channel === 'default' ? { raw, receivedAt } : { raw, receivedAt, channel }, metadata === undefined ? undefined : { telemetry: { metadata } });
         },
         now,
         log,
@@ -243,21 +271,29 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     });
     // Stop intake first: the server closes before any worker does.
     closers.push(() => server.close());
-    const publicUrl = config.webhook.publicUrl;
-    if (publicUrl !== undefined) {
+    const registrars: WebhookRegistrar[] = [];
+    // One registrar per channel with a public URL; relay_webhook_registered is 1 only while CBOT holds every one.
+    const held = new Map<string, number>();
+    for (const ch of registering) {
       const { CbotClient } = await import('@cbot-relay/cbot-client');
-      const { baseUrl, apiKey } = webhookCbot(config);
-      const client = new CbotClient({ baseUrl, apiKey, apiKeyHeader: config.cbot.apiKeyHeader, timeoutMs: config.cbot.timeoutMs, connections: 1 });
-      const headers = webhookHeaders(config);
+      const { baseUrl, apiKey } = webhookCbot(ch);
+      const client = new CbotClient({ baseUrl, apiKey, api: ch.api, apiKeyHeader: ch.apiKeyHeader, timeoutMs: config.cbot.timeoutMs, connections: 1 });
+      const headers = webhookHeaders(ch.webhook.basic);
+      held.set(ch.id, 0);
       const registrar = WebhookRegistrar.start({
         client,
-        url: publicUrl,
+        url: ch.webhook.publicUrl!,
         ...(headers ? { headers } : {}),
-        log: log.child({ component: 'webhook-registrar' }),
-        gauge: metrics.webhookRegistered,
+        log: log.child({ component: 'webhook-registrar', channel: ch.id }),
+        gauge: {
+          set: (v) => {
+            held.set(ch.id, v);
+            metrics.webhookRegistered.set(Math.min(...held.values()));
+          },
+        },
         ...(opts.webhookTimings ? { timings: opts.webhookTimings } : {}),
       });
-      webhook = () => registrar.state;
+      registrars.push(registrar);
       // Stopped before the server closes (closers run last-pushed first). A check in flight could
       // wait up to 2 × CBOT_TIMEOUT_MS on a hanging CBOT: abort it rather than spend the shutdown on it.
       closers.push(async () => {
@@ -266,6 +302,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         await stopped;
       });
     }
+    if (registrars.length > 0) webhook = () => (registrars.every((r) => r.state === 'registered') ? 'registered' : 'pending');
     return handle(server.port, ops?.port, stop);
   } catch (err) {
     await stop();
@@ -273,8 +310,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   }
 }
 
-function webhookCbot(config: RelayConfig): { baseUrl: string; apiKey: string } {
-  const { baseUrl, apiKey } = config.cbot;
+function webhookCbot(channel: ChannelConfig): { baseUrl: string; apiKey: string } {
+  const { baseUrl, apiKey } = channel;
   if (baseUrl === undefined) throw new ConfigError('CBOT_BASE_URL: required to register PUBLIC_WEBHOOK_URL');
   if (apiKey === undefined) throw new ConfigError('CBOT_API_KEY: required to register PUBLIC_WEBHOOK_URL');
   return { baseUrl, apiKey };

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { messageBody, messagesPath } from './api-flavour.js';
+import { classifyResponse } from './classify.js';
+
+describe('CBOT API flavours', () => {
+  it('sends to v1/messages on-premises and to messages on Cloud', () => {
+    expect(messagesPath('onprem')).toBe('v1/messages');
+    expect(messagesPath('cloud')).toBe('messages');
+  });
+
+  it('adds messaging_product for Cloud only, keeping the caller text', () => {
+    const body = ' {"to":"905551112233","type":"text","text":{"body":"a \\"messaging_product\\" b"}}';
+    expect(messageBody('onprem', body)).toBe(body);
+    const cloud = messageBody('cloud', body);
+    expect(cloud).toBe('{"messaging_product":"whatsapp","to":"905551112233","type":"text","text":{"body":"a \\"messaging_product\\" b"}}');
+    expect(JSON.parse(cloud)).toEqual({ messaging_product: 'whatsapp', ...JSON.parse(body) });
+    const given = '{"messaging_product":"whatsapp","to":"1","type":"text","text":{"body":"x"}}';
+    expect(messageBody('cloud', given)).toBe(given);
+  });
+
+  it('reads a Cloud success body and Graph error bodies by WhatsApp code', () => {
+    const ok = { messaging_product: 'whatsapp', contacts: [{ input: '905551112233', wa_id: '905551112233' }], messages: [{ id: 'wamid.C1' }] };
+    expect(classifyResponse(200, ok, undefined)).toEqual({ kind: 'sent', wamid: 'wamid.C1', httpStatus: 200 });
+    const graph = (code: number) => ({ error: { message: `(#${code}) x`, type: 'OAuthException', code, error_data: { messaging_product: 'whatsapp', details: 'd' }, fbtrace_id: 'f' } });
+    // Throttling arrives with HTTP 400 on Cloud: the code decides, not the status.
+    expect(classifyResponse(400, graph(130429), undefined)).toMatchObject({ kind: 'throttled', scope: 'sender', httpStatus: 400, error: { code: 130429, details: 'd' } });
+    expect(classifyResponse(400, graph(131056), undefined)).toMatchObject({ kind: 'throttled', scope: 'recipient' });
+    expect(classifyResponse(400, graph(131026), undefined)).toMatchObject({ kind: 'permanent', error: { code: 131026, message: '(#131026) x' } });
+    expect(classifyResponse(500, graph(131000), undefined)).toMatchObject({ kind: 'retryable', ambiguous: false });
+  });
+});
