@@ -16,7 +16,7 @@ export const ERROR_CODES = {
   request_aborted: { statuses: [400], meaning: 'the client aborted the request' },
   bad_request: { statuses: [400], meaning: 'the request could not be read' },
   unauthorized: { statuses: [401], meaning: 'missing, unknown or unconfigured key or callback credentials' },
-  forbidden: { statuses: [403], meaning: 'the key may not use this channel' },
+  channel_forbidden: { statuses: [403], meaning: 'the key may not send on this channel (RELAY_API_KEYS name:key:a|b)' },
   not_found: { statuses: [404], meaning: 'no such route, message, dead letter, subscriber or channel (another caller\'s message included)' },
   request_timeout: { statuses: [408], meaning: 'the request body stalled' },
   idempotency_conflict: { statuses: [409], meaning: 'the Idempotency-Key was used with a different body' },

@@ -7,15 +7,14 @@ const isoTime = z.iso.datetime({ offset: true });
 
 /**
  * `GET /v1/messages/{id}` and the items of `GET /v1/messages`: the stored record, with its caller only in an admin's list.
- * `history` is the records package's HistoryEntry, as the relay writes it. `channel` is in the
- * contract; it stays optional until records carry it.
+ * `history` is the records package's HistoryEntry, as the relay writes it.
  */
 export const MessageView = MessageRecord.extend({
   id: RelayId,
   status: MessageStatus.meta({
     description: 'moves queued → sending → sent → delivered → read, or ends failed or expired; never moves back',
   }),
-  channel: ChannelId.optional().meta({ description: 'the channel that sends it' }),
+  channel: ChannelId.meta({ description: 'the channel that sends it (records from before channels: default)' }),
   caller: z.string().optional().meta({ description: "the name of the caller's key: only in an admin key's list" }),
   attempts: z.array(Attempt).meta({ description: 'each send attempt: its time, outcome, CBOT HTTP status and error' }),
   to: z.string().meta({ description: 'the recipient as queued: without a leading + or surrounding spaces' }),

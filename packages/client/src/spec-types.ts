@@ -418,8 +418,8 @@ export type Message = {
   /** the name of the caller's key: only in an admin key's list */
   caller?: string;
   priority: "high" | "normal" | "bulk";
-  /** the channel that sends it */
-  channel?: string;
+  /** the channel that sends it (records from before channels: default) */
+  channel: string;
 };
 
 export type Attempt = {

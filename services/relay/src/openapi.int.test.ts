@@ -95,6 +95,8 @@ describe('answers conform to the description', () => {
     const invalid = (await conforms(await post(send, JSON.stringify({ to: '1', type: 'text', text: {} })), send, 'POST', 400)) as { error: { code: string } };
     expect(invalid.error.code).toBe('invalid_message');
     await conforms(await post(send, '{"to": '), send, 'POST', 400);
+    const channel = (await conforms(await post(send, JSON.stringify({ ...text('905553330002'), channel: 'nope' })), send, 'POST', 400)) as { error: { code: string } };
+    expect(channel.error.code).toBe('unknown_channel');
     await conforms(await post(send, JSON.stringify(text('905553330002')), { 'X-Relay-Priority': 'urgent' }), send, 'POST', 400);
     await conforms(await post(send, JSON.stringify(text('905553330002')), { authorization: 'Bearer wrong-key-123' }), send, 'POST', 401);
     await conforms(await post(send, JSON.stringify(text('905553330002', 'x'.repeat(70_000)))), send, 'POST', 413);
