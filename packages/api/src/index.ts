@@ -22,15 +22,21 @@ export {
   SendAccepted,
   SendRequest,
 } from './send.js';
+export { secretFingerprint, subscriberView } from './subscriber-view.js';
 export {
+  CreateSubscriberRequest,
+  HttpSubscriber,
+  MAX_OVERLAP_S,
+  PatchSubscriberRequest,
+  QueueSubscriber,
   RotateSecretRequest,
   RotateSecretResult,
+  SECRET_MAX_BYTES,
+  SECRET_MIN_BYTES,
   Subscriber,
-  SubscriberCreate,
   SubscriberCreated,
   SubscriberList,
   SubscriberName,
-  SubscriberPatch,
   WebhookSecret,
 } from './subscribers.js';
 export { Callback, CallbackAccepted, CloudCallback, Event, OnPremisesCallback } from './webhooks.js';

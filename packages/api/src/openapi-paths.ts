@@ -122,34 +122,48 @@ function deadLetterPaths(): Json {
 function subscriberPaths(): Json {
   const admin = { tags: ['subscribers'], security: bearer('AdminKey') };
   const named = [p('SubscriberName')];
+  // What the subscriber routes refuse with: each code below is one the route (or its body reader) answers.
+  const body = () =>
+    errors(
+      [400, ...AUTH, 408, 413, 415, ...ALWAYS],
+      ['invalid_json', 'invalid_utf8', 'too_deep', 'invalid_request', 'request_aborted', 'bad_request', 'unauthorized', 'request_timeout', 'payload_too_large', 'unsupported_encoding', 'internal', 'unavailable'],
+    );
+  const plain = (...extra: string[]) => errors([...AUTH, ...(extra.length ? [404] : []), ...ALWAYS], ['unauthorized', 'internal', 'unavailable', ...extra]);
   return {
     '/v1/subscribers': {
-      get: { ...admin, operationId: 'listSubscribers', summary: 'List subscribers', responses: { '200': jsonBody('SubscriberList', 'Subscribers'), ...errors([...AUTH, ...ALWAYS]) } },
+      get: { ...admin, operationId: 'listSubscribers', summary: 'List subscribers', responses: { '200': jsonBody('SubscriberList', 'Subscribers'), ...plain() } },
       post: {
         ...admin,
         operationId: 'createSubscriber',
         summary: 'Create a subscriber',
-        description: 'Reaches every fanout process within 10 s. For kind `http` the secret is returned this once.',
+        description:
+          'Reaches every fanout process within 10 s, no restart. An `http` subscriber without `secret` gets a generated one, ' +
+          'returned in this answer only (later answers show its fingerprint). Body at most 16 KiB.',
         requestBody: jsonRequest('SubscriberCreate'),
-        responses: { '201': jsonBody('SubscriberCreated', 'Created'), ...errors([...READ_BODY, ...AUTH, 409, ...ALWAYS]) },
+        responses: {
+          '201': jsonBody('SubscriberCreated', 'Created', { headers: { Location: { description: '`/v1/subscribers/<name>`', schema: { type: 'string' } } } }),
+          ...body(),
+          ...errors([409], ['subscriber_exists']),
+        },
       },
     },
     '/v1/subscribers/{name}': {
-      get: { ...admin, operationId: 'getSubscriber', summary: 'A subscriber', parameters: named, responses: { '200': jsonBody('Subscriber', 'The subscriber'), ...errors([...AUTH, 404, ...ALWAYS]) } },
+      get: { ...admin, operationId: 'getSubscriber', summary: 'A subscriber', parameters: named, responses: { '200': jsonBody('Subscriber', 'The subscriber'), ...plain('not_found') } },
       patch: {
         ...admin,
         operationId: 'updateSubscriber',
-        summary: 'Change URL, types, channels or enabled',
+        summary: 'Change url, types, channels, enabled, maxWaiting or maxAgeS',
+        description: 'The fields given replace the stored ones; a field of the other kind (`url` on a queue subscriber) is 400. Name, kind and secret never change here.',
         parameters: named,
         requestBody: jsonRequest('SubscriberPatch'),
-        responses: { '200': jsonBody('Subscriber', 'Updated'), ...errors([...READ_BODY, ...AUTH, 404, ...ALWAYS]) },
+        responses: { '200': jsonBody('Subscriber', 'Updated'), ...body(), ...errors([404], ['not_found']) },
       },
       delete: {
         ...admin,
         operationId: 'deleteSubscriber',
         summary: 'Delete a subscriber: it receives no new events',
         parameters: named,
-        responses: { '204': { description: 'Deleted' }, ...errors([...AUTH, 404, ...ALWAYS]) },
+        responses: { '204': { description: 'Deleted' }, ...plain('not_found') },
       },
     },
     '/v1/subscribers/{name}/rotate-secret': {
@@ -157,10 +171,12 @@ function subscriberPaths(): Json {
         ...admin,
         operationId: 'rotateSubscriberSecret',
         summary: "Rotate an HTTP subscriber's secret with an overlap",
-        description: 'During the overlap each push carries a signature with the old and with the new secret.',
+        description:
+          'During the overlap each push carries a signature with the old and with the new secret (at most four secrets at once). ' +
+          'An empty body generates a secret with the default overlap; a generated secret is returned this once, a given one is not echoed.',
         parameters: named,
         requestBody: { ...jsonRequest('RotateSecretRequest'), required: false },
-        responses: { '200': jsonBody('RotateSecretResult', 'Rotated'), ...errors([...READ_BODY, ...AUTH, 404, ...ALWAYS]) },
+        responses: { '200': jsonBody('HttpSubscriberWithSecret', 'Rotated'), ...body(), ...errors([404, 409], ['not_found', 'no_secret']) },
       },
     },
   };

@@ -8,14 +8,16 @@ import { param, ref } from './openapi-parts.js';
 import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
 import { BatchRequest, BatchResponse, ChannelId, ExpiresIn, IdempotencyKey, Priority, RelayId, SEND_VARIANTS, SendAccepted, SendRequest } from './send.js';
 import {
+  CreateSubscriberRequest,
+  HttpSubscriber,
+  HttpSubscriberWithSecret,
+  PatchSubscriberRequest,
+  QueueSubscriber,
   RotateSecretRequest,
-  RotateSecretResult,
   Subscriber,
-  SubscriberCreate,
   SubscriberCreated,
   SubscriberList,
   SubscriberName,
-  SubscriberPatch,
 } from './subscribers.js';
 import { Callback, CallbackAccepted, Event } from './webhooks.js';
 import { paths } from './openapi-paths.js';
@@ -44,12 +46,14 @@ function componentSchemas(): Record<string, z.ZodType> {
     ReplayManyRequest,
     ReplayManyResult,
     Subscriber,
-    SubscriberCreate,
+    QueueSubscriber,
+    HttpSubscriber,
+    HttpSubscriberWithSecret,
+    SubscriberCreate: CreateSubscriberRequest,
     SubscriberCreated,
-    SubscriberPatch,
+    SubscriberPatch: PatchSubscriberRequest,
     SubscriberList,
     RotateSecretRequest,
-    RotateSecretResult,
     Callback,
     CallbackAccepted,
     Event,

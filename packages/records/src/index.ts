@@ -10,12 +10,3 @@ export { PreviousSecret, SUBSCRIBER_NAME, SubscriberRecord, generateSecret, rota
 export type { HttpSubscriberRecord } from './subscriber-record.js';
 export { SubscriberStore } from './subscriber-store.js';
 export type { SeedResult, SubscriberSnapshot, SubscriberStoreOptions } from './subscriber-store.js';
-export {
-  CreateSubscriberRequest,
-  MAX_OVERLAP_S,
-  PatchSubscriberRequest,
-  RotateSecretRequest,
-  SECRET_MAX_BYTES,
-  SECRET_MIN_BYTES,
-  WebhookSecret,
-} from './subscriber-request.js';

@@ -13,5 +13,5 @@ export { signatureValid } from './webhook-route.js';
 export type { WebhookDeps } from './webhook-route.js';
 export { KeyRateLimiter, rateLimitHeaders, windowFor } from './key-rate-limiter.js';
 export type { KeyAdmission, KeyRateLimiterOptions } from './key-rate-limiter.js';
-export { subscriberRoutes, view as subscriberView } from './subscriber-routes.js';
+export { subscriberRoutes } from './subscriber-routes.js';
 export type { SubscriberRoutesDeps } from './subscriber-routes.js';

@@ -1,15 +1,8 @@
-import { createHash } from 'node:crypto';
 import { Router, raw } from 'express';
 import type { z } from 'zod';
 import type { Logger } from '@cbot-relay/observability';
-import {
-  CreateSubscriberRequest,
-  PatchSubscriberRequest,
-  RotateSecretRequest,
-  SUBSCRIBER_NAME,
-  generateSecret,
-  rotateSecret,
-} from '@cbot-relay/records';
+import { CreateSubscriberRequest, PatchSubscriberRequest, RotateSecretRequest, subscriberView as view } from '@cbot-relay/api';
+import { SUBSCRIBER_NAME, generateSecret, rotateSecret } from '@cbot-relay/records';
 import type { SubscriberRecord, SubscriberStore } from '@cbot-relay/records';
 import type { KeyRing } from './auth.js';
 import { HttpError, UnavailableError } from './http-error.js';
@@ -29,7 +22,8 @@ const MAX_BODY_BYTES = 16_384;
 /**
  * `/v1/subscribers`: list, create, get, change, delete and rotate the secret of downstream
  * subscribers, behind RELAY_ADMIN_KEYS. Secrets are never shown again after the answer that
- * generated them: views carry a fingerprint (`sha256:` + 16 hex of the secret's SHA-256).
+ * generated them: views carry a fingerprint (`sha256:` + 16 hex of the secret's SHA-256). The bodies
+ * it takes and gives are the schemas `@cbot-relay/api` builds the OpenAPI document from.
  */
 export function subscriberRoutes(deps: SubscriberRoutesDeps): Router {
   const r = Router();
@@ -115,41 +109,6 @@ export function subscriberRoutes(deps: SubscriberRoutesDeps): Router {
     res.json({ ...view(next, now), ...(input.secret === undefined ? { secret } : {}) });
   });
   return r;
-}
-
-/** What the API shows of a subscriber: everything but its secrets, which appear as fingerprints. */
-export function view(rec: SubscriberRecord, nowMs: number): Record<string, unknown> {
-  const common = {
-    name: rec.name,
-    kind: rec.kind,
-    types: rec.types,
-    ...(rec.channels ? { channels: rec.channels } : {}),
-    enabled: rec.enabled,
-    source: rec.source,
-    createdAt: new Date(rec.createdAt).toISOString(),
-    updatedAt: new Date(rec.updatedAt).toISOString(),
-  };
-  if (rec.kind === 'queue') {
-    return { ...common, queue: `events.${rec.name}`, ...pick(rec, ['maxWaiting', 'maxAgeS']) };
-  }
-  return {
-    ...common,
-    url: rec.url,
-    secretFingerprint: fingerprint(rec.secret),
-    previousSecrets: rec.previousSecrets
-      .filter((p) => p.expiresAt > nowMs)
-      .map((p) => ({ fingerprint: fingerprint(p.secret), expiresAt: new Date(p.expiresAt).toISOString() })),
-  };
-}
-
-function fingerprint(secret: string): string {
-  return `sha256:${createHash('sha256').update(secret).digest('hex').slice(0, 16)}`;
-}
-
-function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {
-  const out: Partial<Pick<T, K>> = {};
-  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
-  return out;
 }
 
 async function existing(deps: SubscriberRoutesDeps, name: string): Promise<SubscriberRecord> {

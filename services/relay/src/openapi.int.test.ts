@@ -215,3 +215,75 @@ describe('the list, the history and the batch conform to the description', () =>
     await conforms(await batch('messages=1', { 'content-type': 'text/plain' }), path, 'POST', 415);
   });
 });
+
+const subs = (path: string, method = 'GET', body?: string, key = ADMIN_KEY, headers: Record<string, string> = {}) =>
+  fetch(`${h.base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body }),
+  });
+
+describe('the subscribers API conforms to the description', () => {
+  const all = '/v1/subscribers';
+  const one = '/v1/subscribers/{name}';
+  const rotate = '/v1/subscribers/{name}/rotate-secret';
+
+  it('list, create (queue and http), get, patch, rotate with an overlap, delete', async () => {
+    const queue = (await conforms(await subs(all, 'POST', JSON.stringify({ name: 'oas-q', kind: 'queue', types: ['message.received'], maxWaiting: 1000 })), all, 'POST', 201)) as Record<string, unknown>;
+    expect(queue).toMatchObject({ kind: 'queue', queue: 'events.oas-q', maxWaiting: 1000, source: 'api' });
+    expect(queue.secret).toBeUndefined();
+    const http = (await conforms(await subs(all, 'POST', JSON.stringify({ name: 'oas-h', kind: 'http', url: 'https://hooks.example/in' })), all, 'POST', 201)) as Record<string, unknown>;
+    expect(http.secret).toMatch(/^whsec_/); // generated: returned this once
+    const given = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
+    const withGiven = (await conforms(await subs(all, 'POST', JSON.stringify({ name: 'oas-g', kind: 'http', url: 'https://hooks.example/g', secret: given })), all, 'POST', 201)) as Record<string, unknown>;
+    expect(withGiven.secret).toBeUndefined(); // given: not echoed
+
+    const listed = (await conforms(await subs(all), all, 'GET', 200)) as { items: { name: string }[] };
+    expect(listed.items.map((s) => s.name)).toEqual(expect.arrayContaining(['oas-q', 'oas-h', 'oas-g']));
+    const got = (await conforms(await subs('/v1/subscribers/oas-h'), one, 'GET', 200)) as Record<string, unknown>;
+    expect(got.secret).toBeUndefined();
+    expect(got.secretFingerprint).toBe(http.secretFingerprint);
+
+    await conforms(await subs('/v1/subscribers/oas-q', 'PATCH', JSON.stringify({ channels: ['default'], enabled: false, maxAgeS: 60 })), one, 'PATCH', 200);
+    await conforms(await subs('/v1/subscribers/oas-h', 'PATCH', JSON.stringify({ url: 'https://hooks.example/v2', channels: null })), one, 'PATCH', 200);
+
+    const rotated = (await conforms(await subs('/v1/subscribers/oas-h/rotate-secret', 'POST', JSON.stringify({ overlapSeconds: 3600 })), rotate, 'POST', 200)) as Record<string, unknown>;
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(rotated.previousSecrets).toEqual([{ fingerprint: http.secretFingerprint, expiresAt: expect.any(String) }]);
+    const empty = await subs('/v1/subscribers/oas-g/rotate-secret', 'POST');
+    expect(((await conforms(empty, rotate, 'POST', 200)) as { previousSecrets: unknown[] }).previousSecrets).toHaveLength(1);
+
+    for (const name of ['oas-q', 'oas-h', 'oas-g']) {
+      const res = await subs(`/v1/subscribers/${name}`, 'DELETE');
+      expect(res.status).toBe(204);
+      expect(documented(one, 'DELETE', 204)).not.toBe('');
+    }
+  });
+
+  it('error answers: 400, 401, 404, 409, 413, 415 each with a documented code', async () => {
+    const codes: string[] = [];
+    const refused = async (res: Response, path: string, method: string, status: number) => {
+      codes.push(((await conforms(res, path, method, status)) as { error: { code: string } }).error.code);
+    };
+    await refused(await fetch(`${h.base}${all}`), all, 'GET', 401);
+    await refused(await subs(all, 'GET', undefined, API_KEY), all, 'GET', 401);
+    await refused(await subs(all, 'POST', '{"name":'), all, 'POST', 400);
+    await refused(await subs(all, 'POST', JSON.stringify({ name: 'a b', kind: 'ftp' })), all, 'POST', 400);
+    await refused(await subs(all, 'POST', JSON.stringify({ name: 'x', kind: 'http', url: 'https://e.example/', secret: 'whsec_short' })), all, 'POST', 400);
+    await refused(await subs(all, 'POST', JSON.stringify({ name: 'big', kind: 'queue', pad: 'x'.repeat(20_000) })), all, 'POST', 413);
+    await refused(await subs(all, 'POST', JSON.stringify({ name: 'x', kind: 'queue' }), ADMIN_KEY, { 'content-encoding': 'br-nope' }), all, 'POST', 415);
+    await conforms(await subs(all, 'POST', JSON.stringify({ name: 'oas-dup', kind: 'queue' })), all, 'POST', 201);
+    await refused(await subs(all, 'POST', JSON.stringify({ name: 'oas-dup', kind: 'queue' })), all, 'POST', 409);
+    await refused(await subs('/v1/subscribers/nosuch'), one, 'GET', 404);
+    await refused(await subs('/v1/subscribers/oas-dup', 'PATCH', '{}'), one, 'PATCH', 400);
+    await refused(await subs('/v1/subscribers/oas-dup', 'PATCH', JSON.stringify({ url: 'https://e.example/' })), one, 'PATCH', 400);
+    await refused(await subs('/v1/subscribers/nosuch', 'PATCH', JSON.stringify({ enabled: true })), one, 'PATCH', 404);
+    await refused(await subs('/v1/subscribers/oas-dup', 'PATCH', JSON.stringify({ enabled: true }), 'wrong-key-123'), one, 'PATCH', 401);
+    await refused(await subs('/v1/subscribers/nosuch', 'DELETE'), one, 'DELETE', 404);
+    await refused(await subs('/v1/subscribers/oas-dup/rotate-secret', 'POST', '{}'), rotate, 'POST', 409);
+    await refused(await subs('/v1/subscribers/nosuch/rotate-secret', 'POST', '{}'), rotate, 'POST', 404);
+    await refused(await subs('/v1/subscribers/oas-dup/rotate-secret', 'POST', JSON.stringify({ overlapSeconds: '60' })), rotate, 'POST', 400);
+    expect(new Set(codes)).toEqual(new Set(['unauthorized', 'invalid_json', 'invalid_request', 'payload_too_large', 'unsupported_encoding', 'subscriber_exists', 'not_found', 'no_secret']));
+    expect((await subs('/v1/subscribers/oas-dup', 'DELETE')).status).toBe(204);
+  });
+});
