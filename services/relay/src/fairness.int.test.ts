@@ -33,24 +33,24 @@ describe('fair, prioritised dispatch under a binding rate limit', () => {
   it('lets a second caller and a high-priority message through a campaign, and still completes the campaign in order', async () => {
     h.sim.reset();
     const CAMPAIGN = 1_600;
-    // The campaign: one caller, 400 recipients × 4 messages each, all queued at once.
-    await sendMany(CAMPAIGN, (i) => text(`9055100${String(i % 400).padStart(4, '0')}`, `camp-${i}`));
     const other = { authorization: `Bearer ${OTHER_API_KEY}` };
     const received = () => h.sim.received().map(bodyOf);
 
     // Measured in the order CBOT received messages, not in seconds: the scheduler's choice, not the
-    // machine's speed. Sending is held (the pause a CBOT throttle sets) while the newcomers are
-    // accepted, so they all compete with the campaign from the same moment.
+    // machine's speed. Sending is held (the pause a CBOT throttle sets) while the campaign and then
+    // the newcomers are accepted, so they all compete from the same moment however long accepting takes.
     const redis = new Redis(h.redis.url);
     const pauseKey = `${h.prefix}:gate:pause`;
     const hold = async () => {
-      await redis.set(pauseKey, '1', 'PX', 60_000);
+      await redis.set(pauseKey, '1', 'PX', 120_000);
       await waitFor(async () => (await h.metrics.inFlight.get()).values[0]?.value === 0, { what: 'sends in flight to finish' });
       return received().length;
     };
     const campaignSoFar = () => received().filter((b) => b.startsWith('camp-')).length;
     try {
       let mark = await hold();
+      // The campaign: one caller, 400 recipients × 4 messages each, all queued at once.
+      await sendMany(CAMPAIGN, (i) => text(`9055100${String(i % 400).padStart(4, '0')}`, `camp-${i}`));
       await sendMany(50, (i) => text(`9055200${String(i).padStart(4, '0')}`, `other-${i}`), other, 50);
       await redis.del(pauseKey);
       await waitFor(() => received().filter((b) => b.startsWith('other-')).length === 50, { timeoutMs: 60_000, intervalMs: 20 });

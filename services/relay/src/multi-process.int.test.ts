@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageStore } from '@cbot-relay/records';
+import { MessageStore, Outbound } from '@cbot-relay/records';
 import { RelayProcess, freePort, waitFor } from '@cbot-relay/testing';
 import type { Harness } from './test-kit/harness.js';
 import { CBOT_KEY, json, startHarness } from './test-kit/harness.js';
@@ -90,6 +90,16 @@ describe('several dispatcher processes', () => {
     expect(mid).toBeLessThan(1000);
     await using second = await dispatcher(fast);
     await waitFor(() => new Set(h.sim.received().map(bodyText)).size >= 1000, { timeoutMs: 120_000, intervalMs: 100 });
+    // Every text arrived, but a message whose answer died with the killed process is still open
+    // until its lease expires and the second dispatcher resends it: count once nothing is open, or
+    // that resend lands in the next test.
+    const backlog = new Redis(h.redis.url);
+    try {
+      const outbound = new Outbound({ redis: backlog, prefix: h.prefix, recordTtlS: 3600 });
+      await waitFor(async () => (await outbound.backlog()).count === 0, { timeoutMs: 60_000, intervalMs: 100, what: 'no message open' });
+    } finally {
+      backlog.disconnect();
+    }
 
     const counts = new Map<string, number>();
     for (const m of h.sim.received()) counts.set(bodyText(m), (counts.get(bodyText(m)) ?? 0) + 1);
