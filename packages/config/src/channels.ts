@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrl } from './env-schema.js';
 
 /** The id of the channel the `CBOT_*` variables form, and of the one whose Redis keys are today's. */
 export const DEFAULT_CHANNEL = 'default';
@@ -28,14 +29,12 @@ export interface ChannelConfig {
 
 const url = (base: boolean) =>
   z.string().transform((v, ctx) => {
-    try {
-      const u = new URL(v.trim());
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
-      return base && !u.href.endsWith('/') ? `${u.href}/` : u.href;
-    } catch {
+    const out = httpUrl(v, base);
+    if (out === undefined) {
       ctx.addIssue({ code: 'custom', message: 'expected an http(s) URL' });
       return z.NEVER;
     }
+    return out;
   });
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected the name of an environment variable');

@@ -42,21 +42,32 @@ const num = (fallback: number, min: number) =>
       return n;
     });
 
-/** An http(s) URL; `base` ones get a trailing slash so relative paths (`v1/messages`) append to them. */
+/**
+ * An http(s) URL as the relay keeps it, or undefined when `v` is not one; `base` URLs get a trailing
+ * slash so relative paths (`v1/messages`) append to them.
+ */
+export function httpUrl(v: string, base: boolean): string | undefined {
+  try {
+    const u = new URL(v.trim());
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+    return base && !u.href.endsWith('/') ? `${u.href}/` : u.href;
+  } catch {
+    return undefined;
+  }
+}
+
 const optionalUrl = (base: boolean) =>
   z
     .string()
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v.trim() === '') return undefined;
-      try {
-        const u = new URL(v.trim());
-        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
-        return base && !u.href.endsWith('/') ? `${u.href}/` : u.href;
-      } catch {
+      const url = httpUrl(v, base);
+      if (url === undefined) {
         ctx.addIssue({ code: 'custom', message: 'expected an http(s) URL' });
         return z.NEVER;
       }
+      return url;
     });
 
 const optionalString = z
