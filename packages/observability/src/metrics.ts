@@ -82,6 +82,11 @@ export function createMetrics() {
       registers,
     }),
     inFlight: new Gauge({ name: 'relay_sends_in_flight', help: 'Sends to CBOT in flight in this process.', registers }),
+    redisRtt: new Gauge({
+      name: 'relay_redis_ping_seconds',
+      help: "Round trip of a PING from this process to Redis, measured at scrape time (the last value stays while Redis does not answer; /readyz says so).",
+      registers,
+    }),
     webhookRegistered: new Gauge({
       name: 'relay_webhook_registered',
       help: 'Ingress with PUBLIC_WEBHOOK_URL: 1 while CBOT is known to hold the callback URL, 0 while it is being registered.',

@@ -158,7 +158,12 @@ describe('OPS_PORT', () => {
       const base = `http://127.0.0.1:${port}`;
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
-      expect(await (await fetch(`${base}/metrics`)).text()).toContain('relay_messages_sent_total');
+      const scraped = await (await fetch(`${base}/metrics`)).text();
+      expect(scraped).toContain('relay_messages_sent_total');
+      // Measured by this process at the scrape: a real round trip, neither zero nor absent.
+      const ping = Number(/^relay_redis_ping_seconds (\S+)$/m.exec(scraped)?.[1]);
+      expect(ping).toBeGreaterThan(0);
+      expect(ping).toBeLessThan(5);
     } finally {
       await proc.stop();
     }

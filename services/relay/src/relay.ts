@@ -164,6 +164,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       if (roles.has('ingress')) checks.webhook = webhook();
       return { ok: accepting && redisOk && workersOk, checks };
     };
+    // Every process: how long Redis takes to answer this process, read when /metrics is scraped.
+    gaugeFromSource(metrics.redisRtt, async () => {
+      const started = performance.now();
+      await httpRedis.ping();
+      return (performance.now() - started) / 1000;
+    });
     let ops: OpsServer | undefined;
     if (config.opsPort !== undefined) {
       ops = await OpsServer.listen({ port: config.opsPort, host: opts.host ?? config.host, metrics, ready, log });
