@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LEGEND, table, writeResults } from './report.js';
 import { runScenario } from './scenario.js';
@@ -26,6 +27,13 @@ const started = Date.now();
 const results: ScenarioResult[] = [];
 
 async function main(): Promise<number> {
+  // The relay processes run compiled (cluster.ts): bring dist/ up to date first (incremental, seconds when it is).
+  const built = Date.now();
+  execFileSync(process.execPath, [fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url)), '-b', 'tsconfig.build.json'], {
+    cwd: fileURLToPath(new URL('../../', import.meta.url)),
+    stdio: 'inherit',
+  });
+  console.log(`faults: relay compiled in ${((Date.now() - built) / 1000).toFixed(1)} s`);
   // FAULTS_ONLY=a,b runs a subset (the names in the table), for working on one scenario.
   const only = process.env.FAULTS_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
   const chosen = only ? ALL.filter((s) => only.includes(s.name)) : ALL;
