@@ -71,9 +71,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     await Promise.all([closeRedis(workerRedis as RedisClient), closeRedis(httpRedis as RedisClient)]);
   };
 
+  // The configured CBOT channels (CHANNELS_FILE, or `default` from CBOT_*), and the one a send or callback names by default.
+  const channels = channelsOf(config);
+  const defaultChannel = channels.find((ch) => ch.isDefault)!.id;
+
   try {
     // Refused before anything listens: an ingress told to register a URL with no CBOT to register it with.
-    const registering = channelsOf(config).filter((ch) => ch.webhook.publicUrl !== undefined);
+    const registering = channels.filter((ch) => ch.webhook.publicUrl !== undefined);
     if (roles.has('ingress') && registering.length > 0) for (const ch of registering) webhookCbot(ch);
     // Only a process that registers exposes relay_webhook_registered: a constant 0 from every other
     // process would look like a registration that never succeeds.
@@ -81,7 +85,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     if (roles.has('ingress') || roles.has('dispatcher')) {
       await httpOutbound.setWeights(config.callerWeights);
       // A channel dropped from the configuration while messages wait on it would strand them: refuse.
-      const known = new Set(channelsOf(config).map((ch) => ch.id));
+      const known = new Set(channels.map((ch) => ch.id));
       const stranded = Object.entries(await httpOutbound.queuedByChannel()).filter(([id]) => !known.has(id));
       if (stranded.length > 0) {
         const list = stranded.map(([id, n]) => `"${id}" (${n} queued)`).join(', ');
@@ -91,7 +95,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {
       const [{ CbotClient }, { Dispatcher, adoptLanes }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
-      const channels = channelsOf(config);
       const concurrency = config.dispatch.concurrency;
       // One client per channel (its base URL, API and key); one keep-alive socket per send in flight each.
       const clients = new Map(
@@ -100,7 +103,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           new CbotClient({ ...requireChannelCbot(ch), api: ch.api, apiKeyHeader: ch.apiKeyHeader, timeoutMs: config.cbot.timeoutMs, connections: concurrency }),
         ]),
       );
-      const client = clients.get(channels.find((ch) => ch.isDefault)!.id)!;
+      const client = clients.get(defaultChannel)!;
       const outbound = new Outbound({ redis: workerRedis, ...outboundOpts });
       const dlog = log.child({ role: 'dispatcher' });
       await adoptLanes({ redis: workerRedis, prefix, cluster: config.redis.cluster, outbound, log: dlog, now });
@@ -237,8 +240,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         adminKeys: new KeyRing(config.adminKeys),
         tracing,
         channels: {
-          ids: channelsOf(config).map((ch) => ch.id),
-          defaultId: channelsOf(config).find((ch) => ch.isDefault)!.id,
+          ids: channels.map((ch) => ch.id),
+          defaultId: defaultChannel,
           allowed: new Map(config.apiKeys.flatMap((k) => (k.channels ? [[k.name, k.channels] as const] : []))),
         },
       },
@@ -256,9 +259,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         appSecret: config.webhook.appSecret,
         maxBodyBytes: config.webhook.maxBodyBytes,
         channels: new Map(
-          channelsOf(config).map((ch) => [ch.id, { basic: ch.webhook.basic, appSecret: ch.webhook.appSecret, requireSignature: config.channelsFile !== undefined }]),
+          channels.map((ch) => [ch.id, { basic: ch.webhook.basic, appSecret: ch.webhook.appSecret, requireSignature: config.channelsFile !== undefined }]),
         ),
-        defaultChannel: channelsOf(config).find((ch) => ch.isDefault)!.id,
+        defaultChannel,
         enqueue: async (raw, receivedAt, channel) => {
           // The request's trace rides with the job (BullMQ's telemetry metadata), one per job: adds
           // are batched, so the batch's own context would belong to whichever request came first.
