@@ -10,9 +10,9 @@ import { startTestRedis, uniquePrefix } from '@cbot-relay/testing';
 import type { TestRedis } from '@cbot-relay/testing';
 
 // The packages as a downstream team gets them: `pnpm pack` of @cbot-relay/consumer and
-// @cbot-relay/messages (prepack builds dist), `npm install --offline` of both tarballs into a project
-// outside the workspace (bullmq, ioredis and zod come from the local npm cache), and a script there
-// that consumes one event from a real Redis queue.
+// @cbot-relay/messages (prepack builds dist), `npm install` of both tarballs into a project outside
+// the workspace (bullmq, ioredis and zod from the local npm cache, or from the registry on a fresh
+// machine), and a script there that consumes one event from a real Redis queue.
 
 const run = promisify(execFile);
 const PACKAGES = fileURLToPath(new URL('../..', import.meta.url));
@@ -56,7 +56,7 @@ describe('@cbot-relay/consumer and @cbot-relay/messages as packed', () => {
     const project = join(scratch, 'project');
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
-    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', messagesTgz, consumerTgz], { cwd: project });
+    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', messagesTgz, consumerTgz], { cwd: project });
     const manifest = (p: string) => JSON.parse(readFileSync(join(project, 'node_modules', p, 'package.json'), 'utf8')) as { version: string; dependencies?: Record<string, string> };
     const messages = manifest('@cbot-relay/messages');
     // The workspace range became the packed version, so the consumer resolves the tarball beside it.
