@@ -156,6 +156,8 @@ const roles = z
 export const EnvSchema = z.object({
   REDIS_URL: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
   REDIS_CLUSTER: bool(false),
+  // Unset (0): what Redis already holds, else 1 (12 on Redis Cluster); see resolvePartitions.
+  OUTBOUND_PARTITIONS: int(0, 1, 64),
   PORT: int(8080, 0, 65535),
   HOST: z
     .string()

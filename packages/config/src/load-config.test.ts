@@ -83,6 +83,8 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud', /^LOG_LEVEL: /],
     ['LOG_FORMAT', 'xml', /^LOG_FORMAT: expected json, pretty or auto/],
     ['HOST', 'my host', /^HOST: must be an IP address or host name/],
+    ['OUTBOUND_PARTITIONS', '0', /^OUTBOUND_PARTITIONS: expected a whole number from 1 to 64/],
+    ['OUTBOUND_PARTITIONS', '65', /^OUTBOUND_PARTITIONS: /],
   ])('names the bad variable %s', (name, value, pattern) => {
     expect(() => loadConfig({ [name]: value })).toThrow(pattern);
   });
@@ -101,6 +103,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ REDIS_CLUSTER: '1' }).queuePrefix).toBe('{cbot-relay}');
     expect(loadConfig({ REDIS_CLUSTER: '1', QUEUE_PREFIX: '{relay}' }).queuePrefix).toBe('{relay}');
     expect(() => loadConfig({ REDIS_CLUSTER: '1', QUEUE_PREFIX: 'relay' })).toThrow(/^QUEUE_PREFIX: with REDIS_CLUSTER on it must contain a hash tag/);
+  });
+
+  it('leaves the outbound partition count to Redis unless OUTBOUND_PARTITIONS is set', () => {
+    expect(loadConfig({}).redis.partitions).toBeUndefined();
+    expect(loadConfig({ OUTBOUND_PARTITIONS: '6' }).redis.partitions).toBe(6);
   });
 
   it('parses booleans explicitly', () => {

@@ -10,7 +10,8 @@ export class ConfigError extends Error {
 }
 
 export interface RelayConfig {
-  redis: { url: string | undefined; cluster: boolean };
+  /** `partitions`: OUTBOUND_PARTITIONS when set (the outbound side's split; Redis keeps the count: resolvePartitions). */
+  redis: { url: string | undefined; cluster: boolean; partitions?: number | undefined };
   port: number;
   /** Address the ingress listens on. */
   host: string;
@@ -133,7 +134,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
   }
   const channelIds = channelsFile?.map((c) => c.id) ?? [DEFAULT_CHANNEL];
   return {
-    redis: { url: e.REDIS_URL, cluster: e.REDIS_CLUSTER },
+    redis: { url: e.REDIS_URL, cluster: e.REDIS_CLUSTER, partitions: e.OUTBOUND_PARTITIONS === 0 ? undefined : e.OUTBOUND_PARTITIONS },
     port: e.PORT,
     host: e.HOST,
     apiKeys: withChannels(e.RELAY_API_KEYS, channelIds),

@@ -2,6 +2,7 @@ export { fingerprint } from './fingerprint.js';
 export { LIST_MAX_SCAN, decodeCursor, encodeCursor } from './message-list.js';
 export type { ListCursor, ListPage, ListQuery } from './message-list.js';
 export { Attempt, HistoryEntry, MessageRecord, recordFromHash } from './message-record.js';
+export { CLUSTER_DEFAULT_PARTITIONS, MAX_PARTITIONS, Partitions, PartitionsError, partitionBase, resolvePartitions } from './partitions.js';
 export { MessageStore } from './message-store.js';
 export type { MessageStoreOptions } from './message-store.js';
 export { DEFAULT_CHANNEL, Outbound, PRIORITIES, channelKeyBase } from './outbound.js';

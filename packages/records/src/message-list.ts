@@ -45,11 +45,18 @@ export function decodeCursor(s: string): ListCursor | undefined {
   return m ? { atMs: Number(m[1]), id: m[2]! } : undefined;
 }
 
+/** Where a list reads: its index zsets (one per outbound partition it spans), and each id's index and record keys. */
+export interface ListKeys {
+  indexes: string[];
+  indexOf: (id: string) => string;
+  rec: (id: string) => string;
+}
+
 /**
- * Newest first over one index zset (score = acceptance ms, ties by relay id, descending), from after
- * the cursor. Paging by (score, id) rather than by offset keeps pages stable while messages arrive.
+ * Newest first over index zsets (score = acceptance ms, ties by relay id, descending), merged, from
+ * after the cursor. Paging by (score, id) rather than by offset keeps pages stable while messages arrive.
  */
-export async function listMessages(redis: Redis | Cluster, keys: { index: string; rec: (id: string) => string }, q: ListQuery): Promise<ListPage> {
+export async function listMessages(redis: Redis | Cluster, keys: ListKeys, q: ListQuery): Promise<ListPage> {
   let after = q.cursor;
   // A cursor at or past `until` (the caller changed the query): start below `until` instead.
   if (after && q.untilMs !== undefined && after.atMs >= q.untilMs) after = undefined;
@@ -61,7 +68,7 @@ export async function listMessages(redis: Redis | Cluster, keys: { index: string
   let exhausted = false;
   while (records.length < q.limit && scanned < LIST_MAX_SCAN) {
     const want = Math.min(chunk, LIST_MAX_SCAN - scanned);
-    const entries = await nextEntries(redis, keys.index, after, top, q.sinceMs, want);
+    const entries = await nextMerged(redis, keys.indexes, after, top, q.sinceMs, want);
     if (entries.length === 0) {
       exhausted = true;
       break;
@@ -80,8 +87,22 @@ export async function listMessages(redis: Redis | Cluster, keys: { index: string
     if (exhausted) break;
   }
   // The record expired (its retention passed after its last change): its index entry goes too.
-  if (gone.length > 0) await redis.zrem(keys.index, ...gone);
+  for (const id of gone) await redis.zrem(keys.indexOf(id), id);
   return exhausted || !after ? { records } : { records, next: after };
+}
+
+/** The next `count` entries over every index, newest first (each index is read as far as the page could need). */
+async function nextMerged(
+  redis: Redis | Cluster,
+  indexes: string[],
+  after: ListCursor | undefined,
+  top: string,
+  sinceMs: number | undefined,
+  count: number,
+): Promise<ListCursor[]> {
+  if (indexes.length === 1) return nextEntries(redis, indexes[0]!, after, top, sinceMs, count);
+  const all = (await Promise.all(indexes.map((index) => nextEntries(redis, index, after, top, sinceMs, count)))).flat();
+  return all.sort((a, b) => b.atMs - a.atMs || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, count);
 }
 
 async function nextEntries(

@@ -6,11 +6,14 @@ import type { ListPage, ListQuery } from './message-list.js';
 import { listMessages } from './message-list.js';
 import { APPLY_STATUS } from './scripts.js';
 import { DEFAULT_CHANNEL, channelKeyBase } from './outbound.js';
+import { Partitions } from './partitions.js';
 
 export interface MessageStoreOptions {
   redis: Redis | Cluster;
   prefix: string;
   recordTtlS: number;
+  /** Outbound partitions (resolvePartitions); default 1. */
+  partitions?: number;
   /** How long a CBOT message id maps back to the relay id: callbacks come for up to 7 days (Cloud). */
   wamidTtlS?: number;
 }
@@ -23,32 +26,32 @@ type Eval = (keys: string[], args: (string | number | Buffer)[]) => Promise<stri
  */
 export class MessageStore {
   readonly #redis: Redis | Cluster;
-  readonly #p: string;
+  readonly #parts: Partitions;
   readonly #recordTtlS: number;
   readonly #wamidTtlS: number;
   readonly #applyStatus: Eval;
 
   constructor(opts: MessageStoreOptions) {
     this.#redis = opts.redis;
-    this.#p = opts.prefix;
+    this.#parts = new Partitions(opts.prefix, opts.partitions ?? 1);
     this.#recordTtlS = opts.recordTtlS;
     this.#wamidTtlS = opts.wamidTtlS ?? 8 * 86_400;
     const run = luaCommand(this.#redis, APPLY_STATUS, 3);
     this.#applyStatus = async (k, a) => (await run(k, a)) as string[];
   }
 
+  #base(id: string): string {
+    return this.#parts.bases[this.#parts.ofId(id)]!;
+  }
   recKey(id: string): string {
-    return `${this.#p}:msg:${id}`;
+    return `${this.#base(id)}:msg:${id}`;
   }
-  get #dlqKey() {
-    return `${this.#p}:dlq`;
+  // CBOT message ids are per channel (number): channel default keeps the partition's own base.
+  #wamidKey(base: string, wamid: string, channel: string) {
+    return `${channelKeyBase(base, channel)}:wamid:${wamid}`;
   }
-  // CBOT message ids are per channel (number): channel default keeps the relay's own prefix.
-  #wamidKey(wamid: string, channel: string) {
-    return `${channelKeyBase(this.#p, channel)}:wamid:${wamid}`;
-  }
-  #wpendKey(wamid: string, channel: string) {
-    return `${channelKeyBase(this.#p, channel)}:wpend:${wamid}`;
+  #wpendKey(base: string, wamid: string, channel: string) {
+    return `${channelKeyBase(base, channel)}:wpend:${wamid}`;
   }
 
   async get(id: string): Promise<MessageRecord | undefined> {
@@ -62,7 +65,13 @@ export class MessageStore {
   /**
    * Applies a CBOT status callback that came in on `channel`; returns the relay id when the wamid is
    * one of that channel's. `cbotAtS` is the callback's own `timestamp` (unix seconds), kept in the
-   * record's history.
+   * record's history. A status for a wamid the dispatcher has not recorded yet (a callback can overtake
+   * the settle) is parked and applied by the settle.
+   *
+   * With partitions the wamid's partition is not known: the recipient's (`recipientHint`, the
+   * callback's `recipient_id`) is asked first, then every other; only when none knows the wamid is
+   * the status parked — in every partition, each check-and-park atomic with that partition's settle,
+   * so the one that sent it applies it whichever comes first (the others' parked copies expire).
    */
   async applyStatus(
     wamid: string,
@@ -71,13 +80,28 @@ export class MessageStore {
     errors?: unknown,
     cbotAtS?: number,
     channel: string = DEFAULT_CHANNEL,
+    recipientHint?: string,
   ): Promise<{ relayId?: string; applied: boolean }> {
     const cbotAt = cbotAtS !== undefined && Number.isFinite(cbotAtS) && cbotAtS > 0 ? Math.floor(cbotAtS) : '';
-    const r = await this.#applyStatus(
-      [this.#wamidKey(wamid, channel), this.#wpendKey(wamid, channel), this.#dlqKey],
-      [status, nowMs, errors === undefined ? '' : JSON.stringify(errors), this.#wamidTtlS, `${this.#p}:msg:`, this.#recordTtlS, `${this.#p}:body:`, cbotAt],
-    );
-    return { relayId: r[1], applied: r[0] === 'applied' };
+    const err = errors === undefined ? '' : JSON.stringify(errors);
+    const at = async (k: number, park: boolean) => {
+      const base = this.#parts.bases[k]!;
+      const r = await this.#applyStatus(
+        [this.#wamidKey(base, wamid, channel), this.#wpendKey(base, wamid, channel), `${base}:dlq`],
+        [status, nowMs, err, this.#wamidTtlS, `${base}:msg:`, this.#recordTtlS, `${base}:body:`, cbotAt, park ? '1' : '0'],
+      );
+      return r[0] === 'unknown' ? undefined : { relayId: r[1], applied: r[0] === 'applied' };
+    };
+    const n = this.#parts.count;
+    if (n === 1) return (await at(0, true)) ?? { applied: false };
+    const first = recipientHint === undefined ? 0 : this.#parts.ofRecipient(recipientHint.trim().replace(/^\+/, ''));
+    const found = (await at(first, false)) ?? (await Promise.all(this.#others(first).map((k) => at(k, false)))).find((r) => r !== undefined);
+    if (found) return found;
+    return (await Promise.all(Array.from({ length: n }, (_, k) => at(k, true)))).find((r) => r !== undefined) ?? { applied: false };
+  }
+
+  #others(k: number): number[] {
+    return Array.from({ length: this.#parts.count }, (_, i) => i).filter((i) => i !== k);
   }
 
   /**
@@ -85,24 +109,22 @@ export class MessageStore {
    * narrowest index the query allows: the recipient's, else the caller's, else every message's.
    */
   list(q: ListQuery): Promise<ListPage> {
-    const index =
-      q.to !== undefined ? `${this.#p}:ix:t:${q.to}` : q.caller !== undefined ? `${this.#p}:ix:c:${q.caller}` : `${this.#p}:ix:all`;
-    return listMessages(this.#redis, { index, rec: (id) => this.recKey(id) }, q);
+    // A recipient's messages are all in its partition; a caller's and everyone's are in every one.
+    const name = q.to !== undefined ? `ix:t:${q.to}` : q.caller !== undefined ? `ix:c:${q.caller}` : 'ix:all';
+    const bases = q.to !== undefined ? [this.#parts.bases[this.#parts.ofRecipient(q.to)]!] : this.#parts.bases;
+    return listMessages(this.#redis, { indexes: bases.map((b) => `${b}:${name}`), indexOf: (id) => `${this.#base(id)}:${name}`, rec: (id) => this.recKey(id) }, q);
   }
 
   /** Newest first. `before` is the score (ms) to page from. */
   async deadLetters(limit: number, beforeMs?: number): Promise<{ records: MessageRecord[]; next?: number }> {
     const max = beforeMs === undefined ? '+inf' : `(${beforeMs}`;
-    const flat = await this.#redis.zrevrangebyscore(this.#dlqKey, max, '-inf', 'WITHSCORES', 'LIMIT', 0, limit);
+    const page = await this.#deadLetterPage(max, '-inf', limit);
     const records: MessageRecord[] = [];
-    let last: number | undefined;
-    for (let i = 0; i < flat.length; i += 2) {
-      const id = flat[i]!;
-      last = Number(flat[i + 1]);
+    for (const { id } of page) {
       const rec = await this.get(id);
       if (rec) records.push(rec);
     }
-    return { records, next: flat.length / 2 === limit ? last : undefined };
+    return { records, next: page.length === limit ? page[page.length - 1]!.atMs : undefined };
   }
 
   /**
@@ -110,14 +132,22 @@ export class MessageStore {
    * most `max`; `more` when others remain. A failed record's dead-letter score is its failure time.
    */
   async deadLetterIds(sinceMs: number | undefined, max: number): Promise<{ ids: string[]; more: boolean }> {
-    const min = sinceMs === undefined ? '-inf' : String(sinceMs);
-    const ids = await this.#redis.zrevrangebyscore(this.#dlqKey, '+inf', min, 'LIMIT', 0, max + 1);
-    return { ids: ids.slice(0, max), more: ids.length > max };
+    const page = await this.#deadLetterPage('+inf', sinceMs === undefined ? '-inf' : String(sinceMs), max + 1);
+    return { ids: page.slice(0, max).map((e) => e.id), more: page.length > max };
+  }
+
+  /** The newest `limit` dead letters scored within [min, max], over every partition. */
+  async #deadLetterPage(max: string, min: string, limit: number): Promise<{ id: string; atMs: number }[]> {
+    const flats = await Promise.all(this.#parts.bases.map((b) => this.#redis.zrevrangebyscore(`${b}:dlq`, max, min, 'WITHSCORES', 'LIMIT', 0, limit)));
+    const all: { id: string; atMs: number }[] = [];
+    for (const flat of flats) for (let i = 0; i + 1 < flat.length; i += 2) all.push({ id: flat[i]!, atMs: Number(flat[i + 1]) });
+    return all.sort((a, b) => b.atMs - a.atMs || (a.id < b.id ? 1 : -1)).slice(0, limit);
   }
 
   /** Resends after a possibly lost CBOT answer, over all dispatchers since the start (kept in Redis). */
   async ambiguousResends(): Promise<number> {
-    return Number((await this.#redis.get(`${this.#p}:ambiguous`)) ?? 0);
+    const counts = await Promise.all(this.#parts.bases.map((b) => this.#redis.get(`${b}:ambiguous`)));
+    return counts.reduce((sum, n) => sum + Number(n ?? 0), 0);
   }
 
   /** How often this message was resent after a possibly lost answer. */

@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { Coalescer, MAX_BATCH_CHARS, batchCall, batchLua, defineScript, luaCommand, replyArray, replyString } from '@cbot-relay/queues';
 import type { Script } from '@cbot-relay/queues';
 import type { Attempt } from './message-record.js';
+import { Partitions } from './partitions.js';
 import { PRIORITY_NAME } from './message-record.js';
 import {
   ACCEPT_BATCH_PRELUDE,
@@ -46,6 +47,8 @@ const PRIORITY_CODE: Record<Priority, string> = { high: 'h', normal: 'n', bulk: 
 export interface OutboundOptions {
   redis: Redis | Cluster;
   prefix: string;
+  /** How many partitions the outbound side is split into (resolvePartitions); default 1: the prefix itself. */
+  partitions?: number;
   recordTtlS: number;
   /** The contract's Idempotency-Key window. */
   idempotencyTtlS?: number;
@@ -79,7 +82,7 @@ export interface AcceptInput {
 export type AcceptResult =
   | { kind: 'created'; id: string }
   | { kind: 'duplicate'; id: string }
-  | { kind: 'conflict'; id: string }
+  | { kind: 'conflict'; id?: string }
   | { kind: 'full'; bound: 'count' | 'bytes' };
 
 /** A recipient leased to this worker for its head message. */
@@ -98,6 +101,8 @@ export interface Lease {
   caller: string;
   priority: Priority;
   channel: string;
+  /** The outbound partition the recipient belongs to. */
+  partition: number;
 }
 
 export type ClaimState = 'more' | 'rate' | 'paused' | 'idle';
@@ -124,11 +129,12 @@ export type ReplayResult =
   | { kind: 'no-body' };
 
 /**
- * The outbound side of Redis: accepting a message onto its recipient's queue, claiming recipients
- * fairly for sending, and settling each attempt — every step one Lua script over keys the relay owns
- * (outbound-scripts.ts).
+ * One partition of the outbound side (all of it when there is one): accepting a message onto its
+ * recipient's queue, claiming recipients fairly for sending, and settling each attempt — every step
+ * one Lua script over keys the relay owns (outbound-scripts.ts), all under the partition's base.
  */
-export class Outbound {
+class OutboundPartition {
+  readonly index: number;
   readonly #redis: Redis | Cluster;
   readonly #p: string;
   readonly #recordTtlS: number;
@@ -146,7 +152,8 @@ export class Outbound {
   readonly #replay: Script<(typeof REPLAY_KEYS)[number], (typeof REPLAY_ARGS)[number], ReplayResult>;
   readonly #adopt: Script<(typeof ADOPT_KEYS)[number], (typeof ADOPT_ARGS)[number], boolean>;
 
-  constructor(opts: OutboundOptions) {
+  constructor(opts: OutboundOptions & { index: number }) {
+    this.index = opts.index;
     this.#redis = opts.redis;
     this.#p = opts.prefix;
     this.#recordTtlS = opts.recordTtlS;
@@ -293,7 +300,7 @@ export class Outbound {
         intervalMs,
         toleranceMs: intervalMs * (burst - 1),
       },
-    ).then((reply) => parseClaim(reply, channel));
+    ).then((reply) => parseClaim(reply, channel, this.index));
   }
 
   #leaseKeys(lease: Lease) {
@@ -424,7 +431,140 @@ export class Outbound {
   }
 }
 
-function parseClaim(reply: unknown, channel: string): Claim {
+/**
+ * The outbound side of Redis, over its partitions (partitions.ts): an accept goes to its recipient's
+ * partition, a lease's steps to the partition it came from, a relay id's to the one its id names, and
+ * the rest (pause, weights, counts) to every partition. With one partition this is the partition.
+ *
+ * What partitions change (documented in the README): the backlog bounds and each channel's send rate
+ * are split evenly over the partitions, and an Idempotency-Key reused with another body is caught
+ * before the accept by a per-key fingerprint (one more Redis call) rather than inside it.
+ */
+export class Outbound {
+  readonly partitions: Partitions;
+  readonly #parts: OutboundPartition[];
+  readonly #redis: Redis | Cluster;
+  readonly #idemTtlS: number;
+
+  constructor(opts: OutboundOptions) {
+    this.partitions = new Partitions(opts.prefix, opts.partitions ?? 1);
+    const n = this.partitions.count;
+    this.#redis = opts.redis;
+    this.#idemTtlS = opts.idempotencyTtlS ?? 86_400;
+    this.#parts = this.partitions.bases.map(
+      (base, index) =>
+        new OutboundPartition({
+          ...opts,
+          index,
+          prefix: base,
+          ...(opts.backlogMax === undefined ? {} : { backlogMax: Math.ceil(opts.backlogMax / n) }),
+          ...(opts.backlogMaxBytes === undefined || opts.backlogMaxBytes === 0 ? {} : { backlogMaxBytes: Math.ceil(opts.backlogMaxBytes / n) }),
+        }),
+    );
+  }
+
+  #of(id: string): OutboundPartition {
+    return this.#parts[this.partitions.ofId(id)]!;
+  }
+
+  /** The channels accepts publish on when a claim found nothing since (dispatchers subscribe), one per partition. */
+  get wakeChannels(): string[] {
+    return this.#parts.map((p) => p.wakeChannel);
+  }
+
+  /**
+   * Makes a message durable and queues it behind its recipient's earlier ones, atomically with the
+   * Idempotency-Key and the backlog bounds. The id the message gets is `input.id` with its partition
+   * stamped in (partitions.ts): use the answer's. Concurrent calls are coalesced per partition.
+   */
+  async accept(input: AcceptInput): Promise<AcceptResult> {
+    const k = this.partitions.ofRecipient(input.to);
+    const row = { ...input, id: this.partitions.stamp(input.id, k) };
+    if (input.idempotency && this.partitions.count > 1) {
+      // A key reused for another recipient would reach another partition's Idempotency-Key: the first
+      // body's fingerprint, kept by key, sends it away with a conflict.
+      const { key, fingerprint } = input.idempotency;
+      const home = this.partitions.bases[this.partitions.ofRecipient(`${input.caller}:${key}`)];
+      const first = await this.#redis.set(`${home}:idp:${input.caller}:${key}`, fingerprint, 'EX', this.#idemTtlS, 'NX', 'GET');
+      if (first !== null && first !== fingerprint) return { kind: 'conflict' };
+    }
+    return this.#parts[k]!.accept(row);
+  }
+
+  /** The W3C `traceparent` the message was accepted under, when tracing was on then. */
+  traceparent(id: string): Promise<string | undefined> {
+    return this.#of(id).traceparent(id);
+  }
+
+  /**
+   * Claims up to `n` recipients of one channel in one partition (see CLAIM in outbound-scripts.ts),
+   * within the channel's pause and the partition's share of its rate.
+   */
+  claim(n: number, nowMs: number, policy: ClaimPolicy, channel: string = DEFAULT_CHANNEL, partition = 0): Promise<Claim> {
+    const share = this.partitions.count === 1 ? policy : { ...policy, ratePerSecond: policy.ratePerSecond / this.partitions.count };
+    return this.#parts[partition]!.claim(n, nowMs, share, channel);
+  }
+
+  settle(...args: Parameters<OutboundPartition['settle']>): ReturnType<OutboundPartition['settle']> {
+    return this.#parts[args[0].partition]!.settle(...args);
+  }
+
+  retry(...args: Parameters<OutboundPartition['retry']>): ReturnType<OutboundPartition['retry']> {
+    return this.#parts[args[0].partition]!.retry(...args);
+  }
+
+  release(lease: Lease, nowMs: number): Promise<boolean> {
+    return this.#parts[lease.partition]!.release(lease, nowMs);
+  }
+
+  replay(id: string, nowMs: number): Promise<ReplayResult> {
+    return this.#of(id).replay(id, nowMs);
+  }
+
+  adopt(id: string, to: string, nowMs: number): Promise<boolean> {
+    return this.#of(id).adopt(id, to, nowMs);
+  }
+
+  /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms`, in every partition. */
+  async pause(ms: number, channel: string = DEFAULT_CHANNEL): Promise<void> {
+    await Promise.all(this.#parts.map((p) => p.pause(ms, channel)));
+  }
+
+  async setWeights(weights: Record<string, number>): Promise<void> {
+    await Promise.all(this.#parts.map((p) => p.setWeights(weights)));
+  }
+
+  async queuedByChannel(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const counts of await Promise.all(this.#parts.map((p) => p.queuedByChannel()))) {
+      for (const [ch, n] of Object.entries(counts)) out[ch] = (out[ch] ?? 0) + n;
+    }
+    return out;
+  }
+
+  async backlog(): Promise<{ count: number; bytes: number }> {
+    const all = await Promise.all(this.#parts.map((p) => p.backlog()));
+    return all.reduce((a, b) => ({ count: a.count + b.count, bytes: a.bytes + b.bytes }), { count: 0, bytes: 0 });
+  }
+
+  async pending(): Promise<{ caller: string; priority: Priority; count: number }[]> {
+    const sum = new Map<string, { caller: string; priority: Priority; count: number }>();
+    for (const rows of await Promise.all(this.#parts.map((p) => p.pending()))) {
+      for (const r of rows) {
+        const at = sum.get(`${r.caller}|${r.priority}`);
+        if (at) at.count += r.count;
+        else sum.set(`${r.caller}|${r.priority}`, { ...r });
+      }
+    }
+    return [...sum.values()];
+  }
+
+  async oldestOpenAgeMs(nowMs: number): Promise<number> {
+    return Math.max(0, ...(await Promise.all(this.#parts.map((p) => p.oldestOpenAgeMs(nowMs)))));
+  }
+}
+
+function parseClaim(reply: unknown, channel: string, partition: number): Claim {
   const [jobs, ended, state, waitMs] = replyArray(reply, 'claim');
   const s = replyString(state, 'claim');
   if (s !== 'more' && s !== 'rate' && s !== 'paused' && s !== 'idle') throw new Error(`claim: unexpected state ${s}`);
@@ -443,6 +583,7 @@ function parseClaim(reply: unknown, channel: string): Claim {
         caller: caller!,
         priority: PRIORITY_NAME[entry!.charAt(0)] ?? 'normal',
         channel,
+        partition,
       };
     }),
     ended: replyArray(ended, 'claim').map((e) => {

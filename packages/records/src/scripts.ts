@@ -63,7 +63,7 @@ ${HISTORY_LIB}
 
 /**
  * KEYS: wamid, wpend, dlq. ARGV: status, now, errorJson|'', pendTtlS, recKeyPrefix, recTtlS, bodyKeyPrefix,
- * cbotAtS|'' (the callback's own timestamp, unix seconds).
+ * cbotAtS|'' (the callback's own timestamp, unix seconds), park ('0': do not park an unknown wamid's status).
  * Statuses only move forward. A status for a wamid the relay has not recorded yet is parked (with its
  * times) and applied by the outbound settle when the send is recorded.
  */
@@ -72,7 +72,8 @@ local s = ARGV[1]
 local rank = RANK[s]
 local id = redis.call('GET', KEYS[1])
 if not id then
-  if rank and rank >= 2 then
+  -- ARGV[9] '0': only asking (another partition may know the wamid); park nothing.
+  if rank and rank >= 2 and ARGV[9] ~= '0' then
     local cur = redis.call('HGET', KEYS[2], 'status')
     if not cur or RANK[cur] < rank then
       -- Each parked status with its times (\`h\`: "<status> <ms> <cbot s>;" …), for the record's history.

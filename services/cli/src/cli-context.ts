@@ -5,7 +5,7 @@ import { EventDeadLetters, SubscriberQueues } from '@cbot-relay/fanout';
 import type { Subscriber } from '@cbot-relay/fanout';
 import { DEFAULT_REDIS_URL, closeRedis, createRedis } from '@cbot-relay/queues';
 import type { RedisClient } from '@cbot-relay/queues';
-import { MessageStore, Outbound, SubscriberStore } from '@cbot-relay/records';
+import { MessageStore, Outbound, PartitionsError, SubscriberStore, resolvePartitions } from '@cbot-relay/records';
 import type { SubscriberRecord } from '@cbot-relay/records';
 import { EXIT, notFound, unreachable, usageError } from './cli-error.js';
 import type { ExitCode } from './cli-error.js';
@@ -30,6 +30,7 @@ export class CliContext {
   #client: RedisClient | undefined;
   #queues: SubscriberQueues | undefined;
   readonly #cbot = new Map<string, CbotClient>();
+  #partitions: Promise<number> | undefined;
 
   constructor(config: RelayConfig, io: CliIo) {
     this.config = config;
@@ -43,11 +44,21 @@ export class CliContext {
   }
 
   async store(): Promise<MessageStore> {
-    return new MessageStore({ redis: await this.redis(), prefix: this.config.queuePrefix, recordTtlS: this.config.recordTtlS });
+    return new MessageStore(await this.#outboundOpts());
   }
 
   async outbound(): Promise<Outbound> {
-    return new Outbound({ redis: await this.redis(), prefix: this.config.queuePrefix, recordTtlS: this.config.recordTtlS });
+    return new Outbound(await this.#outboundOpts());
+  }
+
+  /** The outbound partitions the relay uses (Redis keeps the count; the CLI never sets it). */
+  async #outboundOpts() {
+    const redis = await this.redis();
+    const { queuePrefix: prefix, recordTtlS, redis: r } = this.config;
+    this.#partitions ??= resolvePartitions(redis, prefix, { configured: r.partitions, cluster: r.cluster, readOnly: true }).catch((err: unknown) => {
+      throw err instanceof PartitionsError ? usageError(err.message) : err;
+    });
+    return { redis, prefix, recordTtlS, partitions: await this.#partitions };
   }
 
   /**

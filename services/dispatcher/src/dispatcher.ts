@@ -33,9 +33,10 @@ export interface DispatchChannel {
   ratePerSecond: number;
 }
 
-/** A channel's claim state in this process: not claimed again before `notBefore` (epoch ms). */
+/** A channel's claim state in one outbound partition, in this process: not claimed again before `notBefore` (epoch ms). */
 interface ChannelTurn {
   id: string;
+  partition: number;
   policy: ClaimPolicy;
   notBefore: number;
   /** The last claim found nothing ready: a wake-up or a finished send makes it worth asking again. */
@@ -53,9 +54,10 @@ interface ChannelTurn {
  * until an accept publishes a wake-up (the claim leaves a flag that makes the next accept publish),
  * or at most `idlePollMs`: an idle dispatcher makes one Redis call every 5 s.
  *
- * Each channel (CBOT number) has its own scheduler, rate and pause in Redis; the dispatcher claims
- * for the channels in turn (round robin, at most `maxClaim` per claim), and a channel that is paused,
- * rate-limited or idle waits out its own time while the others keep claiming.
+ * Each channel (CBOT number) has its own scheduler, rate and pause in Redis, in each outbound
+ * partition (on Redis Cluster, spread over the primaries); the dispatcher claims for each (partition,
+ * channel) in turn (round robin, at most `maxClaim` per claim), and one that is paused, rate-limited
+ * or idle waits out its own time while the others keep claiming. A wake-up names its partition.
  */
 export class Dispatcher {
   readonly #o: Required<Omit<DispatcherOptions, 'channels'>>;
@@ -71,12 +73,16 @@ export class Dispatcher {
   private constructor(opts: DispatcherOptions) {
     this.#o = { maxClaim: 64, idlePollMs: 5_000, ...opts };
     const channels = opts.channels ?? [{ id: 'default', ratePerSecond: opts.ratePerSecond }];
-    this.#turns = channels.map((c) => ({
-      id: c.id,
-      policy: { leaseMs: opts.leaseMs, maxAgeMs: opts.deps.policy.maxAgeMs, ratePerSecond: c.ratePerSecond },
-      notBefore: 0,
-      idle: false,
-    }));
+    // Partitions first, channels within: consecutive claims go to different partitions (and Redis primaries).
+    this.#turns = Array.from({ length: opts.deps.outbound.partitions.count }, (_, partition) =>
+      channels.map((c) => ({
+        id: c.id,
+        partition,
+        policy: { leaseMs: opts.leaseMs, maxAgeMs: opts.deps.policy.maxAgeMs, ratePerSecond: c.ratePerSecond },
+        notBefore: 0,
+        idle: false,
+      })),
+    ).flat();
     // One connection of its own: a subscribed connection can do nothing else.
     this.#sub = opts.redis instanceof Cluster ? opts.redis.duplicate() : opts.redis.duplicate();
   }
@@ -84,12 +90,13 @@ export class Dispatcher {
   static async start(opts: DispatcherOptions): Promise<Dispatcher> {
     const d = new Dispatcher(opts);
     d.#sub.on('error', (err: unknown) => opts.deps.log.warn({ err }, 'redis (dispatcher wake-ups) error'));
-    d.#sub.on('message', () => {
-      d.#wakeIdle();
+    const wakeChannels = opts.deps.outbound.wakeChannels;
+    d.#sub.on('message', (channel: string) => {
+      d.#wakeIdle(wakeChannels.indexOf(channel));
       d.#pump();
     });
     // Subscribed before the first claim, so no wake-up published after it can be missed.
-    await d.#sub.subscribe(opts.deps.outbound.wakeChannel);
+    await d.#sub.subscribe(...wakeChannels);
     d.#pump();
     return d;
   }
@@ -121,9 +128,10 @@ export class Dispatcher {
       });
   }
 
-  #wakeIdle(turn?: ChannelTurn): void {
-    for (const t of turn ? [turn] : this.#turns) {
-      if (t.idle) t.notBefore = 0;
+  /** An accept woke a partition (its index; -1: unknown, all). */
+  #wakeIdle(partition: number): void {
+    for (const t of this.#turns) {
+      if (t.idle && (partition < 0 || t.partition === partition)) t.notBefore = 0;
     }
   }
 
@@ -152,7 +160,7 @@ export class Dispatcher {
       // A lease must outlive the whole attempt, so a send must start early enough in it: by the
       // lease's end less the CBOT timeout and the in-attempt retries (2 × 2 s connect + 0.4 s), with margin.
       const sendBy = deps.now() + this.#o.leaseMs - this.#o.cbotTimeoutMs - 5_000;
-      const claim = await deps.outbound.claim(Math.min(concurrency - this.#inflight.size, maxClaim), deps.now(), turn.policy, turn.id);
+      const claim = await deps.outbound.claim(Math.min(concurrency - this.#inflight.size, maxClaim), deps.now(), turn.policy, turn.id, turn.partition);
       const now = deps.now();
       for (const lease of claim.leases) {
         if (lease.failures === 0 && !lease.ambiguous) deps.metrics.queueWait.observe({ caller: lease.caller, priority: lease.priority }, Math.max(0, now - lease.acceptedAtMs) / 1000);

@@ -71,7 +71,10 @@ async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOu
   const ts = status.data['timestamp'];
   const cbotAtS = typeof ts === 'number' || (typeof ts === 'string' && /^\d{1,12}$/.test(ts)) ? Number(ts) : undefined;
   // Correlated within the channel: a callback on one number can never move another number's message.
-  const { relayId } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel);
+  // The recipient points at the outbound partition that most likely sent it.
+  const rid = status.data['recipient_id'];
+  const hint = typeof rid === 'string' ? rid : undefined;
+  const { relayId } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint);
   return relayId === undefined ? event : { ...event, relayMessageId: relayId };
 }
 

@@ -1,6 +1,7 @@
-import { Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumer } from '@cbot-relay/consumer';
+import { Partitions } from '@cbot-relay/records';
 import type { RelayEvent } from '@cbot-relay/consumer';
 import { LocalRedisCluster, waitFor } from '@cbot-relay/testing';
 import type { Harness } from './test-kit/harness.js';
@@ -28,6 +29,45 @@ describe('on a Redis Cluster (REDIS_CLUSTER=1, hash-tagged QUEUE_PREFIX)', () =>
     }
     for (const id of ids) await waitFor(async () => (await json<{ status: string }>(await h.get(id))).status === 'read');
     expect(h.sim.received()).toHaveLength(10);
+  });
+
+  it('spreads the outbound side over every primary, each recipient still in acceptance order', async () => {
+    const recipients = Array.from({ length: 30 }, (_, i) => `9055571${String(i).padStart(5, '0')}`);
+    // A CBOT slow enough that many recipients are in flight at once.
+    h.sim.setKnobs({ latencyMs: 30 });
+    // Three messages per recipient, each recipient's accepted one after another, the recipients at once.
+    await Promise.all(
+      recipients.map(async (to) => {
+        for (let n = 1; n <= 3; n++) expect((await h.send({ to, type: 'text', text: { body: `spread ${to} ${n}` } })).status).toBe(202);
+      }),
+    );
+    const spread = () => h.sim.received().filter((m) => String((m.body['text'] as { body: string }).body).startsWith('spread '));
+    await waitFor(() => spread().length >= 90, { timeoutMs: 30_000 });
+    const got = new Map<string, string[]>();
+    for (const m of spread()) got.set(m.to, [...(got.get(m.to) ?? []), String((m.body['text'] as { body: string }).body)]);
+    for (const to of recipients) expect(got.get(to)).toEqual([1, 2, 3].map((n) => `spread ${to} ${n}`));
+    h.sim.setKnobs({ latencyMs: 0 });
+
+    // Unset OUTBOUND_PARTITIONS on a fresh cluster: 12 partitions, four on each primary.
+    const conn = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0]! }]);
+    expect(await conn.get(`${h.prefix}:o:partitions`)).toBe('12');
+    const slots = await conn.cluster('SLOTS');
+    const perPrimary = new Map<number, number>();
+    for (const base of new Partitions(h.prefix, 12).bases) {
+      const slot = Number(await conn.cluster('KEYSLOT', base));
+      const port = slots.find(([lo, hi]) => slot >= lo && slot <= hi)![2]![1];
+      perPrimary.set(port, (perPrimary.get(port) ?? 0) + 1);
+    }
+    conn.disconnect();
+    expect([...perPrimary.values()]).toEqual([4, 4, 4]);
+    // And the records are there: every primary holds some of this test's messages.
+    const tag = h.prefix.slice(1, -1);
+    for (const port of cluster.ports) {
+      const node = new Redis(port, '127.0.0.1');
+      const records = await node.keys(`{${tag}:p*}:msg:*`);
+      node.disconnect();
+      expect(records.length, `records on the primary at ${port}`).toBeGreaterThan(0);
+    }
   });
 
   it('takes callbacks in and delivers their events to a queue subscriber', async () => {

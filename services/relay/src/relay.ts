@@ -6,7 +6,7 @@ import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } fro
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
-import { MessageStore, Outbound, SubscriberStore } from '@cbot-relay/records';
+import { MessageStore, Outbound, PartitionsError, SubscriberStore, resolvePartitions } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
 import { webhookHeaders } from './register-webhook.js';
 import { WebhookRegistrar } from './webhook-registrar.js';
@@ -55,7 +55,16 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   httpRedis.on('error', (err) => log.warn({ err }, 'redis (http) error'));
   await waitReady(httpRedis);
 
-  const storeOpts = { prefix, recordTtlS: config.recordTtlS };
+  // How many partitions the outbound side has: fixed by the first relay on this Redis (partitions.ts).
+  let partitions: number;
+  try {
+    partitions = await resolvePartitions(httpRedis, prefix, { configured: config.redis.partitions, cluster: config.redis.cluster });
+  } catch (err) {
+    await Promise.all([closeRedis(workerRedis as RedisClient), closeRedis(httpRedis as RedisClient)]);
+    if (err instanceof PartitionsError) throw new ConfigError(err.message);
+    throw err;
+  }
+  const storeOpts = { prefix, recordTtlS: config.recordTtlS, partitions };
   const workerStore = new MessageStore({ redis: workerRedis, ...storeOpts });
   const httpStore = new MessageStore({ redis: httpRedis, ...storeOpts });
   const outboundOpts = { ...storeOpts, backlogMax: config.ingress.backlogMax, backlogMaxBytes: config.ingress.backlogMaxBytes };
