@@ -26,6 +26,8 @@ export interface ClusterOptions {
   knobs?: Partial<SimKnobs>;
   /** Extra environment per role, over relayEnv's. */
   env?: Partial<Record<Role, Record<string, string>>>;
+  /** OUTBOUND_PARTITIONS for every process (default: unset, one partition). */
+  partitions?: number;
 }
 
 /** A process the suite started, with its role, for log evidence after it is gone. */
@@ -84,7 +86,7 @@ export class Cluster {
     const subscriber = td.add('queue subscriber', new QueueSubscriber({ redisUrl: redis.url, prefix, name: QUEUE_SUBSCRIBER }), (s) => s.close());
     const client = td.add('redis client', new Redis(redis.url, { maxRetriesPerRequest: 20 }), async (c) => c.disconnect());
     client.on('error', () => undefined);
-    const store = new MessageStore({ redis: client, prefix, recordTtlS: 3_600 });
+    const store = new MessageStore({ redis: client, prefix, recordTtlS: 3_600, partitions: opts.partitions ?? 1 });
     const dir = await mkdtemp(join(tmpdir(), 'cbot-relay-faults-'));
     td.add('temp dir', dir, (d) => rm(d, { recursive: true, force: true }));
     const subscriptionsFile = join(dir, 'subscriptions.json');
@@ -95,7 +97,9 @@ export class Cluster {
       ],
     }));
     const ingressPort = await freePort();
-    const c = new Cluster(td, prefix, redis, sim, receiver, subscriber, client, store, ingressPort, subscriptionsFile, opts.env ?? {});
+    const partitionsEnv = opts.partitions === undefined ? {} : { OUTBOUND_PARTITIONS: String(opts.partitions) };
+    const env = Object.fromEntries((['ingress', 'dispatcher', 'fanout'] as const).map((role) => [role, { ...partitionsEnv, ...opts.env?.[role] }]));
+    const c = new Cluster(td, prefix, redis, sim, receiver, subscriber, client, store, ingressPort, subscriptionsFile, env);
     // Registered first so it runs last: a child still starting when teardown begins is stopped once it is up.
     td.add('children still starting', c, (cl) => Promise.allSettled([...cl.#pending]));
     sim.setWebhook(`${c.ingressUrl}/webhooks/cbot`, {

@@ -27,6 +27,8 @@ export interface Scenario {
   fault: string;
   knobs?: Partial<SimKnobs>;
   env?: Partial<Record<Role, Record<string, string>>>;
+  /** OUTBOUND_PARTITIONS for every relay process (default unset: one partition). */
+  partitions?: number;
   /** Outbound load: messages per second over `recipients` strictly sequential callers. */
   ratePerS: number;
   recipients: number;
@@ -70,7 +72,7 @@ export async function runScenario(s: Scenario, registerTeardown: (td: Teardown |
   let cluster: Cluster | undefined;
   try {
     log('starting redis, simulator, subscribers, ingress, 2 dispatchers, 2 fanouts');
-    cluster = await Cluster.start({ td, name: s.name, ...(s.knobs ? { knobs: s.knobs } : {}), ...(s.env ? { env: s.env } : {}) });
+    cluster = await Cluster.start({ td, name: s.name, ...(s.knobs ? { knobs: s.knobs } : {}), ...(s.env ? { env: s.env } : {}), ...(s.partitions ? { partitions: s.partitions } : {}) });
     const queues = td.add('queue handles', new RelayQueues(cluster.client, cluster.prefix), (q) => q.close());
     const load = new LoadDriver({ baseUrl: cluster.ingressUrl, apiKey: API_KEY, recipients: s.recipients, ratePerS: s.ratePerS });
     const inbound = new InboundDriver(cluster.sim, s.inboundPerS);

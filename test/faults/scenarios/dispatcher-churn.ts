@@ -8,12 +8,15 @@ const EVERY_MS = 2_000;
  * Three dispatchers at a realistic CBOT latency (300 ms), and for a minute one of them, picked at
  * random, is SIGKILLed every 2 s and replaced (a tick is skipped while only one is live). Most kills land with sends on the wire: the dead
  * process's recipients stay leased until their lease expires (CBOT_TIMEOUT_MS + 10 s), then another
- * process resends only what CBOT may have got (counted) and keeps each recipient's order.
+ * process resends only what CBOT may have got (counted) and keeps each recipient's order. The
+ * outbound side is split into three partitions (as on a three-primary Redis Cluster, here on one
+ * Redis), so the kills also land on claims and settles spread over partitions.
  */
 export const dispatcherChurn: Scenario = {
   name: 'dispatcher-churn',
-  fault: `3 dispatchers, SIGKILL one at random every ${EVERY_MS / 1000} s for ${DURATION_MS / 1000} s, CBOT 300 ms`,
+  fault: `3 dispatchers, SIGKILL one at random every ${EVERY_MS / 1000} s for ${DURATION_MS / 1000} s, CBOT 300 ms, 3 outbound partitions`,
   knobs: { latencyMs: 300 },
+  partitions: 3,
   ratePerS: 60,
   recipients: 120,
   inboundPerS: 2,
