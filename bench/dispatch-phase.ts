@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { Outbound } from '@cbot-relay/records';
 import type { Priority } from '@cbot-relay/records';
 import { cpuMeter } from './cpu.js';
@@ -28,11 +28,13 @@ export interface DispatchRun {
   cpuUsPerMessage: { dispatchers: number; redis: number; sim: number };
   /** Cores each kind of process kept busy over the window (2 on this machine is everything). */
   coresBusy: { dispatchers: number; redis: number; sim: number };
+  /** On a Redis Cluster: each primary's cores busy over the window, in the order of `pids.redis`. */
+  redisNodesCoresBusy?: number[];
 }
 
 /** Accepted messages not yet sent, failed or expired, as the relay itself counts them. */
-export async function backlog(redis: Redis, prefix = PREFIX): Promise<number> {
-  return (await new Outbound({ redis, prefix, recordTtlS: 60 }).backlog()).count;
+export async function backlog(redis: Redis | Cluster, prefix = PREFIX, partitions = 1): Promise<number> {
+  return (await new Outbound({ redis, prefix, recordTtlS: 60, partitions }).backlog()).count;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function measureDispatch(o: {
   td: Teardown;
   processes: number;
   latencyMs: number;
-  redis: Redis;
+  redis: Redis | Cluster;
   redisUrl: string;
   simUrl: string;
   env: EnvFor;
@@ -53,7 +55,10 @@ export async function measureDispatch(o: {
   windowS: number;
   rss: RssTracker;
   others: Measured[];
-  pids: { redis: number; sim: number };
+  /** `redis`: several pids for a Redis Cluster's primaries (their CPU is summed, and reported per node). */
+  pids: { redis: number | number[]; sim: number };
+  /** The outbound partitions under `prefix`. */
+  partitions?: number;
   log: (line: string) => void;
   /** Another relay prefix than the bench's (a backlog loaded for this run alone). */
   prefix?: string;
@@ -70,7 +75,8 @@ export async function measureDispatch(o: {
     await sleep(o.warmS * 1000);
     const samples: { t: number; n: number }[] = [];
     const take = async () => samples.push({ t: performance.now(), n: (await simReceived(o.simUrl)).accepted });
-    const meter = cpuMeter({ redis: o.pids.redis, sim: o.pids.sim, ...Object.fromEntries(children.map((c) => [c.role, c.pid])) });
+    const redisPids = typeof o.pids.redis === 'number' ? [o.pids.redis] : o.pids.redis;
+    const meter = cpuMeter({ ...Object.fromEntries(redisPids.map((pid, i) => [`redis${i}`, pid])), sim: o.pids.sim, ...Object.fromEntries(children.map((c) => [c.role, c.pid])) });
     await take();
     for (let s = 0; s < o.windowS; s++) {
       const next = (samples[0]?.t ?? 0) + (s + 1) * 1000;
@@ -78,8 +84,10 @@ export async function measureDispatch(o: {
       await take();
     }
     const cpu = meter();
+    const redisNodesMs = redisPids.map((_, i) => cpu[`redis${i}`] ?? 0);
+    cpu.redis = redisNodesMs.reduce((a, b) => a + b, 0);
     const end = await simReceived(o.simUrl);
-    const backlogAfter = await backlog(o.redis, o.prefix);
+    const backlogAfter = await backlog(o.redis, o.prefix, o.partitions);
     o.rss.sample(`dispatch k=${o.processes} ${o.latencyMs} ms`, [...children, ...o.others]);
     const first = samples[0]!;
     const last = samples[samples.length - 1]!;
@@ -102,7 +110,21 @@ export async function measureDispatch(o: {
         (backlogAfter === 0 ? ' — QUEUE RAN DRY, lower bound' : '') +
         (Object.keys(failures).length ? ` — simulator failures ${JSON.stringify(failures)}` : ''),
     );
-    return { processes: o.processes, latencyMs: o.latencyMs, msgsPerS, perProcessMsgsPerS: msgsPerS / o.processes, perSecond, windowS: o.windowS, failures, backlogAfter, cpuUsPerMessage, coresBusy };
+    const redisNodesCoresBusy = redisPids.length > 1 ? redisNodesMs.map((ms) => ms / windowMs) : undefined;
+    if (redisNodesCoresBusy) o.log(`    Redis primaries' cores busy: ${redisNodesCoresBusy.map((c) => c.toFixed(2)).join(' / ')}`);
+    return {
+      processes: o.processes,
+      latencyMs: o.latencyMs,
+      msgsPerS,
+      perProcessMsgsPerS: msgsPerS / o.processes,
+      perSecond,
+      windowS: o.windowS,
+      failures,
+      backlogAfter,
+      cpuUsPerMessage,
+      coresBusy,
+      ...(redisNodesCoresBusy ? { redisNodesCoresBusy } : {}),
+    };
   } finally {
     await Promise.all(children.map((c) => stopChild(c)));
   }
@@ -167,15 +189,16 @@ export async function measureIdle(o: { td: Teardown; redis: Redis; redisUrl: str
  * (the accept script the ingress runs, without HTTP), from `callers` callers at `priorities`: for
  * comparing the scheduler's cost with one caller at one priority against many of each.
  */
-export async function preload(redis: Redis, prefix: string, count: number, callers: string[], priorities: Priority[]): Promise<void> {
-  const out = new Outbound({ redis, prefix, recordTtlS: 3600 });
+export async function preload(redis: Redis | Cluster, prefix: string, count: number, callers: string[], priorities: Priority[], partitions = 1): Promise<void> {
+  const out = new Outbound({ redis, prefix, recordTtlS: 3600, partitions });
   const body = (to: string) => JSON.stringify({ to, type: 'text', text: { body: 'Siparişiniz yola çıktı' } });
   for (let i = 0; i < count; i += 200) {
     await Promise.all(
       Array.from({ length: Math.min(200, count - i) }, (_, j) => {
         const n = i + j;
         const to = `9056${String(n).padStart(8, '0')}`;
-        return out.accept({ id: `${prefix}-${n}`, to, type: 'text', caller: callers[n % callers.length]!, priority: priorities[n % priorities.length]!, nowMs: Date.now(), body: body(to) });
+        // Shaped as the ingress's ids (partitions stamp the last byte), n in the time part.
+        return out.accept({ id: `msg_${n.toString(36).padStart(9, '0')}${'0'.repeat(16)}`, to, type: 'text', caller: callers[n % callers.length]!, priority: priorities[n % priorities.length]!, nowMs: Date.now(), body: body(to) });
       }),
     );
   }

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { AcceptComparison } from './accept-phase.js';
+import type { ClusterRun } from './cluster-phase.js';
 import type { DispatchRun, IdleRun } from './dispatch-phase.js';
 import type { Interference } from './interference.js';
 import type { LatencyRun } from './latency-phase.js';
@@ -33,6 +34,8 @@ export interface BenchResults {
   dispatch: DispatchRun[];
   /** The scheduler's cost: [one caller at one priority, three callers at three priorities]. */
   fairness: DispatchRun[];
+  /** A three-primary Redis Cluster: the outbound side in 1 partition, then 12. */
+  cluster: ClusterRun[];
   latency: LatencyRun[];
   /** Peak RSS (VmHWM) by role, bytes. */
   rss: Record<string, { bytes: number; pid: number; phase: string }>;
@@ -109,6 +112,17 @@ export function tabulate(r: Omit<BenchResults, 'verdicts'>): { rows: Row[]; verd
   if (single && mixed) {
     rows.push(['scheduler: 1 caller, 1 priority, CBOT 300 ms', `${rate(single.msgsPerS)} msg/s, dispatcher ${Math.round(single.cpuUsPerMessage.dispatchers)} µs/msg, Redis ${Math.round(single.cpuUsPerMessage.redis)} µs/msg`, '', 'info']);
     rows.push(['scheduler: 3 callers × 3 priorities, CBOT 300 ms', `${rate(mixed.msgsPerS)} msg/s, dispatcher ${Math.round(mixed.cpuUsPerMessage.dispatchers)} µs/msg, Redis ${Math.round(mixed.cpuUsPerMessage.redis)} µs/msg (${(mixed.msgsPerS / single.msgsPerS).toFixed(2)}× the single caller)`, '', 'info']);
+  }
+
+  for (const c of r.cluster) {
+    const shares = c.primaryShares.map((x) => `${Math.round(x * 100)} %`).join(' / ');
+    const label = `Redis Cluster (3 primaries), ${c.partitions} partition${c.partitions === 1 ? '' : 's'}, 1 dispatcher, CBOT 300 ms`;
+    const value = `${rate(c.msgsPerS)} msg/s; Redis CPU per primary ${shares} (Redis ${Math.round(c.cpuUsPerMessage.redis)} µs/msg)${flag('cluster')}`;
+    if (c.partitions > 1) {
+      // Every primary carries a fair part of the outbound work: at least 20 % each (33 % is even).
+      v.clusterSpread = c.primaryShares.length === 3 && c.primaryShares.every((x) => x >= 0.2);
+      rows.push([label, value, 'every primary ≥ 20 %', verdict(v.clusterSpread)]);
+    } else rows.push([label, value, '', 'info']);
   }
 
   for (const l of r.latency) {

@@ -9,6 +9,8 @@ import type { DispatchRun } from './dispatch-phase.js';
 import type { IdleRun } from './dispatch-phase.js';
 import { expectedDrain, measureDispatch, measureIdle, preload, topUp } from './dispatch-phase.js';
 import { PhaseRunner } from './interference.js';
+import type { ClusterRun } from './cluster-phase.js';
+import { measureCluster } from './cluster-phase.js';
 import type { LatencyRun } from './latency-phase.js';
 import { measureLatency } from './latency-phase.js';
 import { machineInfo, redisHealth } from './machine.js';
@@ -137,6 +139,15 @@ async function main(): Promise<void> {
       }
     }
 
+    // Sharding: where the outbound Redis work lands on a three-primary cluster, 1 partition vs 12.
+    let cluster: ClusterRun[] = [];
+    if (s.phases.has('cluster')) {
+      log('\nRedis Cluster (3 primaries), CBOT 300 ms, 1 dispatcher: the outbound side in 1 partition, then in 12:');
+      cluster = await phase('cluster', () =>
+        measureCluster({ td, simUrl: simCount.url, simPid: simCount.pid, env, warmS: s.dispatchWarmS, windowS: s.dispatchWindowS, rss, others: always, messages: 30_000, log }),
+      );
+    }
+
     const latency: LatencyRun[] = [];
     if (s.phases.has('latency')) {
       log('\naccept→CBOT latency (open loop, ingress + 1 dispatcher, empty backlog):');
@@ -154,7 +165,7 @@ async function main(): Promise<void> {
     const redisStats = await redisHealth(redis);
     log(`\nRedis over the run: ${JSON.stringify(redisStats)}`);
 
-    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, idle, dispatch, fairness, latency, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
+    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, idle, dispatch, fairness, cluster, latency, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
     const { rows, verdicts } = tabulate(partial);
     log(`\n${markdownTable(rows)}\n`);
     const failed = Object.entries(verdicts).filter(([, ok]) => !ok).map(([k]) => k);

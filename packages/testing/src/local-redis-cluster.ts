@@ -19,6 +19,11 @@ export class LocalRedisCluster {
     readonly dir: string,
   ) {}
 
+  /** The primaries' process ids, in the order of `ports`. */
+  get pids(): number[] {
+    return this.#children.map((c) => c.pid ?? 0);
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.ports[0]}`;
   }
