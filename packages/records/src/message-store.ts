@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { normalizeRecipient } from '@cbot-relay/messages';
 import { luaCommand } from '@cbot-relay/queues';
 import type { MessageRecord } from './message-record.js';
 import { recordFromHash } from './message-record.js';
@@ -94,7 +95,7 @@ export class MessageStore {
     };
     const n = this.#parts.count;
     if (n === 1) return (await at(0, true)) ?? { applied: false };
-    const first = recipientHint === undefined ? 0 : this.#parts.ofRecipient(recipientHint.trim().replace(/^\+/, ''));
+    const first = recipientHint === undefined ? 0 : this.#parts.ofRecipient(normalizeRecipient(recipientHint));
     const found = (await at(first, false)) ?? (await Promise.all(this.#others(first).map((k) => at(k, false)))).find((r) => r !== undefined);
     if (found) return found;
     return (await Promise.all(Array.from({ length: n }, (_, k) => at(k, true)))).find((r) => r !== undefined) ?? { applied: false };
