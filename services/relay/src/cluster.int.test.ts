@@ -1,9 +1,12 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumer } from '@cbot-relay/consumer';
+import { loadConfig } from '@cbot-relay/config';
+import { createLogger, createMetrics } from '@cbot-relay/observability';
 import { Partitions } from '@cbot-relay/records';
 import type { RelayEvent } from '@cbot-relay/consumer';
 import { LocalRedisCluster, waitFor } from '@cbot-relay/testing';
+import { startRelay } from './relay.js';
 import type { Harness } from './test-kit/harness.js';
 import { ADMIN_KEY, BASIC, json, startHarness } from './test-kit/harness.js';
 
@@ -68,6 +71,13 @@ describe('on a Redis Cluster (REDIS_CLUSTER=1, hash-tagged QUEUE_PREFIX)', () =>
       node.disconnect();
       expect(records.length, `records on the primary at ${port}`).toBeGreaterThan(0);
     }
+  });
+
+  it('refuses to start with another OUTBOUND_PARTITIONS than the cluster holds, naming both', async () => {
+    const config = loadConfig({ REDIS_CLUSTER: '1', QUEUE_PREFIX: h.prefix, OUTBOUND_PARTITIONS: '3', RELAY_ROLES: 'ingress', PORT: '0', OPS_PORT: '0' });
+    await expect(startRelay({ config, redisUrl: cluster.url, log: createLogger({ level: 'silent' }), metrics: createMetrics(), host: '127.0.0.1' })).rejects.toThrow(
+      /^OUTBOUND_PARTITIONS=3, but this Redis holds outbound data in 12 partition\(s\)/,
+    );
   });
 
   it('takes callbacks in and delivers their events to a queue subscriber', async () => {
