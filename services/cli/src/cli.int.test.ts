@@ -98,7 +98,9 @@ beforeAll(async () => {
     CBOT_BASE_URL: sim.url,
     CBOT_API_KEY: SIM_KEY,
   };
-  const config = loadConfig({ ...env, RELAY_API_KEYS: `app:${API_KEY}`, RELAY_ADMIN_KEYS: `ops:${ADMIN_KEY}`, PORT: '0', OPS_PORT: 'off', PUSH_MAX_ATTEMPTS: '1' });
+  // The relay splits the outbound side into three partitions; the CLI is not told and reads the count
+  // from Redis, so every command below finds records, dead letters and lists across partitions.
+  const config = loadConfig({ ...env, OUTBOUND_PARTITIONS: '3', RELAY_API_KEYS: `app:${API_KEY}`, RELAY_ADMIN_KEYS: `ops:${ADMIN_KEY}`, PORT: '0', OPS_PORT: 'off', PUSH_MAX_ATTEMPTS: '1' });
   relay = await startRelay({ config, redisUrl: redis.url, log: createLogger({ level: 'silent' }), metrics: createMetrics(), host: '127.0.0.1' });
   base = `http://127.0.0.1:${relay.port}`;
 });
