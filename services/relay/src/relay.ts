@@ -1,4 +1,3 @@
-import { Queue } from 'bullmq';
 import type { ChannelConfig, RelayConfig } from '@cbot-relay/config';
 import { ConfigError, channelsOf, requireChannelCbot } from '@cbot-relay/config';
 import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
@@ -180,9 +179,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       closers.unshift(() => opened.close());
     }
     if (!roles.has('ingress')) return handle(undefined, ops?.port, stop);
-    // Loaded only by processes that serve the API: express, the queue UI and the routes are ~6 MB of
-    // heap a dispatcher-only process has no use for.
-    const { IngressServer, KeyRateLimiter, KeyRing, createIngressApp, queueUi } = await import('@cbot-relay/ingress');
+    // Loaded only by processes that serve the API: express, the queue UI, the routes and BullMQ (the
+    // inbound queue) are ~9 MB of heap a dispatcher-only process has no use for.
+    const [{ IngressServer, KeyRateLimiter, KeyRing, createIngressApp, queueUi }, { Queue }] = await Promise.all([import('@cbot-relay/ingress'), import('bullmq')]);
 
     const inbound = new Queue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: httpRedis, prefix });
     inbound.on('error', () => undefined);
