@@ -27,7 +27,7 @@ ENV NODE_ENV=production
 # JSON logs even under `docker run -t` (a TTY would otherwise get pino-pretty's lines); LOG_FORMAT=pretty overrides.
 ENV LOG_FORMAT=json
 # V8 grows the heap lazily to 200+ MB under load although ~45 MB is live. A 96 MB old space and
-# 8 MB semi-spaces keep a dispatcher with 512 sends in flight at 116-123 MB RSS (docs/performance.md).
+# 8 MB semi-spaces keep a dispatcher with 512 sends in flight at 115-118 MB peak RSS (docs/performance.md).
 ENV NODE_OPTIONS="--max-old-space-size=96 --max-semi-space-size=8"
 WORKDIR /app
 # No --chown: the code stays root's, and the node user can read it but not change it.

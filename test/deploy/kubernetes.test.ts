@@ -126,7 +126,7 @@ describe.skipIf(!found && !ci)(found || ci ? 'deploy/kubernetes under kubectl ku
       expect(pod.securityContext.runAsNonRoot, name).toBe(true);
       expect(c.securityContext.readOnlyRootFilesystem, name).toBe(true);
       expect(c.securityContext.allowPrivilegeEscalation, name).toBe(false);
-      // Peak RSS: dispatcher 135-150 MB, ingress 116-122 MB (docs/performance.md).
+      // Peak RSS: dispatcher 115-118 MB, ingress 116-122 MB (docs/performance.md).
       const limit = mebibytes(c.resources.limits.memory);
       expect(limit, name).toBeGreaterThanOrEqual(name.endsWith('dispatcher') ? 200 : 160);
       expect(mebibytes(c.resources.requests.memory), name).toBeLessThanOrEqual(limit);

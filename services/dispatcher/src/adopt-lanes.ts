@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { normalizeRecipient } from '@cbot-relay/messages';
 import type { Logger } from '@cbot-relay/observability';
@@ -44,6 +44,8 @@ export async function adoptLanes(opts: AdoptLanesOptions): Promise<number> {
 
 async function adopt(opts: AdoptLanesOptions, lanes: number): Promise<number> {
   const { redis, prefix, cluster, outbound, log } = opts;
+  // BullMQ only for this one-off upgrade: a dispatcher on the current layout never loads it.
+  const { Queue } = await import('bullmq');
   // Per recipient, its lane jobs oldest first (one recipient always mapped to one lane).
   const byRecipient = new Map<string, string[]>();
   const queues: Queue[] = [];

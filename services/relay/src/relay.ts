@@ -1,7 +1,5 @@
-import { Queue } from 'bullmq';
 import type { ChannelConfig, RelayConfig } from '@cbot-relay/config';
 import { ConfigError, channelsOf, requireChannelCbot } from '@cbot-relay/config';
-import { IngressServer, KeyRateLimiter, KeyRing, createIngressApp, queueUi } from '@cbot-relay/ingress';
 import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
@@ -190,6 +188,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       closers.unshift(() => opened.close());
     }
     if (!roles.has('ingress')) return handle(undefined, ops?.port, stop);
+    // Loaded only by processes that serve the API: express, the queue UI, the routes and BullMQ (the
+    // inbound queue) are ~9 MB of heap a dispatcher-only process has no use for.
+    const [{ IngressServer, KeyRateLimiter, KeyRing, createIngressApp, queueUi }, { Queue }] = await Promise.all([import('@cbot-relay/ingress'), import('bullmq')]);
 
     const inbound = new Queue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: httpRedis, prefix });
     inbound.on('error', () => undefined);
