@@ -43,7 +43,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const roles = new Set(config.roles);
   const closers: (() => Promise<unknown>)[] = [];
   const running: (() => boolean)[] = [];
-  let accepting = true;
+  // False until every role is up (so /readyz never says ready before the ingress listens), and again from the first stop.
+  let accepting = false;
   let webhook: () => 'registered' | 'pending' | 'not configured' = () => 'not configured';
 
   // Workers wait out a Redis restart; the HTTP side fails fast (503) instead of hanging callers.
@@ -187,7 +188,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       // Closed near the end: /readyz says "not ready" while the roles stop.
       closers.unshift(() => opened.close());
     }
-    if (!roles.has('ingress')) return handle(undefined, ops?.port, stop);
+    if (!roles.has('ingress')) {
+      accepting = true;
+      return handle(undefined, ops?.port, stop);
+    }
     // Loaded only by processes that serve the API: express, the queue UI, the routes and BullMQ (the
     // inbound queue) are ~9 MB of heap a dispatcher-only process has no use for.
     const [{ IngressServer, KeyRateLimiter, KeyRing, createIngressApp, queueUi }, { Queue }] = await Promise.all([import('@cbot-relay/ingress'), import('bullmq')]);
@@ -322,6 +326,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       });
     }
     if (registrars.length > 0) webhook = () => (registrars.every((r) => r.state === 'registered') ? 'registered' : 'pending');
+    accepting = true;
     return handle(server.port, ops?.port, stop);
   } catch (err) {
     await stop();
