@@ -63,6 +63,8 @@ export class Dispatcher {
   readonly #o: Required<Omit<DispatcherOptions, 'channels'>>;
   readonly #turns: ChannelTurn[];
   #rr = 0;
+  /** Wake-ups received so far, per partition: a claim that answered `idle` while one arrived must not sleep. */
+  readonly #wakes: number[];
   readonly #inflight = new Set<Promise<void>>();
   readonly #sub: Redis | Cluster;
   #pumping = false;
@@ -83,6 +85,7 @@ export class Dispatcher {
         idle: false,
       })),
     ).flat();
+    this.#wakes = new Array<number>(opts.deps.outbound.partitions.count).fill(0);
     // One connection of its own: a subscribed connection can do nothing else.
     this.#sub = opts.redis instanceof Cluster ? opts.redis.duplicate() : opts.redis.duplicate();
   }
@@ -130,6 +133,7 @@ export class Dispatcher {
 
   /** An accept woke a partition (its index; -1: unknown, all). */
   #wakeIdle(partition: number): void {
+    for (let k = 0; k < this.#wakes.length; k++) if (partition < 0 || k === partition) this.#wakes[k]!++;
     for (const t of this.#turns) {
       if (t.idle && (partition < 0 || t.partition === partition)) t.notBefore = 0;
     }
@@ -160,6 +164,7 @@ export class Dispatcher {
       // A lease must outlive the whole attempt, so a send must start early enough in it: by the
       // lease's end less the CBOT timeout and the in-attempt retries (2 × 2 s connect + 0.4 s), with margin.
       const sendBy = deps.now() + this.#o.leaseMs - this.#o.cbotTimeoutMs - 5_000;
+      const wakes = this.#wakes[turn.partition];
       const claim = await deps.outbound.claim(Math.min(concurrency - this.#inflight.size, maxClaim), deps.now(), turn.policy, turn.id, turn.partition);
       const now = deps.now();
       for (const lease of claim.leases) {
@@ -181,6 +186,9 @@ export class Dispatcher {
       this.#count(claim);
       turn.idle = claim.state === 'idle';
       turn.notBefore = claim.state === 'more' ? 0 : now + (claim.waitMs < 0 ? idlePollMs : Math.min(claim.waitMs, idlePollMs));
+      // The claim left the idle flag, and an accept saw it and published before this reply was read:
+      // that wake-up found the turn not yet idle, so it is this turn's to act on now.
+      if (turn.idle && this.#wakes[turn.partition] !== wakes) turn.notBefore = 0;
     }
   }
 
