@@ -45,10 +45,10 @@ export function decodeCursor(s: string): ListCursor | undefined {
   return m ? { atMs: Number(m[1]), id: m[2]! } : undefined;
 }
 
-/** Where a list reads: its index zsets (one per outbound partition it spans), and each id's index and record keys. */
+/** Where a list reads: its index zsets (merged), the index keys an id may sit in, and its record key. */
 export interface ListKeys {
   indexes: string[];
-  indexOf: (id: string) => string;
+  indexOf: (id: string) => string[];
   rec: (id: string) => string;
 }
 
@@ -87,7 +87,7 @@ export async function listMessages(redis: Redis | Cluster, keys: ListKeys, q: Li
     if (exhausted) break;
   }
   // The record expired (its retention passed after its last change): its index entry goes too.
-  for (const id of gone) await redis.zrem(keys.indexOf(id), id);
+  for (const id of gone) for (const index of keys.indexOf(id)) await redis.zrem(index, id);
   return exhausted || !after ? { records } : { records, next: after };
 }
 

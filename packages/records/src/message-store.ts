@@ -109,11 +109,29 @@ export class MessageStore {
    * Messages newest first by acceptance time, filtered, one page (see message-list.ts). Reads the
    * narrowest index the query allows: the recipient's, else the caller's, else every message's.
    */
-  list(q: ListQuery): Promise<ListPage> {
-    // A recipient's messages are all in its partition; a caller's and everyone's are in every one.
-    const name = q.to !== undefined ? `ix:t:${q.to}` : q.caller !== undefined ? `ix:c:${q.caller}` : 'ix:all';
-    const bases = q.to !== undefined ? [this.#parts.bases[this.#parts.ofRecipient(q.to)]!] : this.#parts.bases;
-    return listMessages(this.#redis, { indexes: bases.map((b) => `${b}:${name}`), indexOf: (id) => `${this.#base(id)}:${name}`, rec: (id) => this.recKey(id) }, q);
+  async list(q: ListQuery): Promise<ListPage> {
+    const rec = (id: string) => this.recKey(id);
+    // A recipient's messages are all in its partition; a caller's are in every one.
+    if (q.to !== undefined) {
+      const index = `${this.#parts.bases[this.#parts.ofRecipient(q.to)]!}:ix:t:${q.to}`;
+      return listMessages(this.#redis, { indexes: [index], indexOf: () => [index], rec }, q);
+    }
+    if (q.caller !== undefined) {
+      const name = `ix:c:${q.caller}`;
+      return listMessages(this.#redis, { indexes: this.#parts.bases.map((b) => `${b}:${name}`), indexOf: (id) => [`${this.#base(id)}:${name}`], rec }, q);
+    }
+    // Everyone's: every caller's index in every partition, merged. A partition written before the
+    // caller set existed still has the single index of every message (it expires with its retention).
+    const perPartition = await Promise.all(
+      this.#parts.bases.map(async (b) => {
+        const callers = await this.#redis.smembers(`${b}:ix:callers`);
+        const legacy = callers.length === 0 && (await this.#redis.exists(`${b}:ix:all`)) === 1;
+        return { b, indexes: legacy ? [`${b}:ix:all`] : callers.map((c) => `${b}:ix:c:${c}`) };
+      }),
+    );
+    const indexes = perPartition.flatMap((p) => p.indexes);
+    const of = new Map(perPartition.map((p) => [p.b, p.indexes]));
+    return listMessages(this.#redis, { indexes, indexOf: (id) => of.get(this.#base(id)) ?? [], rec }, q);
   }
 
   /** Newest first. `before` is the score (ms) to page from. */

@@ -233,18 +233,21 @@ local function earlier(idem, fingerprint)
   return {'duplicate', pid}
 end
 
--- The list indexes (MessageStore.list): every message, per caller, per recipient; each a zset by
--- acceptance time, written with the record so a durable message is always listed. Entries older than
--- the retention (recTtl) are trimmed as new ones arrive, and a key nobody writes to expires whole.
+-- The list indexes (MessageStore.list): per caller and per recipient, each a zset by acceptance
+-- time, written with the record so a durable message is always listed; every message is listed by
+-- merging the callers' indexes (\`ix:callers\` names them), which costs no entry of its own. Entries
+-- older than the retention (recTtl) are trimmed as new ones arrive, and a key nobody writes to
+-- expires whole.
 local function indexKey(key, id)
   redis.call('ZADD', key, now, id)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (tonumber(now) - tonumber(recTtl) * 1000))
   redis.call('EXPIRE', key, recTtl)
 end
 local function indexMessage(id, caller, to)
-  indexKey(base .. ':ix:all', id)
   indexKey(base .. ':ix:c:' .. caller, id)
   indexKey(base .. ':ix:t:' .. to, id)
+  redis.call('SADD', base .. ':ix:callers', caller)
+  redis.call('EXPIRE', base .. ':ix:callers', recTtl)
 end
 `;
 

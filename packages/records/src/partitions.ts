@@ -65,7 +65,7 @@ export function partitionBase(prefix: string, k: number, n: number): string {
 }
 
 /** Keys that show a relay without partitions wrote outbound data under the bare prefix. */
-const LEGACY_MARKS = ['open', 'ix:all', 'channels', 'o:leases', 'o:held', 'dlq'];
+const LEGACY_MARKS = ['open', 'ix:all', 'ix:callers', 'channels', 'o:leases', 'o:held', 'dlq'];
 
 /**
  * The partition count this relay uses, fixed for the life of the Redis data: the first relay to start
