@@ -120,13 +120,13 @@ export class MessageStore {
       const name = `ix:c:${q.caller}`;
       return listMessages(this.#redis, { indexes: this.#parts.bases.map((b) => `${b}:${name}`), indexOf: (id) => [`${this.#base(id)}:${name}`], rec }, q);
     }
-    // Everyone's: every caller's index in every partition, merged. A partition written before the
-    // caller set existed still has the single index of every message (it expires with its retention).
+    // Everyone's: every caller's index in every partition, merged. Redis written by an earlier
+    // release also has one index of every message (until it expires with its retention): read with
+    // the others, it lists callers that have sent nothing since (an id in two indexes is listed once).
     const perPartition = await Promise.all(
       this.#parts.bases.map(async (b) => {
-        const callers = await this.#redis.smembers(`${b}:ix:callers`);
-        const legacy = callers.length === 0 && (await this.#redis.exists(`${b}:ix:all`)) === 1;
-        return { b, indexes: legacy ? [`${b}:ix:all`] : callers.map((c) => `${b}:ix:c:${c}`) };
+        const [callers, legacy] = await Promise.all([this.#redis.smembers(`${b}:ix:callers`), this.#redis.exists(`${b}:ix:all`)]);
+        return { b, indexes: [...callers.map((c) => `${b}:ix:c:${c}`), ...(legacy === 1 ? [`${b}:ix:all`] : [])] };
       }),
     );
     const indexes = perPartition.flatMap((p) => p.indexes);
