@@ -48,7 +48,7 @@ async function pack(name: 'consumer' | 'messages'): Promise<string> {
 }
 
 describe('@cbot-relay/consumer and @cbot-relay/messages as packed', () => {
-  it('install offline from their tarballs and consume one event from a real Redis queue', async () => {
+  it('install from their tarballs and consume one event from a real Redis queue', async () => {
     // One after the other: the consumer's build (tsc -b) builds messages too.
     const messagesTgz = await pack('messages');
     const consumerTgz = await pack('consumer');
