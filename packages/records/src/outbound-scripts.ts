@@ -238,16 +238,41 @@ end
 -- merging the callers' indexes (\`ix:callers\` names them), which costs no entry of its own. Entries
 -- older than the retention (recTtl) are trimmed as new ones arrive, and a key nobody writes to
 -- expires whole.
+--
+-- What one script call has done once need not be done again for its other rows (a batch's rows share
+-- the clock): trimming and expiring an index key, adding a caller, reading the backlog's size, and
+-- waking the dispatchers.
+local trimmed, callersSeen, woke = {}, {}, false
 local function indexKey(key, id)
   redis.call('ZADD', key, now, id)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (tonumber(now) - tonumber(recTtl) * 1000))
-  redis.call('EXPIRE', key, recTtl)
+  if not trimmed[key] then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (tonumber(now) - tonumber(recTtl) * 1000))
+    redis.call('EXPIRE', key, recTtl)
+    trimmed[key] = true
+  end
 end
 local function indexMessage(id, caller, to)
   indexKey(base .. ':ix:c:' .. caller, id)
   indexKey(base .. ':ix:t:' .. to, id)
-  redis.call('SADD', base .. ':ix:callers', caller)
-  redis.call('EXPIRE', base .. ':ix:callers', recTtl)
+  if not callersSeen[caller] then
+    redis.call('SADD', base .. ':ix:callers', caller)
+    redis.call('EXPIRE', base .. ':ix:callers', recTtl)
+    callersSeen[caller] = true
+  end
+end
+-- The backlog's count and bytes, read once per call and kept up to date with each write.
+local openCount, openBytes
+local function backlogNow()
+  if not openCount then
+    openCount = redis.call('ZCARD', OPEN)
+    openBytes = tonumber(redis.call('GET', OPEN_BYTES) or '0')
+  end
+end
+local function wakeOnce()
+  if not woke then
+    wake()
+    woke = true
+  end
 end
 `;
 
@@ -266,9 +291,10 @@ export const ACCEPT_PER_ROW = `
   useChannel(a[10])
   local prev = earlier(idem, fingerprint)
   if prev then return prev end
-  if redis.call('ZCARD', OPEN) >= tonumber(backlogMax) then return {'full', 'count'} end
+  backlogNow()
+  if openCount >= tonumber(backlogMax) then return {'full', 'count'} end
   local maxBytes = tonumber(backlogMaxBytes)
-  if maxBytes > 0 and tonumber(redis.call('GET', OPEN_BYTES) or '0') + #body > maxBytes then return {'full', 'bytes'} end
+  if maxBytes > 0 and openBytes + #body > maxBytes then return {'full', 'bytes'} end
   -- The record first: it is the one write a stray key of another type can make fail, and a failure
   -- here leaves nothing behind (Lua does not roll back what ran before an error).
   local f = {'to', to, 'type', mtype, 'caller', caller, 'status', 'queued', 'createdAt', now, 'priority', p, 'bytes', #body, 'hist', 'q0', 'channel', chId}
@@ -278,10 +304,10 @@ export const ACCEPT_PER_ROW = `
   redis.call('EXPIRE', rec, recTtl)
   redis.call('SET', bodyKey, body, 'EX', recTtl)
   indexMessage(id, caller, to)
-  redis.call('ZADD', OPEN, now, id)
-  redis.call('INCRBY', OPEN_BYTES, #body)
+  openCount = openCount + redis.call('ZADD', OPEN, now, id)
+  openBytes = redis.call('INCRBY', OPEN_BYTES, #body)
   if fingerprint ~= '' then redis.call('SET', idem, fingerprint .. '|' .. id, 'EX', idemTtl) end
-  if enqueue(to, id, p, caller) then wake() end
+  if enqueue(to, id, p, caller) then wakeOnce() end
   return {'created', id}`;
 export const ACCEPT_BATCH_PRELUDE = LIB + ACCEPT_PRELUDE;
 
