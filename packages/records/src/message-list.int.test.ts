@@ -1,21 +1,10 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestRedis, uniquePrefix } from '@cbot-relay/testing';
-import type { TestRedis } from '@cbot-relay/testing';
+import { describe, expect, it } from 'vitest';
+import { uniquePrefix } from '@cbot-relay/testing';
 import { MessageStore, Outbound, decodeCursor, encodeCursor } from './index.js';
 import type { AcceptInput, ListQuery, MessageRecord } from './index.js';
+import { useTestRedis } from './test-support/redis.js';
 
-let server: TestRedis;
-let redis: Redis;
-
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.close();
-});
+const redis = await useTestRedis();
 
 const body = JSON.stringify({ to: '905551112233', type: 'text', text: { body: 'hi' } });
 const FAST = { leaseMs: 60_000, maxAgeMs: 3_600_000, ratePerSecond: 1_000_000 };

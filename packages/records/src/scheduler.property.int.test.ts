@@ -1,21 +1,11 @@
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestRedis, uniquePrefix } from '@cbot-relay/testing';
-import type { TestRedis } from '@cbot-relay/testing';
+import { describe, expect, it } from 'vitest';
+import { uniquePrefix } from '@cbot-relay/testing';
 import { Outbound } from './index.js';
 import type { Priority } from './index.js';
+import { useTestRedis } from './test-support/redis.js';
 
-let server: TestRedis;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.close();
-});
+const redis = await useTestRedis();
 
 const POLICY = { leaseMs: 60_000, maxAgeMs: 3_600_000, ratePerSecond: 1_000_000 };
 const body = '{"to":"1","type":"text","text":{"body":"x"}}';

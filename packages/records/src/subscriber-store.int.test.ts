@@ -1,21 +1,10 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestRedis, uniquePrefix, waitFor } from '@cbot-relay/testing';
-import type { TestRedis } from '@cbot-relay/testing';
+import { describe, expect, it } from 'vitest';
+import { uniquePrefix, waitFor } from '@cbot-relay/testing';
 import { SubscriberStore } from './index.js';
 import type { SubscriberRecord } from './index.js';
+import { useTestRedis } from './test-support/redis.js';
 
-let server: TestRedis;
-let redis: Redis;
-
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.close();
-});
+const redis = await useTestRedis();
 
 const queue = (name: string, over: Partial<SubscriberRecord> = {}): SubscriberRecord =>
   ({ name, kind: 'queue', types: ['*'], enabled: true, createdAt: 1, updatedAt: 1, source: 'api', ...over }) as SubscriberRecord;
