@@ -54,12 +54,20 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   httpRedis.on('error', (err) => log.warn({ err }, 'redis (http) error'));
   await waitReady(httpRedis);
 
+  const stop = async () => {
+    accepting = false;
+    for (const close of closers.reverse()) {
+      await close().catch((err: unknown) => log.error({ err }, 'error while stopping'));
+    }
+    await Promise.all([closeRedis(workerRedis as RedisClient), closeRedis(httpRedis as RedisClient)]);
+  };
+
   // How many partitions the outbound side has: fixed by the first relay on this Redis (partitions.ts).
   let partitions: number;
   try {
     partitions = await resolvePartitions(httpRedis, prefix, { configured: config.redis.partitions, cluster: config.redis.cluster });
   } catch (err) {
-    await Promise.all([closeRedis(workerRedis as RedisClient), closeRedis(httpRedis as RedisClient)]);
+    await stop();
     if (err instanceof PartitionsError) throw new ConfigError(err.message);
     throw err;
   }
@@ -70,14 +78,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const httpOutbound = new Outbound({ redis: httpRedis, ...outboundOpts });
   // Subscribers live in Redis (admin API); SUBSCRIPTIONS_FILE seeds them at startup.
   const httpSubscribers = new SubscriberStore({ redis: httpRedis, prefix });
-
-  const stop = async () => {
-    accepting = false;
-    for (const close of closers.reverse()) {
-      await close().catch((err: unknown) => log.error({ err }, 'error while stopping'));
-    }
-    await Promise.all([closeRedis(workerRedis as RedisClient), closeRedis(httpRedis as RedisClient)]);
-  };
 
   // The configured CBOT channels (CHANNELS_FILE, or `default` from CBOT_*), and the one a send or callback names by default.
   const channels = channelsOf(config);
