@@ -31,6 +31,48 @@
  */
 
 import { HISTORY_LIB, RANK_TABLE } from './scripts.js';
+import { WINDOW_MS } from './window.js';
+
+/**
+ * WhatsApp's rules per channel and recipient (window.ts; recipients.ts writes them), in the
+ * recipient's partition so accept and claim read them in the same step:
+ * - `o:w:<to>`  hash under the channel's base: `in` the newest inbound message's timestamp (unix s),
+ *                 `opt` when the recipient opted out (ms).
+ * - `o:wtrack`  when the relay first saw an inbound message on the channel (ms): a recipient with no
+ *                 inbound after 24 h of tracking has a closed window, before that an unknown one.
+ * `recipientRules(to)` → window ('o' open, 'c' closed, 'u' unknown), lastInboundAt (s) or nil, optedOutAt or nil.
+ */
+const WINDOW_LIB = `
+local trackedSince = {}
+local function recipientRules(to)
+  local w = redis.call('HMGET', cb .. ':o:w:' .. to, 'in', 'opt')
+  local t = tonumber(now)
+  local last = tonumber(w[1])
+  if last then
+    if t - last * 1000 < ${WINDOW_MS} then return 'o', w[1], w[2] end
+    return 'c', w[1], w[2]
+  end
+  local since = trackedSince[cb]
+  if not since then
+    since = tonumber(redis.call('GET', cb .. ':o:wtrack') or '-1')
+    trackedSince[cb] = since
+  end
+  if since >= 0 and t - since >= ${WINDOW_MS} then return 'c', nil, w[2] end
+  return 'u', nil, w[2]
+end
+-- The head message can go as it is ('send'), as its fallback template ('fallback', recorded here),
+-- or not at all: 'opted_out', 'window' (free-form, window closed, policy enforce, no fallback).
+-- fb: the record's field (absent: no fallback, '1' has one, '2' sends it).
+local function headRule(rec, to, mtype, fb, wpol)
+  local win, _, opt = recipientRules(to)
+  if opt then return 'opted_out' end
+  if wpol ~= 'e' or mtype == 'template' or win ~= 'c' or fb == '2' then return 'send' end
+  if fb ~= '1' then return 'window' end
+  redis.call('HSET', rec, 'fb', '2')
+  addHistory(rec, 'fallback', now)
+  return 'fallback'
+end
+`;
 
 /** Every script that uses LIB declares `base` (the key prefix), `now` (ms) and `recTtl` (s). */
 export const LIB = `
@@ -219,7 +261,7 @@ local function hold(to, tok, untilMs)
   redis.call('ZADD', HELD, untilMs, to)
   return true
 end
-`;
+${WINDOW_LIB}`;
 
 /** The outbound backlog and its bounds, checked in the same step as the accept. */
 const ACCEPT_PRELUDE = `
@@ -279,18 +321,32 @@ end
 /**
  * One accept per row; rows share `base`, `now`, the TTLs and the backlog bounds. Per row — KEYS: rec,
  * idem, body; ARGV: id, to (normalised), type, caller, priority (h|n|b), expiresAt|'', fingerprint|'',
- * body, traceparent|'' (kept as the record's `tp`), channel. Answers per row: {'created'|'duplicate'|'conflict', id} or {'full', 'count'|'bytes'}.
+ * body, traceparent|'' (kept as the record's `tp`), channel, window policy (e|w|o), fallback ('1' when the
+ * body carries one). Answers per row: {'created'|'duplicate'|'conflict', id, window (o|c|u)},
+ * {'full', 'count'|'bytes'}, {'optout', optedOutAt} or {'window', lastInboundAt|''} (a free-form
+ * message, window closed, policy enforce, no fallback: nothing is written).
  *
  * The backlog bound is exact: the count and the bytes are read and written in the same step.
  */
-export const ACCEPT_ROW = { keysPerItem: 3, argsPerItem: 10 };
+export const ACCEPT_ROW = { keysPerItem: 3, argsPerItem: 12 };
 export const ACCEPT_SHARED = ['base', 'now', 'recTtl', 'idemTtl', 'backlogMax', 'backlogMaxBytes'] as const;
 export const ACCEPT_PER_ROW = `
   local rec, idem, bodyKey = k[1], k[2], k[3]
   local id, to, mtype, caller, p, expiresAt, fingerprint, body, tp = a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]
   useChannel(a[10])
+  local wpol, fb = a[11], a[12]
+  local win, lastIn, opt = recipientRules(to)
   local prev = earlier(idem, fingerprint)
-  if prev then return prev end
+  if prev then
+    prev[3] = win
+    return prev
+  end
+  if opt then return {'optout', opt} end
+  local useFb = false
+  if wpol == 'e' and mtype ~= 'template' and win == 'c' then
+    if fb ~= '1' then return {'window', lastIn or ''} end
+    useFb = true
+  end
   backlogNow()
   if openCount >= tonumber(backlogMax) then return {'full', 'count'} end
   local maxBytes = tonumber(backlogMaxBytes)
@@ -300,7 +356,9 @@ export const ACCEPT_PER_ROW = `
   local f = {'to', to, 'type', mtype, 'caller', caller, 'status', 'queued', 'createdAt', now, 'priority', p, 'bytes', #body, 'hist', 'q0', 'channel', chId}
   if expiresAt ~= '' then f[#f + 1] = 'expiresAt'; f[#f + 1] = expiresAt end
   if tp ~= '' then f[#f + 1] = 'tp'; f[#f + 1] = tp end
+  if fb == '1' then f[#f + 1] = 'fb'; f[#f + 1] = useFb and '2' or '1' end
   redis.call('HSET', rec, unpack(f))
+  if useFb then addHistory(rec, 'fallback', now) end
   redis.call('EXPIRE', rec, recTtl)
   redis.call('SET', bodyKey, body, 'EX', recTtl)
   indexMessage(id, caller, to)
@@ -308,7 +366,7 @@ export const ACCEPT_PER_ROW = `
   openBytes = redis.call('INCRBY', OPEN_BYTES, #body)
   if fingerprint ~= '' then redis.call('SET', idem, fingerprint .. '|' .. id, 'EX', idemTtl) end
   if enqueue(to, id, p, caller) then wakeOnce() end
-  return {'created', id}`;
+  return {'created', id, win}`;
 export const ACCEPT_BATCH_PRELUDE = LIB + ACCEPT_PRELUDE;
 
 /**
@@ -317,13 +375,17 @@ export const ACCEPT_BATCH_PRELUDE = LIB + ACCEPT_PRELUDE;
  * the head message: one that can no longer be sent (expired, too old, body gone) ends here and the
  * next one is looked at; one that can is stamped in flight and leased.
  *
- * Reply: {jobs, ended, state, waitMs}. jobs: {to, tok, entry, body, ambiguous 0|1, failures, acceptedAt, caller};
+ * The head is also held to WhatsApp's rules (headRule): an opted-out recipient's message, or a
+ * free-form one whose window closed while it waited (policy `wpol` e), ends failed here unless it has
+ * a fallback template, which is then what goes.
+ *
+ * Reply: {jobs, ended, state, waitMs}. jobs: {to, tok, entry, body, ambiguous 0|1, failures, acceptedAt, caller, fb ''|1|2};
  * ended: {reason, id}; state: 'more' (n were claimed), 'rate' (the rate limit held some back: try
  * again in waitMs), 'paused' (CBOT throttled the sender: waitMs), 'idle' (nothing ready; waitMs until
  * the next hold or lease falls due, -1 if none).
  */
 export const CLAIM_KEYS = ['tat', 'pause', 'fence', 'weights', 'ambiguous', 'idle'] as const;
-export const CLAIM_ARGS = ['base', 'now', 'recTtl', 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs'] as const;
+export const CLAIM_ARGS = ['base', 'now', 'recTtl', 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs', 'wpol'] as const;
 export const CLAIM = `${LIB}
 useChannel(ch)
 now = tonumber(now)
@@ -403,7 +465,7 @@ local function take(to)
     end
     local id = string.sub(entry, 2)
     local rec = krec(id)
-    local r = redis.call('HMGET', rec, 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'createdAt', 'caller')
+    local r = redis.call('HMGET', rec, 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'createdAt', 'caller', 'type', 'fb')
     local reason = nil
     if not r[1] then reason = 'missing'
     elseif r[1] ~= 'queued' and r[1] ~= 'sending' then reason = 'done'
@@ -411,9 +473,13 @@ local function take(to)
     elseif now - tonumber(r[3] or r[6]) > tonumber(maxAgeMs) then reason = 'max_age'
     else
       local body = redis.call('GET', kbody(id))
+      local rule = body and headRule(rec, to, r[8], r[9], wpol)
       if not body then
         reason = 'no_body'
+      elseif rule == 'opted_out' or rule == 'window' then
+        reason = rule
       else
+        if rule == 'fallback' then r[9] = '2' end
         if r[1] ~= 'sending' then addHistory(rec, 'sending', now) end
         redis.call('HSET', rec, 'status', 'sending', 'inflight', now, 'updatedAt', now)
         local amb = 0
@@ -425,7 +491,7 @@ local function take(to)
         local tok = tostring(redis.call('INCR', fence))
         redis.call('HSET', kr(to), 's', 'leased', 'tok', tok)
         redis.call('ZADD', LEASES, now + tonumber(leaseMs), to)
-        return {to, tok, entry, body, amb, r[5] or '0', r[6], r[7] or '-'}
+        return {to, tok, entry, body, amb, r[5] or '0', r[6], r[7] or '-', r[9] or ''}
       end
     end
     popHead(to, entry)
@@ -435,6 +501,10 @@ local function take(to)
       endRecord(id, 'failed', '', '', '{"message":"gave up: message older than the maximum age"}', 0)
     elseif reason == 'no_body' then
       endRecord(id, 'failed', '', '', '{"message":"gave up: the message body is no longer stored (RECORD_TTL_S passed)"}', 0)
+    elseif reason == 'opted_out' then
+      endRecord(id, 'failed', '', '', '{"code":"recipient_opted_out","message":"the recipient opted out on this channel"}', 0)
+    elseif reason == 'window' then
+      endRecord(id, 'failed', '', '', '{"code":"outside_customer_service_window","message":"the customer-service window closed before the message could be sent"}', 0)
     end
     if reason ~= 'done' then ended[#ended + 1] = {reason, id} end
   end
@@ -493,11 +563,12 @@ return {recorded, moved and 1 or 0}
  * A leased message's attempt will be retried: the attempt is recorded, the failure counted when
  * `counts` is 1, and the recipient held until `untilMs` with the message still at its head — unless
  * the count reaches maxAttempts, when the message ends failed (with errorJson) and the queue moves on.
- * ARGV: to, tok, entry, attemptJson, counts 1|0, keepInflight 1|0, untilMs, maxAttempts, errorJson.
- * Reply: {'held'|'failed'|'stale', failures}.
+ * ARGV: to, tok, entry, attemptJson, counts 1|0, keepInflight 1|0, untilMs, maxAttempts, errorJson,
+ * fallback 1|'' (CBOT refused the free-form message for its window: the next attempt sends the
+ * record's fallback template, once). Reply: {'held'|'failed'|'stale', failures}.
  */
 export const RETRY_KEYS = ['rec', 'state'] as const;
-export const RETRY_ARGS = ['base', 'now', 'recTtl', 'ch', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson'] as const;
+export const RETRY_ARGS = ['base', 'now', 'recTtl', 'ch', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson', 'fallback'] as const;
 export const RETRY = `${LIB}
 useChannel(ch)
 local id = string.sub(entry, 2)
@@ -511,6 +582,10 @@ redis.call('HSET', rec, 'updatedAt', now)
 local failures
 if counts == '1' then failures = redis.call('HINCRBY', rec, 'failures', 1)
 else failures = tonumber(redis.call('HGET', rec, 'failures') or '0') end
+if fallback == '1' and redis.call('HGET', rec, 'fb') == '1' then
+  redis.call('HSET', rec, 'fb', '2')
+  addHistory(rec, 'fallback', now)
+end
 if failures >= tonumber(maxAttempts) then
   endRecord(id, 'failed', '', '', errorJson, 0)
   advance(to, tok, entry)

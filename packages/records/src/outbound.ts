@@ -3,6 +3,8 @@ import { Coalescer, MAX_BATCH_CHARS, batchCall, batchLua, defineScript, luaComma
 import type { Script } from '@cbot-relay/queues';
 import type { Attempt } from './message-record.js';
 import { Partitions } from './partitions.js';
+import { POLICY_CODE, WINDOW_OF_CODE } from './window.js';
+import type { WindowPolicy, WindowState } from './window.js';
 import { PRIORITY_NAME } from './message-record.js';
 import {
   ACCEPT_BATCH_PRELUDE,
@@ -77,13 +79,20 @@ export interface AcceptInput {
   idempotency?: { key: string; fingerprint: string };
   /** The accepting request's W3C trace context (tracing on): the send joins that trace. */
   traceparent?: string;
+  /** The channel's WINDOW_POLICY (default `enforce`). */
+  windowPolicy?: WindowPolicy;
+  /** The body carries a `fallback` template, sent instead where the window refuses the message. */
+  hasFallback?: boolean;
 }
 
 export type AcceptResult =
-  | { kind: 'created'; id: string }
-  | { kind: 'duplicate'; id: string }
+  | { kind: 'created'; id: string; window: WindowState }
+  | { kind: 'duplicate'; id: string; window: WindowState }
   | { kind: 'conflict'; id?: string }
-  | { kind: 'full'; bound: 'count' | 'bytes' };
+  | { kind: 'full'; bound: 'count' | 'bytes' }
+  /** A free-form message to a closed window under `enforce`, with no fallback: nothing was written. */
+  | { kind: 'window'; lastInboundAtS: number | undefined }
+  | { kind: 'opted-out'; optedOutAtMs: number };
 
 /** A recipient leased to this worker for its head message. */
 export interface Lease {
@@ -103,6 +112,8 @@ export interface Lease {
   channel: string;
   /** The outbound partition the recipient belongs to. */
   partition: number;
+  /** The body's `fallback` template: none, there (`has`: send the message itself), or to be sent instead (`use`). */
+  fallback: 'none' | 'has' | 'use';
 }
 
 export type ClaimState = 'more' | 'rate' | 'paused' | 'idle';
@@ -110,7 +121,7 @@ export type ClaimState = 'more' | 'rate' | 'paused' | 'idle';
 export interface Claim {
   leases: Lease[];
   /** Head messages that ended without a send: expired, too old, body gone, record missing. */
-  ended: { reason: 'expired' | 'max_age' | 'no_body' | 'missing'; id: string }[];
+  ended: { reason: 'expired' | 'max_age' | 'no_body' | 'missing' | 'opted_out' | 'window'; id: string }[];
   state: ClaimState;
   /** For `rate`/`paused`: when to try again; for `idle`: when the next hold or lease falls due (-1: none). */
   waitMs: number;
@@ -120,6 +131,8 @@ export interface ClaimPolicy {
   leaseMs: number;
   maxAgeMs: number;
   ratePerSecond: number;
+  /** The channel's WINDOW_POLICY (default `enforce`): under `enforce` a free-form head whose window closed is not sent. */
+  windowPolicy?: WindowPolicy;
 }
 
 export type ReplayResult =
@@ -241,6 +254,8 @@ class OutboundPartition {
           input.body,
           input.traceparent ?? '',
           input.channel ?? DEFAULT_CHANNEL,
+          POLICY_CODE[input.windowPolicy ?? 'enforce'],
+          input.hasFallback ? '1' : '',
         ],
       })),
       ACCEPT_ROW,
@@ -250,14 +265,19 @@ class OutboundPartition {
     const shared = [this.#p, now, this.#recordTtlS, this.#idemTtlS, this.#backlogMax, this.#backlogMaxBytes];
     const answers = replyArray(await this.#acceptBatch(keys, [...args, ...shared]), 'accept');
     return answers.map((answer, i) => {
-      const [kind, detail] = replyArray(answer, 'accept');
+      const [kind, detail, win] = replyArray(answer, 'accept');
       const k = replyString(kind, 'accept');
       const d = detail === undefined ? items[i]!.id : replyString(detail, 'accept');
       switch (k) {
         case 'created':
         case 'duplicate':
+          return { kind: k, id: d, window: WINDOW_OF_CODE[win === undefined ? 'u' : replyString(win, 'accept')] ?? 'unknown' };
         case 'conflict':
           return { kind: k, id: d };
+        case 'window':
+          return { kind: 'window', lastInboundAtS: d === '' ? undefined : Number(d) };
+        case 'optout':
+          return { kind: 'opted-out', optedOutAtMs: Number(d) };
         case 'full':
           return { kind: 'full', bound: d === 'bytes' ? 'bytes' : 'count' };
         default:
@@ -299,6 +319,7 @@ class OutboundPartition {
         maxAgeMs: policy.maxAgeMs,
         intervalMs,
         toleranceMs: intervalMs * (burst - 1),
+        wpol: POLICY_CODE[policy.windowPolicy ?? 'enforce'],
       },
     ).then((reply) => parseClaim(reply, channel, this.index));
   }
@@ -342,7 +363,7 @@ class OutboundPartition {
   retry(
     lease: Lease,
     nowMs: number,
-    opts: { untilMs: number; countsAsFailure: boolean; keepInflight: boolean; maxAttempts: number; error: unknown },
+    opts: { untilMs: number; countsAsFailure: boolean; keepInflight: boolean; maxAttempts: number; error: unknown; fallback?: boolean },
     attempt: Attempt,
   ): Promise<{ kind: 'held' | 'failed' | 'stale'; failures: number }> {
     return this.#retry(
@@ -359,6 +380,7 @@ class OutboundPartition {
         untilMs: Math.round(opts.untilMs),
         maxAttempts: opts.maxAttempts,
         errorJson: JSON.stringify(opts.error ?? null),
+        fallback: opts.fallback ? '1' : '',
       },
     );
   }
@@ -570,7 +592,7 @@ function parseClaim(reply: unknown, channel: string, partition: number): Claim {
   if (s !== 'more' && s !== 'rate' && s !== 'paused' && s !== 'idle') throw new Error(`claim: unexpected state ${s}`);
   return {
     leases: replyArray(jobs, 'claim').map((job) => {
-      const [to, token, entry, body, ambiguous, failures, acceptedAt, caller] = replyArray(job, 'claim').map((c) => replyString(c, 'claim'));
+      const [to, token, entry, body, ambiguous, failures, acceptedAt, caller, fb] = replyArray(job, 'claim').map((c) => replyString(c, 'claim'));
       return {
         to: to!,
         token: token!,
@@ -584,6 +606,7 @@ function parseClaim(reply: unknown, channel: string, partition: number): Claim {
         priority: PRIORITY_NAME[entry!.charAt(0)] ?? 'normal',
         channel,
         partition,
+        fallback: fb === '2' ? 'use' : fb === '1' ? 'has' : 'none',
       };
     }),
     ended: replyArray(ended, 'claim').map((e) => {

@@ -15,8 +15,11 @@ export const RANK_TABLE = `{${Object.entries(STATUS_RANK)
   .map(([status, rank]) => `${status}=${rank}`)
   .join(', ')}}`;
 
-/** Codes of the record's timeline (field `hist`), one letter per status; message-record.ts reads them back. */
-export const HISTORY_CODES = { queued: 'q', sending: 'i', sent: 's', delivered: 'd', read: 'r', failed: 'f', expired: 'x' } as const;
+/**
+ * Codes of the record's timeline (field `hist`), one letter per status; message-record.ts reads them
+ * back. `fallback` is no status: the step where the relay chose the message's fallback template.
+ */
+export const HISTORY_CODES = { queued: 'q', sending: 'i', sent: 's', delivered: 'd', read: 'r', failed: 'f', expired: 'x', fallback: 'b' } as const;
 
 /** Longest `hist` kept (chars); past it later statuses are not added, so a record stays bounded (about 60 entries). */
 export const HISTORY_MAX_CHARS = 600;
