@@ -26,6 +26,11 @@ export const CLIENT_TYPES = [
   'HistoryEntry',
   'MessageList',
   'ErrorBody',
+  'Fallback',
+  'WindowState',
+  'Recipient',
+  'OptOut',
+  'OptOutList',
 ];
 
 const PRIMITIVE: Record<string, string> = { string: 'string', number: 'number', integer: 'number', boolean: 'boolean', null: 'null' };

@@ -3,6 +3,7 @@ export { ERROR_CODES, ErrorBody, ErrorDetail, codesFor } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { OPENAPI_VERSION, jsonSchemas, openApiDocument } from './openapi.js';
 export { Health, Readiness } from './ops.js';
+export { ChannelQuery, OPT_OUT_DEFAULT_LIMIT, OPT_OUT_MAX_LIMIT, OptOut, OptOutList, OptOutListQuery, RecipientView } from './recipients.js';
 export { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
 export {
   BATCH_MAX,
@@ -14,6 +15,7 @@ export {
   BatchResult,
   ChannelId,
   ExpiresIn,
+  Fallback,
   IdempotencyKey,
   MAX_EXPIRES_IN_S,
   Priority,
@@ -21,6 +23,7 @@ export {
   SEND_VARIANTS,
   SendAccepted,
   SendRequest,
+  WindowState,
 } from './send.js';
 export { secretFingerprint, subscriberView } from './subscriber-view.js';
 export {

@@ -25,6 +25,8 @@ export interface ChannelConfig {
   };
   /** Sends without a `channel` go here. */
   isDefault: boolean;
+  /** What a free-form send to a closed customer-service window gets (WINDOW_POLICY when the file gives none). */
+  windowPolicy?: 'enforce' | 'warn' | 'off';
 }
 
 const url = (base: boolean) =>
@@ -55,6 +57,7 @@ const ChannelEntry = z.strictObject({
   rateLimit: z.number().min(0.01, 'expected messages per second ≥ 0.01').default(80),
   publicWebhookUrl: url(false).optional(),
   default: z.boolean().default(false),
+  windowPolicy: z.enum(['enforce', 'warn', 'off']).optional(),
 });
 
 const ChannelsFile = z.strictObject({ channels: z.array(z.unknown()).min(1, 'list at least one channel') });
@@ -100,6 +103,7 @@ export function parseChannels(text: string, env: Record<string, string | undefin
         publicUrl: c.publicWebhookUrl,
       },
       isDefault: c.default,
+      ...(c.windowPolicy === undefined ? {} : { windowPolicy: c.windowPolicy }),
     });
   });
   const marked = out.filter((c) => c.isDefault);

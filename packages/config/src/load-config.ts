@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ChannelConfig } from './channels.js';
 import { CHANNEL_ID, DEFAULT_CHANNEL, parseChannels } from './channels.js';
-import type { NamedKey, Role } from './env-schema.js';
+import type { NamedKey, Role, WindowPolicyValue } from './env-schema.js';
 import { EnvSchema } from './env-schema.js';
 import { tracingFromEnv } from './tracing-env.js';
 
@@ -85,6 +85,8 @@ export interface RelayConfig {
   shutdownTimeoutMs: number;
   /** OpenTelemetry tracing (the standard OTEL_* variables, see tracing-env.ts); off by default. */
   tracing: { enabled: boolean };
+  /** WhatsApp's rules (docs/whatsapp-rules.md): WINDOW_POLICY (a channel's `windowPolicy` wins) and the opt-out keywords, case-folded. */
+  rules: { windowPolicy: WindowPolicyValue; optOutKeywords: string[]; optInKeywords: string[] };
 }
 
 /**
@@ -132,6 +134,8 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
       throw new ConfigError(`CHANNELS_FILE: ${(err as Error).message}`);
     }
   }
+  // A channel without its own windowPolicy follows WINDOW_POLICY.
+  for (const ch of channelsFile ?? []) ch.windowPolicy ??= e.WINDOW_POLICY;
   const channelIds = channelsFile?.map((c) => c.id) ?? [DEFAULT_CHANNEL];
   return {
     redis: { url: e.REDIS_URL, cluster: e.REDIS_CLUSTER, partitions: e.OUTBOUND_PARTITIONS === 0 ? undefined : e.OUTBOUND_PARTITIONS },
@@ -196,6 +200,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
     recordTtlS: e.RECORD_TTL_S || e.MESSAGE_RETENTION_DAYS * 86_400,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     tracing: tracingFromEnv(env),
+    rules: { windowPolicy: e.WINDOW_POLICY, optOutKeywords: e.OPT_OUT_KEYWORDS, optInKeywords: e.OPT_IN_KEYWORDS },
   };
 }
 
@@ -239,6 +244,7 @@ export function channelsOf(config: RelayConfig): ChannelConfig[] {
       rateLimitPerSecond: config.cbot.rateLimitPerSecond,
       webhook: { basic: config.webhook.basic, appSecret: config.webhook.appSecret, publicUrl: config.webhook.publicUrl },
       isDefault: true,
+      windowPolicy: config.rules.windowPolicy,
     },
   ];
 }

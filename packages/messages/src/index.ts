@@ -1,7 +1,7 @@
 export { CbotInboundMessage, CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventsFromCallback } from './callback.js';
 export type { CallbackLimits } from './callback.js';
 export { CbotError, CbotSendSuccess, extractCbotErrors } from './cbot-response.js';
-export { RELAY_EVENT_TYPES, RelayEvent, RelayEventType, eventId } from './event.js';
+export { OptChange, RELAY_EVENT_TYPES, RelayEvent, RelayEventType, eventId } from './event.js';
 export type { FieldIssue } from './field-issue.js';
 export { MessageStatus, STATUS_RANK, isMessageStatus } from './message-status.js';
 export { INTERACTIVE_TYPES } from './outbound-interactive.js';

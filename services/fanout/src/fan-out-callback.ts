@@ -4,6 +4,8 @@ import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { InboundJob } from '@cbot-relay/queues';
 import { wantsChannel } from '@cbot-relay/records';
 import type { MessageStore } from '@cbot-relay/records';
+import { applyRecipientRules } from './recipient-rules.js';
+import type { RecipientRulesDeps } from './recipient-rules.js';
 import { wants } from './subscriptions.js';
 import type { Subscriber } from './subscriptions.js';
 
@@ -17,6 +19,8 @@ export interface FanOutDeps {
   log: Logger;
   /** CALLBACK_MAX_ITEMS and EVENT_CONTACT_MAX_BYTES; DEFAULT_CALLBACK_LIMITS when absent. */
   limits?: CallbackLimits;
+  /** WhatsApp's rules from inbound messages (customer-service window, opt-out keywords); absent: not kept. */
+  rules?: RecipientRulesDeps;
 }
 
 export interface FanOutResult {
@@ -44,22 +48,30 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
     // Another number's identical item is another event; channel default keeps the ids it always had.
     const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel };
     const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, deps) : produced;
-    let added = 0;
-    let targets = 0;
-    for (const sub of deps.subscribers) {
-      if (!wants(sub, event.type) || !wantsChannel(sub, channel)) continue;
-      targets++;
-      if (await deps.add(sub, event)) added++;
-    }
-    if (targets > 0 && added === 0) {
-      result.duplicates++;
-      deps.metrics.duplicateEvents.inc();
-    } else {
-      result.events++;
-      deps.metrics.events.inc({ type: event.type });
-    }
+    // The window and opt-outs are written before the message's event goes out: a consumer that answers
+    // it at once finds the window open.
+    const opt = event.type === 'message.received' && deps.rules ? await applyRecipientRules(event, channel, deps.now(), deps.rules) : undefined;
+    await deliver(event, channel, deps, result);
+    if (opt) await deliver(opt, channel, deps, result);
   }
   return result;
+}
+
+async function deliver(event: RelayEvent, channel: string, deps: FanOutDeps, result: FanOutResult): Promise<void> {
+  let added = 0;
+  let targets = 0;
+  for (const sub of deps.subscribers) {
+    if (!wants(sub, event.type) || !wantsChannel(sub, channel)) continue;
+    targets++;
+    if (await deps.add(sub, event)) added++;
+  }
+  if (targets > 0 && added === 0) {
+    result.duplicates++;
+    deps.metrics.duplicateEvents.inc();
+  } else {
+    result.events++;
+    deps.metrics.events.inc({ type: event.type });
+  }
 }
 
 /** Moves the sent message's record and names its relay id on the event when the wamid is ours. */

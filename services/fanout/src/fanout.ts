@@ -10,6 +10,7 @@ import { startInboundWorker } from './inbound-worker.js';
 import { PushWorker } from './push-worker.js';
 import type { SignedSubscriber } from './push-worker.js';
 import { QueueDepthSampler } from './queue-depth.js';
+import type { RecipientRulesDeps } from './recipient-rules.js';
 import { SubscriberQueues } from './subscriber-queues.js';
 import { SubscriberRetention } from './subscriber-retention.js';
 import type { RetainedQueue, RetentionPolicy } from './subscriber-retention.js';
@@ -24,6 +25,8 @@ export interface FanoutOptions {
   /** The subscribers to start with (`startFanoutFromStore`: the store's, then followed). */
   subscriptions: Subscriptions | { subscribers: readonly LiveSubscriber[] };
   store: Pick<MessageStore, 'applyStatus'>;
+  /** WhatsApp's rules kept from inbound messages (window, opt-out keywords); absent: not kept. */
+  rules?: RecipientRulesDeps;
   fanout: RelayConfig['fanout'];
   log: Logger;
   metrics: Metrics;
@@ -114,6 +117,7 @@ export class Fanout {
         metrics,
         log,
         limits: { maxItems: cfg.callbackMaxItems, contactMaxBytes: cfg.contactMaxBytes },
+        ...(opts.rules ? { rules: opts.rules } : {}),
       },
     });
     log.info({ subscribers: this.#active.map((s) => ({ name: s.name, kind: s.kind, types: s.types })) }, 'fanout started');

@@ -16,6 +16,8 @@ import { HttpError, errorMiddleware, sendError } from './http-error.js';
 import { listRoute } from './list-route.js';
 import type { OpsDeps } from './ops-routes.js';
 import { opsRoutes } from './ops-routes.js';
+import type { RecipientRoutesDeps } from './recipients-routes.js';
+import { recipientRoutes } from './recipients-routes.js';
 import type { SendRoutesDeps } from './send-routes.js';
 import type { SubscriberRoutesDeps } from './subscriber-routes.js';
 import { subscriberRoutes } from './subscriber-routes.js';
@@ -30,6 +32,8 @@ export interface IngressAppDeps {
   ops: OpsDeps;
   log: Logger;
   metrics: Metrics;
+  /** `/v1/recipients/{to}` and `/v1/opt-outs` (WhatsApp's rules); absent: not served. */
+  recipients?: RecipientRoutesDeps;
   /** `/v1/subscribers` (admin API); absent: not served. */
   subscribers?: SubscriberRoutesDeps;
   /** The /admin/queues UI (see queue-ui.ts); absent: not served. */
@@ -113,6 +117,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.use(batchRoute({ ...deps.send, ...(budget ? { budget } : {}) }));
   app.use(adminRoutes(deps.admin));
   if (deps.subscribers) app.use(subscriberRoutes(deps.subscribers));
+  if (deps.recipients) app.use(recipientRoutes(deps.recipients));
   app.use(webhookRoute({ ...deps.webhook, ...(budget ? { budget } : {}) }));
   if (deps.queueUi) app.use(deps.queueUi);
   app.use((_req, res) => sendError(res, new HttpError(404, 'not_found', 'no such route')));

@@ -4,7 +4,7 @@ import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } fro
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
-import { MessageStore, Outbound, PartitionsError, SubscriberStore, resolvePartitions } from '@cbot-relay/records';
+import { MessageStore, Outbound, PartitionsError, Recipients, SubscriberStore, resolvePartitions } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
 import { webhookHeaders } from './register-webhook.js';
 import { WebhookRegistrar } from './webhook-registrar.js';
@@ -76,6 +76,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const httpStore = new MessageStore({ redis: httpRedis, ...storeOpts });
   const outboundOpts = { ...storeOpts, backlogMax: config.ingress.backlogMax, backlogMaxBytes: config.ingress.backlogMaxBytes };
   const httpOutbound = new Outbound({ redis: httpRedis, ...outboundOpts });
+  // WhatsApp's rules per channel and recipient (window, opt-outs), in the recipients' outbound partitions.
+  const httpRecipients = new Recipients({ redis: httpRedis, prefix, partitions });
   // Subscribers live in Redis (admin API); SUBSCRIPTIONS_FILE seeds them at startup.
   const httpSubscribers = new SubscriberStore({ redis: httpRedis, prefix });
 
@@ -121,7 +123,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         leaseMs: config.cbot.timeoutMs + 10_000,
         cbotTimeoutMs: config.cbot.timeoutMs,
         ratePerSecond: config.cbot.rateLimitPerSecond,
-        channels: channels.map((ch) => ({ id: ch.id, ratePerSecond: ch.rateLimitPerSecond })),
+        channels: channels.map((ch) => ({ id: ch.id, ratePerSecond: ch.rateLimitPerSecond, windowPolicy: ch.windowPolicy ?? config.rules.windowPolicy })),
         deps: {
           outbound,
           client,
@@ -156,6 +158,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         cluster: config.redis.cluster,
         subscriberStore: new SubscriberStore({ redis: workerRedis, prefix }),
         store: workerStore,
+        rules: {
+          recipients: new Recipients({ redis: workerRedis, prefix, partitions }),
+          keywords: { optOut: config.rules.optOutKeywords, optIn: config.rules.optInKeywords },
+        },
         fanout: config.fanout,
         log: log.child({ role: 'fanout' }),
         metrics,
@@ -257,7 +263,20 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           ids: channels.map((ch) => ch.id),
           defaultId: defaultChannel,
           allowed: new Map(config.apiKeys.flatMap((k) => (k.channels ? [[k.name, k.channels] as const] : []))),
+          windowPolicy: new Map(channels.map((ch) => [ch.id, ch.windowPolicy ?? config.rules.windowPolicy])),
         },
+      },
+      recipients: {
+        keys: new KeyRing(config.apiKeys),
+        adminKeys: new KeyRing(config.adminKeys),
+        recipients: httpRecipients,
+        channels: {
+          ids: channels.map((ch) => ch.id),
+          defaultId: defaultChannel,
+          allowed: new Map(config.apiKeys.flatMap((k) => (k.channels ? [[k.name, k.channels] as const] : []))),
+        },
+        now,
+        log,
       },
       subscribers: { adminKeys: new KeyRing(config.adminKeys), store: httpSubscribers, now, log },
       admin: {
