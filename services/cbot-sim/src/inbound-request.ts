@@ -17,6 +17,8 @@ export const InboundRequest = z
     text: z.string().optional(),
     /** Message this one replies to (context.id; reaction target). */
     replyTo: z.string().optional(),
+    /** The message's own `timestamp` (unix seconds); default now. An old one plays a late or redelivered message. */
+    timestamp: z.number().int().min(0).max(99_999_999_999).optional(),
     format: z.enum(['onprem', 'cloud']).default('onprem'),
     /** Number of deliveries of the same payload (CBOT redelivers callbacks). */
     times: z.number().int().min(1).max(1000).default(1),
