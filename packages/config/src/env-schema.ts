@@ -163,7 +163,7 @@ const keywords = (fallback: string) =>
     .string()
     .optional()
     .transform((v, ctx) => {
-      const list = [...new Set((v === undefined || v.trim() === '' ? fallback : v).split(',').map((k) => k.trim().toLowerCase()).filter((k) => k !== ''))];
+      const list = [...new Set((v === undefined || v.trim() === '' ? fallback : v).split(',').map((k) => k.normalize('NFKC').trim().toLowerCase()).filter((k) => k !== ''))];
       if (list.length === 0 && v !== undefined && v.trim() !== '') {
         ctx.addIssue({ code: 'custom', message: 'expected a comma list of keywords' });
         return z.NEVER;
