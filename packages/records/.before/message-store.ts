@@ -1,0 +1,176 @@
+import type { Cluster, Redis } from 'ioredis';
+import { normalizeRecipient } from '@cbot-relay/messages';
+import { luaCommand } from '@cbot-relay/queues';
+import type { MessageRecord } from './message-record.js';
+import { recordFromHash } from './message-record.js';
+import type { ListPage, ListQuery } from './message-list.js';
+import { listMessages } from './message-list.js';
+import { APPLY_STATUS } from './scripts.js';
+import { DEFAULT_CHANNEL, channelKeyBase } from './outbound.js';
+import { Partitions } from './partitions.js';
+
+export interface MessageStoreOptions {
+  redis: Redis | Cluster;
+  prefix: string;
+  recordTtlS: number;
+  /** Outbound partitions (resolvePartitions); default 1. */
+  partitions?: number;
+  /** How long a CBOT message id maps back to the relay id: callbacks come for up to 7 days (Cloud). */
+  wamidTtlS?: number;
+}
+
+type Eval = (keys: string[], args: (string | number | Buffer)[]) => Promise<string[]>;
+
+/**
+ * The message records as callbacks and readers see them: status callbacks, the record view, dead
+ * letters. The outbound steps (accept, claim, settle) are `Outbound`'s.
+ */
+export class MessageStore {
+  readonly #redis: Redis | Cluster;
+  readonly #parts: Partitions;
+  readonly #recordTtlS: number;
+  readonly #wamidTtlS: number;
+  readonly #applyStatus: Eval;
+
+  constructor(opts: MessageStoreOptions) {
+    this.#redis = opts.redis;
+    this.#parts = new Partitions(opts.prefix, opts.partitions ?? 1);
+    this.#recordTtlS = opts.recordTtlS;
+    this.#wamidTtlS = opts.wamidTtlS ?? 8 * 86_400;
+    const run = luaCommand(this.#redis, APPLY_STATUS, 3);
+    this.#applyStatus = async (k, a) => (await run(k, a)) as string[];
+  }
+
+  #base(id: string): string {
+    return this.#parts.bases[this.#parts.ofId(id)]!;
+  }
+  recKey(id: string): string {
+    return `${this.#base(id)}:msg:${id}`;
+  }
+  // CBOT message ids are per channel (number): channel default keeps the partition's own base.
+  #wamidKey(base: string, wamid: string, channel: string) {
+    return `${channelKeyBase(base, channel)}:wamid:${wamid}`;
+  }
+  #wpendKey(base: string, wamid: string, channel: string) {
+    return `${channelKeyBase(base, channel)}:wpend:${wamid}`;
+  }
+
+  async get(id: string): Promise<MessageRecord | undefined> {
+    return recordFromHash(id, await this.#redis.hgetall(this.recKey(id)));
+  }
+
+  async status(id: string): Promise<string | undefined> {
+    return (await this.#redis.hget(this.recKey(id), 'status')) ?? undefined;
+  }
+
+  /**
+   * Applies a CBOT status callback that came in on `channel`; returns the relay id when the wamid is
+   * one of that channel's. `cbotAtS` is the callback's own `timestamp` (unix seconds), kept in the
+   * record's history. A status for a wamid the dispatcher has not recorded yet (a callback can overtake
+   * the settle) is parked and applied by the settle.
+   *
+   * With partitions the wamid's partition is not known: the recipient's (`recipientHint`, the
+   * callback's `recipient_id`) is asked first, then every other; only when none knows the wamid is
+   * the status parked — in every partition, each check-and-park atomic with that partition's settle,
+   * so the one that sent it applies it whichever comes first (the others' parked copies expire).
+   */
+  async applyStatus(
+    wamid: string,
+    status: string,
+    nowMs: number,
+    errors?: unknown,
+    cbotAtS?: number,
+    channel: string = DEFAULT_CHANNEL,
+    recipientHint?: string,
+  ): Promise<{ relayId?: string; applied: boolean }> {
+    const cbotAt = cbotAtS !== undefined && Number.isFinite(cbotAtS) && cbotAtS > 0 ? Math.floor(cbotAtS) : '';
+    const err = errors === undefined ? '' : JSON.stringify(errors);
+    const at = async (k: number, park: boolean) => {
+      const base = this.#parts.bases[k]!;
+      const r = await this.#applyStatus(
+        [this.#wamidKey(base, wamid, channel), this.#wpendKey(base, wamid, channel), `${base}:dlq`],
+        [status, nowMs, err, this.#wamidTtlS, `${base}:msg:`, this.#recordTtlS, `${base}:body:`, cbotAt, park ? '1' : '0'],
+      );
+      return r[0] === 'unknown' ? undefined : { relayId: r[1], applied: r[0] === 'applied' };
+    };
+    const n = this.#parts.count;
+    if (n === 1) return (await at(0, true)) ?? { applied: false };
+    const first = recipientHint === undefined ? 0 : this.#parts.ofRecipient(normalizeRecipient(recipientHint));
+    const found = (await at(first, false)) ?? (await Promise.all(this.#others(first).map((k) => at(k, false)))).find((r) => r !== undefined);
+    if (found) return found;
+    return (await Promise.all(Array.from({ length: n }, (_, k) => at(k, true)))).find((r) => r !== undefined) ?? { applied: false };
+  }
+
+  #others(k: number): number[] {
+    return Array.from({ length: this.#parts.count }, (_, i) => i).filter((i) => i !== k);
+  }
+
+  /**
+   * Messages newest first by acceptance time, filtered, one page (see message-list.ts). Reads the
+   * narrowest index the query allows: the recipient's, else the caller's, else every message's.
+   */
+  async list(q: ListQuery): Promise<ListPage> {
+    const rec = (id: string) => this.recKey(id);
+    // A recipient's messages are all in its partition; a caller's are in every one.
+    if (q.to !== undefined) {
+      const index = `${this.#parts.bases[this.#parts.ofRecipient(q.to)]!}:ix:t:${q.to}`;
+      return listMessages(this.#redis, { indexes: [index], indexOf: () => [index], rec }, q);
+    }
+    if (q.caller !== undefined) {
+      const name = `ix:c:${q.caller}`;
+      return listMessages(this.#redis, { indexes: this.#parts.bases.map((b) => `${b}:${name}`), indexOf: (id) => [`${this.#base(id)}:${name}`], rec }, q);
+    }
+    // Everyone's: every caller's index in every partition, merged. Redis written by an earlier
+    // release also has one index of every message (until it expires with its retention): read with
+    // the others, it lists callers that have sent nothing since (an id in two indexes is listed once).
+    const perPartition = await Promise.all(
+      this.#parts.bases.map(async (b) => {
+        const [callers, legacy] = await Promise.all([this.#redis.smembers(`${b}:ix:callers`), this.#redis.exists(`${b}:ix:all`)]);
+        return { b, indexes: [...callers.map((c) => `${b}:ix:c:${c}`), ...(legacy === 1 ? [`${b}:ix:all`] : [])] };
+      }),
+    );
+    const indexes = perPartition.flatMap((p) => p.indexes);
+    const of = new Map(perPartition.map((p) => [p.b, p.indexes]));
+    return listMessages(this.#redis, { indexes, indexOf: (id) => of.get(this.#base(id)) ?? [], rec }, q);
+  }
+
+  /** Newest first. `before` is the score (ms) to page from. */
+  async deadLetters(limit: number, beforeMs?: number): Promise<{ records: MessageRecord[]; next?: number }> {
+    const max = beforeMs === undefined ? '+inf' : `(${beforeMs}`;
+    const page = await this.#deadLetterPage(max, '-inf', limit);
+    const records: MessageRecord[] = [];
+    for (const { id } of page) {
+      const rec = await this.get(id);
+      if (rec) records.push(rec);
+    }
+    return { records, next: page.length === limit ? page[page.length - 1]!.atMs : undefined };
+  }
+
+  /**
+   * Ids of failed messages, newest first, that failed at or after `sinceMs` (all when undefined), at
+   * most `max`; `more` when others remain. A failed record's dead-letter score is its failure time.
+   */
+  async deadLetterIds(sinceMs: number | undefined, max: number): Promise<{ ids: string[]; more: boolean }> {
+    const page = await this.#deadLetterPage('+inf', sinceMs === undefined ? '-inf' : String(sinceMs), max + 1);
+    return { ids: page.slice(0, max).map((e) => e.id), more: page.length > max };
+  }
+
+  /** The newest `limit` dead letters scored within [min, max], over every partition. */
+  async #deadLetterPage(max: string, min: string, limit: number): Promise<{ id: string; atMs: number }[]> {
+    const flats = await Promise.all(this.#parts.bases.map((b) => this.#redis.zrevrangebyscore(`${b}:dlq`, max, min, 'WITHSCORES', 'LIMIT', 0, limit)));
+    const all: { id: string; atMs: number }[] = [];
+    for (const flat of flats) for (let i = 0; i + 1 < flat.length; i += 2) all.push({ id: flat[i]!, atMs: Number(flat[i + 1]) });
+    return all.sort((a, b) => b.atMs - a.atMs || (a.id < b.id ? 1 : -1)).slice(0, limit);
+  }
+
+  /** Resends after a possibly lost CBOT answer, over all dispatchers since the start (kept in Redis). */
+  async ambiguousResends(): Promise<number> {
+    const counts = await Promise.all(this.#parts.bases.map((b) => this.#redis.get(`${b}:ambiguous`)));
+    return counts.reduce((sum, n) => sum + Number(n ?? 0), 0);
+  }
+
+  /** How often this message was resent after a possibly lost answer. */
+  async resends(id: string): Promise<number> {
+    return Number((await this.#redis.hget(this.recKey(id), 'resends')) ?? 0);
+  }
+}
