@@ -17,6 +17,9 @@ import {
   CLAIM,
   CLAIM_ARGS,
   CLAIM_KEYS,
+  FALLBACK_REQUEUE,
+  FALLBACK_REQUEUE_ARGS,
+  FALLBACK_REQUEUE_KEYS,
   PAUSE,
   PAUSE_ARGS,
   PAUSE_KEYS,
@@ -164,6 +167,7 @@ class OutboundPartition {
   readonly #release: Script<(typeof RELEASE_KEYS)[number], (typeof RELEASE_ARGS)[number], boolean>;
   readonly #replay: Script<(typeof REPLAY_KEYS)[number], (typeof REPLAY_ARGS)[number], ReplayResult>;
   readonly #adopt: Script<(typeof ADOPT_KEYS)[number], (typeof ADOPT_ARGS)[number], boolean>;
+  readonly #fallbackRequeue: Script<(typeof FALLBACK_REQUEUE_KEYS)[number], (typeof FALLBACK_REQUEUE_ARGS)[number], boolean>;
 
   constructor(opts: OutboundOptions & { index: number }) {
     this.index = opts.index;
@@ -213,6 +217,12 @@ class OutboundPartition {
       parse: (reply) => Number(replyArray(reply, 'release')[0]) === 1,
     });
     this.#replay = defineScript(this.#redis, { keys: REPLAY_KEYS, args: REPLAY_ARGS, lua: REPLAY, parse: parseReplay });
+    this.#fallbackRequeue = defineScript(this.#redis, {
+      keys: FALLBACK_REQUEUE_KEYS,
+      args: FALLBACK_REQUEUE_ARGS,
+      lua: FALLBACK_REQUEUE,
+      parse: (reply) => replyString(replyArray(reply, 'fallback')[0], 'fallback') === 'ok',
+    });
     this.#adopt = defineScript(this.#redis, {
       keys: ADOPT_KEYS,
       args: ADOPT_ARGS,
@@ -396,6 +406,15 @@ class OutboundPartition {
     return this.#replay({ rec: this.#key(`msg:${id}`) }, { ...this.#common(nowMs), id, attemptJson: JSON.stringify(attempt) });
   }
 
+  /**
+   * A message WhatsApp failed for its window after it was sent (a `failed` status callback with
+   * 131047 / 470) back to the front of its recipient's queue, to go as its fallback template.
+   * False when it has no unused fallback or is not failed.
+   */
+  fallbackAfterFailure(id: string, nowMs: number): Promise<boolean> {
+    return this.#fallbackRequeue({ rec: this.#key(`msg:${id}`) }, { ...this.#common(nowMs), id });
+  }
+
   /** An open record of the lane layout onto its recipient's queue; false when it was moved already or has ended. */
   adopt(id: string, to: string, nowMs: number): Promise<boolean> {
     return this.#adopt({ rec: this.#key(`msg:${id}`) }, { ...this.#common(nowMs), id, to });
@@ -545,6 +564,10 @@ export class Outbound {
 
   adopt(id: string, to: string, nowMs: number): Promise<boolean> {
     return this.#of(id).adopt(id, to, nowMs);
+  }
+
+  fallbackAfterFailure(id: string, nowMs: number): Promise<boolean> {
+    return this.#of(id).fallbackAfterFailure(id, nowMs);
   }
 
   /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms`, in every partition. */

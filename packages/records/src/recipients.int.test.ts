@@ -137,6 +137,38 @@ describe('customer-service window in the outbound scripts', () => {
   });
 });
 
+describe('a window failure reported after the send', () => {
+  it("requeues the failed message at its recipient's head (behind a message in flight) to go as its fallback, once", async () => {
+    const { out, store } = setup(3);
+    const now = Date.now();
+    const to = '905550000090';
+    const a = await out.accept(text(to, { nowMs: now, hasFallback: true }));
+    const b = await out.accept(text(to, { nowMs: now }));
+    const c = await out.accept(text(to, { nowMs: now }));
+    if (a.kind !== 'created' || b.kind !== 'created' || c.kind !== 'created') throw new Error('accept');
+    const [la] = (await claimAll(out, now)).leases;
+    await out.settle(la!, now, { kind: 'sent', wamid: 'wamid.A' });
+    const [lb] = (await claimAll(out, now)).leases;
+    expect(lb?.id).toBe(b.id);
+    // WhatsApp fails A for its window while B is in flight.
+    await store.applyStatus('wamid.A', 'failed', now, [{ code: 131047 }], undefined, 'default', to);
+    expect(await out.fallbackAfterFailure(a.id, now)).toBe(true);
+    expect(await out.fallbackAfterFailure(a.id, now)).toBe(false);
+    // The failed send's CBOT id no longer names the record: its redelivered callback moves nothing.
+    expect((await store.applyStatus('wamid.A', 'failed', now, [{ code: 131047 }], undefined, 'default', to)).relayId).toBeUndefined();
+    await out.settle(lb!, now, { kind: 'sent', wamid: 'wamid.B' });
+    const [again] = (await claimAll(out, now)).leases;
+    expect(again).toMatchObject({ id: a.id, fallback: 'use' });
+    await out.settle(again!, now, { kind: 'sent', wamid: 'wamid.A2' });
+    expect((await claimAll(out, now)).leases.map((l) => l.id)).toEqual([c.id]);
+    const rec = await store.get(a.id);
+    expect(rec).toMatchObject({ status: 'sent', sentBody: 'fallback', cbotMessageId: 'wamid.A2' });
+    expect(rec?.history.map((h) => h.status)).toEqual(['queued', 'sending', 'sent', 'failed', 'fallback', 'queued', 'sending', 'sent']);
+    // A message without a fallback stays failed.
+    expect(await out.fallbackAfterFailure(b.id, now)).toBe(false);
+  });
+});
+
 describe('opt-outs in the outbound scripts', () => {
   it('refuses accepts, fails queued messages at the claim, and lists and lifts opt-outs', async () => {
     const { out, rcp, store } = setup(3);

@@ -21,6 +21,12 @@ export interface FanOutDeps {
   limits?: CallbackLimits;
   /** WhatsApp's rules from inbound messages (customer-service window, opt-out keywords); absent: not kept. */
   rules?: RecipientRulesDeps;
+  /**
+   * A relay message WhatsApp failed for its customer-service window after it was sent (a `failed`
+   * status with 131047 / 470) goes again as its fallback template (Outbound.fallbackAfterFailure);
+   * false when it has none. Absent: such a message stays failed.
+   */
+  windowFallback?: (relayId: string) => Promise<boolean>;
 }
 
 export interface FanOutResult {
@@ -87,7 +93,17 @@ async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOu
   const rid = status.data['recipient_id'];
   const hint = typeof rid === 'string' ? rid : undefined;
   const { relayId } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint);
+  if (relayId !== undefined && status.data.status === 'failed' && deps.windowFallback && windowRefused(errors)) {
+    // After the failure is recorded: the fallback requeue takes only a failed record, so a redelivered
+    // callback finds the fallback used and does nothing.
+    if (await deps.windowFallback(relayId)) deps.log.info({ relayId }, 'WhatsApp failed the message for its customer-service window; sending its fallback template');
+  }
   return relayId === undefined ? event : { ...event, relayMessageId: relayId };
+}
+
+/** A status's `errors` name WhatsApp's customer-service window: 131047 (Cloud), 470 (On-Premises). */
+function windowRefused(errors: unknown): boolean {
+  return Array.isArray(errors) && errors.some((e) => typeof e === 'object' && e !== null && [131047, 470].includes(Number((e as { code?: unknown }).code)));
 }
 
 /** Items past CALLBACK_MAX_ITEMS travel in one unrecognized event; say so, since their statuses move no record. */

@@ -27,6 +27,8 @@ export interface FanoutOptions {
   store: Pick<MessageStore, 'applyStatus'>;
   /** WhatsApp's rules kept from inbound messages (window, opt-out keywords); absent: not kept. */
   rules?: RecipientRulesDeps;
+  /** Sends a message's fallback template when a `failed` status says its window was closed (FanOutDeps.windowFallback). */
+  windowFallback?: (relayId: string) => Promise<boolean>;
   fanout: RelayConfig['fanout'];
   log: Logger;
   metrics: Metrics;
@@ -118,6 +120,7 @@ export class Fanout {
         log,
         limits: { maxItems: cfg.callbackMaxItems, contactMaxBytes: cfg.contactMaxBytes },
         ...(opts.rules ? { rules: opts.rules } : {}),
+        ...(opts.windowFallback ? { windowFallback: opts.windowFallback } : {}),
       },
     });
     log.info({ subscribers: this.#active.map((s) => ({ name: s.name, kind: s.kind, types: s.types })) }, 'fanout started');

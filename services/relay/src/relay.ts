@@ -152,12 +152,14 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     if (roles.has('fanout')) {
       const { startFanoutFromStore } = await import('@cbot-relay/fanout');
+      const fanoutOutbound = new Outbound({ redis: workerRedis, ...outboundOpts });
       const fanout = await startFanoutFromStore({
         connection: workerRedis,
         prefix,
         cluster: config.redis.cluster,
         subscriberStore: new SubscriberStore({ redis: workerRedis, prefix }),
         store: workerStore,
+        windowFallback: (relayId: string) => fanoutOutbound.fallbackAfterFailure(relayId, now()),
         rules: {
           recipients: new Recipients({ redis: workerRedis, prefix, partitions }),
           keywords: { optOut: config.rules.optOutKeywords, optIn: config.rules.optInKeywords },

@@ -138,6 +138,29 @@ describe('customer-service window', () => {
     expect(await ended((await json<{ id: string }>(plain)).id)).toMatchObject({ status: 'failed', error: { code: 470 } });
   });
 
+  it('sends the fallback when a failed status callback reports the window (131047) after the send', async () => {
+    const to = '905553330011';
+    await inbound(to);
+    const id = (await json<{ id: string }>(await h.send(withFallback(to)))).id;
+    const sent = await ended(id);
+    expect(sent).toMatchObject({ status: 'sent', sentBody: 'message' });
+    const wamid = (sent as unknown as { cbotMessageId: string }).cbotMessageId;
+    const failed = { statuses: [{ id: wamid, status: 'failed', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: to, errors: [{ code: 131047, title: 'Re-engagement message' }] }] };
+    const { callbackId, done } = await h.sim.deliverCallback(failed);
+    await done;
+    const rec = await waitFor(async () => {
+      const r = await record(id);
+      return r.sentBody === 'fallback' && r.status === 'sent' ? r : undefined;
+    }, { what: 'the fallback sent' });
+    expect(rec.history.map((e) => e.status)).toEqual(['queued', 'sending', 'sent', 'failed', 'fallback', 'queued', 'sending', 'sent']);
+    // A redelivered callback changes nothing more: one text, one template.
+    await (await h.sim.redeliver(callbackId, 2)).done;
+    await h.sim.deliverInbound({ from: '905553330098' });
+    await waitFor(async () => (await view('905553330098')).lastInboundAt !== null);
+    expect(toCbot(to).map((m) => m.type)).toEqual(['text', 'template']);
+    expect((await record(id)).status).toBe('sent');
+  });
+
   it('carries X-Relay-Window on both HTTP paths and per batch item', async () => {
     const to = '905553330007';
     expect((await h.send(text(to))).headers.get('x-relay-window')).toBe('unknown');
