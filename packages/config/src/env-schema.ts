@@ -156,6 +156,11 @@ const roles = z
 export const EnvSchema = z.object({
   REDIS_URL: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
   REDIS_CLUSTER: bool(false),
+  // A send or callback is answered (or 503) within this of its body arriving, however slow Redis is.
+  REDIS_ANSWER_TIMEOUT_MS: int(2_000, 100, 120_000),
+  // The accept and the callback ack wait for this many replicas to have the write (Redis WAIT).
+  REDIS_WAIT_REPLICAS: int(0, 0, 64),
+  REDIS_WAIT_TIMEOUT_MS: int(500, 1, 60_000),
   // Unset (0): what Redis already holds, else 1 (12 on Redis Cluster); see resolvePartitions.
   OUTBOUND_PARTITIONS: int(0, 1, 64),
   PORT: int(8080, 0, 65535),

@@ -7,7 +7,7 @@ describe('loadConfig', () => {
     expect(c.port).toBe(8080);
     expect(c.host).toBe('0.0.0.0');
     expect(c.ingress.backlogMax).toBe(1_000_000);
-    expect(c.redis).toEqual({ url: undefined, cluster: false });
+    expect(c.redis).toEqual({ url: undefined, cluster: false, answerTimeoutMs: 2000, waitReplicas: 0, waitTimeoutMs: 500 });
     expect(c.apiKeys).toEqual([]);
     expect(c.cbot.apiKeyHeader).toBe('Authorization');
     expect(c.cbot.rateLimitPerSecond).toBe(80);
