@@ -6,7 +6,7 @@ import type { BodyBudget } from './body-budget.js';
 import { AnswerTimeoutError } from './answer-deadline.js';
 import type { AnswerDeadline } from './answer-deadline.js';
 import { readBody } from './hot-routes.js';
-import { HttpError, UnavailableError } from './http-error.js';
+import { HttpError, ReplicationTimeoutError, UnavailableError } from './http-error.js';
 import { readJson } from './read-json.js';
 import type { SendRoutesDeps } from './send-routes.js';
 import { acceptMessage, admit, answerDeadline, caller, readExpiresIn, readPriority, requireJson } from './send-routes.js';
@@ -79,7 +79,12 @@ export function batchRoute(deps: SendRoutesDeps & { budget?: BodyBudget }): Rout
     const results = await Promise.all(items.map((item) => acceptItem(deps, who, item, req.headers, due, () => (late = true))));
     // Redis refused every item: nothing was accepted, so the whole request is a 503 the caller may retry.
     // Redis too slow: the items may still be accepted; a retry with the items' idempotencyKeys returns them.
-    if (results.every((x) => x.status === 503)) throw late ? new AnswerTimeoutError('send') : new UnavailableError(new Error('every batch item failed in Redis'));
+    // Every item written but short of replicas: the batch's answer is that 503 (retry with the items' keys).
+    if (results.every((x) => x.status === 503)) {
+      if (late) throw new AnswerTimeoutError('send');
+      if (results.every((x) => 'error' in x && x.error.code === 'replication_timeout')) throw new ReplicationTimeoutError();
+      throw new UnavailableError(new Error('every batch item failed in Redis'));
+    }
     if (results.some((x) => x.status === 429)) res.setHeader('Retry-After', '5');
     res.status(207).json({ results });
   });

@@ -9,7 +9,7 @@ import { fingerprint } from '@cbot-relay/records';
 import { AnswerDeadline, AnswerTimeoutError } from './answer-deadline.js';
 import type { KeyRing } from './auth.js';
 import { bearerToken } from './auth.js';
-import { HttpError, UnavailableError } from './http-error.js';
+import { HttpError, ReplicationTimeoutError, UnavailableError } from './http-error.js';
 import type { KeyAdmission } from './key-rate-limiter.js';
 import { rateLimitHeaders } from './key-rate-limiter.js';
 import { isJsonContentType, readJson } from './read-json.js';
@@ -37,6 +37,11 @@ export interface SendRoutesDeps {
    * Absent: no bound.
    */
   answerTimeoutMs?: number;
+  /**
+   * REDIS_WAIT_REPLICAS: resolves true once enough replicas have this connection's writes (Redis
+   * WAIT); false or a failure is a 503 replication_timeout. Absent: no wait.
+   */
+  replicated?: () => Promise<boolean>;
 }
 
 export interface ChannelRouting {
@@ -170,6 +175,8 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
     throw new HttpError(409, 'idempotency_conflict', 'this Idempotency-Key was used with a different body');
   }
   if (accepted.kind === 'created') deps.metrics.accepted.inc({ caller: who });
+  // A repeated key waits too: its first accept may be the write no replica has yet.
+  await replicatedWithin(deps.replicated, deadline, 'send');
   deps.tracing?.annotate({ 'cbot_relay.message_id': accepted.id, 'cbot_relay.accept': accepted.kind });
   return accepted.id;
 }
@@ -215,6 +222,20 @@ export function sendRoutes(deps: SendRoutesDeps): Router {
   });
 
   return r;
+}
+
+/** REDIS_WAIT_REPLICAS after a write: enough replicas have it, or the 503 to answer (within the request's deadline). */
+export async function replicatedWithin(replicated: (() => Promise<boolean>) | undefined, deadline: AnswerDeadline | undefined, what: 'send' | 'callback'): Promise<void> {
+  if (replicated === undefined) return;
+  let enough: boolean;
+  try {
+    const asked = replicated();
+    enough = await (deadline ? deadline.within(asked, () => new AnswerTimeoutError(what)) : asked);
+  } catch (err) {
+    if (err instanceof AnswerTimeoutError) throw err;
+    throw new ReplicationTimeoutError(err);
+  }
+  if (!enough) throw new ReplicationTimeoutError();
 }
 
 /** The request's deadline (created on first use) on the express path; undefined without REDIS_ANSWER_TIMEOUT_MS. */

@@ -9,7 +9,7 @@ import { basicMatches } from './auth.js';
 import type { BodyBudget } from './body-budget.js';
 import { HttpError, UnavailableError } from './http-error.js';
 import { readJson } from './read-json.js';
-import { answerDeadline } from './send-routes.js';
+import { answerDeadline, replicatedWithin } from './send-routes.js';
 
 export interface WebhookCredentials {
   basic: { user: string; pass: string } | undefined;
@@ -35,6 +35,8 @@ export interface WebhookDeps extends WebhookCredentials {
   budget?: BodyBudget;
   /** REDIS_ANSWER_TIMEOUT_MS: a callback is answered (200 or 503) within this of its body arriving. */
   answerTimeoutMs?: number;
+  /** REDIS_WAIT_REPLICAS: as SendRoutesDeps.replicated, after the callback's add. */
+  replicated?: () => Promise<boolean>;
 }
 
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
@@ -113,6 +115,7 @@ export async function acceptCallback(
     if (err instanceof AnswerTimeoutError) throw err;
     throw new UnavailableError(err);
   }
+  await replicatedWithin(deps.replicated, deadline, 'callback');
   deps.metrics.callbacks.inc();
 }
 

@@ -2,7 +2,7 @@ import type { ChannelConfig, RelayConfig } from '@cbot-relay/config';
 import { ConfigError, channelsOf, requireChannelCbot } from '@cbot-relay/config';
 import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
-import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
+import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, ReplicaWait, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
 import { MessageStore, Outbound, PartitionsError, SubscriberStore, resolvePartitions } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
@@ -225,6 +225,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     });
     closers.unshift(() => subscriberQueues.close());
     const deadLetters = new EventDeadLetters({ queues: subscriberQueues, subscribers: async () => (await httpSubscribers.snapshot()).subscribers });
+    // REDIS_WAIT_REPLICAS: the accept and the callback add are written on httpRedis, so WAIT goes there.
+    const replicaWait = config.redis.waitReplicas > 0 ? new ReplicaWait(httpRedis as RedisClient, config.redis.waitReplicas, config.redis.waitTimeoutMs) : undefined;
+    const replicated = replicaWait ? () => replicaWait.enough() : undefined;
     const keyLimiter = new KeyRateLimiter({ redis: httpRedis, prefix, ratePerSecond: config.ingress.perKeyRatePerSecond });
     // /admin/queues shows every BullMQ queue: inbound, and each subscriber's events.<name> / push.<name>
     // (those stored when this ingress started).
@@ -254,6 +257,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         outbound: httpOutbound,
         maxBodyBytes: config.ingress.maxBodyBytes,
         answerTimeoutMs: answerMs,
+        ...(replicated ? { replicated } : {}),
         admit: (caller) => keyLimiter.admit(caller),
         now,
         log,
@@ -280,6 +284,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         appSecret: config.webhook.appSecret,
         maxBodyBytes: config.webhook.maxBodyBytes,
         answerTimeoutMs: answerMs,
+        ...(replicated ? { replicated } : {}),
         channels: new Map(
           channels.map((ch) => [ch.id, { basic: ch.webhook.basic, appSecret: ch.webhook.appSecret, requireSignature: config.channelsFile !== undefined }]),
         ),
