@@ -10,7 +10,7 @@ import { API_KEY, BASIC, json, startHarness } from './test-kit/harness.js';
 
 const ANSWER_MS = 1_000;
 // The contract is ANSWER_MS; the rest is slack for a loaded 2-core host.
-const BOUND_MS = ANSWER_MS + 1_500;
+const BOUND_MS = ANSWER_MS + 2_000;
 
 let local: LocalRedis;
 let h: Harness;
@@ -135,5 +135,28 @@ describe('Redis frozen', () => {
     const listed = await json<{ items: { id: string }[] }>(await fetch(`${h.base}/v1/messages?limit=200`, { headers: { authorization: `Bearer ${API_KEY}` } }));
     expect(listed.items.length).toBe(distinct.size + 1);
     expect((await fetch(`${h.base}/readyz`)).status).toBe(200);
+  });
+
+  it('does not cut a request waiting for its admission with the body-idle guard: its answer is the 503', async () => {
+    // Body idle far below the answer timeout: before, the guard cut such a request unanswered.
+    const strict = await startHarness({
+      redis: { url: local.url, kind: 'local', close: async () => undefined, [Symbol.asyncDispose]: async () => undefined },
+      env: { RELAY_ROLES: 'ingress', REDIS_ANSWER_TIMEOUT_MS: '1500', INGRESS_BODY_IDLE_TIMEOUT_MS: '300' },
+    });
+    try {
+      expect((await strict.send(JSON.parse(body(1)) as object)).status).toBe(202);
+      local.freeze();
+      let res: Response;
+      try {
+        res = await strict.send(JSON.parse(body(2)) as object, { 'idempotency-key': 'strict-1' });
+      } finally {
+        local.thaw();
+      }
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect((await json<{ error: { code: string } }>(res)).error.code).toBe('unavailable');
+    } finally {
+      await strict.close();
+    }
   });
 });
