@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalRedis } from '@cbot-relay/testing';
+import { LocalRedis, LocalRedisCluster } from '@cbot-relay/testing';
 import { ReplicaWait } from './replica-wait.js';
 
 // A Redis with no replica: WAIT 1 never reaches 1, so each WAIT takes its whole timeout — which makes
@@ -43,5 +43,24 @@ describe('ReplicaWait', () => {
 
   it('is enough with 0 replicas asked', async () => {
     expect(await new ReplicaWait(redis, 0, 100).enough()).toBe(true);
+  });
+
+  it('on Redis Cluster, sends the WAIT to every primary (the connection that wrote) and counts the fewest', async () => {
+    await using cluster = await LocalRedisCluster.start(3);
+    const client = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0]! }], { redisOptions: { maxRetriesPerRequest: 1 } });
+    const probes = cluster.ports.map((port) => new Redis(port, '127.0.0.1'));
+    try {
+      // Writes on every primary (keys in many slots).
+      await Promise.all(Array.from({ length: 30 }, (_, i) => client.set(`rw:${i}`, '1')));
+      const before = await Promise.all(probes.map(waitCalls));
+      // No replicas: WAIT 0 is met at once; WAIT 1 reaches none.
+      expect(await new ReplicaWait(client, 0, 100).enough()).toBe(true);
+      expect(await new ReplicaWait(client, 1, 100).acked()).toBe(0);
+      const after = await Promise.all(probes.map(waitCalls));
+      expect(after.map((n, i) => n - before[i]!)).toEqual([2, 2, 2]);
+    } finally {
+      for (const p of probes) p.disconnect();
+      client.disconnect();
+    }
   });
 });
