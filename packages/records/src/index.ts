@@ -1,3 +1,9 @@
+export { ChannelKeys, DEFAULT_CHANNEL, PartitionKeys, RelayKeys, channelKeyBase } from './keys.js';
+export { ScriptError, ScriptErrorCode } from './lua/errors.js';
+export { defineScript, replyArray, replyInteger, replyOneOf, replyString } from './lua/script.js';
+export type { Script, ScriptSpec } from './lua/script.js';
+export { defineBatchScript } from './lua/batch.js';
+export type { BatchScript, BatchScriptSpec } from './lua/batch.js';
 export { fingerprint } from './fingerprint.js';
 export { LIST_MAX_SCAN, decodeCursor, encodeCursor } from './message-list.js';
 export type { ListCursor, ListPage, ListQuery } from './message-list.js';
@@ -5,7 +11,7 @@ export { Attempt, HistoryEntry, MessageRecord, recordFromHash } from './message-
 export { CLUSTER_DEFAULT_PARTITIONS, MAX_PARTITIONS, Partitions, PartitionsError, partitionBase, resolvePartitions } from './partitions.js';
 export { MessageStore } from './message-store.js';
 export type { MessageStoreOptions } from './message-store.js';
-export { DEFAULT_CHANNEL, Outbound, PRIORITIES, channelKeyBase } from './outbound.js';
+export { Outbound, PRIORITIES } from './outbound.js';
 export type { AcceptInput, AcceptResult, Claim, ClaimPolicy, ClaimState, Lease, OutboundOptions, Priority, ReplayResult } from './outbound.js';
 export { PreviousSecret, SUBSCRIBER_NAME, SubscriberRecord, generateSecret, rotateSecret, signingSecrets, wantsChannel } from './subscriber-record.js';
 export type { HttpSubscriberRecord } from './subscriber-record.js';
