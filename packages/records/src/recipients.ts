@@ -1,7 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
-import { defineScript } from '@cbot-relay/queues';
-import type { Script } from '@cbot-relay/queues';
-import { channelKeyBase } from './outbound.js';
+import { PartitionKeys } from './keys.js';
+import type { ChannelKeys } from './keys.js';
+import { defineScript, replyInteger } from './lua/script.js';
+import type { Script } from './lua/script.js';
 import { Partitions } from './partitions.js';
 import { LAST_INBOUND_TTL_S, WINDOW_MS, windowState } from './window.js';
 import type { WindowState } from './window.js';
@@ -32,48 +33,6 @@ export interface OptOutPage {
 }
 
 /**
- * The newest inbound message's time, never moved back (a redelivered old callback must not shorten
- * the window); the key lives until that time + ttl, or for good while the recipient is opted out.
- * The channel's tracking mark (`o:wtrack`) is set the first time.
- */
-const INBOUND = `
-local cur = tonumber(redis.call('HGET', w, 'in') or '0')
-local ts = tonumber(at)
-local moved = 0
-if ts > cur then
-  redis.call('HSET', w, 'in', at)
-  cur = ts
-  moved = 1
-end
-if redis.call('HEXISTS', w, 'opt') == 0 then redis.call('EXPIREAT', w, cur + tonumber(ttl)) end
-redis.call('SET', track, now, 'NX')
-return moved
-`;
-
-/**
- * Opt out (op 'out') or back in ('in') at \`at\` (ms: the keyword message's own time, or now for the
- * admin API). A change older than the last one applied is ignored, so a redelivered STOP cannot undo
- * a later START. Reply: 1 when the state changed.
- */
-const OPT = `
-local last = tonumber(redis.call('HGET', w, 'oat') or '0')
-if tonumber(at) < last then return 0 end
-redis.call('HSET', w, 'oat', at)
-local had = redis.call('HEXISTS', w, 'opt')
-if op == 'out' then
-  redis.call('PERSIST', w)
-  redis.call('ZADD', idx, 0, to)
-  if had == 1 then return 0 end
-  redis.call('HSET', w, 'opt', at)
-  return 1
-end
-redis.call('ZREM', idx, to)
-redis.call('HDEL', w, 'opt')
-redis.call('EXPIRE', w, ttl)
-return had
-`;
-
-/**
  * WhatsApp's rules per channel and recipient, as the fanout writes them from inbound callbacks and the
  * API reads them: the customer-service window's `lastInboundAt` and opt-outs. Every key sits in the
  * recipient's outbound partition under the channel's base (outbound-scripts.ts, WINDOW_LIB), so the
@@ -92,17 +51,23 @@ export class Recipients {
     this.#redis = opts.redis;
     this.#parts = new Partitions(opts.prefix, opts.partitions ?? 1);
     this.#ttlS = opts.lastInboundTtlS ?? LAST_INBOUND_TTL_S;
-    this.#inbound = defineScript(this.#redis, { keys: ['w', 'track'], args: ['at', 'now', 'ttl'], lua: INBOUND, parse: (r) => Number(r) === 1 });
-    this.#opt = defineScript(this.#redis, { keys: ['w', 'idx'], args: ['op', 'at', 'to', 'ttl'], lua: OPT, parse: (r) => Number(r) === 1 });
+    this.#inbound = defineScript(this.#redis, { name: 'recipient-inbound', keys: ['w', 'track'], args: ['at', 'now', 'ttl'], parse: (r) => replyInteger(r, 'recipient-inbound') === 1 });
+    this.#opt = defineScript(this.#redis, { name: 'recipient-opt', keys: ['w', 'idx'], args: ['op', 'at', 'to', 'ttl'], parse: (r) => replyInteger(r, 'recipient-opt') === 1 });
   }
 
-  #cb(channel: string, to: string): string {
-    return channelKeyBase(this.#parts.bases[this.#parts.ofRecipient(to)]!, channel);
+  /** The channel's keys in the recipient's partition. */
+  #keys(channel: string, to: string): ChannelKeys {
+    return new PartitionKeys(this.#parts.bases[this.#parts.ofRecipient(to)]!).channel(channel);
+  }
+
+  /** The channel's keys in every partition. */
+  #everywhere(channel: string): ChannelKeys[] {
+    return this.#parts.bases.map((base) => new PartitionKeys(base).channel(channel));
   }
 
   /** The key of the recipient's rules (exposed for tests that check its partition). */
   key(channel: string, to: string): string {
-    return `${this.#cb(channel, to)}:o:w:${to}`;
+    return this.#keys(channel, to).recipientRules(to);
   }
 
   /**
@@ -110,11 +75,11 @@ export class Recipients {
    * by the caller: inboundSeconds). True when it moved `lastInboundAt` forward.
    */
   async inbound(channel: string, to: string, atS: number, nowMs: number): Promise<boolean> {
-    const cb = this.#cb(channel, to);
-    const moved = await this.#inbound({ w: `${cb}:o:w:${to}`, track: `${cb}:o:wtrack` }, { at: atS, now: nowMs, ttl: this.#ttlS });
+    const k = this.#keys(channel, to);
+    const moved = await this.#inbound({ w: k.recipientRules(to), track: k.rulesTracked }, { at: atS, now: nowMs, ttl: this.#ttlS });
     if (!this.#tracked.has(channel)) {
       // Every partition's claim reads its own mark: set it everywhere, once per process.
-      await Promise.all(this.#parts.bases.map((base) => this.#redis.set(`${channelKeyBase(base, channel)}:o:wtrack`, String(nowMs), 'NX')));
+      await Promise.all(this.#everywhere(channel).map((k) => this.#redis.set(k.rulesTracked, String(nowMs), 'NX')));
       this.#tracked.add(channel);
     }
     return moved;
@@ -129,7 +94,7 @@ export class Recipients {
 
   /** Sets when the relay started tracking the channel's inbound, in every partition: for operators and tests. */
   async setTrackedSince(channel: string, atMs: number): Promise<void> {
-    await Promise.all(this.#parts.bases.map((base) => this.#redis.set(`${channelKeyBase(base, channel)}:o:wtrack`, String(atMs))));
+    await Promise.all(this.#everywhere(channel).map((k) => this.#redis.set(k.rulesTracked, String(atMs))));
     this.#tracked.add(channel);
   }
 
@@ -144,13 +109,13 @@ export class Recipients {
   }
 
   #setOpt(op: 'out' | 'in', channel: string, to: string, atMs: number): Promise<boolean> {
-    const cb = this.#cb(channel, to);
-    return this.#opt({ w: `${cb}:o:w:${to}`, idx: `${cb}:o:optouts` }, { op, at: Math.round(atMs), to, ttl: this.#ttlS });
+    const k = this.#keys(channel, to);
+    return this.#opt({ w: k.recipientRules(to), idx: k.optOuts }, { op, at: Math.round(atMs), to, ttl: this.#ttlS });
   }
 
   async get(channel: string, to: string, nowMs: number): Promise<RecipientView> {
-    const cb = this.#cb(channel, to);
-    const [[last, opt], tracked] = await Promise.all([this.#redis.hmget(`${cb}:o:w:${to}`, 'in', 'opt'), this.#redis.get(`${cb}:o:wtrack`)]);
+    const k = this.#keys(channel, to);
+    const [[last, opt], tracked] = await Promise.all([this.#redis.hmget(k.recipientRules(to), 'in', 'opt'), this.#redis.get(k.rulesTracked)]);
     const lastS = last === null ? undefined : Number(last);
     const window = windowState(lastS, tracked === null ? undefined : Number(tracked), nowMs);
     return {
@@ -172,7 +137,7 @@ export class Recipients {
     const after = cursor === undefined ? undefined : decodeOptCursor(cursor);
     const min = after === undefined ? '-' : `(${after}`;
     const lists = await Promise.all(
-      this.#parts.bases.map((base) => this.#redis.zrangebylex(`${channelKeyBase(base, channel)}:o:optouts`, min, '+', 'LIMIT', 0, limit + 1)),
+      this.#everywhere(channel).map((k) => this.#redis.zrangebylex(k.optOuts, min, '+', 'LIMIT', 0, limit + 1)),
     );
     const all = lists.flat().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const page = all.slice(0, limit);
