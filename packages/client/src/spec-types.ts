@@ -420,6 +420,14 @@ export type Message = {
   priority: "high" | "normal" | "bulk";
   /** the channel that sends it (records from before channels: default) */
   channel: string;
+  /** what the message cost, from the first status callback that carried `pricing` or `conversation` */
+  pricing?: {
+    billable: boolean;
+    model: string | null;
+    /** marketing, utility, authentication or service (other WhatsApp categories are kept as given) */
+    category: string;
+    type: "regular" | "free_customer_service" | "free_entry_point";
+  };
 };
 
 export type Attempt = {

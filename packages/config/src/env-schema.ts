@@ -235,6 +235,7 @@ export const EnvSchema = z.object({
   INGRESS_REQUEST_TIMEOUT_MS: int(15_000, 100, 600_000),
   INGRESS_BODY_IDLE_TIMEOUT_MS: int(5_000, 100, 120_000),
   INGRESS_BODY_BUFFER_BYTES: int(32 * 1024 * 1024, 64 * 1024, 4 * 1024 * 1024 * 1024),
+  TEMPLATES_REFRESH_S: int(600, 5, 86_400),
   OPS_PORT: z
     .string()
     .optional()

@@ -1,7 +1,7 @@
 export { fingerprint } from './fingerprint.js';
 export { LIST_MAX_SCAN, decodeCursor, encodeCursor } from './message-list.js';
 export type { ListCursor, ListPage, ListQuery } from './message-list.js';
-export { Attempt, HistoryEntry, MessageRecord, recordFromHash } from './message-record.js';
+export { Attempt, HistoryEntry, MessageRecord, pricingField, recordFromHash } from './message-record.js';
 export { CLUSTER_DEFAULT_PARTITIONS, MAX_PARTITIONS, Partitions, PartitionsError, partitionBase, resolvePartitions } from './partitions.js';
 export { MessageStore } from './message-store.js';
 export type { MessageStoreOptions } from './message-store.js';
@@ -11,3 +11,8 @@ export { PreviousSecret, SUBSCRIBER_NAME, SubscriberRecord, generateSecret, rota
 export type { HttpSubscriberRecord } from './subscriber-record.js';
 export { SubscriberStore } from './subscriber-store.js';
 export type { SeedResult, SubscriberSnapshot, SubscriberStoreOptions } from './subscriber-store.js';
+export { DAY_MS, usageDays } from './usage.js';
+export type { UsageQuery, UsageRow } from './usage.js';
+export { USAGE_TTL_S } from './scripts.js';
+export { TemplateStore, templateKeys } from './template-store.js';
+export type { TemplateStamp } from './template-store.js';

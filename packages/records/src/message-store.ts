@@ -1,11 +1,14 @@
 import type { Cluster, Redis } from 'ioredis';
 import { normalizeRecipient } from '@cbot-relay/messages';
+import type { Pricing } from '@cbot-relay/messages';
 import { luaCommand } from '@cbot-relay/queues';
 import type { MessageRecord } from './message-record.js';
-import { recordFromHash } from './message-record.js';
+import { pricingField, recordFromHash } from './message-record.js';
 import type { ListPage, ListQuery } from './message-list.js';
 import { listMessages } from './message-list.js';
 import { APPLY_STATUS } from './scripts.js';
+import type { UsageQuery, UsageRow } from './usage.js';
+import { readUsage } from './usage.js';
 import { DEFAULT_CHANNEL, channelKeyBase } from './outbound.js';
 import { Partitions } from './partitions.js';
 
@@ -18,6 +21,9 @@ export interface MessageStoreOptions {
   /** How long a CBOT message id maps back to the relay id: callbacks come for up to 7 days (Cloud). */
   wamidTtlS?: number;
 }
+
+/** Where a partition's daily usage buckets live (PRICING_LIB in scripts.ts writes them). */
+const usagePrefix = (base: string) => `${base}:usage:`;
 
 type Eval = (keys: string[], args: (string | number | Buffer)[]) => Promise<string[]>;
 
@@ -73,6 +79,9 @@ export class MessageStore {
    * callback's `recipient_id`) is asked first, then every other; only when none knows the wamid is
    * the status parked — in every partition, each check-and-park atomic with that partition's settle,
    * so the one that sent it applies it whichever comes first (the others' parked copies expire).
+   *
+   * `pricing` (from the status's `pricing`/`conversation`) goes on the record once and is counted in
+   * the usage buckets then; `pricedFor` names the caller when this call counted it.
    */
   async applyStatus(
     wamid: string,
@@ -82,16 +91,19 @@ export class MessageStore {
     cbotAtS?: number,
     channel: string = DEFAULT_CHANNEL,
     recipientHint?: string,
-  ): Promise<{ relayId?: string; applied: boolean }> {
+    pricing?: Pricing,
+  ): Promise<{ relayId?: string; applied: boolean; pricedFor?: string }> {
     const cbotAt = cbotAtS !== undefined && Number.isFinite(cbotAtS) && cbotAtS > 0 ? Math.floor(cbotAtS) : '';
     const err = errors === undefined ? '' : JSON.stringify(errors);
+    const priced = pricing === undefined ? '' : pricingField(pricing);
     const at = async (k: number, park: boolean) => {
       const base = this.#parts.bases[k]!;
       const r = await this.#applyStatus(
         [this.#wamidKey(base, wamid, channel), this.#wpendKey(base, wamid, channel), `${base}:dlq`],
-        [status, nowMs, err, this.#wamidTtlS, `${base}:msg:`, this.#recordTtlS, `${base}:body:`, cbotAt, park ? '1' : '0'],
+        [status, nowMs, err, this.#wamidTtlS, `${base}:msg:`, this.#recordTtlS, `${base}:body:`, cbotAt, park ? '1' : '0', priced, usagePrefix(base)],
       );
-      return r[0] === 'unknown' ? undefined : { relayId: r[1], applied: r[0] === 'applied' };
+      if (r[0] === 'unknown') return undefined;
+      return { relayId: r[1], applied: r[0] === 'applied', ...(r[2] ? { pricedFor: r[2] } : {}) };
     };
     const n = this.#parts.count;
     if (n === 1) return (await at(0, true)) ?? { applied: false };
@@ -132,6 +144,11 @@ export class MessageStore {
     const indexes = perPartition.flatMap((p) => p.indexes);
     const of = new Map(perPartition.map((p) => [p.b, p.indexes]));
     return listMessages(this.#redis, { indexes, indexOf: (id) => of.get(this.#base(id)) ?? [], rec }, q);
+  }
+
+  /** Priced messages per channel, caller, category and type over whole UTC days (see usage.ts). */
+  async usage(q: UsageQuery): Promise<UsageRow[]> {
+    return readUsage(this.#redis, this.#parts.bases.map(usagePrefix), q);
   }
 
   /** Newest first. `before` is the score (ms) to page from. */

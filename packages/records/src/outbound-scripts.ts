@@ -30,12 +30,13 @@
  * a recipient moves to a higher priority without searching a list.
  */
 
-import { HISTORY_LIB, RANK_TABLE } from './scripts.js';
+import { HISTORY_LIB, PRICING_LIB, RANK_TABLE } from './scripts.js';
 
 /** Every script that uses LIB declares `base` (the key prefix), `now` (ms) and `recTtl` (s). */
 export const LIB = `
 local RANK = ${RANK_TABLE}
 ${HISTORY_LIB}
+${PRICING_LIB}
 local PRIORITY_RANK = {h = 3, n = 2, b = 1}
 local PRIORITIES = {'h', 'n', 'b'}
 -- The channel the script works on (useChannel): its id and the base of its scheduler keys.
@@ -127,6 +128,8 @@ local function endRecord(id, o, attemptJson, wamid, errorJson, wamidTtl)
       if pend[1] == 'failed' then redis.call('ZADD', base .. ':dlq', now, id) end
       if pend[1] == 'delivered' or pend[1] == 'read' then redis.call('DEL', kbody(id)) end
     end
+    -- A priced status that came first: its pricing and usage count (see PRICING_LIB).
+    applyPricing(rec, redis.call('HGET', wpend, 'pr'), base .. ':usage:', now)
     redis.call('DEL', wpend)
   elseif o == 'failed' then
     redis.call('HSET', rec, 'status', 'failed', 'error', errorJson)

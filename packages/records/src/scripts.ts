@@ -56,16 +56,43 @@ local function addHistory(rec, status, at, cbotAt)
 end
 `;
 
+/** How long a day's usage bucket is kept (s): a bit over a year, so a year-on-year question can be answered. */
+export const USAGE_TTL_S = 400 * 86_400;
+
+/**
+ * What a message cost: \`applyPricing(rec, pricing, usagePrefix, atMs)\` puts \`pr\` ("<billable 1|0>|<model>|
+ * <category>|<type>", see pricingField) on the record once, and only then counts the message in the
+ * usage bucket of the UTC day of \`atMs\`: hash \`<usagePrefix><day number>\`, field
+ * "<channel>|<caller>|<category>|<type>" → count. A second priced status, or the same one redelivered,
+ * finds \`pr\` set and counts nothing. Returns the caller when it counted, else false.
+ */
+export const PRICING_LIB = `
+local function applyPricing(rec, pricing, usagePrefix, at)
+  if not pricing or pricing == '' then return false end
+  if redis.call('HSETNX', rec, 'pr', pricing) == 0 then return false end
+  local who = redis.call('HMGET', rec, 'caller', 'channel')
+  local kind = string.match(pricing, '^[^|]*|[^|]*|(.*)$') or 'unknown|regular'
+  local bucket = usagePrefix .. math.floor(tonumber(at) / 86400000)
+  redis.call('HINCRBY', bucket, (who[2] or 'default') .. '|' .. (who[1] or '') .. '|' .. kind, 1)
+  redis.call('EXPIRE', bucket, ${USAGE_TTL_S})
+  return who[1] or ''
+end
+`;
+
 const PRELUDE = `
 local RANK = ${RANK_TABLE}
 ${HISTORY_LIB}
+${PRICING_LIB}
 `;
 
 /**
  * KEYS: wamid, wpend, dlq. ARGV: status, now, errorJson|'', pendTtlS, recKeyPrefix, recTtlS, bodyKeyPrefix,
- * cbotAtS|'' (the callback's own timestamp, unix seconds), park ('0': do not park an unknown wamid's status).
+ * cbotAtS|'' (the callback's own timestamp, unix seconds), park ('0': do not park an unknown wamid's status),
+ * pricing|'' (pricingField), usagePrefix.
  * Statuses only move forward. A status for a wamid the relay has not recorded yet is parked (with its
- * times) and applied by the outbound settle when the send is recorded.
+ * times and pricing) and applied by the outbound settle when the send is recorded. Pricing is applied
+ * whatever the status's rank (a late \`sent\` may be the only one that carries it). Answers
+ * {outcome, relayId, caller counted|''}.
  */
 export const APPLY_STATUS = `${PRELUDE}
 local s = ARGV[1]
@@ -82,11 +109,16 @@ if not id then
       redis.call('EXPIRE', KEYS[2], ARGV[4])
     end
   end
+  if ARGV[10] ~= '' and ARGV[9] ~= '0' then
+    redis.call('HSETNX', KEYS[2], 'pr', ARGV[10])
+    redis.call('EXPIRE', KEYS[2], ARGV[4])
+  end
   return {'unknown'}
 end
 local rec = ARGV[5] .. id
 local cur = redis.call('HGET', rec, 'status')
 if not cur then return {'gone', id} end
+local priced = applyPricing(rec, ARGV[10], ARGV[11], ARGV[2]) or ''
 if rank and rank >= 2 and RANK[cur] and RANK[cur] >= 2 and rank > RANK[cur] then
   redis.call('HSET', rec, 'status', s, 'updatedAt', ARGV[2])
   addHistory(rec, s, ARGV[2], ARGV[8])
@@ -95,8 +127,8 @@ if rank and rank >= 2 and RANK[cur] and RANK[cur] >= 2 and rank > RANK[cur] then
   -- Delivered or read is final success: the body is no longer needed for a replay.
   if s == 'delivered' or s == 'read' then redis.call('DEL', ARGV[7] .. id) else redis.call('EXPIRE', ARGV[7] .. id, ARGV[6]) end
   redis.call('EXPIRE', rec, ARGV[6])
-  return {'applied', id}
+  return {'applied', id, priced}
 end
-return {'ignored', id}
+return {'ignored', id, priced}
 `;
 

@@ -5,7 +5,7 @@ import { BodyTooLargeError, sendJson } from './http-io.js';
 import { handleMessages } from './messages-route.js';
 import type { Simulator } from './simulator.js';
 import { cloudNotFoundBody, invalidParameterBody, notFoundBody } from './wa-errors.js';
-import { handleWebhookConfig } from './webhook-route.js';
+import { handleTemplates, handleWebhookConfig } from './webhook-route.js';
 
 /** Plain node:http routing: the simulator has a handful of fixed paths and must stay fast. */
 export function createRequestListener(sim: Simulator, logger: Logger): RequestListener {
