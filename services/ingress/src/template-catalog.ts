@@ -109,7 +109,8 @@ export class TemplateCatalog {
       this.#o.log.warn({ channel, detail: res.detail }, 'template list could not be loaded from CBOT; template sends are not checked until it is');
       return res.detail;
     }
-    const at = this.#o.now();
+    // The load time is the list's version: it must move even when two loads fall in one millisecond.
+    const at = Math.max(this.#o.now(), (this.#local.get(channel)?.atMs ?? 0) + 1);
     await this.#o.store.write(channel, JSON.stringify(res.templates), at);
     await this.#o.store.unlock(channel);
     this.#take(channel, res.templates, at);
