@@ -6,7 +6,7 @@ import type { MessageRecord } from './message-record.js';
 import { pricingField, recordFromHash } from './message-record.js';
 import type { ListPage, ListQuery } from './message-list.js';
 import { listMessages } from './message-list.js';
-import { APPLY_STATUS } from './scripts.js';
+import { APPLY_STATUS, USAGE_KEY_PART } from './scripts.js';
 import type { UsageQuery, UsageRow } from './usage.js';
 import { readUsage } from './usage.js';
 import { DEFAULT_CHANNEL, channelKeyBase } from './outbound.js';
@@ -23,7 +23,7 @@ export interface MessageStoreOptions {
 }
 
 /** Where a partition's daily usage buckets live (PRICING_LIB in scripts.ts writes them). */
-const usagePrefix = (base: string) => `${base}:usage:`;
+const usagePrefix = (base: string) => `${base}${USAGE_KEY_PART}`;
 
 type Eval = (keys: string[], args: (string | number | Buffer)[]) => Promise<string[]>;
 

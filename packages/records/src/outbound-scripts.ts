@@ -30,7 +30,7 @@
  * a recipient moves to a higher priority without searching a list.
  */
 
-import { HISTORY_LIB, PRICING_LIB, RANK_TABLE } from './scripts.js';
+import { HISTORY_LIB, PRICING_LIB, RANK_TABLE, USAGE_KEY_PART } from './scripts.js';
 
 /** Every script that uses LIB declares `base` (the key prefix), `now` (ms) and `recTtl` (s). */
 export const LIB = `
@@ -129,7 +129,7 @@ local function endRecord(id, o, attemptJson, wamid, errorJson, wamidTtl)
       if pend[1] == 'delivered' or pend[1] == 'read' then redis.call('DEL', kbody(id)) end
     end
     -- A priced status that came first: its pricing and usage count (see PRICING_LIB).
-    applyPricing(rec, redis.call('HGET', wpend, 'pr'), base .. ':usage:', now)
+    applyPricing(rec, redis.call('HGET', wpend, 'pr'), base .. '${USAGE_KEY_PART}', now)
     redis.call('DEL', wpend)
   elseif o == 'failed' then
     redis.call('HSET', rec, 'status', 'failed', 'error', errorJson)

@@ -56,6 +56,9 @@ local function addHistory(rec, status, at, cbotAt)
 end
 `;
 
+/** A partition's daily usage buckets are `<base>:usage:<day number>`; this is the one place that names them. */
+export const USAGE_KEY_PART = ':usage:';
+
 /** How long a day's usage bucket is kept (s): a bit over a year, so a year-on-year question can be answered. */
 export const USAGE_TTL_S = 400 * 86_400;
 

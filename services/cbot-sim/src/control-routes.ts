@@ -55,8 +55,10 @@ const routes: Record<string, Handler> = {
   'POST /_sim/account-event': (sim, body) => {
     const req = AccountEventRequest.parse(body);
     const { payload, field } = accountEvent(req, sim.templates, Math.floor(sim.now() / 1000));
+    // Delivered first (it throws without a webhook), then the list changes, before the relay can ask for it.
+    const delivery = sim.deliver('custom', payload);
     if (req.kind === 'template_status') sim.templateStatusChanged(req.template, req.language, req.event);
-    return settle(sim.deliver('custom', payload), req.wait).then((r) => ({ ...r, field, payload }));
+    return settle(delivery, req.wait).then((r) => ({ ...r, field, payload }));
   },
   'POST /_sim/redeliver': (sim, body) => {
     const req = RedeliverRequest.parse(body);
