@@ -152,6 +152,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     if (roles.has('fanout')) {
       const { startFanoutFromStore } = await import('@cbot-relay/fanout');
+      const workerTemplates = new TemplateStore({ redis: workerRedis, prefix });
       const fanout = await startFanoutFromStore({
         connection: workerRedis,
         prefix,
@@ -159,7 +160,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         subscriberStore: new SubscriberStore({ redis: workerRedis, prefix }),
         store: workerStore,
         // A template changed status: every ingress reloads that channel's list at its next look.
-        templatesChanged: (channel) => new TemplateStore({ redis: workerRedis, prefix }).markStale(channel),
+        templatesChanged: (channel) => workerTemplates.markStale(channel),
         fanout: config.fanout,
         log: log.child({ role: 'fanout' }),
         metrics,
