@@ -27,6 +27,7 @@ describe('GET /v1/configs/templates', () => {
       ['order_update', 'approved'],
       ['otp_code', 'approved'],
       ['hello_world', 'approved'],
+      ['order_shipped', 'approved'],
       ['spring_sale', 'pending'],
     ]);
     const cloud = await start('cloud');

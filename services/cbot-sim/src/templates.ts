@@ -44,6 +44,15 @@ export function defaultTemplates(): SimTemplate[] {
       components: [{ type: 'BODY', text: 'Hello World' }],
     },
     {
+      // The shared outbound sample (testdata/samples/outbound/valid/template.json) sends this one.
+      id: '1000000000000005',
+      name: 'order_shipped',
+      language: 'tr',
+      status: 'APPROVED',
+      category: 'UTILITY',
+      components: [{ type: 'BODY', text: 'Merhaba {{1}}, {{2}} numaralı siparişiniz yola çıktı.' }],
+    },
+    {
       id: '1000000000000004',
       name: 'spring_sale',
       language: 'en_US',

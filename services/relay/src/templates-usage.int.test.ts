@@ -128,6 +128,7 @@ describe('GET /v1/templates', () => {
       'order_update/en_US/approved',
       'otp_code/en_US/approved',
       'hello_world/en_US/approved',
+      'order_shipped/tr/approved',
       'spring_sale/en_US/pending',
     ]);
     const tr = await get('/v1/templates?channel=support-tr');
