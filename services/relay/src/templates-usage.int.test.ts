@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -187,6 +188,14 @@ describe('template sends checked at accept', () => {
       expect(batch.json.results.map((r: any) => r.status)).toEqual([400, 400, 400, 400, 400, 202, 202]);
       expect(batch.json.results.slice(0, 5).map((r: any) => r.error.code)).toEqual(cases.map(([, code]) => code));
     }
+    // The express path (a compressed body, which the hot path leaves to express) checks the same way.
+    const zipped = await fetch(`${base}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CRM}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(JSON.stringify(orderUpdate('905550001009', 1))),
+    });
+    expect(zipped.status).toBe(400);
+    expect(((await zipped.json()) as any).error.code).toBe('template_parameters');
     // Only the batches' two good items per channel went out.
     await waitFor(() => onprem.received().length === before.sales + 2 && cloud.received().length === before.tr + 2, { what: 'the good items to reach CBOT' });
     const names = (sim: CbotSim, from: number) => sim.received().slice(from).map((m) => (m.body as any).template.name);
