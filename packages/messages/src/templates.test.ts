@@ -36,6 +36,7 @@ describe('templateShape and templatesFromAnswer', () => {
   it('reads both answer shapes', () => {
     expect(templatesFromAnswer({ waba_templates: [ORDER, { junk: true }] })).toEqual([ORDER]);
     expect(templatesFromAnswer({ data: [PENDING], paging: {} })).toEqual([PENDING]);
+    expect(templatesFromAnswer({ waba_templates: [{ ...PENDING, language: { policy: 'deterministic', code: 'en' } }] })).toEqual([PENDING]);
     expect(templatesFromAnswer({ templates: [] })).toBeUndefined();
     expect(templatesFromAnswer([ORDER])).toBeUndefined();
   });

@@ -13,6 +13,14 @@ export const CbotTemplate = z.looseObject({
   status: z.string().optional(),
   components: z.array(z.unknown()).optional(),
 });
+
+/** Some CBOTs give `language` as `{"code": "en_US"}`: read as the code, the rest of the entry as given. */
+function withLanguageCode(t: unknown): unknown {
+  if (!isJsonObject(t)) return t;
+  const language = ownValue(t, 'language');
+  const code = isJsonObject(language) ? ownValue(language, 'code') : undefined;
+  return typeof code === 'string' ? { ...t, language: code } : t;
+}
 export type CbotTemplate = z.infer<typeof CbotTemplate>;
 
 /** The templates in a CBOT answer, either shape; undefined when it is neither. Entries that are not templates are skipped. */
@@ -21,7 +29,7 @@ export function templatesFromAnswer(body: unknown): CbotTemplate[] | undefined {
   const list = ownValue(body, 'waba_templates') ?? ownValue(body, 'data');
   if (!Array.isArray(list)) return undefined;
   return list.flatMap((t) => {
-    const parsed = CbotTemplate.safeParse(t);
+    const parsed = CbotTemplate.safeParse(withLanguageCode(t));
     return parsed.success ? [parsed.data] : [];
   });
 }

@@ -266,9 +266,14 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       metrics,
     });
     closers.unshift(async () => {
-      await templates.close();
+      // A load in flight against a hanging CBOT would hold the stop for CBOT_TIMEOUT_MS: abort it.
+      const closed = templates.close();
       await Promise.all(templateClients.map(([, client]) => client.destroy()));
+      await closed;
     });
+    // The first look before the ingress listens, so the first template sends are checked (bounded:
+    // a CBOT that does not answer delays the start by at most 3 s, and sends then go unchecked).
+    await Promise.race([templates.syncAll(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
     const app = createIngressApp({
       log,
       metrics,
