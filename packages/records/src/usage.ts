@@ -1,6 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
 
 export const DAY_MS = 86_400_000;
+/** How long a day's usage bucket is kept (s): a bit over a year, so a year-on-year question can be answered. */
+export const USAGE_TTL_S = 400 * 86_400;
 
 export interface UsageQuery {
   sinceMs: number;
@@ -27,7 +29,7 @@ export function usageDays(sinceMs: number, untilMs: number): number[] {
 
 /**
  * Sums the daily buckets (hash `<prefix><day>`, field "<channel>|<caller>|<category>|<type>" →
- * count; written by PRICING_LIB in scripts.ts) of every partition over the query's days. One HGETALL
+ * count; written by lua/includes/pricing.lua) of every partition over the query's days. One HGETALL
  * per day and partition, sent together: a 30-day question on one partition is 30 small reads.
  */
 export async function readUsage(redis: Redis | Cluster, prefixes: readonly string[], q: UsageQuery): Promise<UsageRow[]> {
