@@ -44,6 +44,8 @@ describe('docs/openapi.json', () => {
         'GET /v1/opt-outs',
         'PUT /v1/opt-outs/{to}',
         'DELETE /v1/opt-outs/{to}',
+        'GET /v1/templates',
+        'GET /v1/usage',
         'GET /v1/dead-letters',
         'POST /v1/dead-letters/{id}/replay',
         'POST /v1/dead-letters/replay',

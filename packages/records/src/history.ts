@@ -10,6 +10,7 @@
 
 import { STATUS_RANK } from '@cbot-relay/messages';
 import { WINDOW_MS } from './window.js';
+import { USAGE_TTL_S } from './usage.js';
 
 /**
  * Codes of the record's timeline (field `hist`), one letter per status; message-record.ts reads them
@@ -30,4 +31,5 @@ export const LUA_CONSTANTS: Readonly<Record<string, string>> = {
     .join(', ')}}`,
   HISTORY_MAX_CHARS: String(HISTORY_MAX_CHARS),
   WINDOW_MS: String(WINDOW_MS),
+  USAGE_TTL_S: String(USAGE_TTL_S),
 };

@@ -18,3 +18,7 @@ export { Recipients, decodeOptCursor, encodeOptCursor } from './recipients.js';
 export type { OptOutPage, RecipientView, RecipientsOptions } from './recipients.js';
 export { LAST_INBOUND_TTL_S, WINDOW_MS, WINDOW_POLICIES, WINDOW_STATES, inboundSeconds, windowState } from './window.js';
 export type { WindowPolicy, WindowState } from './window.js';
+export { DAY_MS, usageDays } from './usage.js';
+export type { UsageQuery, UsageRow } from './usage.js';
+export { TemplateStore } from './template-store.js';
+export type { TemplateStamp } from './template-store.js';

@@ -55,6 +55,8 @@ export const SimKnobs = z
     enforceWindow: z.boolean(),
     /** Recipients whose free-form messages are refused for the window whatever their inbound (131047 / 470). */
     outsideWindow: z.array(z.string()).max(10_000),
+    /** GET /v1/configs/templates answers 500: a CBOT that cannot list templates. */
+    templatesFail: z.boolean(),
   })
   .strict();
 export type SimKnobs = z.infer<typeof SimKnobs>;
@@ -77,6 +79,7 @@ export const defaultKnobs: SimKnobs = {
   callbackTimeoutMs: 10_000,
   enforceWindow: false,
   outsideWindow: [],
+  templatesFail: false,
 };
 
 /** Validates a patch and applies it to `base`; throws a ZodError on bad input. */

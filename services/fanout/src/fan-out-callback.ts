@@ -1,4 +1,4 @@
-import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventId, eventsFromCallback } from '@cbot-relay/messages';
+import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventId, eventsFromCallback, pricingFromStatus } from '@cbot-relay/messages';
 import type { CallbackLimits, RelayEvent } from '@cbot-relay/messages';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { InboundJob } from '@cbot-relay/queues';
@@ -15,8 +15,10 @@ export interface FanOutDeps {
   /** Adds the event to the subscriber's queue; false when it was already there. */
   add: (sub: Subscriber, event: RelayEvent) => Promise<boolean>;
   now: () => number;
-  metrics: Pick<Metrics, 'events' | 'duplicateEvents' | 'callbackItemsOverCap'>;
+  metrics: Pick<Metrics, 'events' | 'duplicateEvents' | 'callbackItemsOverCap' | 'messagesPriced'>;
   log: Logger;
+  /** A template.status event came in on the channel: its template list is to be reloaded. */
+  templatesChanged?: (channel: string) => Promise<void>;
   /** CALLBACK_MAX_ITEMS and EVENT_CONTACT_MAX_BYTES; DEFAULT_CALLBACK_LIMITS when absent. */
   limits?: CallbackLimits;
   /** WhatsApp's rules from inbound messages (customer-service window, opt-out keywords); absent: not kept. */
@@ -54,6 +56,7 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
     // Another number's identical item is another event; channel default keeps the ids it always had.
     const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel };
     const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, deps) : produced;
+    if (event.type === 'template.status') await deps.templatesChanged?.(channel);
     // The window and opt-outs are written before the message's event goes out: a consumer that answers
     // it at once finds the window open.
     const opt = event.type === 'message.received' && deps.rules ? await applyRecipientRules(event, channel, deps.now(), deps.rules) : undefined;
@@ -92,7 +95,11 @@ async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOu
   // The recipient points at the outbound partition that most likely sent it.
   const rid = status.data['recipient_id'];
   const hint = typeof rid === 'string' ? rid : undefined;
-  const { relayId } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint);
+  const pricing = pricingFromStatus(status.data);
+  const { relayId, pricedFor } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint, pricing);
+  if (pricing !== undefined && pricedFor !== undefined) {
+    deps.metrics.messagesPriced.inc({ channel, caller: pricedFor, category: pricing.category, type: pricing.type });
+  }
   if (relayId !== undefined && status.data.status === 'failed' && deps.windowFallback && windowRefused(errors)) {
     // After the failure is recorded: the fallback requeue takes only a failed record, so a redelivered
     // callback finds the fallback used and does nothing.

@@ -29,6 +29,8 @@ export interface FanoutOptions {
   rules?: RecipientRulesDeps;
   /** Sends a message's fallback template when a `failed` status says its window was closed (FanOutDeps.windowFallback). */
   windowFallback?: (relayId: string) => Promise<boolean>;
+  /** A template.status event came in on the channel (its template list is to be reloaded). */
+  templatesChanged?: (channel: string) => Promise<void>;
   fanout: RelayConfig['fanout'];
   log: Logger;
   metrics: Metrics;
@@ -121,6 +123,7 @@ export class Fanout {
         limits: { maxItems: cfg.callbackMaxItems, contactMaxBytes: cfg.contactMaxBytes },
         ...(opts.rules ? { rules: opts.rules } : {}),
         ...(opts.windowFallback ? { windowFallback: opts.windowFallback } : {}),
+        ...(opts.templatesChanged ? { templatesChanged: opts.templatesChanged } : {}),
       },
     });
     log.info({ subscribers: this.#active.map((s) => ({ name: s.name, kind: s.kind, types: s.types })) }, 'fanout started');

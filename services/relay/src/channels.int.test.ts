@@ -232,7 +232,7 @@ describe('channels: receiving', () => {
 describe("channels: WhatsApp's rules per channel", () => {
   const view = async (to: string, channel: string, key = CRM) =>
     fetch(`${base}/v1/recipients/${to}?channel=${channel}`, { headers: { authorization: `Bearer ${key}` } });
-  const fallback = { type: 'template', template: { name: 'hello', language: { code: 'tr' } } };
+  const fallback = { type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } };
 
   it("sends the fallback on Cloud's 131047, keeps STOP to its channel, and holds the recipient view to the key's channels", async () => {
     const to = '905550000300';

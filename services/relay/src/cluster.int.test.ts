@@ -47,7 +47,7 @@ describe('on a Redis Cluster (REDIS_CLUSTER=1, hash-tagged QUEUE_PREFIX)', () =>
     }
     await h.sim.deliverInbound({ from: recipients[0]!, text: 'STOP' });
     await waitFor(async () => (await view(recipients[0]!)).optedOut, { what: 'opted out' });
-    const refused = await json<{ error: { code: string } }>(await h.send({ to: recipients[0], type: 'template', template: { name: 'x', language: { code: 'tr' } } }));
+    const refused = await json<{ error: { code: string } }>(await h.send({ to: recipients[0], type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } }));
     expect(refused.error.code).toBe('recipient_opted_out');
     expect(h.sim.received().filter((m) => recipients.includes(m.to))).toEqual([]);
   });

@@ -34,7 +34,8 @@ afterEach(() => {
 });
 
 const text = (to: string, body = 'hello') => ({ to, type: 'text', text: { body } });
-const template = { name: 'order_update', language: { code: 'tr' } };
+// Templates the simulator lists (the ingress checks template sends against the channel's list).
+const template = { name: 'hello_world', language: { code: 'en_US' } };
 const withFallback = (to: string) => ({ ...text(to), fallback: { type: 'template', template } });
 const record = async (id: string) => json<Rec>(await h.get(id));
 const recipient = async (to: string, query = '') =>
@@ -130,13 +131,13 @@ describe('customer-service window', () => {
     h.sim.setKnobs({ outsideWindow: [to] });
     const first = await h.send(withFallback(to));
     expect(first.headers.get('x-relay-window')).toBe('unknown');
-    const second = await h.send({ to, type: 'template', template: { name: 'second', language: { code: 'tr' } } });
+    const second = await h.send({ to, type: 'template', template: { name: 'otp_code', language: { code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: '123456' }] }] } });
     const rec = await ended((await json<{ id: string }>(first)).id);
     await ended((await json<{ id: string }>(second)).id);
     expect(rec).toMatchObject({ status: 'sent', sentBody: 'fallback' });
     expect(rec.history.filter((e) => e.status === 'fallback')).toHaveLength(1);
     expect(rec.attempts.map((x) => x.outcome)).toEqual(['failed', 'sent']);
-    expect(toCbot(to).map((m) => (m.body as { template: { name: string } }).template.name)).toEqual(['order_update', 'second']);
+    expect(toCbot(to).map((m) => (m.body as { template: { name: string } }).template.name)).toEqual(['hello_world', 'otp_code']);
     // Without a fallback the refusal is final.
     const plain = await h.send(text(to));
     expect(await ended((await json<{ id: string }>(plain)).id)).toMatchObject({ status: 'failed', error: { code: 470 } });
@@ -308,6 +309,10 @@ describe('hostile input on the new endpoints', () => {
     }
     const res = await h.send({ ...text('905553350002'), fallback: { type: 'template', template: { name: 'x' } } });
     expect((await json<{ error: { details: { path: string }[] } }>(res)).error.details[0]?.path).toMatch(/^fallback\.template/);
+    // The fallback is held to the channel's template list like any template send.
+    const unknown = await h.send({ ...text('905553350002'), fallback: { type: 'template', template: { name: 'nope', language: { code: 'en_US' } } } });
+    const err = (await json<{ error: { code: string; details: { path: string }[] } }>(unknown)).error;
+    expect([unknown.status, err.code, err.details[0]?.path]).toEqual([400, 'unknown_template', 'fallback.template.name']);
   });
 });
 
