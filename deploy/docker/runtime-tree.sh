@@ -31,6 +31,8 @@ for dir in $(pnpm ls -r --depth -1 --parseable --prod "$@"); do
   if [ -d "$rel/dist" ]; then
     (cd "$rel" && find dist -type f -name '*.js' -exec cp --parents -t "$out/$rel/" {} +)
   fi
+  # Files a package reads at runtime beside dist/: SQL migrations (packages/history).
+  if [ -d "$rel/migrations" ]; then cp -a "$rel/migrations" "$out/$rel/"; fi
 done
 
 # valibot (under the queue UI's bull-board) names typescript as an optional peer, and pnpm links the

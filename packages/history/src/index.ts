@@ -1,0 +1,2 @@
+export { HistoryDb, MIGRATIONS_DIR } from './history-db.js';
+export type { HistoryCursor, HistoryPage, HistoryQuery, HistoryRecord, UsageRow } from './history-db.js';
