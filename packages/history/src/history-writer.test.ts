@@ -34,7 +34,7 @@ describe('HistoryWriter.pass', () => {
     };
     source.change('m1', 1);
     source.change('m2', 2);
-    const w = new HistoryWriter({ db, source, batch: 10 });
+    const w = new HistoryWriter({ db, sources: [source], batch: 10 });
     expect(await w.pass()).toBe(2);
     expect([...source.dirty.keys()]).toEqual(['m1']);
     expect(await w.pass()).toBe(1);
@@ -45,7 +45,7 @@ describe('HistoryWriter.pass', () => {
   it('leaves the batch dirty when the database refuses it', async () => {
     const source = new FakeSource();
     source.change('m1', 1);
-    const w = new HistoryWriter({ db: { upsert: async () => Promise.reject(new Error('connection refused')) }, source });
+    const w = new HistoryWriter({ db: { upsert: async () => Promise.reject(new Error('connection refused')) }, sources: [source] });
     await expect(w.pass()).rejects.toThrow('connection refused');
     expect(source.dirty.has('m1')).toBe(true);
   });
@@ -61,7 +61,7 @@ describe('HistoryWriter.pass', () => {
       },
     };
     source.change('m1', 1);
-    const w = new HistoryWriter({ db, source, idleMs: 5, backoffMs: 1, onError: (e) => errors.push(e) });
+    const w = new HistoryWriter({ db, sources: [source], idleMs: 5, backoffMs: 1, onError: (e) => errors.push(e) });
     w.start();
     await expect.poll(() => source.dirty.size).toBe(0);
     await w.close();

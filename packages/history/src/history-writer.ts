@@ -21,7 +21,8 @@ export interface DirtySource {
 
 export interface HistoryWriterOptions {
   db: Pick<HistoryDb, 'upsert'>;
-  source: DirtySource;
+  /** One per outbound partition. */
+  sources: DirtySource[];
   /** Records per PostgreSQL statement. */
   batch?: number;
   /** Wait after a pass that found nothing (ms). */
@@ -50,15 +51,19 @@ export class HistoryWriter {
     this.#o = { batch: 500, idleMs: 1_000, backoffMs: 1_000, maxBackoffMs: 30_000, ...opts };
   }
 
-  /** One pass: returns how many records it wrote. */
+  /** One pass over every source: returns how many records it wrote. */
   async pass(): Promise<number> {
-    const entries = await this.#o.source.take(this.#o.batch);
-    if (entries.length === 0) return 0;
-    const records = await this.#o.source.records(entries.map((e) => e.id));
-    await this.#o.db.upsert(records);
-    await this.#o.source.done(entries);
-    this.#o.onWritten?.(records.length);
-    return records.length;
+    let written = 0;
+    for (const source of this.#o.sources) {
+      const entries = await source.take(this.#o.batch);
+      if (entries.length === 0) continue;
+      const records = await source.records(entries.map((e) => e.id));
+      await this.#o.db.upsert(records);
+      await source.done(entries);
+      this.#o.onWritten?.(records.length);
+      written += records.length;
+    }
+    return written;
   }
 
   start(): void {
