@@ -11,3 +11,4 @@ export { PreviousSecret, SUBSCRIBER_NAME, SubscriberRecord, generateSecret, rota
 export type { HttpSubscriberRecord } from './subscriber-record.js';
 export { SubscriberStore } from './subscriber-store.js';
 export type { SeedResult, SubscriberSnapshot, SubscriberStoreOptions } from './subscriber-store.js';
+export { MEDIA_MISSING_TTL_S, MediaMissing, mediaMissingKey } from './media-missing.js';

@@ -8,6 +8,11 @@ export interface ServerLimits {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   bodyIdleTimeoutMs: number;
+  /**
+   * Requests whose bodies are long by nature (media uploads): their own whole-request deadline and
+   * body idle timeout instead of requestTimeoutMs / bodyIdleTimeoutMs.
+   */
+  longBody?: { matches: (req: IncomingMessage) => boolean; timeoutMs: number; idleTimeoutMs: number };
   /** Called for each connection closed on arrival because maxConnections were open. */
   onDrop?: () => void;
 }
@@ -25,19 +30,36 @@ export const DEFAULT_LIMITS: Omit<ServerLimits, 'onDrop'> = {
  * timeout. Disarmed once the body is in: waiting for Redis afterwards is not the client's fault.
  */
 function guardBodyIdle(req: IncomingMessage, res: ServerResponse, ms: number): void {
-  req.setTimeout(ms, () => {
-    if (res.headersSent) {
-      req.socket.destroy();
-      return;
-    }
-    const body = JSON.stringify({ error: { code: 'request_timeout', message: 'request body stalled', details: [] } });
-    res.writeHead(408, { Connection: 'close', 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-    res.end(body);
-  });
+  req.setTimeout(ms, () => cut(req, res, 'request body stalled'));
   req.once('end', () => {
     // After the answer Node has set its own keep-alive timeout on the socket; leave that alone.
     if (!res.writableEnded) req.socket.setTimeout(0);
   });
+}
+
+/** A 408 and the connection closed (or just closed, when an answer had begun). */
+function cut(req: IncomingMessage, res: ServerResponse, message: string): void {
+  if (res.headersSent) {
+    req.socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: { code: 'request_timeout', message, details: [] } });
+  res.writeHead(408, { Connection: 'close', 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/**
+ * Node's requestTimeout is one value for every request; when long bodies need more, Node's is raised
+ * to theirs and every other request gets requestTimeoutMs from here, as Node would have enforced it.
+ */
+function guardDeadline(req: IncomingMessage, res: ServerResponse, ms: number): void {
+  const timer = setTimeout(() => {
+    if (!req.complete) cut(req, res, 'request took too long');
+  }, ms);
+  timer.unref();
+  const clear = () => clearTimeout(timer);
+  req.once('end', clear);
+  res.once('close', clear);
 }
 
 /**
@@ -55,11 +77,12 @@ export class IngressServer {
 
   static async listen(app: RequestListener, port: number, host = '0.0.0.0', limits: Partial<ServerLimits> = {}): Promise<IngressServer> {
     const l = { ...DEFAULT_LIMITS, ...limits };
+    const long = l.longBody !== undefined && l.longBody.timeoutMs > l.requestTimeoutMs ? l.longBody : undefined;
     let self: IngressServer | undefined;
     const server = createServer(
       {
         headersTimeout: l.headersTimeoutMs,
-        requestTimeout: l.requestTimeoutMs,
+        requestTimeout: long ? long.timeoutMs : l.requestTimeoutMs,
         // Longer than common load balancers' idle timeout (60 s), so they close first.
         keepAliveTimeout: 65_000,
         // Node checks the two timeouts above only this often (30 s by default), which would let slow
@@ -68,7 +91,11 @@ export class IngressServer {
       },
       (req, res) => {
         self?.track(res);
-        if (!req.complete) guardBodyIdle(req, res, l.bodyIdleTimeoutMs);
+        if (!req.complete) {
+          const isLong = l.longBody?.matches(req) === true;
+          guardBodyIdle(req, res, isLong ? l.longBody!.idleTimeoutMs : l.bodyIdleTimeoutMs);
+          if (long) guardDeadline(req, res, isLong ? long.timeoutMs : l.requestTimeoutMs);
+        }
         app(req, res);
       },
     );
