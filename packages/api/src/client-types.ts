@@ -26,6 +26,7 @@ export const CLIENT_TYPES = [
   'HistoryEntry',
   'MessageList',
   'ErrorBody',
+  'MediaUploaded',
 ];
 
 const PRIMITIVE: Record<string, string> = { string: 'string', number: 'number', integer: 'number', boolean: 'boolean', null: 'null' };
