@@ -1,3 +1,15 @@
+/** The relay's error codes for media calls that failed at CBOT (each listed in packages/api's ERROR_CODES). */
+export type MediaFailureCode =
+  | 'media_not_found'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'cbot_throttled'
+  | 'cbot_auth'
+  | 'cbot_rejected'
+  | 'cbot_error'
+  | 'cbot_unreachable'
+  | 'cbot_timeout';
+
 /**
  * Every way a media call to CBOT can fail, decided once, as the relay answers it: the HTTP status the
  * caller gets, an error code and a message. The ingress only writes it out.
@@ -5,7 +17,7 @@
 export interface MediaFailure {
   ok: false;
   status: 400 | 404 | 413 | 415 | 429 | 502 | 504;
-  code: string;
+  code: MediaFailureCode;
   message: string;
   /** CBOT's Retry-After, passed on with a 429. */
   retryAfter?: string;
