@@ -106,7 +106,7 @@ function mediaPaths(): Json {
           '201': jsonBody('MediaUploaded', 'Uploaded: CBOT holds the file'),
           ...errors([400, 401, 403, 408, 413, 415, 429, 500, 502, 503, 504], [
             'unknown_channel', 'malformed_multipart', 'missing_file', 'cbot_rejected', 'request_aborted', 'invalid_query', 'invalid_header',
-            'unauthorized', 'channel_forbidden', 'request_timeout', 'payload_too_large', 'unsupported_media_type', 'rate_limited',
+            'unauthorized', 'channel_forbidden', 'request_timeout', 'payload_too_large', 'unsupported_media_type', 'unsupported_encoding', 'rate_limited',
             'too_many_uploads', 'cbot_throttled', 'internal', 'cbot_auth', 'cbot_error', 'cbot_unreachable', 'unavailable',
             'channel_unconfigured', 'cbot_timeout',
           ]),

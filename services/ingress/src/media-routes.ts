@@ -129,6 +129,8 @@ export function mediaRoutes(deps: MediaRoutesDeps): Router {
     }
     res.status(200);
     res.setHeader('Content-Type', got.contentType);
+    // A file, never a page of the relay's origin, whatever type CBOT gives it.
+    res.setHeader('Content-Disposition', 'attachment');
     if (got.contentLength !== undefined) res.setHeader('Content-Length', got.contentLength);
     try {
       await pipeline(got.body, res);

@@ -81,6 +81,11 @@ class ByteLimit extends Transform {
  * or one without a file part (400). Nothing is buffered: the caller reads `body` as CBOT takes it.
  */
 export function openUpload(req: IncomingMessage, signal: AbortSignal): Promise<UploadSource> {
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    // CBOT would store the encoded bytes as the file, and the limits would count the wrong size.
+    return Promise.reject(new HttpError(415, 'unsupported_encoding', 'media uploads are sent without a Content-Encoding'));
+  }
   const type = req.headers['content-type'];
   const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
   if (type !== undefined && /^\s*multipart\/form-data\s*(;|$)/i.test(type)) {

@@ -131,6 +131,8 @@ describe.each([
       expect([r.status, r.json.error.code]).toEqual([415, 'unsupported_media_type']);
     }
     expect((await raw(channel, undefined, 100)).status).toBe(415);
+    const gz = await httpUpload({ url: `${base}/v1/media?channel=${channel}`, headers: { ...auth(), 'content-type': 'image/png', 'content-encoding': 'gzip', 'content-length': 10 }, parts: [10] });
+    expect([gz.status, gz.json.error.code]).toEqual([415, 'unsupported_encoding']);
     const part = await form(channel, 'application/x-msdownload', 100);
     expect([part.status, part.json.error.code]).toEqual([415, 'unsupported_media_type']);
   });
