@@ -21,6 +21,8 @@ export interface MediaResult {
   ingressIdleRssBytes: number;
   ingressPeakRssBytes: number;
   ingressRssOverIdleBytes: number;
+  /** The ingress's CPU (user + system) per MB relayed, both directions: a figure other work on the machine moves less than throughput. */
+  ingressCpuMsPerMB: number;
 }
 
 export interface MediaPhaseOptions {
@@ -31,6 +33,13 @@ export interface MediaPhaseOptions {
   simKey: string;
   rounds: number;
   log: (line: string) => void;
+}
+
+/** utime + stime of a process, ms (the kernel's 100 Hz ticks). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function rssBytes(pid: number): number {
@@ -95,13 +104,18 @@ export async function measureMedia(o: MediaPhaseOptions): Promise<MediaResult> {
   }
   const idle = idleSamples.sort((a, b) => a - b)[Math.floor(idleSamples.length / 2)]!;
   let peak = idle;
+  let cpu = 0;
+  let relayed = 0;
   const watch = async <T>(work: Promise<T>): Promise<T> => {
+    const cpuBefore = cpuMs(o.ingressPid);
     const timer = setInterval(() => (peak = Math.max(peak, rssBytes(o.ingressPid))), 20);
     try {
       return await work;
     } finally {
       clearInterval(timer);
       peak = Math.max(peak, rssBytes(o.ingressPid));
+      cpu += cpuMs(o.ingressPid) - cpuBefore;
+      relayed += MEDIA_BYTES;
     }
   };
   const relayAuth = `Bearer ${o.apiKey}`;
@@ -129,12 +143,13 @@ export async function measureMedia(o: MediaPhaseOptions): Promise<MediaResult> {
     ingressIdleRssBytes: idle,
     ingressPeakRssBytes: peak,
     ingressRssOverIdleBytes: peak - idle,
+    ingressCpuMsPerMB: cpu / (relayed / 1e6),
   };
   const MB = 1024 * 1024;
   o.log(
     `  upload ${result.upload.relayMBps.toFixed(0)} vs ${result.upload.directMBps.toFixed(0)} MB/s (${(result.upload.ratio * 100).toFixed(0)} %), ` +
       `download ${result.download.relayMBps.toFixed(0)} vs ${result.download.directMBps.toFixed(0)} MB/s (${(result.download.ratio * 100).toFixed(0)} %); ` +
-      `ingress RSS ${(idle / MB).toFixed(1)} MiB idle, ${(peak / MB).toFixed(1)} MiB peak (+${((peak - idle) / MB).toFixed(1)} MiB)`,
+      `ingress CPU ${result.ingressCpuMsPerMB.toFixed(1)} ms per MB; ingress RSS ${(idle / MB).toFixed(1)} MiB idle, ${(peak / MB).toFixed(1)} MiB peak (+${((peak - idle) / MB).toFixed(1)} MiB)`,
   );
   return result;
 }

@@ -156,6 +156,7 @@ export function tabulate(r: Omit<BenchResults, 'verdicts'>): { rows: Row[]; verd
     const target = `≥ ${pct(TARGETS.mediaThroughputRatio)}`;
     rows.push([`media upload 100 MiB: relay ÷ direct${flag('media')}`, `${pct(m.upload.ratio)} (${m.upload.relayMBps.toFixed(0)} vs ${m.upload.directMBps.toFixed(0)} MB/s)`, target, verdict(v.mediaUploadRatio)]);
     rows.push([`media download 100 MiB: relay ÷ direct${flag('media')}`, `${pct(m.download.ratio)} (${m.download.relayMBps.toFixed(0)} vs ${m.download.directMBps.toFixed(0)} MB/s)`, target, verdict(v.mediaDownloadRatio)]);
+    rows.push(['media: ingress CPU per MB relayed', `${m.ingressCpuMsPerMB.toFixed(1)} ms`, '', 'info']);
     rows.push(['media: ingress RSS over idle', `${(m.ingressRssOverIdleBytes / MB).toFixed(1)} MiB (idle ${(m.ingressIdleRssBytes / MB).toFixed(1)} MiB)`, `≤ ${TARGETS.mediaRssOverIdleBytes / MB} MiB`, verdict(v.mediaRssOverIdle)]);
   }
   if (r.memory) v.redisBytesPerMessage = r.memory.bytesPerMessage <= TARGETS.redisBytesPerMessage;

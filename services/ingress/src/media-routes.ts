@@ -146,9 +146,15 @@ export function mediaRoutes(deps: MediaRoutesDeps): Router {
 
 /** Aborted when the caller goes away or the whole transfer takes longer than `timeoutMs`. */
 function transferSignal(res: ServerResponse, timeoutMs: number): AbortSignal {
-  const gone = new AbortController();
+  const transfer = new AbortController();
+  // Not AbortSignal.timeout: its timer would keep this request's streams reachable for the whole
+  // timeout after the request ended; this one goes with the response.
+  const timer = setTimeout(() => transfer.abort(new DOMException('the media transfer took too long', 'TimeoutError')), timeoutMs);
   // Also when an answer was written before the transfer ended (a 408 for a stalled upload): the
   // caller's request is over either way. Aborting a finished transfer does nothing.
-  res.once('close', () => gone.abort());
-  return AbortSignal.any([gone.signal, AbortSignal.timeout(timeoutMs)]);
+  res.once('close', () => {
+    clearTimeout(timer);
+    transfer.abort();
+  });
+  return transfer.signal;
 }
