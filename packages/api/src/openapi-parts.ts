@@ -23,7 +23,7 @@ const REASONS: Record<number, string> = {
   429: 'Too many requests',
   500: 'Internal error',
   502: 'CBOT failed or could not be reached',
-  503: 'Unavailable: nothing was accepted, retry',
+  503: 'Unavailable: retry after Retry-After (with the same Idempotency-Key: a late write is then returned, not repeated)',
   504: 'CBOT did not answer in time',
 };
 

@@ -11,7 +11,7 @@ import type { RelayEvent } from '@cbot-relay/consumer';
 import { MEDIA_KINDS } from '@cbot-relay/messages';
 import type { MediaKind } from '@cbot-relay/messages';
 import { createLogger, createMetrics } from '@cbot-relay/observability';
-import { mediaMissingKey } from '@cbot-relay/records';
+import { RelayKeys } from '@cbot-relay/records';
 import { startTestRedis, uniquePrefix, waitFor } from '@cbot-relay/testing';
 import type { TestRedis } from '@cbot-relay/testing';
 import { startRelay } from './relay.js';
@@ -161,7 +161,7 @@ describe.each([
     expect(second.status).toBe(404);
     await second.body?.cancel();
     expect(simOf(channel).media().lookups).toBe(lookups + 1);
-    const ttl = await probe.ttl(mediaMissingKey(prefix, channel, id));
+    const ttl = await probe.ttl(new RelayKeys(prefix).mediaMissing(channel, id));
     expect(ttl).toBeGreaterThan(290);
     expect(ttl).toBeLessThanOrEqual(300);
   });
