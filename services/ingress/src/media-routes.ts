@@ -24,10 +24,8 @@ export interface MediaRoutesDeps {
   /** Media ids CBOT answered 404 for (MediaMissing, in Redis). */
   missing: { has(channel: string, id: string): Promise<boolean>; remember(channel: string, id: string): Promise<void> };
   maxConcurrentUploads: number;
-  /** A whole transfer within this. */
+  /** A whole transfer within this. (An upload's body idle timeout is the server's: ServerLimits.longBody.) */
   timeoutMs: number;
-  /** An upload moving no byte for this long is cut (replaces the body idle timeout). */
-  idleTimeoutMs: number;
   log: Logger;
 }
 
@@ -84,8 +82,6 @@ export function mediaRoutes(deps: MediaRoutesDeps): Router {
     }
     uploading++;
     try {
-      // Slower than a JSON body is fine: CBOT may read slowly (backpressure), the whole stays bounded.
-      req.setTimeout(deps.idleTimeoutMs);
       const signal = transferSignal(res, deps.timeoutMs);
       const source = await openUpload(req, signal);
       const sent = await cbot.uploadMedia({

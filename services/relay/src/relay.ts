@@ -298,7 +298,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         missing: new MediaMissing({ redis: httpRedis, prefix }),
         maxConcurrentUploads: config.media.maxConcurrentUploads,
         timeoutMs: config.media.timeoutMs,
-        idleTimeoutMs: config.media.idleTimeoutMs,
       },
       admin: {
         adminKeys: new KeyRing(config.adminKeys),
