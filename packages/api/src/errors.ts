@@ -16,6 +16,9 @@ export const ERROR_CODES = {
   malformed_multipart: { statuses: [400], meaning: 'the multipart/form-data body has no boundary or is malformed' },
   missing_file: { statuses: [400], meaning: 'the multipart/form-data body has no `file` part' },
   cbot_rejected: { statuses: [400], meaning: "CBOT refused the request; the message quotes CBOT's reason" },
+  unknown_template: { statuses: [400], meaning: "the channel's template list has no template of that name and language" },
+  template_not_approved: { statuses: [400], meaning: 'the template exists but is not APPROVED (pending, rejected, paused...)' },
+  template_parameters: { statuses: [400], meaning: "a header, body or URL-button component's parameter count differs from the template's placeholders; the message names the expected count" },
   request_aborted: { statuses: [400], meaning: 'the client aborted the request' },
   bad_request: { statuses: [400], meaning: 'the request could not be read' },
   unauthorized: { statuses: [401], meaning: 'missing, unknown or unconfigured key or callback credentials' },
@@ -53,6 +56,7 @@ export const ERROR_CODES = {
   cbot_error: { statuses: [502], meaning: 'CBOT failed (5xx) or answered something unusable' },
   cbot_unreachable: { statuses: [502], meaning: 'CBOT could not be reached' },
   cbot_timeout: { statuses: [504], meaning: 'CBOT did not answer in time (CBOT_TIMEOUT_MS, MEDIA_TIMEOUT_MS)' },
+  templates_unavailable: { statuses: [503], meaning: "the channel's template list could not be loaded from CBOT; retry (Retry-After)" },
 } as const satisfies Record<string, { statuses: readonly number[]; meaning: string; queueUiOnly?: true }>;
 export type ErrorCode = keyof typeof ERROR_CODES;
 

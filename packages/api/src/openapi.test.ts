@@ -42,6 +42,8 @@ describe('docs/openapi.json', () => {
         'GET /v1/messages/{id}',
         'POST /v1/media',
         'GET /v1/media/{id}',
+        'GET /v1/templates',
+        'GET /v1/usage',
         'GET /v1/dead-letters',
         'POST /v1/dead-letters/{id}/replay',
         'POST /v1/dead-letters/replay',

@@ -247,6 +247,7 @@ export const EnvSchema = z.object({
   MEDIA_MAX_CONCURRENT_UPLOADS: int(16, 1, 10_000),
   MEDIA_TIMEOUT_MS: int(300_000, 1_000, 3_600_000),
   MEDIA_IDLE_TIMEOUT_MS: int(30_000, 100, 600_000),
+  TEMPLATES_REFRESH_S: int(600, 5, 86_400),
   OPS_PORT: z
     .string()
     .optional()

@@ -70,6 +70,8 @@ export interface RelayConfig {
     bodyIdleTimeoutMs: number;
     /** Request bodies being read at once, in bytes; a read that would pass it is 503. */
     bodyBufferBytes: number;
+    /** TEMPLATES_REFRESH_S: a channel's template list older than this (s) is reloaded from CBOT. */
+    templatesRefreshS: number;
   };
   media: {
     /** Uploads streamed through one ingress process at once; more are 429. */
@@ -203,6 +205,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
       requestTimeoutMs: e.INGRESS_REQUEST_TIMEOUT_MS,
       bodyIdleTimeoutMs: e.INGRESS_BODY_IDLE_TIMEOUT_MS,
       bodyBufferBytes: e.INGRESS_BODY_BUFFER_BYTES,
+      templatesRefreshS: e.TEMPLATES_REFRESH_S,
     },
     media: {
       maxConcurrentUploads: e.MEDIA_MAX_CONCURRENT_UPLOADS,

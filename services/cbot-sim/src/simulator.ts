@@ -10,6 +10,7 @@ import { MediaStore } from './media-store.js';
 import { MessageLog } from './message-log.js';
 import { sendStatusCallbacks } from './status-callbacks.js';
 import { Timers } from './timers.js';
+import { STATUS_AFTER_EVENT, defaultTemplates, type SimTemplate } from './templates.js';
 import type { SimApi } from './wa-errors.js';
 
 export interface SimulatorOptions {
@@ -63,6 +64,8 @@ export class Simulator {
   #pendingStatus = 0;
   #knobs: SimKnobs;
   #webhook: Webhook | undefined;
+  /** The message templates GET /v1/configs/templates lists. */
+  #templates: SimTemplate[] = defaultTemplates();
 
   constructor(opts: SimulatorOptions) {
     this.now = opts.now;
@@ -117,6 +120,21 @@ export class Simulator {
     this.#webhook = { url: parsed.href, headers: { ...headers } };
   }
 
+  get templates(): readonly SimTemplate[] {
+    return this.#templates;
+  }
+
+  setTemplates(templates: SimTemplate[]): void {
+    this.#templates = templates;
+  }
+
+  /** A template status event moves the template's status as WhatsApp would. */
+  templateStatusChanged(name: string, language: string, event: string): void {
+    const status = STATUS_AFTER_EVENT[event];
+    if (status === undefined) return;
+    this.#templates = this.#templates.map((t) => (t.name === name && t.language === language ? { ...t, status } : t));
+  }
+
   /** CBOT losing its configuration (a reset account, a restore): no callback URL until one is set again. */
   forgetWebhook(): void {
     this.#webhook = undefined;
@@ -168,7 +186,10 @@ export class Simulator {
     this.sender.reset();
     this.timers.cancelAll();
     this.media.reset();
-    if (opts.knobs) this.#knobs = this.#initialKnobs;
+    if (opts.knobs) {
+      this.#knobs = this.#initialKnobs;
+      this.#templates = defaultTemplates();
+    }
   }
 
   close(): void {
