@@ -33,6 +33,7 @@ export const CLIENT_TYPES = [
   'Recipient',
   'OptOut',
   'OptOutList',
+  'MediaUploaded',
 ];
 
 const PRIMITIVE: Record<string, string> = { string: 'string', number: 'number', integer: 'number', boolean: 'boolean', null: 'null' };

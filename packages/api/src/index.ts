@@ -1,6 +1,7 @@
 export { DeadLetterList, EventDeadLetter, MessageDeadLetter, ReplayAccepted, ReplayManyRequest, ReplayManyResult } from './dead-letters.js';
 export { ERROR_CODES, ErrorBody, ErrorDetail, codesFor } from './errors.js';
 export type { ErrorCode } from './errors.js';
+export { MediaId, MediaUploaded } from './media.js';
 export { OPENAPI_VERSION, jsonSchemas, openApiDocument } from './openapi.js';
 export { Health, Readiness } from './ops.js';
 export { ChannelQuery, OPT_OUT_DEFAULT_LIMIT, OPT_OUT_MAX_LIMIT, OptOut, OptOutList, OptOutListQuery, RecipientView } from './recipients.js';

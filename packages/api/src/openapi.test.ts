@@ -44,6 +44,8 @@ describe('docs/openapi.json', () => {
         'GET /v1/opt-outs',
         'PUT /v1/opt-outs/{to}',
         'DELETE /v1/opt-outs/{to}',
+        'POST /v1/media',
+        'GET /v1/media/{id}',
         'GET /v1/templates',
         'GET /v1/usage',
         'GET /v1/dead-letters',

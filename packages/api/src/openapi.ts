@@ -5,6 +5,7 @@ import { ErrorBody } from './errors.js';
 import { Health, Readiness } from './ops.js';
 import type { Json } from './openapi-parts.js';
 import { param, ref } from './openapi-parts.js';
+import { MediaId, MediaUploaded } from './media.js';
 import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
 import { OptOut, OptOutList, OptOutListQuery, RecipientView } from './recipients.js';
 import { BatchRequest, BatchResponse, ChannelId, ExpiresIn, Fallback, IdempotencyKey, Priority, RelayId, SEND_VARIANTS, SendAccepted, SendRequest, WindowState } from './send.js';
@@ -66,6 +67,7 @@ function componentSchemas(): Record<string, z.ZodType> {
     Callback,
     CallbackAccepted,
     Event,
+    MediaUploaded,
     Health,
     Readiness,
   };
@@ -128,6 +130,7 @@ export function openApiDocument(): Json {
       { name: 'templates and usage', description: 'Template lists (RELAY_API_KEYS) and what messages cost (RELAY_API_KEYS, RELAY_ADMIN_KEYS)' },
       { name: 'dead letters', description: 'Failed messages and subscriber deliveries (RELAY_ADMIN_KEYS)' },
       { name: 'subscribers', description: 'Downstream subscribers (RELAY_ADMIN_KEYS)' },
+      { name: 'media', description: 'Media uploads and downloads through the channel\'s CBOT (RELAY_API_KEYS)' },
       { name: 'callbacks', description: 'CBOT webhook callbacks' },
       { name: 'operations', description: 'Health, readiness, metrics, queue UI, this description' },
     ],
@@ -193,6 +196,8 @@ export function openApiDocument(): Json {
         RuleChannel: param('channel', 'query', ChannelId, 'the channel; the default channel when absent'),
         OptOut_cursor: param('cursor', 'query', OptOutListQuery.shape.cursor.unwrap(), 'opaque: `nextCursor` of the previous page'),
         OptOut_limit: param('limit', 'query', z.int().min(1).max(500), 'page size, 1 to 500; 100 when absent'),
+        MediaChannel: param('channel', 'query', ChannelId, 'the channel (as a send body\'s `channel`); absent: the default channel'),
+        MediaId: param('id', 'path', MediaId, "CBOT's media id (from an upload, or an inbound event's `media.id`)"),
         ...listParameters(),
       },
     },

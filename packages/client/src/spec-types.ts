@@ -565,3 +565,10 @@ export type OptOutList = {
   /** pass as `cursor` for the next page; null on the last */
   nextCursor: string | null;
 };
+
+export type MediaUploaded = {
+  /** CBOT's media id; send it as `image.id`, `document.id`… on the same channel */
+  id: string;
+  /** the channel it was uploaded to */
+  channel: string;
+};

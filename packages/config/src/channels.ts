@@ -27,6 +27,11 @@ export interface ChannelConfig {
   isDefault: boolean;
   /** What a free-form send to a closed customer-service window gets (WINDOW_POLICY when the file gives none). */
   windowPolicy?: 'enforce' | 'warn' | 'off';
+  /**
+   * Cloud media downloads: `cdn` fetches the URL CBOT's look-up answers as given; `base` replaces its
+   * origin with the base URL's (a CBOT that proxies the media host).
+   */
+  mediaHost: 'cdn' | 'base';
 }
 
 const url = (base: boolean) =>
@@ -58,6 +63,7 @@ const ChannelEntry = z.strictObject({
   publicWebhookUrl: url(false).optional(),
   default: z.boolean().default(false),
   windowPolicy: z.enum(['enforce', 'warn', 'off']).optional(),
+  mediaHost: z.enum(['cdn', 'base']).default('cdn'),
 });
 
 const ChannelsFile = z.strictObject({ channels: z.array(z.unknown()).min(1, 'list at least one channel') });
@@ -104,6 +110,7 @@ export function parseChannels(text: string, env: Record<string, string | undefin
       },
       isDefault: c.default,
       ...(c.windowPolicy === undefined ? {} : { windowPolicy: c.windowPolicy }),
+      mediaHost: c.mediaHost,
     });
   });
   const marked = out.filter((c) => c.isDefault);

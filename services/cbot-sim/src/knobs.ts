@@ -55,6 +55,8 @@ export const SimKnobs = z
     enforceWindow: z.boolean(),
     /** Recipients whose free-form messages are refused for the window whatever their inbound (131047 / 470). */
     outsideWindow: z.array(z.string()).max(10_000),
+    /** Cloud media look-ups answer URLs on this origin (WhatsApp's CDN); '' = the simulator's own. */
+    mediaUrlBase: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
     /** GET /v1/configs/templates answers 500: a CBOT that cannot list templates. */
     templatesFail: z.boolean(),
   })
@@ -79,6 +81,7 @@ export const defaultKnobs: SimKnobs = {
   callbackTimeoutMs: 10_000,
   enforceWindow: false,
   outsideWindow: [],
+  mediaUrlBase: '',
   templatesFail: false,
 };
 
