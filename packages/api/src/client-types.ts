@@ -28,6 +28,11 @@ export const CLIENT_TYPES = [
   'TemplateList',
   'UsageReport',
   'ErrorBody',
+  'Fallback',
+  'WindowState',
+  'Recipient',
+  'OptOut',
+  'OptOutList',
   'MediaUploaded',
 ];
 

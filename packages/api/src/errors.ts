@@ -34,6 +34,14 @@ export const ERROR_CODES = {
   subscriber_exists: { statuses: [409], meaning: 'a subscriber with that name exists' },
   no_secret: { statuses: [409], meaning: 'a queue subscriber has no secret to rotate' },
   payload_too_large: { statuses: [413], meaning: "the body is over the size limit (media: WhatsApp's limit for the file's kind)" },
+  outside_customer_service_window: {
+    statuses: [422],
+    meaning: "a free-form message to a recipient whose 24 h customer-service window is closed (WINDOW_POLICY enforce); nothing was queued; `details[0].lastInboundAt` is the recipient's last inbound message (null: none known). A message that waited until its window closed ends `failed` with this code",
+  },
+  recipient_opted_out: {
+    statuses: [422],
+    meaning: 'the recipient opted out on this channel (an opt-out keyword, or PUT /v1/opt-outs/{to}); nothing was queued; `details[0].optedOutAt` says when. A queued message ends `failed` with this code',
+  },
   unsupported_media_type: { statuses: [415], meaning: 'Content-Type is not application/json (media: not a type WhatsApp takes)' },
   unsupported_encoding: { statuses: [415], meaning: 'the Content-Encoding or charset is not supported' },
   rate_limited: { statuses: [429], meaning: 'over API_KEY_RATE_LIMIT for this key; see Retry-After' },
@@ -70,6 +78,8 @@ export function codesFor(status: number): ErrorCode[] {
 export const ErrorDetail = z.object({
   path: z.string().optional().meta({ description: 'dot path of the field (`contacts.0.name.formatted_name`), or the header name; "" is the body itself' }),
   message: z.string(),
+  lastInboundAt: z.iso.datetime().nullable().optional().meta({ description: "outside_customer_service_window: the recipient's last inbound message, null when none is known" }),
+  optedOutAt: z.iso.datetime().optional().meta({ description: 'recipient_opted_out: when the recipient opted out' }),
 });
 export type ErrorDetail = z.infer<typeof ErrorDetail>;
 

@@ -4,6 +4,7 @@ export type { ErrorCode } from './errors.js';
 export { MediaId, MediaUploaded } from './media.js';
 export { OPENAPI_VERSION, jsonSchemas, openApiDocument } from './openapi.js';
 export { Health, Readiness } from './ops.js';
+export { ChannelQuery, OPT_OUT_DEFAULT_LIMIT, OPT_OUT_MAX_LIMIT, OptOut, OptOutList, OptOutListQuery, RecipientView } from './recipients.js';
 export { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
 export {
   BATCH_MAX,
@@ -15,6 +16,7 @@ export {
   BatchResult,
   ChannelId,
   ExpiresIn,
+  Fallback,
   IdempotencyKey,
   MAX_EXPIRES_IN_S,
   Priority,
@@ -22,6 +24,7 @@ export {
   SEND_VARIANTS,
   SendAccepted,
   SendRequest,
+  WindowState,
 } from './send.js';
 export { secretFingerprint, subscriberView } from './subscriber-view.js';
 export {

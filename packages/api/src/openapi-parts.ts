@@ -20,6 +20,7 @@ const REASONS: Record<number, string> = {
   409: 'Conflict',
   413: 'Body too large',
   415: 'Unsupported media type',
+  422: "Refused by WhatsApp's rules: nothing was queued",
   429: 'Too many requests',
   500: 'Internal error',
   502: 'CBOT failed or could not be reached',

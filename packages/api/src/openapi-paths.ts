@@ -4,6 +4,7 @@ import { BATCH_MAX, BATCH_MAX_BODY_BYTES } from './send.js';
 
 const p = (name: string): Json => ({ $ref: `#/components/parameters/${name}` });
 const LOCATION = { headers: { Location: { $ref: '#/components/headers/Location' } } };
+const SEND_HEADERS = { headers: { Location: { $ref: '#/components/headers/Location' }, 'X-Relay-Window': { $ref: '#/components/headers/RelayWindow' } } };
 const jsonRequest = (id: string, description?: string): Json => ({
   required: true,
   ...(description ? { description } : {}),
@@ -24,13 +25,16 @@ function sendPaths(): Json {
         summary: 'Send a message',
         description:
           'Answers 202 only once the message is durable in Redis. Body: a CBOT (On-Premises) message of one of eleven ' +
-          'types, `recipient_type` defaulting to `individual`, optional `channel`; at most INGRESS_MAX_BODY_BYTES (64 KiB).',
+          'types, `recipient_type` defaulting to `individual`, optional `channel` and `fallback`; at most INGRESS_MAX_BODY_BYTES (64 KiB). ' +
+          "WhatsApp's rules are kept in the same step (docs/whatsapp-rules.md): a free-form message (any type but `template`) to a " +
+          'recipient whose customer-service window is closed is 422 under WINDOW_POLICY `enforce` unless it has a `fallback` ' +
+          '(then the 202 is for the fallback template); a recipient who opted out is 422.',
         security: bearer('ApiKey'),
         parameters: [p('IdempotencyKey'), p('Priority'), p('ExpiresIn')],
         requestBody: jsonRequest('SendRequest'),
         responses: {
-          '202': jsonBody('SendAccepted', 'Accepted: durable in Redis', LOCATION),
-          ...errors([...READ_BODY, ...AUTH, 403, 408, 409, 429, ...ALWAYS], undefined),
+          '202': jsonBody('SendAccepted', 'Accepted: durable in Redis', SEND_HEADERS),
+          ...errors([...READ_BODY, ...AUTH, 403, 408, 409, 422, 429, ...ALWAYS], undefined),
         },
       },
       get: {
@@ -369,6 +373,53 @@ function opsPaths(): Json {
   };
 }
 
+function recipientPaths(): Json {
+  const to = { name: 'to', in: 'path', required: true, schema: { type: 'string', pattern: '^\\s*\\+?[0-9]{1,15}\\s*$' }, description: 'the recipient (WhatsApp id; encode a leading + as %2B)' };
+  const channel = p('RuleChannel');
+  const optOut = { tags: ['recipients'], security: bearer('AdminKey') };
+  const refusals = (...extra: string[]) =>
+    errors([400, ...AUTH, ...ALWAYS], ['invalid_request', 'invalid_query', 'unknown_channel', 'unauthorized', 'internal', 'unavailable', ...extra]);
+  return {
+    '/v1/recipients/{to}': {
+      get: {
+        tags: ['recipients'],
+        operationId: 'getRecipient',
+        summary: "A recipient's customer-service window and opt-out on a channel",
+        description: "An API key sees the channels it may send on (another is 403); an admin key every channel.",
+        security: [...bearer('ApiKey'), ...bearer('AdminKey')],
+        parameters: [to, channel],
+        responses: { '200': jsonBody('Recipient', 'The recipient'), ...refusals(), ...errors([403], ['channel_forbidden']) },
+      },
+    },
+    '/v1/opt-outs': {
+      get: {
+        ...optOut,
+        operationId: 'listOptOuts',
+        summary: "A channel's opted-out recipients, in recipient order",
+        parameters: [channel, p('OptOut_cursor'), p('OptOut_limit')],
+        responses: { '200': jsonBody('OptOutList', 'A page'), ...refusals() },
+      },
+    },
+    '/v1/opt-outs/{to}': {
+      put: {
+        ...optOut,
+        operationId: 'optOut',
+        summary: 'Opt a recipient out on a channel',
+        description: 'Idempotent. Sends to the recipient are then 422 `recipient_opted_out`, and its queued messages end `failed` with that code.',
+        parameters: [to, channel],
+        responses: { '200': jsonBody('Recipient', 'The recipient, opted out'), ...refusals() },
+      },
+      delete: {
+        ...optOut,
+        operationId: 'optIn',
+        summary: 'Opt a recipient back in on a channel',
+        parameters: [to, channel],
+        responses: { '200': jsonBody('Recipient', 'The recipient, opted in'), ...refusals() },
+      },
+    },
+  };
+}
+
 export function paths(): Json {
-  return { ...sendPaths(), ...mediaPaths(), ...templatesUsagePaths(), ...deadLetterPaths(), ...subscriberPaths(), ...callbackPaths(), ...opsPaths() };
+  return { ...sendPaths(), ...mediaPaths(), ...templatesUsagePaths(), ...recipientPaths(), ...deadLetterPaths(), ...subscriberPaths(), ...callbackPaths(), ...opsPaths() };
 }

@@ -40,6 +40,10 @@ describe('docs/openapi.json', () => {
         'GET /v1/messages',
         'POST /v1/messages/batch',
         'GET /v1/messages/{id}',
+        'GET /v1/recipients/{to}',
+        'GET /v1/opt-outs',
+        'PUT /v1/opt-outs/{to}',
+        'DELETE /v1/opt-outs/{to}',
         'POST /v1/media',
         'GET /v1/media/{id}',
         'GET /v1/templates',
@@ -81,6 +85,9 @@ describe('the send request schema in the document', () => {
   it('refuses a channel that is not an id, and takes a batch of valid items with their own keys', () => {
     const text = { to: '905551112233', type: 'text', text: { body: 'hi' } };
     expect(spec.component('SendRequest', { ...text, channel: 'no spaces' })).not.toEqual([]);
+    const fallback = { type: 'template', template: { name: 'hello', language: { code: 'tr' } } };
+    expect(spec.component('SendRequest', { ...text, fallback })).toEqual([]);
+    expect(spec.component('SendRequest', { ...text, fallback: { ...fallback, type: 'text' } })).not.toEqual([]);
     expect(spec.component('BatchRequest', { messages: [{ ...text, idempotencyKey: 'k-1' }, text] })).toEqual([]);
     expect(spec.component('BatchRequest', { messages: [] })).not.toEqual([]);
     expect(spec.component('BatchRequest', { messages: [{ ...text, to: 5 }] })).not.toEqual([]);

@@ -7,7 +7,8 @@ import type { Json } from './openapi-parts.js';
 import { param, ref } from './openapi-parts.js';
 import { MediaId, MediaUploaded } from './media.js';
 import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
-import { BatchRequest, BatchResponse, ChannelId, ExpiresIn, IdempotencyKey, Priority, RelayId, SEND_VARIANTS, SendAccepted, SendRequest } from './send.js';
+import { OptOut, OptOutList, OptOutListQuery, RecipientView } from './recipients.js';
+import { BatchRequest, BatchResponse, ChannelId, ExpiresIn, Fallback, IdempotencyKey, Priority, RelayId, SEND_VARIANTS, SendAccepted, SendRequest, WindowState } from './send.js';
 import {
   CreateSubscriberRequest,
   HttpSubscriber,
@@ -36,6 +37,11 @@ function componentSchemas(): Record<string, z.ZodType> {
     SendRequest,
     ...variants,
     SendAccepted,
+    Fallback,
+    WindowState,
+    Recipient: RecipientView,
+    OptOut,
+    OptOutList,
     BatchRequest,
     BatchResponse,
     Message: MessageView,
@@ -120,6 +126,7 @@ export function openApiDocument(): Json {
     servers: [{ url: '/', description: 'the ingress (PORT)' }],
     tags: [
       { name: 'messages', description: 'Send API (RELAY_API_KEYS)' },
+      { name: 'recipients', description: "WhatsApp's rules per recipient: customer-service window and opt-outs (docs/whatsapp-rules.md)" },
       { name: 'templates and usage', description: 'Template lists (RELAY_API_KEYS) and what messages cost (RELAY_API_KEYS, RELAY_ADMIN_KEYS)' },
       { name: 'dead letters', description: 'Failed messages and subscriber deliveries (RELAY_ADMIN_KEYS)' },
       { name: 'subscribers', description: 'Downstream subscribers (RELAY_ADMIN_KEYS)' },
@@ -174,6 +181,10 @@ export function openApiDocument(): Json {
       headers: {
         RetryAfter: { description: 'seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } },
         Location: { description: '`/v1/messages/<id>`', schema: { type: 'string' } },
+        RelayWindow: {
+          description: "the recipient's customer-service window as the accept saw it: `open`, `closed` or `unknown` (docs/whatsapp-rules.md)",
+          schema: { type: 'string', enum: ['open', 'closed', 'unknown'] },
+        },
       },
       parameters: {
         IdempotencyKey: param('Idempotency-Key', 'header', IdempotencyKey, 'optional; see the schema'),
@@ -182,6 +193,9 @@ export function openApiDocument(): Json {
         MessageId: param('id', 'path', RelayId, 'the relay id'),
         SubscriberName: param('name', 'path', SubscriberName, 'the subscriber'),
         Channel: param('channel', 'path', ChannelId, 'a channel id from CHANNELS_FILE'),
+        RuleChannel: param('channel', 'query', ChannelId, 'the channel; the default channel when absent'),
+        OptOut_cursor: param('cursor', 'query', OptOutListQuery.shape.cursor.unwrap(), 'opaque: `nextCursor` of the previous page'),
+        OptOut_limit: param('limit', 'query', z.int().min(1).max(500), 'page size, 1 to 500; 100 when absent'),
         MediaChannel: param('channel', 'query', ChannelId, 'the channel (as a send body\'s `channel`); absent: the default channel'),
         MediaId: param('id', 'path', MediaId, "CBOT's media id (from an upload, or an inbound event's `media.id`)"),
         ...listParameters(),

@@ -11,9 +11,21 @@ export const ChannelId = z
   .regex(/^[A-Za-z0-9_-]{1,64}$/)
   .meta({ description: 'a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT' });
 
-const channel = { channel: ChannelId.optional() };
+/** A send body's `fallback`: the template sent instead where the customer-service window refuses the message. */
+export const Fallback = z
+  .strictObject({
+    type: z.literal('template'),
+    template: z.looseObject({}).meta({ description: "a template message's `template` object (validated as one)" }),
+  })
+  .meta({
+    description:
+      'sent instead of the message, once and in its place in the recipient\'s order, where WhatsApp would refuse the free-form message for its ' +
+      'customer-service window: at accept, at dispatch, or on CBOT\'s 131047 / 470 answer. Never sent to CBOT as part of the message',
+  });
 
-/** One send body per message type (the On-Premises shapes the relay validates), plus `channel`. */
+const channel = { channel: ChannelId.optional(), fallback: Fallback.optional() };
+
+/** One send body per message type (the On-Premises shapes the relay validates), plus `channel` and `fallback`. */
 export const SEND_VARIANTS = OutboundMessage.options.map((variant) => variant.extend(channel));
 
 /** `POST /v1/messages`: a CBOT message body of one of the eleven types. */
@@ -65,8 +77,13 @@ export const BatchItem = z.intersection(SendRequest, z.object({ idempotencyKey: 
 export const BatchRequest = batchOf(BatchItem);
 export type BatchRequest = z.infer<typeof BatchRequest>;
 
+/** `X-Relay-Window` on every 202: the recipient's customer-service window as the accept saw it. */
+export const WindowState = z.enum(['open', 'closed', 'unknown']).meta({
+  description: '`open`: an inbound message within 24 h; `closed`: older, or none while the relay has tracked the channel for 24 h; `unknown`: nothing seen yet',
+});
+
 export const BatchResult = z.union([
-  z.object({ status: z.literal(202), id: RelayId }),
+  z.object({ status: z.literal(202), id: RelayId, window: WindowState.meta({ description: "the recipient's customer-service window (as X-Relay-Window on a single send)" }) }),
   z.object({ status: z.int().min(400).max(599), error: ErrorBody.shape.error }),
 ]);
 export type BatchResult = z.infer<typeof BatchResult>;

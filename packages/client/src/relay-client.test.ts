@@ -100,6 +100,30 @@ describe('RelayClient.sendBatch, list, waitFor', () => {
     expect(generated).toMatch(/^[\x21-\x7e]{1,255}$/);
   });
 
+  it("reads the recipient's window from X-Relay-Window, and calls the recipient and opt-out routes", async () => {
+    const view = { to: '905551112233', channel: 'sales', lastInboundAt: null, window: 'unknown', windowClosesAt: null, optedOut: true, optedOutAt: '2026-12-06T00:00:00.000Z' };
+    const { url, seen } = await relay([
+      reply(202, { id: ID, status: 'queued' }, { 'X-Relay-Window': 'closed' }),
+      reply(200, view),
+      reply(200, { items: [], nextCursor: null }),
+      reply(200, view),
+      reply(200, view),
+    ]);
+    const c = client(url, []);
+    expect(await c.send(text)).toMatchObject({ id: ID, window: 'closed' });
+    expect(await c.recipient('+905551112233', { channel: 'sales' })).toEqual(view);
+    expect(await c.listOptOuts({ channel: 'sales', limit: 10 })).toEqual({ items: [], nextCursor: null });
+    await c.optOut('905551112233');
+    await c.optIn('905551112233', { channel: 'sales' });
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([
+      'POST /v1/messages',
+      'GET /v1/recipients/%2B905551112233?channel=sales',
+      'GET /v1/opt-outs?channel=sales&limit=10',
+      'PUT /v1/opt-outs/905551112233',
+      'DELETE /v1/opt-outs/905551112233?channel=sales',
+    ]);
+  });
+
   it('lists across pages by cursor', async () => {
     const rec = (n: number) => ({ id: `${ID.slice(0, -1)}${n}`, status: 'sent' });
     const { url, seen } = await relay([reply(200, { items: [rec(1), rec(2)], nextCursor: 'c2' }), reply(200, { items: [rec(3)], nextCursor: null })]);

@@ -1,5 +1,5 @@
 import { RelayError, RelayTimeoutError, errorFrom, retryAfterMs } from './errors.js';
-import type { BatchRequest, BatchResponse, MediaUploaded, Message, MessageList, SendAccepted, SendRequest, TemplateList, UsageReport } from './spec-types.js';
+import type { BatchRequest, BatchResponse, MediaUploaded, Message, MessageList, OptOutList, Recipient, SendAccepted, SendRequest, TemplateList, UsageReport, WindowState } from './spec-types.js';
 
 /** What the client needs of `fetch`; the global one (Node 20+) by default. */
 export type FetchLike = (
@@ -108,12 +108,42 @@ export class RelayClient {
     this.#timeoutMs = int(opts.timeoutMs, 30_000, 1, 'timeoutMs');
   }
 
-  /** Sends one message; resolves once the relay holds it durably (202). */
-  async send(message: SendRequest, opts: SendOptions = {}): Promise<SendAccepted & { idempotencyKey: string }> {
+  /**
+   * Sends one message; resolves once the relay holds it durably (202), with the recipient's
+   * customer-service window as the accept saw it (X-Relay-Window).
+   */
+  async send(message: SendRequest, opts: SendOptions = {}): Promise<SendAccepted & { idempotencyKey: string; window: WindowState | undefined }> {
     const idempotencyKey = opts.idempotencyKey ?? newKey();
     const headers = { ...sendHeaders(opts), 'Idempotency-Key': idempotencyKey };
-    const accepted = (await this.#retrying('POST', '/v1/messages', headers, JSON.stringify(message))) as SendAccepted;
-    return { ...accepted, idempotencyKey };
+    let window: WindowState | undefined;
+    const seen = (h: { get(name: string): string | null }) => {
+      const w = h.get('x-relay-window');
+      window = w === 'open' || w === 'closed' || w === 'unknown' ? w : undefined;
+    };
+    const accepted = (await this.#retrying('POST', '/v1/messages', headers, JSON.stringify(message), seen)) as SendAccepted;
+    return { ...accepted, idempotencyKey, window };
+  }
+
+  /** A recipient's customer-service window and opt-out on a channel (the default one when absent). */
+  async recipient(to: string, opts: { channel?: string } = {}): Promise<Recipient> {
+    return (await this.#once('GET', `/v1/recipients/${encodeURIComponent(to)}${channelQuery(opts)}`, {})) as Recipient;
+  }
+
+  /** One page of a channel's opted-out recipients (an admin key). */
+  async listOptOuts(query: { channel?: string; cursor?: string; limit?: number } = {}): Promise<OptOutList> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    return (await this.#once('GET', `/v1/opt-outs${params.size > 0 ? `?${params}` : ''}`, {})) as OptOutList;
+  }
+
+  /** Opts a recipient out on a channel (an admin key); idempotent. */
+  async optOut(to: string, opts: { channel?: string } = {}): Promise<Recipient> {
+    return (await this.#once('PUT', `/v1/opt-outs/${encodeURIComponent(to)}${channelQuery(opts)}`, {})) as Recipient;
+  }
+
+  /** Opts a recipient back in on a channel (an admin key). */
+  async optIn(to: string, opts: { channel?: string } = {}): Promise<Recipient> {
+    return (await this.#once('DELETE', `/v1/opt-outs/${encodeURIComponent(to)}${channelQuery(opts)}`, {})) as Recipient;
   }
 
   /** Sends 1–100 messages; each item without an `idempotencyKey` gets one, so a retried batch makes no duplicates. */
@@ -203,11 +233,11 @@ export class RelayClient {
     };
   }
 
-  async #retrying(method: string, path: string, headers: Record<string, string>, body: string): Promise<unknown> {
+  async #retrying(method: string, path: string, headers: Record<string, string>, body: string, onHeaders?: (h: { get(name: string): string | null }) => void): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       let wait: number;
       try {
-        return await this.#once(method, path, headers, body);
+        return await this.#once(method, path, headers, body, onHeaders);
       } catch (err) {
         const retryable = err instanceof RelayError ? RETRY_STATUSES.has(err.status) : isNetworkError(err);
         if (!retryable || attempt >= this.#maxAttempts) throw err;
@@ -221,14 +251,17 @@ export class RelayClient {
     }
   }
 
-  async #once(method: string, path: string, headers: Record<string, string>, body?: string): Promise<unknown> {
+  async #once(method: string, path: string, headers: Record<string, string>, body?: string, onHeaders?: (h: { get(name: string): string | null }) => void): Promise<unknown> {
     const res = await this.#fetch(`${this.#base}${path}`, {
       method,
       headers: { Authorization: this.#auth, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
       ...(body === undefined ? {} : { body }),
       signal: AbortSignal.timeout(this.#timeoutMs),
     });
-    if (res.status >= 200 && res.status < 300) return JSON.parse(await res.text()) as unknown;
+    if (res.status >= 200 && res.status < 300) {
+      onHeaders?.(res.headers);
+      return JSON.parse(await res.text()) as unknown;
+    }
     throw await errorFrom(res, retryAfterMs(res.headers.get('retry-after')));
   }
 }

@@ -20,6 +20,7 @@ export type TextMessage = {
   preview_url?: boolean;
   /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
   channel?: string;
+  fallback?: Fallback;
   [key: string]: unknown;
 };
 
@@ -41,6 +42,7 @@ export type ImageMessage = {
   };
   /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
   channel?: string;
+  fallback?: Fallback;
   [key: string]: unknown;
 };
 
@@ -61,6 +63,7 @@ export type AudioMessage = {
   };
   /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
   channel?: string;
+  fallback?: Fallback;
   [key: string]: unknown;
 };
 
@@ -82,6 +85,7 @@ export type VideoMessage = {
   };
   /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
   channel?: string;
+  fallback?: Fallback;
   [key: string]: unknown;
 };
 
@@ -104,6 +108,7 @@ export type DocumentMessage = {
   };
   /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
   channel?: string;
+  fallback?: Fallback;
   [key: string]: unknown;
 };
 
@@ -124,6 +129,7 @@ export type StickerMessage = {
   };
   /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
   channel?: string;
+  fallback?: Fallback;
   [key: string]: unknown;
 };
 
@@ -146,6 +152,7 @@ export type LocationMessage = {
   };
   /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
   channel?: string;
+  fallback?: Fallback;
   [key: string]: unknown;
 };
 
@@ -206,6 +213,7 @@ export type ContactsMessage = {
   }[];
   /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
   channel?: string;
+  fallback?: Fallback;
   [key: string]: unknown;
 };
 
@@ -313,6 +321,7 @@ export type InteractiveMessage = {
   });
   /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
   channel?: string;
+  fallback?: Fallback;
   [key: string]: unknown;
 };
 
@@ -342,6 +351,7 @@ export type TemplateMessage = {
   };
   /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
   channel?: string;
+  fallback?: Fallback;
   [key: string]: unknown;
 };
 
@@ -363,6 +373,7 @@ export type ReactionMessage = {
   };
   /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
   channel?: string;
+  fallback?: Fallback;
   [key: string]: unknown;
 };
 
@@ -382,20 +393,26 @@ export type BatchResponse = {
   results: ({
     status: 202;
     id: string;
-  } | {
+    /** the recipient's customer-service window (as X-Relay-Window on a single send) */
+    window: WindowState;
+  } | ({
     status: number;
     error: {
       /** machine-readable; see the codes listed on each response */
       code: string;
       /** human-readable; never echoes the request */
       message: string;
-      details?: {
+      details?: ({
         /** dot path of the field (`contacts.0.name.formatted_name`), or the header name; "" is the body itself */
         path?: string;
         message: string;
-      }[];
+        /** outside_customer_service_window: the recipient's last inbound message, null when none is known */
+        lastInboundAt?: string | null;
+        /** recipient_opted_out: when the recipient opted out */
+        optedOutAt?: string;
+      })[];
     };
-  })[];
+  }))[];
 };
 
 export type Message = {
@@ -420,6 +437,7 @@ export type Message = {
   priority: "high" | "normal" | "bulk";
   /** the channel that sends it (records from before channels: default) */
   channel: string;
+  sentBody?: "message" | "fallback";
   /** what the message cost, from the first status callback that carried `pricing` or `conversation` */
   pricing?: {
     billable: boolean;
@@ -439,7 +457,8 @@ export type Attempt = {
 
 /** one status the message reached, in the order reached */
 export type HistoryEntry = {
-  status: "queued" | "sending" | "sent" | "failed" | "expired" | "delivered" | "read";
+  /** the status reached, or `fallback`: where the relay chose to send the message's fallback template instead (customer-service window) */
+  status: ("queued" | "sending" | "sent" | "failed" | "expired" | "delivered" | "read") | "fallback";
   /** when the relay recorded the status */
   at: string;
   /** CBOT's own time of the status, where a callback gave one */
@@ -495,12 +514,56 @@ export type ErrorBody = {
     code: string;
     /** human-readable; never echoes the request */
     message: string;
-    details?: {
+    details?: ({
       /** dot path of the field (`contacts.0.name.formatted_name`), or the header name; "" is the body itself */
       path?: string;
       message: string;
-    }[];
+      /** outside_customer_service_window: the recipient's last inbound message, null when none is known */
+      lastInboundAt?: string | null;
+      /** recipient_opted_out: when the recipient opted out */
+      optedOutAt?: string;
+    })[];
   };
+};
+
+/** sent instead of the message, once and in its place in the recipient's order, where WhatsApp would refuse the free-form message for its customer-service window: at accept, at dispatch, or on CBOT's 131047 / 470 answer. Never sent to CBOT as part of the message */
+export type Fallback = {
+  type: "template";
+  /** a template message's `template` object (validated as one) */
+  template: {
+    [key: string]: unknown;
+  };
+};
+
+/** `open`: an inbound message within 24 h; `closed`: older, or none while the relay has tracked the channel for 24 h; `unknown`: nothing seen yet */
+export type WindowState = "open" | "closed" | "unknown";
+
+export type Recipient = {
+  /** the recipient, normalised like a send (no leading + or spaces) */
+  to: string;
+  /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
+  channel: string;
+  /** the recipient's newest inbound message on the channel (its own timestamp, clamped to the relay's clock); null when none is known */
+  lastInboundAt: string | null;
+  window: WindowState;
+  /** lastInboundAt + 24 h; null when no inbound is known */
+  windowClosesAt: string | null;
+  optedOut: boolean;
+  optedOutAt: string | null;
+};
+
+export type OptOut = {
+  to: string;
+  /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
+  channel: string;
+  optedOutAt: string;
+};
+
+export type OptOutList = {
+  /** in recipient order */
+  items: OptOut[];
+  /** pass as `cursor` for the next page; null on the last */
+  nextCursor: string | null;
 };
 
 export type MediaUploaded = {

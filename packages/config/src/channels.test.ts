@@ -81,7 +81,7 @@ describe('loadConfig with channels', () => {
     expect(channelsOf(c)).toEqual([
       {
         id: 'default', api: 'onprem', baseUrl: 'http://cbot.local/', apiKey: 'k', apiKeyHeader: 'Authorization', rateLimitPerSecond: 20,
-        webhook: { basic: { user: 'u', pass: 'p' }, appSecret: undefined, publicUrl: undefined }, isDefault: true, mediaHost: 'cdn',
+        webhook: { basic: { user: 'u', pass: 'p' }, appSecret: undefined, publicUrl: undefined }, isDefault: true, windowPolicy: 'enforce', mediaHost: 'cdn',
       },
     ]);
     // A colon inside an existing key stays part of the key.
@@ -96,6 +96,14 @@ describe('loadConfig with channels', () => {
       { name: 'ops', key: 'abcdefgh2', channels: ['sales'] },
       { name: 'all', key: 'abcdefgh3' },
     ]);
+  });
+
+  it('gives each channel its windowPolicy, WINDOW_POLICY where the file gives none', () => {
+    const withPolicy = { channels: [{ ...two.channels[0], windowPolicy: 'warn' }, two.channels[1]] };
+    const c = loadConfig({ ...env, CHANNELS_FILE: file(withPolicy), WINDOW_POLICY: 'off' });
+    expect(channelsOf(c).map((ch) => [ch.id, ch.windowPolicy])).toEqual([['sales', 'warn'], ['support-tr', 'off']]);
+    expect(channelsOf(loadConfig({})).map((ch) => ch.windowPolicy)).toEqual(['enforce']);
+    expect(() => loadConfig({ ...env, CHANNELS_FILE: file({ channels: [{ ...two.channels[0], windowPolicy: 'strict' }] }) })).toThrow(/^CHANNELS_FILE: channel "sales": windowPolicy: /);
   });
 
   it('names the variable and the problem', () => {

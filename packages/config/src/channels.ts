@@ -25,6 +25,8 @@ export interface ChannelConfig {
   };
   /** Sends without a `channel` go here. */
   isDefault: boolean;
+  /** What a free-form send to a closed customer-service window gets (WINDOW_POLICY when the file gives none). */
+  windowPolicy?: 'enforce' | 'warn' | 'off';
   /**
    * Cloud media downloads: `cdn` fetches the URL CBOT's look-up answers as given; `base` replaces its
    * origin with the base URL's (a CBOT that proxies the media host).
@@ -60,6 +62,7 @@ const ChannelEntry = z.strictObject({
   rateLimit: z.number().min(0.01, 'expected messages per second ≥ 0.01').default(80),
   publicWebhookUrl: url(false).optional(),
   default: z.boolean().default(false),
+  windowPolicy: z.enum(['enforce', 'warn', 'off']).optional(),
   mediaHost: z.enum(['cdn', 'base']).default('cdn'),
 });
 
@@ -106,6 +109,7 @@ export function parseChannels(text: string, env: Record<string, string | undefin
         publicUrl: c.publicWebhookUrl,
       },
       isDefault: c.default,
+      ...(c.windowPolicy === undefined ? {} : { windowPolicy: c.windowPolicy }),
       mediaHost: c.mediaHost,
     });
   });

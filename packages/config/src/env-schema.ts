@@ -169,6 +169,28 @@ const roles = z
     return out;
   });
 
+/** WINDOW_POLICY values: what a free-form send to a closed customer-service window gets. */
+export const WINDOW_POLICY_VALUES = ['enforce', 'warn', 'off'] as const;
+export type WindowPolicyValue = (typeof WINDOW_POLICY_VALUES)[number];
+
+/** A comma list of opt-out / opt-in keywords: each trimmed and case-folded, empty entries dropped. */
+const keywords = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const list = [...new Set((v === undefined || v.trim() === '' ? fallback : v).split(',').map((k) => k.normalize('NFKC').trim().toLowerCase()).filter((k) => k !== ''))];
+      if (list.length === 0 && v !== undefined && v.trim() !== '') {
+        ctx.addIssue({ code: 'custom', message: 'expected a comma list of keywords' });
+        return z.NEVER;
+      }
+      if (list.some((k) => k.length > 64)) {
+        ctx.addIssue({ code: 'custom', message: 'a keyword is at most 64 characters' });
+        return z.NEVER;
+      }
+      return list;
+    });
+
 export const EnvSchema = z.object({
   REDIS_URL: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
   REDIS_CLUSTER: bool(false),
@@ -298,5 +320,18 @@ export const EnvSchema = z.object({
   EVENT_CONTACT_MAX_BYTES: int(4_096, 0, 64 * 1024 * 1024),
   SUBSCRIBER_MAX_WAITING: int(1_000_000, 0),
   SUBSCRIBER_MAX_AGE_S: int(7 * 86_400, 0),
+  WINDOW_POLICY: z
+    .string()
+    .optional()
+    .transform((v, ctx): WindowPolicyValue => {
+      const s = v === undefined || v.trim() === '' ? 'enforce' : v.trim().toLowerCase();
+      if (!(WINDOW_POLICY_VALUES as readonly string[]).includes(s)) {
+        ctx.addIssue({ code: 'custom', message: `expected enforce, warn or off, got "${v}"` });
+        return z.NEVER;
+      }
+      return s as WindowPolicyValue;
+    }),
+  OPT_OUT_KEYWORDS: keywords('STOP,UNSUBSCRIBE'),
+  OPT_IN_KEYWORDS: keywords('START'),
 });
 export type Env = z.output<typeof EnvSchema>;

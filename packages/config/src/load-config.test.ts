@@ -111,6 +111,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ OUTBOUND_PARTITIONS: '6' }).redis.partitions).toBe(6);
   });
 
+  it("reads WhatsApp's rules: WINDOW_POLICY and the opt-out keywords, case-folded", () => {
+    expect(loadConfig({}).rules).toEqual({ windowPolicy: 'enforce', optOutKeywords: ['stop', 'unsubscribe'], optInKeywords: ['start'] });
+    expect(loadConfig({ WINDOW_POLICY: ' Warn ' }).rules.windowPolicy).toBe('warn');
+    expect(loadConfig({ WINDOW_POLICY: 'off' }).rules.windowPolicy).toBe('off');
+    expect(() => loadConfig({ WINDOW_POLICY: 'strict' })).toThrow(/^WINDOW_POLICY: expected enforce, warn or off/);
+    expect(loadConfig({ OPT_OUT_KEYWORDS: 'STOP, Dur ,,iptal,stop', OPT_IN_KEYWORDS: 'Başla' }).rules).toMatchObject({ optOutKeywords: ['stop', 'dur', 'iptal'], optInKeywords: ['başla'] });
+    expect(() => loadConfig({ OPT_OUT_KEYWORDS: ' , ' })).toThrow(/^OPT_OUT_KEYWORDS: /);
+    expect(() => loadConfig({ OPT_IN_KEYWORDS: 'x'.repeat(65) })).toThrow(/^OPT_IN_KEYWORDS: /);
+  });
+
   it('parses booleans explicitly', () => {
     expect(loadConfig({ REDIS_CLUSTER: 'false' }).redis.cluster).toBe(false);
     expect(loadConfig({ REDIS_CLUSTER: '1' }).redis.cluster).toBe(true);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ChannelConfig } from './channels.js';
 import { CHANNEL_ID, DEFAULT_CHANNEL, parseChannels } from './channels.js';
-import type { NamedKey, Role } from './env-schema.js';
+import type { NamedKey, Role, WindowPolicyValue } from './env-schema.js';
 import { EnvSchema } from './env-schema.js';
 import { tracingFromEnv } from './tracing-env.js';
 
@@ -106,6 +106,8 @@ export interface RelayConfig {
   shutdownTimeoutMs: number;
   /** OpenTelemetry tracing (the standard OTEL_* variables, see tracing-env.ts); off by default. */
   tracing: { enabled: boolean };
+  /** WhatsApp's rules (docs/whatsapp-rules.md): WINDOW_POLICY (a channel's `windowPolicy` wins) and the opt-out keywords, case-folded. */
+  rules: { windowPolicy: WindowPolicyValue; optOutKeywords: string[]; optInKeywords: string[] };
 }
 
 /**
@@ -153,6 +155,8 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
       throw new ConfigError(`CHANNELS_FILE: ${(err as Error).message}`);
     }
   }
+  // A channel without its own windowPolicy follows WINDOW_POLICY.
+  for (const ch of channelsFile ?? []) ch.windowPolicy ??= e.WINDOW_POLICY;
   const channelIds = channelsFile?.map((c) => c.id) ?? [DEFAULT_CHANNEL];
   return {
     redis: {
@@ -231,6 +235,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
     history: e.HISTORY_DATABASE_URL === undefined ? undefined : { url: e.HISTORY_DATABASE_URL, hotRetentionS: e.HOT_RETENTION },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     tracing: tracingFromEnv(env),
+    rules: { windowPolicy: e.WINDOW_POLICY, optOutKeywords: e.OPT_OUT_KEYWORDS, optInKeywords: e.OPT_IN_KEYWORDS },
   };
 }
 
@@ -274,6 +279,7 @@ export function channelsOf(config: RelayConfig): ChannelConfig[] {
       rateLimitPerSecond: config.cbot.rateLimitPerSecond,
       webhook: { basic: config.webhook.basic, appSecret: config.webhook.appSecret, publicUrl: config.webhook.publicUrl },
       isDefault: true,
+      windowPolicy: config.rules.windowPolicy,
       mediaHost: 'cdn',
     },
   ];

@@ -9,6 +9,8 @@ export const RELAY_EVENT_TYPES = [
   'template.quality',
   'phone_number.quality',
   'account.update',
+  'recipient.opted_out',
+  'recipient.opted_in',
   'unrecognized',
 ] as const;
 export const RelayEventType = z.enum(RELAY_EVENT_TYPES);
@@ -37,7 +39,10 @@ export const RelayEvent = z.object({
   channel: z.string().optional(),
   /** message.received of a media message: its id, type and where the relay serves it. */
   media: EventMedia.optional(),
-  /** The CBOT message or status object (or unrecognized payload), unchanged. */
+  /**
+   * The CBOT message or status object (or unrecognized payload), unchanged; for recipient.opted_out /
+   * opted_in: `{channel, to, at, keyword, messageId}` (OptChange).
+   */
   data: z.unknown(),
 });
 export type RelayEvent = z.infer<typeof RelayEvent>;
@@ -46,3 +51,16 @@ export type RelayEvent = z.infer<typeof RelayEvent>;
 export function eventId(seed: string): string {
   return `evt_${createHash('sha256').update(seed, 'utf8').digest('hex').slice(0, 32)}`;
 }
+
+/** `data` of recipient.opted_out / recipient.opted_in: who, on which channel, when, and the inbound message that did it. */
+export const OptChange = z.object({
+  channel: z.string(),
+  to: z.string(),
+  /** The keyword message's own time. */
+  at: z.iso.datetime(),
+  /** The keyword as the recipient wrote it, trimmed. */
+  keyword: z.string(),
+  /** The inbound message's CBOT id. */
+  messageId: z.string(),
+});
+export type OptChange = z.infer<typeof OptChange>;

@@ -1,7 +1,7 @@
 export { CbotInboundMessage, CbotStatus, DEFAULT_CALLBACK_LIMITS, FIELD_EVENT_TYPES, OVER_CAP_REASON, eventsFromCallback } from './callback.js';
 export type { CallbackLimits } from './callback.js';
 export { CbotError, CbotSendSuccess, extractCbotErrors } from './cbot-response.js';
-export { RELAY_EVENT_TYPES, RelayEvent, RelayEventType, eventId } from './event.js';
+export { OptChange, RELAY_EVENT_TYPES, RelayEvent, RelayEventType, eventId } from './event.js';
 export type { FieldIssue } from './field-issue.js';
 export { EventMedia, INBOUND_MEDIA_TYPES, MEDIA_ID_PATTERN, MEDIA_KINDS, MEDIA_MAX_BYTES, eventMedia, mediaRule, mimeEssence } from './media.js';
 export type { MediaKind } from './media.js';

@@ -18,6 +18,8 @@
     ARGV[8] body
     ARGV[9] tp           traceparent or '' (kept as the record's `tp`)
     ARGV[10] ch          channel
+    ARGV[11] wpol        the channel's window policy: e(nforce), w(arn), o(ff)
+    ARGV[12] fb          '1' when the body carries a `fallback` template, else ''
   Shared by the rows:
     SHARED[1] base
     SHARED[2] now
@@ -25,14 +27,27 @@
     SHARED[4] idemTtl
     SHARED[5] backlogMax
     SHARED[6] backlogMaxBytes
-  Returns per row {'created'|'duplicate'|'conflict', id} or {'full', 'count'|'bytes'}.
+  Returns per row {'created'|'duplicate'|'conflict', id, window (o|c|u)}, {'full', 'count'|'bytes'},
+  {'optout', optedOutAt} (the recipient opted out) or {'window', lastInboundAt|''} (a free-form
+  message, window closed, policy enforce, no fallback); the last two write nothing.
 ]]
 --- @include "includes/ready"
 --- @include "includes/accept-once"
+--- @include "includes/rules"
 
 useChannel(ch)
+local win, lastIn, opt = recipientRules(to)
 local prev = earlier(idem, fingerprint)
-if prev then return prev end
+if prev then
+  prev[3] = win
+  return prev
+end
+if opt then return {'optout', opt} end
+local useFb = false
+if wpol == 'e' and mtype ~= 'template' and win == 'c' then
+  if fb ~= '1' then return {'window', lastIn or ''} end
+  useFb = true
+end
 backlogNow()
 if openCount >= tonumber(backlogMax) then return {'full', 'count'} end
 local maxBytes = tonumber(backlogMaxBytes)
@@ -42,7 +57,9 @@ if maxBytes > 0 and openBytes + #body > maxBytes then return {'full', 'bytes'} e
 local f = {'to', to, 'type', mtype, 'caller', caller, 'status', 'queued', 'createdAt', now, 'priority', p, 'bytes', #body, 'hist', 'q0', 'channel', chId}
 if expiresAt ~= '' then f[#f + 1] = 'expiresAt'; f[#f + 1] = expiresAt end
 if tp ~= '' then f[#f + 1] = 'tp'; f[#f + 1] = tp end
+if fb == '1' then f[#f + 1] = 'fb'; f[#f + 1] = useFb and '2' or '1' end
 redis.call('HSET', rec, unpack(f))
+if useFb then addHistory(rec, 'fallback', now) end
 redis.call('EXPIRE', rec, recTtl)
 redis.call('SET', bodyKey, body, 'EX', recTtl)
 indexMessage(id, caller, to)
@@ -50,4 +67,4 @@ openCount = openCount + redis.call('ZADD', OPEN, now, id)
 openBytes = redis.call('INCRBY', OPEN_BYTES, #body)
 if fingerprint ~= '' then redis.call('SET', idem, fingerprint .. '|' .. id, 'EX', idemTtl) end
 if enqueue(to, id, p, caller) then wakeOnce() end
-return {'created', id}
+return {'created', id, win}

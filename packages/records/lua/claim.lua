@@ -20,8 +20,12 @@
     ARGV[8] maxAgeMs
     ARGV[9] intervalMs
     ARGV[10] toleranceMs
+    ARGV[11] wpol        the channel's window policy: e(nforce), w(arn), o(ff)
+  The head is also held to WhatsApp's rules (includes/rules, headRule): an opted-out recipient's
+  message, or a free-form one whose window closed while it waited (policy e), ends failed here unless
+  it has a fallback template, which is then what goes.
   Returns {jobs, ended, state, waitMs}. jobs: {to, tok, entry, body, ambiguous 0|1, failures,
-  acceptedAt, caller}; ended: {reason, id}; state: 'more' (n were claimed), 'rate' (the rate limit
+  acceptedAt, caller, fb ''|1|2}; ended: {reason, id}; state: 'more' (n were claimed), 'rate' (the rate limit
   held some back: try again in waitMs), 'paused' (CBOT throttled the sender: waitMs), 'idle'
   (nothing ready; waitMs until the next hold or lease falls due, -1 if none).
 ]]

@@ -18,6 +18,8 @@
     ARGV[11] untilMs
     ARGV[12] maxAttempts
     ARGV[13] errorJson
+    ARGV[14] fallback     1|'': CBOT refused the free-form message for its window; the next attempt
+                          sends the record's fallback template, once
   Returns {'held'|'failed'|'stale', failures}.
 ]]
 --- @include "includes/record"
@@ -35,6 +37,10 @@ redis.call('HSET', rec, 'updatedAt', now)
 local failures
 if counts == '1' then failures = redis.call('HINCRBY', rec, 'failures', 1)
 else failures = tonumber(redis.call('HGET', rec, 'failures') or '0') end
+if fallback == '1' and redis.call('HGET', rec, 'fb') == '1' then
+  redis.call('HSET', rec, 'fb', '2')
+  addHistory(rec, 'fallback', now)
+end
 if failures >= tonumber(maxAttempts) then
   endRecord(id, 'failed', '', '', errorJson, 0)
   advance(to, tok, entry)

@@ -9,10 +9,14 @@
  */
 
 import { STATUS_RANK } from '@cbot-relay/messages';
+import { WINDOW_MS } from './window.js';
 import { USAGE_TTL_S } from './usage.js';
 
-/** Codes of the record's timeline (field `hist`), one letter per status; message-record.ts reads them back. */
-export const HISTORY_CODES = { queued: 'q', sending: 'i', sent: 's', delivered: 'd', read: 'r', failed: 'f', expired: 'x' } as const;
+/**
+ * Codes of the record's timeline (field `hist`), one letter per status; message-record.ts reads them
+ * back. `fallback` is no status: the step where the relay chose the message's fallback template.
+ */
+export const HISTORY_CODES = { queued: 'q', sending: 'i', sent: 's', delivered: 'd', read: 'r', failed: 'f', expired: 'x', fallback: 'b' } as const;
 
 /** Longest `hist` kept (chars); past it later statuses are not added, so a record stays bounded (about 60 entries). */
 export const HISTORY_MAX_CHARS = 600;
@@ -26,5 +30,6 @@ export const LUA_CONSTANTS: Readonly<Record<string, string>> = {
     .map(([status, code]) => `${status}='${code}'`)
     .join(', ')}}`,
   HISTORY_MAX_CHARS: String(HISTORY_MAX_CHARS),
+  WINDOW_MS: String(WINDOW_MS),
   USAGE_TTL_S: String(USAGE_TTL_S),
 };

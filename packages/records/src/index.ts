@@ -16,6 +16,10 @@ export { PreviousSecret, SUBSCRIBER_NAME, SubscriberRecord, generateSecret, rota
 export type { HttpSubscriberRecord } from './subscriber-record.js';
 export { SubscriberStore } from './subscriber-store.js';
 export type { SeedResult, SubscriberSnapshot, SubscriberStoreOptions } from './subscriber-store.js';
+export { Recipients, decodeOptCursor, encodeOptCursor } from './recipients.js';
+export type { OptOutPage, RecipientView, RecipientsOptions } from './recipients.js';
+export { LAST_INBOUND_TTL_S, WINDOW_MS, WINDOW_POLICIES, WINDOW_STATES, inboundSeconds, windowState } from './window.js';
+export type { WindowPolicy, WindowState } from './window.js';
 export { MEDIA_MISSING_TTL_S, MediaMissing } from './media-missing.js';
 export { DAY_MS, usageDays } from './usage.js';
 export type { UsageQuery, UsageRow } from './usage.js';

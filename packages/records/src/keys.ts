@@ -209,4 +209,19 @@ export class ChannelKeys {
   parkedStatus(wamid: string): string {
     return `${this.base}:wpend:${wamid}`;
   }
+  /**
+   * hash: WhatsApp's rules for the recipient on this channel (whatsapp-rules.md): `in` the newest
+   * inbound message's time (unix s), `opt` when it opted out (ms), `oat` the time of the last opt change.
+   */
+  recipientRules(to: string): string {
+    return `${this.base}:o:w:${to}`;
+  }
+  /** string: when the relay first saw an inbound message on this channel (ms): the window's "tracked since". */
+  get rulesTracked(): string {
+    return `${this.base}:o:wtrack`;
+  }
+  /** zset (all scores 0, by recipient): the channel's opted-out recipients in this partition. */
+  get optOuts(): string {
+    return `${this.base}:o:optouts`;
+  }
 }

@@ -22,7 +22,9 @@ const isoTime = z.iso.datetime({ offset: true });
  */
 export const HistoryEntry = z
   .object({
-    status: MessageStatus,
+    status: z.union([MessageStatus, z.literal('fallback')]).meta({
+      description: 'the status reached, or `fallback`: where the relay chose to send the message\'s fallback template instead (customer-service window)',
+    }),
     at: isoTime.meta({ description: 'when the relay recorded the status' }),
     cbotAt: isoTime.optional().meta({ description: "CBOT's own time of the status, where a callback gave one" }),
     error: z.unknown().optional().meta({ description: 'the CBOT error, on the latest `failed`' }),
@@ -47,6 +49,8 @@ export const MessageRecord = z.object({
   priority: z.enum(['high', 'normal', 'bulk']),
   /** The CBOT channel (number) that sends it; records from before channels are `default`. */
   channel: z.string(),
+  /** Only for a message sent with a `fallback`: which body went (or goes) to CBOT. */
+  sentBody: z.enum(['message', 'fallback']).optional(),
   pricing: Pricing.optional(),
 });
 export type MessageRecord = z.infer<typeof MessageRecord>;
@@ -75,6 +79,7 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
     channel: h.channel ?? 'default',
   };
   if (h.expiresAt !== undefined) rec.expiresAt = iso(h.expiresAt);
+  if (h.fb !== undefined) rec.sentBody = h.fb === '2' ? 'fallback' : 'message';
   const pricing = pricingFromField(h.pr);
   if (pricing !== undefined) rec.pricing = pricing;
   if (h.error !== undefined && h.error !== '') rec.error = safeJson(h.error);
@@ -82,7 +87,7 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
   return rec;
 }
 
-const STATUS_OF_CODE = new Map<string, MessageStatus>((Object.entries(HISTORY_CODES) as [MessageStatus, string][]).map(([status, code]) => [code, status]));
+const STATUS_OF_CODE = new Map<string, HistoryEntry['status']>((Object.entries(HISTORY_CODES) as [HistoryEntry['status'], string][]).map(([status, code]) => [code, status]));
 const HISTORY_ENTRY = /^([a-z])([0-9a-z]+)(?:~([0-9a-z]+))?$/;
 
 /** Reads the `hist` field (see lua/includes/history.lua); a record from before it has its current status only. */

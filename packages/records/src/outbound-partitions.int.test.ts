@@ -130,6 +130,7 @@ describe('Outbound over partitions', () => {
     expect(await out.accept({ id: newId(), to: a, type: 'text', caller: 'crm', priority: 'normal', body: '{}', nowMs: Date.now(), ...idem('fa') })).toEqual({
       kind: 'duplicate',
       id: first,
+      window: 'unknown',
     });
     expect((await out.accept({ id: newId(), to: b, type: 'text', caller: 'crm', priority: 'normal', body: '{}', nowMs: Date.now(), ...idem('fb') })).kind).toBe('conflict');
     // Another caller's key of the same name is its own.

@@ -28,14 +28,14 @@ describe('Outbound accept', () => {
   it('accepts once per idempotency key and tells conflicts apart', async () => {
     const { out } = setup();
     const idempotency = { key: 'k1', fingerprint: 'f1' };
-    await expect(out.accept({ ...base, id: 'msg_a', nowMs: 1, idempotency })).resolves.toEqual({ kind: 'created', id: 'msg_a' });
-    await expect(out.accept({ ...base, id: 'msg_b', nowMs: 2, idempotency })).resolves.toEqual({ kind: 'duplicate', id: 'msg_a' });
+    await expect(out.accept({ ...base, id: 'msg_a', nowMs: 1, idempotency })).resolves.toEqual({ kind: 'created', id: 'msg_a', window: 'unknown' });
+    await expect(out.accept({ ...base, id: 'msg_b', nowMs: 2, idempotency })).resolves.toEqual({ kind: 'duplicate', id: 'msg_a', window: 'unknown' });
     await expect(out.accept({ ...base, id: 'msg_c', nowMs: 3, idempotency: { key: 'k1', fingerprint: 'other' } })).resolves.toEqual({
       kind: 'conflict',
       id: 'msg_a',
     });
     // The key is the caller's: another caller's same key is a new message.
-    await expect(out.accept({ ...base, caller: 'billing', id: 'msg_d', nowMs: 4, idempotency })).resolves.toEqual({ kind: 'created', id: 'msg_d' });
+    await expect(out.accept({ ...base, caller: 'billing', id: 'msg_d', nowMs: 4, idempotency })).resolves.toEqual({ kind: 'created', id: 'msg_d', window: 'unknown' });
     expect((await out.backlog()).count).toBe(2);
   });
 

@@ -8,6 +8,8 @@ import { defineScript, replyArray, replyInteger, replyOneOf, replyString } from 
 import type { Script } from './lua/script.js';
 import type { Attempt } from './message-record.js';
 import { Partitions } from './partitions.js';
+import { POLICY_CODE, WINDOW_OF_CODE } from './window.js';
+import type { WindowPolicy, WindowState } from './window.js';
 import { PRIORITY_NAME } from './message-record.js';
 
 export const PRIORITIES = ['high', 'normal', 'bulk'] as const;
@@ -48,13 +50,20 @@ export interface AcceptInput {
   idempotency?: { key: string; fingerprint: string };
   /** The accepting request's W3C trace context (tracing on): the send joins that trace. */
   traceparent?: string;
+  /** The channel's WINDOW_POLICY (default `enforce`). */
+  windowPolicy?: WindowPolicy;
+  /** The body carries a `fallback` template, sent instead where the window refuses the message. */
+  hasFallback?: boolean;
 }
 
 export type AcceptResult =
-  | { kind: 'created'; id: string }
-  | { kind: 'duplicate'; id: string }
+  | { kind: 'created'; id: string; window: WindowState }
+  | { kind: 'duplicate'; id: string; window: WindowState }
   | { kind: 'conflict'; id?: string }
-  | { kind: 'full'; bound: 'count' | 'bytes' };
+  | { kind: 'full'; bound: 'count' | 'bytes' }
+  /** A free-form message to a closed window under `enforce`, with no fallback: nothing was written. */
+  | { kind: 'window'; lastInboundAtS: number | undefined }
+  | { kind: 'opted-out'; optedOutAtMs: number };
 
 /** A recipient leased to this worker for its head message. */
 export interface Lease {
@@ -74,6 +83,8 @@ export interface Lease {
   channel: string;
   /** The outbound partition the recipient belongs to. */
   partition: number;
+  /** The body's `fallback` template: none, there (`has`: send the message itself), or to be sent instead (`use`). */
+  fallback: 'none' | 'has' | 'use';
 }
 
 export type ClaimState = 'more' | 'rate' | 'paused' | 'idle';
@@ -81,7 +92,7 @@ export type ClaimState = 'more' | 'rate' | 'paused' | 'idle';
 export interface Claim {
   leases: Lease[];
   /** Head messages that ended without a send: expired, too old, body gone, record missing. */
-  ended: { reason: 'expired' | 'max_age' | 'no_body' | 'missing'; id: string }[];
+  ended: { reason: 'expired' | 'max_age' | 'no_body' | 'missing' | 'opted_out' | 'window'; id: string }[];
   state: ClaimState;
   /** For `rate`/`paused`: when to try again; for `idle`: when the next hold or lease falls due (-1: none). */
   waitMs: number;
@@ -91,6 +102,8 @@ export interface ClaimPolicy {
   leaseMs: number;
   maxAgeMs: number;
   ratePerSecond: number;
+  /** The channel's WINDOW_POLICY (default `enforce`): under `enforce` a free-form head whose window closed is not sent. */
+  windowPolicy?: WindowPolicy;
 }
 
 export type ReplayResult =
@@ -105,19 +118,20 @@ type Common = (typeof COMMON)[number];
 type LeaseKeys = (typeof LEASE_KEYS)[number];
 const ACCEPT = {
   keys: ['rec', 'idem', 'bodyKey'],
-  args: ['id', 'to', 'mtype', 'caller', 'p', 'expiresAt', 'fingerprint', 'body', 'tp', 'ch'],
+  args: ['id', 'to', 'mtype', 'caller', 'p', 'expiresAt', 'fingerprint', 'body', 'tp', 'ch', 'wpol', 'fb'],
   shared: [...COMMON, 'idemTtl', 'backlogMax', 'backlogMaxBytes'],
 } as const;
 const CLAIM = {
   keys: ['tat', 'pause', 'fence', 'weights', 'ambiguous', 'idle'],
-  args: [...COMMON, 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs'],
+  args: [...COMMON, 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs', 'wpol'],
 } as const;
 const SETTLE_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'outcome', 'attemptJson', 'wamid', 'errorJson', 'wamidTtl'] as const;
-const RETRY_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson'] as const;
+const RETRY_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson', 'fallback'] as const;
+const FALLBACK_REQUEUE_ARGS = [...COMMON, 'id'] as const;
 const RELEASE_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'keepInflight'] as const;
 const REPLAY_ARGS = [...COMMON, 'id', 'attemptJson'] as const;
 const RETRY_KINDS = ['held', 'failed', 'stale'] as const;
-const ACCEPT_KINDS = ['created', 'duplicate', 'conflict', 'full'] as const;
+const ACCEPT_KINDS = ['created', 'duplicate', 'conflict', 'full', 'window', 'optout'] as const;
 
 /**
  * One partition of the outbound side (all of it when there is one): accepting a message onto its
@@ -142,6 +156,7 @@ class OutboundPartition {
   readonly #pause: Script<'pause', 'ms', number>;
   readonly #release: Script<LeaseKeys, (typeof RELEASE_ARGS)[number], boolean>;
   readonly #replay: Script<'rec', (typeof REPLAY_ARGS)[number], ReplayResult>;
+  readonly #fallbackRequeue: Script<'rec', (typeof FALLBACK_REQUEUE_ARGS)[number], boolean>;
 
   constructor(opts: OutboundOptions & { index: number }) {
     this.index = opts.index;
@@ -191,6 +206,13 @@ class OutboundPartition {
       parse: (reply) => Number(replyArray(reply, 'release')[0]) === 1,
     });
     this.#replay = defineScript(redis, { name: 'replay', keys: ['rec'], args: REPLAY_ARGS, constants, parse: parseReplay });
+    this.#fallbackRequeue = defineScript(redis, {
+      name: 'fallback-requeue',
+      keys: ['rec'],
+      args: FALLBACK_REQUEUE_ARGS,
+      constants,
+      parse: (reply) => replyString(replyArray(reply, 'fallback-requeue')[0], 'fallback-requeue') === 'ok',
+    });
   }
 
   /** The channel an accept publishes on when a claim found nothing since (dispatchers subscribe). */
@@ -224,6 +246,8 @@ class OutboundPartition {
           body: input.body,
           tp: input.traceparent ?? '',
           ch: input.channel ?? DEFAULT_CHANNEL,
+          wpol: POLICY_CODE[input.windowPolicy ?? 'enforce'],
+          fb: input.hasFallback ? '1' : '',
         },
       })),
       { ...this.#common(now), idemTtl: this.#idemTtlS, backlogMax: this.#backlogMax, backlogMaxBytes: this.#backlogMaxBytes },
@@ -252,6 +276,7 @@ class OutboundPartition {
         maxAgeMs: policy.maxAgeMs,
         intervalMs,
         toleranceMs: intervalMs * (burst - 1),
+        wpol: POLICY_CODE[policy.windowPolicy ?? 'enforce'],
       },
     ).then((reply) => parseClaim(reply, channel, this.index));
   }
@@ -292,7 +317,7 @@ class OutboundPartition {
   retry(
     lease: Lease,
     nowMs: number,
-    opts: { untilMs: number; countsAsFailure: boolean; keepInflight: boolean; maxAttempts: number; error: unknown },
+    opts: { untilMs: number; countsAsFailure: boolean; keepInflight: boolean; maxAttempts: number; error: unknown; fallback?: boolean },
     attempt: Attempt,
   ): Promise<{ kind: 'held' | 'failed' | 'stale'; failures: number }> {
     return this.#retry(this.#leaseKeys(lease), {
@@ -307,6 +332,7 @@ class OutboundPartition {
       untilMs: Math.round(opts.untilMs),
       maxAttempts: opts.maxAttempts,
       errorJson: JSON.stringify(opts.error ?? null),
+      fallback: opts.fallback ? '1' : '',
     });
   }
 
@@ -319,6 +345,15 @@ class OutboundPartition {
   replay(id: string, nowMs: number): Promise<ReplayResult> {
     const attempt: Attempt = { at: new Date(nowMs).toISOString(), outcome: 'replayed' };
     return this.#replay({ rec: this.keys.record(id) }, { ...this.#common(nowMs), id, attemptJson: JSON.stringify(attempt) });
+  }
+
+  /**
+   * A message WhatsApp failed for its window after it was sent (a `failed` status callback with
+   * 131047 / 470) back to the front of its recipient's queue, to go as its fallback template
+   * (lua/fallback-requeue.lua). False when it has no unused fallback or is not failed.
+   */
+  fallbackAfterFailure(id: string, nowMs: number): Promise<boolean> {
+    return this.#fallbackRequeue({ rec: this.keys.record(id) }, { ...this.#common(nowMs), id });
   }
 
   /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms` (extends, never shortens). */
@@ -464,6 +499,10 @@ export class Outbound {
     return this.#of(id).replay(id, nowMs);
   }
 
+  fallbackAfterFailure(id: string, nowMs: number): Promise<boolean> {
+    return this.#of(id).fallbackAfterFailure(id, nowMs);
+  }
+
   /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms`, in every partition. */
   async pause(ms: number, channel: string = DEFAULT_CHANNEL): Promise<void> {
     await Promise.all(this.#parts.map((p) => p.pause(ms, channel)));
@@ -509,7 +548,7 @@ function parseClaim(reply: unknown, channel: string, partition: number): Claim {
   if (s !== 'more' && s !== 'rate' && s !== 'paused' && s !== 'idle') throw new Error(`claim: unexpected state ${s}`);
   return {
     leases: replyArray(jobs, 'claim').map((job) => {
-      const [to, token, entry, body, ambiguous, failures, acceptedAt, caller] = replyArray(job, 'claim').map((c) => replyString(c, 'claim'));
+      const [to, token, entry, body, ambiguous, failures, acceptedAt, caller, fb] = replyArray(job, 'claim').map((c) => replyString(c, 'claim'));
       return {
         to: to!,
         token: token!,
@@ -523,6 +562,7 @@ function parseClaim(reply: unknown, channel: string, partition: number): Claim {
         priority: PRIORITY_NAME[entry!.charAt(0)] ?? 'normal',
         channel,
         partition,
+        fallback: fb === '2' ? 'use' : fb === '1' ? 'has' : 'none',
       };
     }),
     ended: replyArray(ended, 'claim').map((e) => {
@@ -549,8 +589,19 @@ function parseReplay(reply: unknown): ReplayResult {
 }
 
 function parseAccept(answer: unknown): AcceptResult {
-  const [kind, detail] = replyArray(answer, 'accept');
+  const [kind, detail, win] = replyArray(answer, 'accept');
   const k = replyOneOf(kind, ACCEPT_KINDS, 'accept');
   const d = replyString(detail, 'accept');
-  return k === 'full' ? { kind: 'full', bound: d === 'bytes' ? 'bytes' : 'count' } : { kind: k, id: d };
+  switch (k) {
+    case 'full':
+      return { kind: 'full', bound: d === 'bytes' ? 'bytes' : 'count' };
+    case 'window':
+      return { kind: 'window', lastInboundAtS: d === '' ? undefined : Number(d) };
+    case 'optout':
+      return { kind: 'opted-out', optedOutAtMs: Number(d) };
+    case 'conflict':
+      return { kind: k, id: d };
+    default:
+      return { kind: k, id: d, window: WINDOW_OF_CODE[win === undefined ? 'u' : replyString(win, 'accept')] ?? 'unknown' };
+  }
 }

@@ -14,7 +14,7 @@ export function inboundPayload(req: ParsedInboundRequest, ids: IdSource, nowMs: 
   const message: Json = {
     from: req.from,
     id: cloud ? ids.wamid() : ids.inboundId(),
-    timestamp: String(Math.floor(nowMs / 1000)),
+    timestamp: String(req.timestamp ?? Math.floor(nowMs / 1000)),
     ...content(req.kind, req, ids, cloud),
   };
   const contacts = [{ profile: { name: req.name }, wa_id: req.from }];

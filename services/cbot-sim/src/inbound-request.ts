@@ -19,6 +19,8 @@ export const InboundRequest = z
     mediaId: z.string().regex(/^[A-Za-z0-9._-]{1,256}$/).optional(),
     /** Message this one replies to (context.id; reaction target). */
     replyTo: z.string().optional(),
+    /** The message's own `timestamp` (unix seconds); default now. An old one plays a late or redelivered message. */
+    timestamp: z.number().int().min(0).max(99_999_999_999).optional(),
     format: z.enum(['onprem', 'cloud']).default('onprem'),
     /** Number of deliveries of the same payload (CBOT redelivers callbacks). */
     times: z.number().int().min(1).max(1000).default(1),

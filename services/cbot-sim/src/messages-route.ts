@@ -4,7 +4,8 @@ import type { SimReceivedMessage } from './message-log.js';
 import type { Simulator } from './simulator.js';
 import { validateMessage } from './validate-message.js';
 import {
-  accessDeniedBody, cloudAccessDeniedBody, cloudFailure, cloudInvalidParameterBody, failureBody, invalidParameterBody, pairRateLimitBody,
+  accessDeniedBody, cloudAccessDeniedBody, cloudFailure, cloudInvalidParameterBody, cloudWindowClosedBody, failureBody, invalidParameterBody,
+  pairRateLimitBody, windowClosedBody,
 } from './wa-errors.js';
 
 const maxBodyBytes = 1024 * 1024;
@@ -43,6 +44,7 @@ export async function handleMessages(sim: Simulator, req: IncomingMessage, res: 
 
   const { to, type, body } = check.message;
   if ((knobs.pairRateLimited[to] ?? 0) > sim.now()) return answer(sim, res, 400, pairRateLimitBody);
+  if (type !== 'template' && sim.outsideWindow(to)) return answer(sim, res, 400, cloud ? cloudWindowClosedBody : windowClosedBody);
   const wamid = sim.ids.wamid();
   const answerDropped = knobs.dropAnswerRate > 0 && sim.random() < knobs.dropAnswerRate;
   const headers = { ...req.headers };

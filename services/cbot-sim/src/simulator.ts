@@ -161,9 +161,23 @@ export class Simulator {
     });
   }
 
+  /** Each sender's newest inbound message delivered through this simulator (its timestamp, ms): the window `enforceWindow` keeps. */
+  readonly #lastInbound = new Map<string, number>();
+
+  /** Whether a free-form message to `to` is refused for the customer-service window (knobs enforceWindow, outsideWindow). */
+  outsideWindow(to: string): boolean {
+    const k = this.knobs;
+    if (k.outsideWindow.includes(to)) return true;
+    if (!k.enforceWindow) return false;
+    const last = this.#lastInbound.get(to);
+    return last === undefined || this.now() - last >= 24 * 3_600_000;
+  }
+
   deliverInbound(request: unknown): Delivery & { payload: unknown } {
     const req = InboundRequest.parse(request);
     const payload = inboundPayload(req, this.ids, this.now());
+    const at = (req.timestamp ?? Math.floor(this.now() / 1000)) * 1000;
+    if (at > (this.#lastInbound.get(req.from) ?? -1)) this.#lastInbound.set(req.from, at);
     return { ...this.deliver('inbound', payload, req.times, req.concurrent), payload };
   }
 
@@ -185,6 +199,7 @@ export class Simulator {
     this.plan.clear();
     this.sender.reset();
     this.timers.cancelAll();
+    this.#lastInbound.clear();
     this.media.reset();
     if (opts.knobs) {
       this.#knobs = this.#initialKnobs;

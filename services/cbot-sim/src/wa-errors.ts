@@ -14,6 +14,18 @@ export const pairRateLimitBody = JSON.stringify({
   error: { message: '(#131056) (Business Account, Consumer Account) pair rate limit hit', type: 'OAuthException', code: 131056, fbtrace_id: 'sim' },
 });
 
+/** Outside the 24 h customer-service window: On-Premises 470 (HTTP 400), Cloud 131047 (HTTP 400). */
+export const windowClosedBody = errorBody(470, 'Message failed to send because more than 24 hours have passed since the customer last replied to this number');
+export const cloudWindowClosedBody = JSON.stringify({
+  error: {
+    message: '(#131047) Re-engagement message',
+    type: 'OAuthException',
+    code: 131047,
+    error_data: { messaging_product: 'whatsapp', details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.' },
+    fbtrace_id: 'sim',
+  },
+});
+
 export function invalidParameterBody(details: string): string {
   return errorBody(1009, 'Parameter value is not valid', details);
 }

@@ -5,7 +5,7 @@ import { EventDeadLetters, SubscriberQueues } from '@cbot-relay/fanout';
 import type { Subscriber } from '@cbot-relay/fanout';
 import { DEFAULT_REDIS_URL, closeRedis, createRedis } from '@cbot-relay/queues';
 import type { RedisClient } from '@cbot-relay/queues';
-import { MessageStore, Outbound, PartitionsError, SubscriberStore, resolvePartitions } from '@cbot-relay/records';
+import { MessageStore, Outbound, PartitionsError, Recipients, SubscriberStore, resolvePartitions } from '@cbot-relay/records';
 import type { SubscriberRecord } from '@cbot-relay/records';
 import { EXIT, notFound, unreachable, usageError } from './cli-error.js';
 import type { ExitCode } from './cli-error.js';
@@ -49,6 +49,12 @@ export class CliContext {
 
   async outbound(): Promise<Outbound> {
     return new Outbound(await this.#outboundOpts());
+  }
+
+  /** WhatsApp's rules per recipient (window, opt-outs), in the recipients' outbound partitions. */
+  async recipients(): Promise<Recipients> {
+    const { redis, prefix, partitions } = await this.#outboundOpts();
+    return new Recipients({ redis, prefix, partitions });
   }
 
   /** The outbound partitions the relay uses (Redis keeps the count; the CLI never sets it). */

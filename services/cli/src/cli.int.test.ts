@@ -355,6 +355,27 @@ describe('cbot-relay CLI', { timeout: 240_000 }, () => {
     expect((await inProcess(['subscribers', 'grant', 'nobody'], env)).code).toBe(3);
   });
 
+  it('recipients show and opt-outs list|add|remove: the same rules the API keeps, across partitions', async () => {
+    const to = '905551119901';
+    const shown = json<{ window: string; optedOut: boolean; to: string }>(await inProcess(['recipients', 'show', `+${to}`, '--json'], env));
+    expect(shown).toMatchObject({ to, window: 'unknown', optedOut: false });
+    expect((await inProcess(['opt-outs', 'add', to], env)).out).toMatch(/optedOut:\s+yes, at /);
+    const refused = await fetch(`${base}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ to, type: 'text', text: { body: 'x' } }),
+    });
+    expect(refused.status).toBe(422);
+    for (const extra of ['905551119902', '905551119903']) expect((await inProcess(['opt-outs', 'add', extra], env)).code).toBe(0);
+    const first = json<{ items: { to: string }[]; nextCursor: string }>(await inProcess(['opt-outs', 'list', '--limit', '2', '--json'], env));
+    expect(first.items.map((i) => i.to)).toEqual([to, '905551119902']);
+    expect((await inProcess(['opt-outs', 'list', '--cursor', first.nextCursor], env)).out).toMatch(/^TO\s+CHANNEL\s+OPTED OUT AT\n905551119903 /);
+    expect(json<{ optedOut: boolean }>(await inProcess(['opt-outs', 'remove', to, '--json'], env)).optedOut).toBe(false);
+    expect((await inProcess(['recipients', 'show', 'abc'], env)).code).toBe(2);
+    expect((await inProcess(['opt-outs', 'list', '--cursor', 'nope'], env)).code).toBe(2);
+    expect((await inProcess(['recipients', 'show', to, '--channel', 'nope'], env)).code).toBe(3);
+  });
+
   it('templates list and usage: what GET /v1/templates and GET /v1/usage (admin) answer; bad input is exit 2 or 3', async () => {
     const api = async (path: string, key: string) => (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}` } })).json();
     // With nothing stored yet, the CLI asks CBOT itself.

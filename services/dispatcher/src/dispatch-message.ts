@@ -60,7 +60,7 @@ async function attemptSend(deps: DispatchDeps, lease: Lease, sendBy: number, spa
   }
   const started = deps.now();
   const client = deps.clients?.get(lease.channel) ?? deps.client;
-  const outcome = await client.sendMessage(lease.body);
+  const outcome = await client.sendMessage(lease.fallback === 'none' ? lease.body : outboundBody(lease));
   metrics.sendLatency.observe((deps.now() - started) / 1000);
   metrics.cbotAnswers.inc({ outcome: outcome.kind === 'throttled' ? `throttled_${outcome.scope}` : outcome.kind, code: codeLabel(outcome), channel: lease.channel });
   if (span) traceOutcome(span, outcome);
@@ -98,6 +98,14 @@ async function settle(deps: DispatchDeps, lease: Lease, outcome: SendOutcome, st
     }
     case 'permanent': {
       const a = attempt(started, 'failed', outcome.httpStatus, outcome.error.message);
+      if (lease.fallback === 'has' && outcome.error.code !== undefined && WINDOW_REFUSALS.has(outcome.error.code)) {
+        // CBOT refused the free-form message for its window: its fallback template goes next, from the
+        // recipient's head (held until now: the next claim takes it), once.
+        await outbound.retry(lease, now, { untilMs: now, countsAsFailure: false, keepInflight: false, maxAttempts: policy.maxAttempts, error: outcome.error, fallback: true }, a);
+        metrics.retried.inc({ kind: 'fallback' });
+        log.info({ relayId: lease.id, code: outcome.error.code }, 'CBOT refused the message for its customer-service window; sending its fallback template');
+        return;
+      }
       await outbound.settle(lease, now, { kind: 'failed', error: outcome.error }, a);
       metrics.failed.inc({ reason: 'permanent' });
       log.info({ relayId: lease.id, httpStatus: outcome.httpStatus, code: outcome.error.code }, 'CBOT refused the message');
@@ -129,6 +137,23 @@ async function settle(deps: DispatchDeps, lease: Lease, outcome: SendOutcome, st
       return;
     }
   }
+}
+
+/** WhatsApp's "outside the customer-service window" codes: 131047 (Cloud), 470 (On-Premises). */
+export const WINDOW_REFUSALS: ReadonlySet<number> = new Set([131047, 470]);
+
+/**
+ * The body CBOT gets for a message that carries a `fallback`: the message without it, or (`use`) the
+ * fallback template to the same recipient, with the message's envelope fields.
+ */
+export function outboundBody(lease: Pick<Lease, 'body' | 'fallback'>): string {
+  const { fallback, ...message } = JSON.parse(lease.body) as Record<string, unknown> & { fallback?: { template?: unknown } };
+  if (lease.fallback !== 'use' || fallback === undefined) return JSON.stringify(message);
+  const out: Record<string, unknown> = {};
+  for (const k of ['messaging_product', 'recipient_type', 'to']) if (Object.hasOwn(message, k)) out[k] = message[k];
+  out.type = 'template';
+  out.template = fallback.template;
+  return JSON.stringify(out);
 }
 
 function attempt(at: number, outcome: Attempt['outcome'], httpStatus?: number, error?: string): Attempt {

@@ -31,6 +31,8 @@ export interface DispatchChannel {
   id: string;
   /** Messages per second on this channel (CBOT number) across every dispatcher. */
   ratePerSecond: number;
+  /** The channel's WINDOW_POLICY (default `enforce`): re-checked at the claim. */
+  windowPolicy?: 'enforce' | 'warn' | 'off';
 }
 
 /** A channel's claim state in one outbound partition, in this process: not claimed again before `notBefore` (epoch ms). */
@@ -80,7 +82,7 @@ export class Dispatcher {
       channels.map((c) => ({
         id: c.id,
         partition,
-        policy: { leaseMs: opts.leaseMs, maxAgeMs: opts.deps.policy.maxAgeMs, ratePerSecond: c.ratePerSecond },
+        policy: { leaseMs: opts.leaseMs, maxAgeMs: opts.deps.policy.maxAgeMs, ratePerSecond: c.ratePerSecond, ...(c.windowPolicy ? { windowPolicy: c.windowPolicy } : {}) },
         notBefore: 0,
         idle: false,
       })),
@@ -200,6 +202,8 @@ export class Dispatcher {
       const say = () => {
         if (reason === 'expired') log.info({ relayId: id }, 'message expired before it could be sent');
         else if (reason === 'missing') log.warn({ relayId: id }, 'no record for a queued message; skipped');
+        else if (reason === 'opted_out') log.info({ relayId: id }, 'message not sent: the recipient opted out');
+        else if (reason === 'window') log.info({ relayId: id }, 'message not sent: the customer-service window closed while it waited');
         else log.warn({ relayId: id, reason }, 'message failed');
       };
       // With tracing on, the line carries the trace of the request that accepted the message.

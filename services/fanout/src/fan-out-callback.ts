@@ -4,6 +4,8 @@ import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { InboundJob } from '@cbot-relay/queues';
 import { wantsChannel } from '@cbot-relay/records';
 import type { MessageStore } from '@cbot-relay/records';
+import { applyRecipientRules } from './recipient-rules.js';
+import type { RecipientRulesDeps } from './recipient-rules.js';
 import { wants } from './subscriptions.js';
 import type { Subscriber } from './subscriptions.js';
 
@@ -19,6 +21,14 @@ export interface FanOutDeps {
   templatesChanged?: (channel: string) => Promise<void>;
   /** CALLBACK_MAX_ITEMS and EVENT_CONTACT_MAX_BYTES; DEFAULT_CALLBACK_LIMITS when absent. */
   limits?: CallbackLimits;
+  /** WhatsApp's rules from inbound messages (customer-service window, opt-out keywords); absent: not kept. */
+  rules?: RecipientRulesDeps;
+  /**
+   * A relay message WhatsApp failed for its customer-service window after it was sent (a `failed`
+   * status with 131047 / 470) goes again as its fallback template (Outbound.fallbackAfterFailure);
+   * false when it has none. Absent: such a message stays failed.
+   */
+  windowFallback?: (relayId: string) => Promise<boolean>;
 }
 
 export interface FanOutResult {
@@ -48,22 +58,30 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
     const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel, ...(media ? { media } : {}) };
     const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, deps) : produced;
     if (event.type === 'template.status') await deps.templatesChanged?.(channel);
-    let added = 0;
-    let targets = 0;
-    for (const sub of deps.subscribers) {
-      if (!wants(sub, event.type) || !wantsChannel(sub, channel)) continue;
-      targets++;
-      if (await deps.add(sub, event)) added++;
-    }
-    if (targets > 0 && added === 0) {
-      result.duplicates++;
-      deps.metrics.duplicateEvents.inc();
-    } else {
-      result.events++;
-      deps.metrics.events.inc({ type: event.type });
-    }
+    // The window and opt-outs are written before the message's event goes out: a consumer that answers
+    // it at once finds the window open.
+    const opt = event.type === 'message.received' && deps.rules ? await applyRecipientRules(event, channel, deps.now(), deps.rules) : undefined;
+    await deliver(event, channel, deps, result);
+    if (opt) await deliver(opt, channel, deps, result);
   }
   return result;
+}
+
+async function deliver(event: RelayEvent, channel: string, deps: FanOutDeps, result: FanOutResult): Promise<void> {
+  let added = 0;
+  let targets = 0;
+  for (const sub of deps.subscribers) {
+    if (!wants(sub, event.type) || !wantsChannel(sub, channel)) continue;
+    targets++;
+    if (await deps.add(sub, event)) added++;
+  }
+  if (targets > 0 && added === 0) {
+    result.duplicates++;
+    deps.metrics.duplicateEvents.inc();
+  } else {
+    result.events++;
+    deps.metrics.events.inc({ type: event.type });
+  }
 }
 
 /** Moves the sent message's record and names its relay id on the event when the wamid is ours. */
@@ -83,7 +101,17 @@ async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOu
   if (pricing !== undefined && pricedFor !== undefined) {
     deps.metrics.messagesPriced.inc({ channel, caller: pricedFor, category: pricing.category, type: pricing.type });
   }
+  if (relayId !== undefined && status.data.status === 'failed' && deps.windowFallback && windowRefused(errors)) {
+    // After the failure is recorded: the fallback requeue takes only a failed record, so a redelivered
+    // callback finds the fallback used and does nothing.
+    if (await deps.windowFallback(relayId)) deps.log.info({ relayId }, 'WhatsApp failed the message for its customer-service window; sending its fallback template');
+  }
   return relayId === undefined ? event : { ...event, relayMessageId: relayId };
+}
+
+/** A status's `errors` name WhatsApp's customer-service window: 131047 (Cloud), 470 (On-Premises). */
+function windowRefused(errors: unknown): boolean {
+  return Array.isArray(errors) && errors.some((e) => typeof e === 'object' && e !== null && [131047, 470].includes(Number((e as { code?: unknown }).code)));
 }
 
 /** Items past CALLBACK_MAX_ITEMS travel in one unrecognized event; say so, since their statuses move no record. */

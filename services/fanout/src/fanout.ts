@@ -10,6 +10,7 @@ import { startInboundWorker } from './inbound-worker.js';
 import { PushWorker } from './push-worker.js';
 import type { SignedSubscriber } from './push-worker.js';
 import { QueueDepthSampler } from './queue-depth.js';
+import type { RecipientRulesDeps } from './recipient-rules.js';
 import { SubscriberQueues } from './subscriber-queues.js';
 import { SubscriberRetention } from './subscriber-retention.js';
 import type { RetainedQueue, RetentionPolicy } from './subscriber-retention.js';
@@ -24,6 +25,10 @@ export interface FanoutOptions {
   /** The subscribers to start with (`startFanoutFromStore`: the store's, then followed). */
   subscriptions: Subscriptions | { subscribers: readonly LiveSubscriber[] };
   store: Pick<MessageStore, 'applyStatus'>;
+  /** WhatsApp's rules kept from inbound messages (window, opt-out keywords); absent: not kept. */
+  rules?: RecipientRulesDeps;
+  /** Sends a message's fallback template when a `failed` status says its window was closed (FanOutDeps.windowFallback). */
+  windowFallback?: (relayId: string) => Promise<boolean>;
   /** A template.status event came in on the channel (its template list is to be reloaded). */
   templatesChanged?: (channel: string) => Promise<void>;
   fanout: RelayConfig['fanout'];
@@ -116,6 +121,8 @@ export class Fanout {
         metrics,
         log,
         limits: { maxItems: cfg.callbackMaxItems, contactMaxBytes: cfg.contactMaxBytes },
+        ...(opts.rules ? { rules: opts.rules } : {}),
+        ...(opts.windowFallback ? { windowFallback: opts.windowFallback } : {}),
         ...(opts.templatesChanged ? { templatesChanged: opts.templatesChanged } : {}),
       },
     });

@@ -25,3 +25,5 @@ export {
 export type { HttpSubscriber } from './subscriptions.js';
 export { signWebhook, signingKey, webhookHeaders } from './webhook-signature.js';
 export { seedSubscribers, subscriberRecord } from './seed-subscribers.js';
+export { DEFAULT_OPT_KEYWORDS, applyRecipientRules, foldKeyword, optKeyword } from './recipient-rules.js';
+export type { OptKeywords, RecipientRulesDeps } from './recipient-rules.js';

@@ -18,6 +18,8 @@ import type { MediaRoutesDeps } from './media-routes.js';
 import { mediaRoutes } from './media-routes.js';
 import type { OpsDeps } from './ops-routes.js';
 import { opsRoutes } from './ops-routes.js';
+import type { RecipientRoutesDeps } from './recipients-routes.js';
+import { recipientRoutes } from './recipients-routes.js';
 import type { SendRoutesDeps } from './send-routes.js';
 import type { SubscriberRoutesDeps } from './subscriber-routes.js';
 import { subscriberRoutes } from './subscriber-routes.js';
@@ -34,6 +36,8 @@ export interface IngressAppDeps {
   ops: OpsDeps;
   log: Logger;
   metrics: Metrics;
+  /** `/v1/recipients/{to}` and `/v1/opt-outs` (WhatsApp's rules); absent: not served. */
+  recipients?: RecipientRoutesDeps;
   /** `/v1/media` (uploads and downloads through the channels' CBOT); absent: not served. */
   media?: Omit<MediaRoutesDeps, 'send' | 'log'>;
   /** `/v1/subscribers` (admin API); absent: not served. */
@@ -123,6 +127,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.use(batchRoute({ ...deps.send, ...(budget ? { budget } : {}) }));
   app.use(adminRoutes(deps.admin));
   if (deps.subscribers) app.use(subscriberRoutes(deps.subscribers));
+  if (deps.recipients) app.use(recipientRoutes(deps.recipients));
   app.use(webhookRoute({ ...deps.webhook, ...(budget ? { budget } : {}) }));
   if (deps.queueUi) app.use(deps.queueUi);
   app.use((_req, res) => sendError(res, new HttpError(404, 'not_found', 'no such route')));

@@ -48,7 +48,7 @@ function acceptItem(deps: SendRoutesDeps, who: string, item: unknown, headers: I
   const text = Buffer.from(JSON.stringify(message) ?? '', 'utf8');
   if (text.length > deps.maxBodyBytes) return fail(new HttpError(413, 'payload_too_large', `the item is larger than ${deps.maxBodyBytes} bytes`));
   // Runs synchronously up to the accept, so the items are submitted in order and go to Redis together.
-  return acceptMessage(deps, who, text, itemHeaders, deadline).then((id): BatchResult => ({ status: 202, id }), fail);
+  return acceptMessage(deps, who, text, itemHeaders, deadline).then(({ id, window }): BatchResult => ({ status: 202, id, window }), fail);
 }
 
 /**

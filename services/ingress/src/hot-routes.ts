@@ -6,7 +6,7 @@ import type { BodyBudget } from './body-budget.js';
 import type { OnRejected } from './http-error.js';
 import { HttpError, answerError, writeJson } from './http-error.js';
 import type { SendRoutesDeps } from './send-routes.js';
-import { acceptMessage, admit, caller, requireJson } from './send-routes.js';
+import { WINDOW_HEADER, acceptMessage, admit, caller, requireJson } from './send-routes.js';
 import type { WebhookDeps } from './webhook-route.js';
 import { acceptCallback, authenticateCallback, callbackChannel } from './webhook-route.js';
 
@@ -45,8 +45,9 @@ export function hotRoutes(deps: HotRoutesDeps): (req: IncomingMessage, res: Serv
     await admit(deps.send, who, res, due);
     requireJson(req.headers);
     const body = await readBody(req, res, deps.send.maxBodyBytes, deps.budget, due);
-    const id = await acceptMessage(deps.send, who, body, req.headers, due);
+    const { id, window } = await acceptMessage(deps.send, who, body, req.headers, due);
     res.setHeader('Location', `${SEND}/${id}`);
+    res.setHeader(WINDOW_HEADER, window);
     writeJson(res, 202, { id, status: 'queued' });
   };
 

@@ -6,6 +6,10 @@ import type { Logger } from '@cbot-relay/observability';
 export interface ErrorDetail {
   path?: string;
   message: string;
+  /** outside_customer_service_window: the recipient's last inbound message (ISO time), null when none is known. */
+  lastInboundAt?: string | null;
+  /** recipient_opted_out: when the recipient opted out. */
+  optedOutAt?: string;
 }
 
 /** An answer the ingress means to give; anything else thrown is a 500. Its code must be one of ERROR_CODES (@cbot-relay/api). */

@@ -3,6 +3,7 @@ import { Router, raw } from 'express';
 import type { RequestHandler } from 'express';
 import { ExpiresIn, IdempotencyKey, MAX_EXPIRES_IN_S, Priority as PriorityHeader } from '@cbot-relay/api';
 import { normalizeRecipient, validateOutboundMessage } from '@cbot-relay/messages';
+import type { WindowPolicy, WindowState } from '@cbot-relay/records';
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import type { ListPage, ListQuery, MessageRecord, MessageStore, Outbound, Priority } from '@cbot-relay/records';
 import { fingerprint } from '@cbot-relay/records';
@@ -61,6 +62,8 @@ export interface ChannelRouting {
   defaultId: string;
   /** Callers limited to some channels (`name:key:a|b`), by caller name; absent callers may use every channel. */
   allowed: ReadonlyMap<string, readonly string[]>;
+  /** Each channel's WINDOW_POLICY (`windowPolicy`); absent channels: `enforce`. */
+  windowPolicy?: ReadonlyMap<string, WindowPolicy>;
 }
 
 const SINGLE_CHANNEL: ChannelRouting = { ids: ['default'], defaultId: 'default', allowed: new Map() };
@@ -137,16 +140,51 @@ export function requireJson(headers: IncomingHttpHeaders): void {
   }
 }
 
+/** What an accepted send answers with: its relay id and the recipient's customer-service window (X-Relay-Window). */
+export interface Accepted {
+  id: string;
+  window: WindowState;
+}
+
+/** The `X-Relay-Window` header every 202 carries. */
+export const WINDOW_HEADER = 'X-Relay-Window';
+
+/**
+ * A send body's `fallback` (optional): `{"type": "template", "template": {…}}`, valid as a template
+ * message to the same recipient (the messages package's schema). Throws the 400 otherwise.
+ */
+export function checkFallback(value: Record<string, unknown>): boolean {
+  if (!Object.hasOwn(value, 'fallback')) return false;
+  const fb = value.fallback;
+  const bad = (path: string, message: string) => new HttpError(400, 'invalid_message', 'the body is not a valid message', [{ path, message }]);
+  if (typeof fb !== 'object' || fb === null || Array.isArray(fb)) throw bad('fallback', 'must be an object {"type": "template", "template": {…}}');
+  const extra = Object.keys(fb).filter((k) => k !== 'type' && k !== 'template');
+  if (extra.length > 0) throw bad(`fallback.${extra[0]!.slice(0, 64)}`, 'unknown field: a fallback has only type and template');
+  if ((fb as { type?: unknown }).type !== 'template') throw bad('fallback.type', 'must be "template"');
+  const checked = validateOutboundMessage({ to: value.to, type: 'template', template: (fb as { template?: unknown }).template });
+  if (!checked.ok) {
+    throw new HttpError(
+      400,
+      'invalid_message',
+      'the body is not a valid message',
+      checked.issues.filter((i) => i.path !== 'to').map((i) => ({ ...i, path: `fallback.${i.path}` })),
+    );
+  }
+  return true;
+}
+
 /**
  * POST /v1/messages once the caller is known and the body read: validates, then makes the message
- * durable and queues it behind its recipient's earlier ones, within the backlog bounds, in one step.
- * Returns the relay id (an earlier one for a repeated Idempotency-Key); throws the HttpError to
- * answer otherwise.
+ * durable and queues it behind its recipient's earlier ones, within the backlog bounds, in one step —
+ * the same step that holds it to the recipient's customer-service window and opt-out.
+ * Returns the relay id (an earlier one for a repeated Idempotency-Key) and the window; throws the
+ * HttpError to answer otherwise.
  */
-export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unknown, headers: IncomingHttpHeaders, deadline?: AnswerDeadline): Promise<string> {
+export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unknown, headers: IncomingHttpHeaders, deadline?: AnswerDeadline): Promise<Accepted> {
   const { text, value } = readJson(body);
   const checked = validateOutboundMessage(value);
   if (!checked.ok) throw new HttpError(400, 'invalid_message', 'the body is not a valid message', checked.issues);
+  const hasFallback = checkFallback(value as Record<string, unknown>);
   const idem = readIdempotencyKey(headers);
   const expiresIn = readExpiresIn(headers);
   const priority = readPriority(headers);
@@ -158,6 +196,11 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
     // In-process (no Redis read): the channel's list as this ingress last took it.
     const refused = deps.templates.check(routed.channel, (value as { template?: unknown }).template);
     if (refused) throw new HttpError(400, refused.code, refused.message, refused.details);
+  }
+  if (hasFallback && deps.templates) {
+    // The fallback is a template send too: held to the same list, its details under `fallback.`.
+    const refused = deps.templates.check(routed.channel, (value as { fallback: { template: unknown } }).fallback.template);
+    if (refused) throw new HttpError(400, refused.code, refused.message, refused.details.map((d) => ({ ...d, path: `fallback.${d.path ?? ''}` })));
   }
   const id = newRelayId(now);
   const traceparent = deps.tracing?.traceparent();
@@ -175,6 +218,8 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
       ...(expiresIn === undefined ? {} : { expiresAtMs: now + expiresIn * 1000 }),
       ...(idem === undefined ? {} : { idempotency: { key: idem, fingerprint: fingerprint(value) } }),
       ...(traceparent === undefined ? {} : { traceparent }),
+      windowPolicy: deps.channels?.windowPolicy?.get(routed.channel) ?? 'enforce',
+      hasFallback,
     });
     // Past the deadline the accept goes on in Redis: the answer says it may have happened.
     accepted = await (deadline ? deadline.within(accepting, () => new AnswerTimeoutError('send')) : accepting);
@@ -190,11 +235,24 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
   if (accepted.kind === 'conflict') {
     throw new HttpError(409, 'idempotency_conflict', 'this Idempotency-Key was used with a different body');
   }
+  if (accepted.kind === 'window') {
+    const lastInboundAt = accepted.lastInboundAtS === undefined ? null : new Date(accepted.lastInboundAtS * 1000).toISOString();
+    throw new HttpError(
+      422,
+      'outside_customer_service_window',
+      `the recipient's customer-service window on channel "${routed.channel}" is closed: only a template (or a body with a "fallback" template) can be sent`,
+      [{ path: 'to', message: lastInboundAt === null ? 'no inbound message from this recipient is known' : `last inbound message at ${lastInboundAt}`, lastInboundAt }],
+    );
+  }
+  if (accepted.kind === 'opted-out') {
+    const optedOutAt = new Date(accepted.optedOutAtMs).toISOString();
+    throw new HttpError(422, 'recipient_opted_out', `the recipient opted out on channel "${routed.channel}"`, [{ path: 'to', message: `opted out at ${optedOutAt}`, optedOutAt }]);
+  }
   if (accepted.kind === 'created') deps.metrics.accepted.inc({ caller: who });
   // A repeated key waits too: its first accept may be the write no replica has yet.
   await replicatedWithin(deps.replicated, deadline, 'send');
   deps.tracing?.annotate({ 'cbot_relay.message_id': accepted.id, 'cbot_relay.accept': accepted.kind });
-  return accepted.id;
+  return { id: accepted.id, window: accepted.window };
 }
 
 /**
@@ -218,8 +276,8 @@ export function sendRoutes(deps: SendRoutesDeps): Router {
   };
 
   r.post('/v1/messages', authenticate, admission, pauseDeadline, body, resumeDeadline, async (req, res) => {
-    const id = await acceptMessage(deps, res.locals.caller as string, req.body, req.headers, answerDeadline(deps, res.locals));
-    res.status(202).location(`/v1/messages/${id}`).json({ id, status: 'queued' });
+    const { id, window } = await acceptMessage(deps, res.locals.caller as string, req.body, req.headers, answerDeadline(deps, res.locals));
+    res.status(202).location(`/v1/messages/${id}`).setHeader(WINDOW_HEADER, window).json({ id, status: 'queued' });
   });
 
   r.get('/v1/messages/:id', authenticate, async (req, res) => {

@@ -229,6 +229,36 @@ describe('channels: receiving', () => {
   });
 });
 
+describe("channels: WhatsApp's rules per channel", () => {
+  const view = async (to: string, channel: string, key = CRM) =>
+    fetch(`${base}/v1/recipients/${to}?channel=${channel}`, { headers: { authorization: `Bearer ${key}` } });
+  const fallback = { type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } };
+
+  it("sends the fallback on Cloud's 131047, keeps STOP to its channel, and holds the recipient view to the key's channels", async () => {
+    const to = '905550000300';
+    cloud.setKnobs({ outsideWindow: [to] });
+    const m = await send(text(to, { channel: 'support-tr', fallback }));
+    expect(m.status).toBe(202);
+    const rec = await waitFor(async () => {
+      const r = await record(m.json.id);
+      if (r.status === 'failed') throw new Error(JSON.stringify(r));
+      return r.status === 'sent' ? r : undefined;
+    }, { what: 'the fallback sent' });
+    expect(rec.sentBody).toBe('fallback');
+    expect(cloud.received().filter((x) => x.to === to).map((x) => x.body)).toEqual([{ messaging_product: 'whatsapp', to, type: 'template', template: fallback.template }]);
+    cloud.setKnobs({ outsideWindow: [] });
+
+    await cloud.deliverInbound({ from: to, text: 'STOP', format: 'cloud' });
+    await waitFor(async () => ((await (await view(to, 'support-tr')).json()) as { optedOut: boolean }).optedOut, { what: 'opted out on support-tr' });
+    expect(await (await view(to, 'sales')).json()).toMatchObject({ channel: 'sales', optedOut: false, window: 'unknown' });
+    expect((await send(text(to, { channel: 'support-tr' }))).json.error.code).toBe('recipient_opted_out');
+    expect((await send(text(to, { channel: 'sales' }))).status).toBe(202);
+
+    expect((await view(to, 'support-tr', SALES_ONLY)).status).toBe(403);
+    expect((await view(to, 'sales', SALES_ONLY)).status).toBe(200);
+  });
+});
+
 describe('channels: operations', () => {
   it('refuses to start without a channel that still has queued messages', async () => {
     cloud.setKnobs({ errorRate: 1, errorMix: { '429': 1 }, retryAfterSeconds: 600 });

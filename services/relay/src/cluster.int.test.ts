@@ -34,6 +34,24 @@ describe('on a Redis Cluster (REDIS_CLUSTER=1, hash-tagged QUEUE_PREFIX)', () =>
     expect(h.sim.received()).toHaveLength(10);
   });
 
+  it("keeps WhatsApp's rules in each recipient's partition: the window from an old inbound, and STOP", async () => {
+    const view = async (to: string) => json<{ window: string; optedOut: boolean; lastInboundAt: string | null }>(
+      await fetch(`${h.base}/v1/recipients/${to}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } }),
+    );
+    const recipients = ['905557200001', '905557200002', '905557200003', '905557200004'];
+    for (const to of recipients) await h.sim.deliverInbound({ from: to, timestamp: Math.floor(Date.now() / 1000) - 25 * 3600 });
+    for (const to of recipients) await waitFor(async () => (await view(to)).lastInboundAt !== null, { what: `${to}'s inbound` });
+    for (const to of recipients) {
+      expect((await view(to)).window).toBe('closed');
+      expect((await h.send({ to, type: 'text', text: { body: 'late' } })).status).toBe(422);
+    }
+    await h.sim.deliverInbound({ from: recipients[0]!, text: 'STOP' });
+    await waitFor(async () => (await view(recipients[0]!)).optedOut, { what: 'opted out' });
+    const refused = await json<{ error: { code: string } }>(await h.send({ to: recipients[0], type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } }));
+    expect(refused.error.code).toBe('recipient_opted_out');
+    expect(h.sim.received().filter((m) => recipients.includes(m.to))).toEqual([]);
+  });
+
   it('spreads the outbound side over every primary, each recipient still in acceptance order', async () => {
     const recipients = Array.from({ length: 30 }, (_, i) => `9055571${String(i).padStart(5, '0')}`);
     // A CBOT slow enough that many recipients are in flight at once.

@@ -196,13 +196,13 @@ describe('POST /v1/messages/batch', () => {
     const id = (first.results[0] as { id: string }).id;
     // The second item of the same batch is already a repeat of the first.
     expect(first.results).toEqual([
-      { status: 202, id },
-      { status: 202, id },
+      { status: 202, id, window: 'unknown' },
+      { status: 202, id, window: 'unknown' },
     ]);
     const again = await json<BatchAnswer>(
       await batch({ messages: [{ ...text(to, 'once'), idempotencyKey: 'order-77' }, { ...text(to, 'changed'), idempotencyKey: 'order-77' }] }),
     );
-    expect(again.results[0]).toEqual({ status: 202, id });
+    expect(again.results[0]).toEqual({ status: 202, id, window: 'unknown' });
     expect(again.results[1]).toMatchObject({ status: 409, error: { code: 'idempotency_conflict' } });
     // The same key on the single send API is the same key.
     const single = await h.send(text(to, 'once'), { 'idempotency-key': 'order-77' });

@@ -310,6 +310,32 @@ describe('the subscribers API conforms to the description', () => {
   });
 });
 
+describe("WhatsApp's rules: the answers match the description", () => {
+  const one = '/v1/recipients/{to}';
+  const optOuts = '/v1/opt-outs';
+  const optOut = '/v1/opt-outs/{to}';
+  const call = (path: string, method = 'GET', key = ADMIN_KEY) => fetch(`${h.base}${path}`, { method, headers: { authorization: `Bearer ${key}` } });
+
+  it('the recipient view, the opt-out list and changes, their 400/401/403, and the 202 header and 422s of a send', async () => {
+    const to = '905553390001';
+    await conforms(await call(`/v1/recipients/${to}`, 'GET', API_KEY), one, 'GET', 200);
+    await conforms(await call(`/v1/recipients/${to}?channel=nope`, 'GET', API_KEY), one, 'GET', 400);
+    await conforms(await call(`/v1/recipients/${to}`, 'GET', 'wrong-key-123'), one, 'GET', 401);
+    await conforms(await call(`/v1/opt-outs/${to}`, 'PUT'), optOut, 'PUT', 200);
+    const page = (await conforms(await call('/v1/opt-outs?limit=5'), optOuts, 'GET', 200)) as { items: { to: string }[] };
+    expect(page.items.map((i) => i.to)).toContain(to);
+    await conforms(await call('/v1/opt-outs?cursor=zzz'), optOuts, 'GET', 400);
+    await conforms(await call('/v1/opt-outs', 'GET', API_KEY), optOuts, 'GET', 401);
+    const refused = (await conforms(await post('/v1/messages', JSON.stringify(text(to))), '/v1/messages', 'POST', 422)) as { error: { code: string } };
+    expect(refused.error.code).toBe('recipient_opted_out');
+    await conforms(await call(`/v1/opt-outs/${to}`, 'DELETE'), optOut, 'DELETE', 200);
+    await conforms(await call('/v1/opt-outs/abc', 'DELETE'), optOut, 'DELETE', 400);
+    const sent = await post('/v1/messages', JSON.stringify({ ...text(to), fallback: { type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } } }));
+    await conforms(sent, '/v1/messages', 'POST', 202);
+    expect(sent.headers.get('x-relay-window')).toBe('unknown');
+  });
+});
+
 describe('media routes against the document', () => {
   const media = '/v1/media';
   const one = '/v1/media/{id}';

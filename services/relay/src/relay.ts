@@ -4,7 +4,7 @@ import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } fro
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, ReplicaWait, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
-import { MediaMissing, MessageStore, Outbound, PartitionsError, SubscriberStore, TemplateStore, resolvePartitions } from '@cbot-relay/records';
+import { MediaMissing, MessageStore, Outbound, PartitionsError, Recipients, SubscriberStore, TemplateStore, resolvePartitions } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
 import { webhookHeaders } from './register-webhook.js';
 import { WebhookRegistrar } from './webhook-registrar.js';
@@ -79,6 +79,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const httpStore = new MessageStore({ redis: httpRedis, ...storeOpts });
   const outboundOpts = { ...storeOpts, backlogMax: config.ingress.backlogMax, backlogMaxBytes: config.ingress.backlogMaxBytes };
   const httpOutbound = new Outbound({ redis: httpRedis, ...outboundOpts });
+  // WhatsApp's rules per channel and recipient (window, opt-outs), in the recipients' outbound partitions.
+  const httpRecipients = new Recipients({ redis: httpRedis, prefix, partitions });
   // Subscribers live in Redis (admin API); SUBSCRIPTIONS_FILE seeds them at startup.
   const httpSubscribers = new SubscriberStore({ redis: httpRedis, prefix });
 
@@ -123,7 +125,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         leaseMs: config.cbot.timeoutMs + 10_000,
         cbotTimeoutMs: config.cbot.timeoutMs,
         ratePerSecond: config.cbot.rateLimitPerSecond,
-        channels: channels.map((ch) => ({ id: ch.id, ratePerSecond: ch.rateLimitPerSecond })),
+        channels: channels.map((ch) => ({ id: ch.id, ratePerSecond: ch.rateLimitPerSecond, windowPolicy: ch.windowPolicy ?? config.rules.windowPolicy })),
         deps: {
           outbound,
           client,
@@ -152,6 +154,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     if (roles.has('fanout')) {
       const { startFanoutFromStore } = await import('@cbot-relay/fanout');
+      const fanoutOutbound = new Outbound({ redis: workerRedis, ...outboundOpts });
       const workerTemplates = new TemplateStore({ redis: workerRedis, prefix });
       const fanout = await startFanoutFromStore({
         connection: workerRedis,
@@ -159,6 +162,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         cluster: config.redis.cluster,
         subscriberStore: new SubscriberStore({ redis: workerRedis, prefix }),
         store: workerStore,
+        windowFallback: (relayId: string) => fanoutOutbound.fallbackAfterFailure(relayId, now()),
+        rules: {
+          recipients: new Recipients({ redis: workerRedis, prefix, partitions }),
+          keywords: { optOut: config.rules.optOutKeywords, optIn: config.rules.optInKeywords },
+        },
         // A template changed status: every ingress reloads that channel's list at its next look.
         templatesChanged: (channel) => workerTemplates.markStale(channel),
         fanout: config.fanout,
@@ -327,7 +335,20 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           ids: channels.map((ch) => ch.id),
           defaultId: defaultChannel,
           allowed: new Map(config.apiKeys.flatMap((k) => (k.channels ? [[k.name, k.channels] as const] : []))),
+          windowPolicy: new Map(channels.map((ch) => [ch.id, ch.windowPolicy ?? config.rules.windowPolicy])),
         },
+      },
+      recipients: {
+        keys: new KeyRing(config.apiKeys),
+        adminKeys: new KeyRing(config.adminKeys),
+        recipients: httpRecipients,
+        channels: {
+          ids: channels.map((ch) => ch.id),
+          defaultId: defaultChannel,
+          allowed: new Map(config.apiKeys.flatMap((k) => (k.channels ? [[k.name, k.channels] as const] : []))),
+        },
+        now,
+        log,
       },
       subscribers: { adminKeys: new KeyRing(config.adminKeys), store: httpSubscribers, now, log },
       media: {

@@ -6,6 +6,7 @@
 ]]
 --- @include "includes/ready"
 --- @include "includes/record"
+--- @include "includes/rules"
 
 local function attempt(outcome) return '{"at":"' .. nowIso .. '","outcome":"' .. outcome .. '"}' end
 
@@ -22,7 +23,7 @@ local function lease(to, entry, id, rec, r, body)
   local tok = tostring(redis.call('INCR', fence))
   redis.call('HSET', kr(to), 's', 'leased', 'tok', tok)
   redis.call('ZADD', LEASES, now + tonumber(leaseMs), to)
-  return {to, tok, entry, body, amb, r[5] or '0', r[6], r[7] or '-'}
+  return {to, tok, entry, body, amb, r[5] or '0', r[6], r[7] or '-', r[9] or ''}
 end
 
 local function take(to, ended)
@@ -35,7 +36,7 @@ local function take(to, ended)
     end
     local id = string.sub(entry, 2)
     local rec = krec(id)
-    local r = redis.call('HMGET', rec, 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'createdAt', 'caller')
+    local r = redis.call('HMGET', rec, 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'createdAt', 'caller', 'type', 'fb')
     local reason = nil
     if not r[1] then reason = 'missing'
     elseif r[1] ~= 'queued' and r[1] ~= 'sending' then reason = 'done'
@@ -43,8 +44,15 @@ local function take(to, ended)
     elseif now - tonumber(r[3] or r[6]) > tonumber(maxAgeMs) then reason = 'max_age'
     else
       local body = redis.call('GET', kbody(id))
-      if body then return lease(to, entry, id, rec, r, body) end
-      reason = 'no_body'
+      local rule = body and headRule(rec, to, r[8], r[9], wpol)
+      if not body then
+        reason = 'no_body'
+      elseif rule == 'opted_out' or rule == 'window' then
+        reason = rule
+      else
+        if rule == 'fallback' then r[9] = '2' end
+        return lease(to, entry, id, rec, r, body)
+      end
     end
     popHead(to, entry)
     if reason == 'expired' then
@@ -53,6 +61,10 @@ local function take(to, ended)
       endRecord(id, 'failed', '', '', '{"message":"gave up: message older than the maximum age"}', 0)
     elseif reason == 'no_body' then
       endRecord(id, 'failed', '', '', '{"message":"gave up: the message body is no longer stored (RECORD_TTL_S passed)"}', 0)
+    elseif reason == 'opted_out' then
+      endRecord(id, 'failed', '', '', '{"code":"recipient_opted_out","message":"the recipient opted out on this channel"}', 0)
+    elseif reason == 'window' then
+      endRecord(id, 'failed', '', '', '{"code":"outside_customer_service_window","message":"the customer-service window closed before the message could be sent"}', 0)
     end
     if reason ~= 'done' then ended[#ended + 1] = {reason, id} end
   end

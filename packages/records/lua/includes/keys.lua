@@ -20,6 +20,8 @@ local function kready(p, c) return cb .. ':o:ready:' .. p .. ':' .. c end
 local function kcredit(p) return cb .. ':o:credit:' .. p end
 local function kwamid(w) return cb .. ':wamid:' .. w end
 local function kwpend(w) return cb .. ':wpend:' .. w end
+local function kwindow(to) return cb .. ':o:w:' .. to end
+local function kwtrack() return cb .. ':o:wtrack' end
 -- PartitionKeys
 local function krec(id) return base .. ':msg:' .. id end
 local function idOfRec(rec) return string.sub(rec, #base + 6) end
