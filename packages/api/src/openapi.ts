@@ -8,7 +8,7 @@ import { param, ref } from './openapi-parts.js';
 import { MediaId, MediaUploaded } from './media.js';
 import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
 import { OptOut, OptOutList, OptOutListQuery, RecipientView } from './recipients.js';
-import { BatchRequest, BatchResponse, ChannelId, ExpiresIn, Fallback, IdempotencyKey, Priority, RelayId, SEND_VARIANTS, SendAccepted, SendRequest, WindowState } from './send.js';
+import { BatchRequest, BatchResponse, StreamLine, StreamResult, ChannelId, ExpiresIn, Fallback, IdempotencyKey, Priority, RelayId, SEND_VARIANTS, SendAccepted, SendRequest, WindowState } from './send.js';
 import {
   CreateSubscriberRequest,
   HttpSubscriber,
@@ -44,6 +44,8 @@ function componentSchemas(): Record<string, z.ZodType> {
     OptOutList,
     BatchRequest,
     BatchResponse,
+    StreamLine,
+    StreamResult,
     Message: MessageView,
     Attempt,
     HistoryEntry,

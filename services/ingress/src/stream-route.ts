@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router } from 'express';
 import type { BatchResult } from '@cbot-relay/api';
+import { STREAM_IN_FLIGHT, STREAM_MAX_LINES } from '@cbot-relay/api';
 import { AnswerDeadline } from './answer-deadline.js';
 import { acceptItem } from './batch-route.js';
 import { HttpError } from './http-error.js';
@@ -8,10 +9,6 @@ import { readJson } from './read-json.js';
 import type { SendRoutesDeps } from './send-routes.js';
 import { admit, answerDeadline, caller, readExpiresIn, readPriority } from './send-routes.js';
 
-/** Lines (not blank) one stream may carry; the next is answered 413 and the request ends there. */
-export const STREAM_MAX_LINES = 1_000_000;
-/** Lines read but not yet answered: past this, reading pauses until the oldest result is written. */
-export const STREAM_IN_FLIGHT = 1_000;
 
 const PATH = '/v1/messages/stream';
 
