@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@cbot-relay/testing';
+import { LocalRedis, waitFor } from '@cbot-relay/testing';
 import type { Harness } from './test-kit/harness.js';
 import { API_KEY, json, startHarness } from './test-kit/harness.js';
 
@@ -126,5 +126,44 @@ describe('POST /v1/messages/stream', () => {
     await waitFor(() => h.sim.received().filter((m) => m.to === to).length === 2, { what: 'the two accepted lines at CBOT' });
     const listed = await json<{ items: { to: string }[] }>(await fetch(`${h.base}/v1/messages?limit=100`, { headers: { authorization: `Bearer ${API_KEY}` } }));
     expect(listed.items.filter((m) => m.to === to)).toHaveLength(2);
+  });
+
+  it('answers each line 503 while Redis is down, after the lines it accepted before, and the request stays 200', async () => {
+    // Its own Redis, stopped mid-stream; no per-key limit, so the admission does not need Redis.
+    const local = await LocalRedis.start();
+    const down = await startHarness({
+      redis: { url: local.url, kind: 'local', close: () => local.close(), [Symbol.asyncDispose]: () => local.close() },
+      env: { RELAY_ROLES: 'ingress', API_KEY_RATE_LIMIT: '0', REDIS_ANSWER_TIMEOUT_MS: '500' },
+    });
+    try {
+      const to = '905557770004';
+      const req = request(`${down.base}/v1/messages/stream`, { method: 'POST', headers: { ...NDJSON, 'transfer-encoding': 'chunked' } });
+      const response = new Promise<IncomingMessage>((resolve, reject) => {
+        req.once('response', resolve);
+        req.once('error', reject);
+      });
+      req.write(`${text(to, 'before')}\n`);
+      const res = await response;
+      expect(res.statusCode).toBe(200);
+      const lines: Result[] = [];
+      let tail = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        const parts = (tail + c).split('\n');
+        tail = parts.pop() ?? '';
+        for (const l of parts) lines.push(JSON.parse(l) as Result);
+      });
+      const ended = new Promise((resolve) => res.once('end', resolve));
+      await waitFor(() => lines.length === 1, { what: 'the first line accepted' });
+      // Stopped (SIGSTOP): Redis answers nothing, as when it is down or unreachable.
+      local.freeze();
+      req.end(`${text(to, 'during 1')}\n${text(to, 'during 2')}\n`);
+      await ended;
+      expect(lines.map((l) => [l.line, l.status])).toEqual([[1, 202], [2, 503], [3, 503]]);
+      expect(lines[1]!.error?.code).toBe('unavailable');
+    } finally {
+      local.thaw();
+      await down.close();
+    }
   });
 });
