@@ -26,6 +26,9 @@ export const CLIENT_TYPES = [
   'HistoryEntry',
   'MessageList',
   'ErrorBody',
+  'Channel',
+  'ChannelList',
+  'ChannelPauseRequest',
 ];
 
 const PRIMITIVE: Record<string, string> = { string: 'string', number: 'number', integer: 'number', boolean: 'boolean', null: 'null' };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Attempt, HistoryEntry } from '@cbot-relay/records';
+import { ChannelList, ChannelPauseRequest, ChannelView } from './channels.js';
 import { DeadLetterList, ReplayAccepted, ReplayManyRequest, ReplayManyResult } from './dead-letters.js';
 import { ErrorBody } from './errors.js';
 import { Health, Readiness } from './ops.js';
@@ -54,6 +55,9 @@ function componentSchemas(): Record<string, z.ZodType> {
     SubscriberPatch: PatchSubscriberRequest,
     SubscriberList,
     RotateSecretRequest,
+    Channel: ChannelView,
+    ChannelList,
+    ChannelPauseRequest,
     Callback,
     CallbackAccepted,
     Event,
@@ -117,6 +121,7 @@ export function openApiDocument(): Json {
       { name: 'messages', description: 'Send API (RELAY_API_KEYS)' },
       { name: 'dead letters', description: 'Failed messages and subscriber deliveries (RELAY_ADMIN_KEYS)' },
       { name: 'subscribers', description: 'Downstream subscribers (RELAY_ADMIN_KEYS)' },
+      { name: 'channels', description: 'CBOT channels (numbers): pause, stop and resume (RELAY_ADMIN_KEYS)' },
       { name: 'callbacks', description: 'CBOT webhook callbacks' },
       { name: 'operations', description: 'Health, readiness, metrics, queue UI, this description' },
     ],
@@ -175,6 +180,7 @@ export function openApiDocument(): Json {
         MessageId: param('id', 'path', RelayId, 'the relay id'),
         SubscriberName: param('name', 'path', SubscriberName, 'the subscriber'),
         Channel: param('channel', 'path', ChannelId, 'a channel id from CHANNELS_FILE'),
+        ChannelPathId: param('id', 'path', ChannelId, 'a channel id (`default` without CHANNELS_FILE)'),
         ...listParameters(),
       },
     },

@@ -3,5 +3,5 @@ export type { CbotApi } from './api-flavour.js';
 export { CbotClient } from './cbot-client.js';
 export type { CbotClientOptions } from './cbot-client.js';
 export { CODE_POLICY, classifyNetworkError, classifyResponse, parseRetryAfter } from './classify.js';
-export type { SendError, SendOutcome } from './classify.js';
+export type { CodePolicy, RestrictAction, SendError, SendOutcome, ThrottleScope } from './classify.js';
 export { callbackAuthHeaders } from './callback-auth-headers.js';

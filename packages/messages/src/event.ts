@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
-export const RELAY_EVENT_TYPES = ['message.received', 'message.status', 'unrecognized'] as const;
+export const RELAY_EVENT_TYPES = ['message.received', 'message.status', 'channel.paused', 'channel.stopped', 'channel.resumed', 'unrecognized'] as const;
 export const RelayEventType = z.enum(RELAY_EVENT_TYPES);
 export type RelayEventType = z.infer<typeof RelayEventType>;
 
@@ -24,7 +24,7 @@ export const RelayEvent = z.object({
   reason: z.string().optional(),
   /** The CBOT channel (number) the callback came in on. */
   channel: z.string().optional(),
-  /** The CBOT message or status object (or unrecognized payload), unchanged. */
+  /** The CBOT message or status object (or unrecognized payload), unchanged; channel.* events: `{channel, reason, code, until}`. */
   data: z.unknown(),
 });
 export type RelayEvent = z.infer<typeof RelayEvent>;

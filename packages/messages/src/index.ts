@@ -2,9 +2,15 @@ export { CbotInboundMessage, CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASO
 export type { CallbackLimits } from './callback.js';
 export { CbotError, CbotSendSuccess, extractCbotErrors } from './cbot-response.js';
 export { RELAY_EVENT_TYPES, RelayEvent, RelayEventType, eventId } from './event.js';
+export { channelEvent } from './channel-event.js';
+export { qualityFromCallback } from './number-quality.js';
+export type { NumberQuality } from './number-quality.js';
+export type { ChannelChange } from './channel-event.js';
 export type { FieldIssue } from './field-issue.js';
 export { MessageStatus, STATUS_RANK, isMessageStatus } from './message-status.js';
 export { INTERACTIVE_TYPES } from './outbound-interactive.js';
+export { NUMBER_PROTECTION, numberProtection } from './number-protection.js';
+export type { NumberProtection } from './number-protection.js';
 export { normalizeRecipient } from './recipient.js';
 export { Recipient } from './text-field.js';
 export { OUTBOUND_TYPES, OutboundMessage, validateOutboundMessage } from './outbound.js';

@@ -1,4 +1,5 @@
-export { INBOUND_JOB_OPTIONS, InboundJob, OutboundJob, QueueNames, queueNameFor } from './catalog.js';
+export { INBOUND_JOB_OPTIONS, InboundJob, OutboundJob, QueueNames, queueNameFor, relayEventJob } from './catalog.js';
+export { RelayEvents } from './relay-events.js';
 export { DEFAULT_REDIS_URL, closeRedis, createRedis } from './redis.js';
 export type { RedisClient, RedisSettings } from './redis.js';
 export { BulkJobAdder } from './bulk-job-adder.js';

@@ -6,8 +6,12 @@ export { CLUSTER_DEFAULT_PARTITIONS, MAX_PARTITIONS, Partitions, PartitionsError
 export { MessageStore } from './message-store.js';
 export type { MessageStoreOptions } from './message-store.js';
 export { DEFAULT_CHANNEL, Outbound, PRIORITIES, channelKeyBase } from './outbound.js';
-export type { AcceptInput, AcceptResult, Claim, ClaimPolicy, ClaimState, Lease, OutboundOptions, Priority, ReplayResult } from './outbound.js';
+export type { AcceptInput, AcceptResult, Claim, ClaimPolicy, ClaimState, Lease, OutboundOptions, Priority, ReplayResult, RetryOptions, RetryResult } from './outbound.js';
 export { PreviousSecret, SUBSCRIBER_NAME, SubscriberRecord, generateSecret, rotateSecret, signingSecrets, wantsChannel } from './subscriber-record.js';
 export type { HttpSubscriberRecord } from './subscriber-record.js';
 export { SubscriberStore } from './subscriber-store.js';
 export type { SeedResult, SubscriberSnapshot, SubscriberStoreOptions } from './subscriber-store.js';
+export { CHANNEL_HOLD_REASONS, parseGate } from './channel-gate.js';
+export type { ChannelGateState, ChannelHoldReason, GateChange } from './channel-gate.js';
+export { PAIR_FIRST_MS, PAIR_MAX_MS } from './outbound-scripts.js';
+export { QUALITY_MAX_MS, THROUGHPUT_FIRST_MS, THROUGHPUT_MAX_MS } from './channel-gate-scripts.js';

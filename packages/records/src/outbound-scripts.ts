@@ -32,6 +32,10 @@
 
 import { HISTORY_LIB, RANK_TABLE } from './scripts.js';
 
+/** 131056 (pair rate limit): the first hold of a recipient, and the longest it grows to (doubling). */
+export const PAIR_FIRST_MS = 6_000;
+export const PAIR_MAX_MS = 300_000;
+
 /** Every script that uses LIB declares `base` (the key prefix), `now` (ms) and `recTtl` (s). */
 export const LIB = `
 local RANK = ${RANK_TABLE}
@@ -330,6 +334,8 @@ now = tonumber(now)
 local ended = {}
 local pausedFor = redis.call('PTTL', pause)
 if pausedFor > 0 then return {{}, ended, 'paused', pausedFor} end
+-- Held until an operator resumes (a stop, an operator's pause): ask again now and then; a resume wakes.
+if pausedFor == -1 then return {{}, ended, 'paused', 5000} end
 
 local function promote(set)
   local due = redis.call('ZRANGEBYSCORE', set, '-inf', now, 'LIMIT', 0, 500)
@@ -484,6 +490,8 @@ export const SETTLE_KEYS = ['rec', 'state'] as const;
 export const SETTLE_ARGS = ['base', 'now', 'recTtl', 'ch', 'to', 'tok', 'entry', 'outcome', 'attemptJson', 'wamid', 'errorJson', 'wamidTtl'] as const;
 export const SETTLE = `${LIB}
 useChannel(ch)
+-- A send that went through ends the recipient's pair-rate escalation (RETRY's \`pr\`).
+if outcome == 'sent' and leaseHeld(to, tok) then redis.call('HDEL', kr(to), 'pr') end
 local recorded = endRecord(string.sub(entry, 2), outcome, attemptJson, wamid, errorJson, wamidTtl)
 local moved = advance(to, tok, entry)
 return {recorded, moved and 1 or 0}
@@ -493,11 +501,14 @@ return {recorded, moved and 1 or 0}
  * A leased message's attempt will be retried: the attempt is recorded, the failure counted when
  * `counts` is 1, and the recipient held until `untilMs` with the message still at its head — unless
  * the count reaches maxAttempts, when the message ends failed (with errorJson) and the queue moves on.
- * ARGV: to, tok, entry, attemptJson, counts 1|0, keepInflight 1|0, untilMs, maxAttempts, errorJson.
- * Reply: {'held'|'failed'|'stale', failures}.
+ * ARGV: to, tok, entry, attemptJson, counts 1|0, keepInflight 1|0, untilMs, maxAttempts, errorJson,
+ * pair 1|0, retryAfterMs|''. With pair 1 (131056, the pair rate limit) the hold is the recipient's
+ * own escalating wait instead of untilMs: 6 s, then doubling up to 5 min (field \`pr\` of its state,
+ * reset by a send that goes through), or Retry-After when CBOT gave one.
+ * Reply: {'held'|'failed'|'stale', failures, untilMs of the hold}.
  */
 export const RETRY_KEYS = ['rec', 'state'] as const;
-export const RETRY_ARGS = ['base', 'now', 'recTtl', 'ch', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson'] as const;
+export const RETRY_ARGS = ['base', 'now', 'recTtl', 'ch', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson', 'pair', 'retryAfterMs'] as const;
 export const RETRY = `${LIB}
 useChannel(ch)
 local id = string.sub(entry, 2)
@@ -516,8 +527,46 @@ if failures >= tonumber(maxAttempts) then
   advance(to, tok, entry)
   return {'failed', failures}
 end
-if hold(to, tok, tonumber(untilMs)) then return {'held', failures} end
-return {'stale', failures}
+local holdUntil = tonumber(untilMs)
+if pair == '1' and leaseHeld(to, tok) then
+  local prev = tonumber(redis.call('HGET', kr(to), 'pr') or '0')
+  local level = ${PAIR_FIRST_MS}
+  if prev > 0 then level = math.min(prev * 2, ${PAIR_MAX_MS}) end
+  redis.call('HSET', kr(to), 'pr', level)
+  local ra = tonumber(retryAfterMs)
+  if ra and ra > 0 then holdUntil = tonumber(now) + ra else holdUntil = tonumber(now) + level end
+end
+if hold(to, tok, holdUntil) then return {'held', failures, holdUntil} end
+return {'stale', failures, holdUntil}
+`;
+
+/**
+ * 131056 reported after the send (a failed status callback): the recipient's pair-rate wait grows as
+ * in RETRY, and a recipient waiting its turn (ready, or held for less) is held that long. A leased
+ * one keeps its lease (its send's own answer decides); an idle one has nothing to hold.
+ * ARGV: to. Reply: {1|0 held, untilMs}.
+ */
+export const PAIR_HOLD_KEYS = ['state'] as const;
+export const PAIR_HOLD_ARGS = ['base', 'now', 'recTtl', 'ch', 'to'] as const;
+export const PAIR_HOLD = `${LIB}
+useChannel(ch)
+local r = kr(to)
+local st = redis.call('HGET', r, 's')
+if not st then return {0, 0} end
+local prev = tonumber(redis.call('HGET', r, 'pr') or '0')
+local level = ${PAIR_FIRST_MS}
+if prev > 0 then level = math.min(prev * 2, ${PAIR_MAX_MS}) end
+redis.call('HSET', r, 'pr', level)
+local untilMs = tonumber(now) + level
+if st == 'ready' then
+  redis.call('HSET', r, 's', 'held')
+  redis.call('ZADD', HELD, untilMs, to)
+  return {1, untilMs}
+elseif st == 'held' then
+  redis.call('ZADD', HELD, 'GT', untilMs, to)
+  return {1, untilMs}
+end
+return {0, untilMs}
 `;
 
 /** CBOT throttled the sender: hold every claim for \`ms\`. Extends a pause, never shortens one. */

@@ -18,6 +18,9 @@ import {
   PAUSE,
   PAUSE_ARGS,
   PAUSE_KEYS,
+  PAIR_HOLD,
+  PAIR_HOLD_ARGS,
+  PAIR_HOLD_KEYS,
   RELEASE,
   RELEASE_ARGS,
   RELEASE_KEYS,
@@ -31,6 +34,9 @@ import {
   SETTLE_ARGS,
   SETTLE_KEYS,
 } from './outbound-scripts.js';
+import { GATE, GATE_ARGS, GATE_KEYS } from './channel-gate-scripts.js';
+import { parseGate } from './channel-gate.js';
+import type { ChannelGateState, GateChange } from './channel-gate.js';
 
 export const PRIORITIES = ['high', 'normal', 'bulk'] as const;
 
@@ -105,6 +111,25 @@ export interface Lease {
   partition: number;
 }
 
+export interface RetryOptions {
+  untilMs: number;
+  countsAsFailure: boolean;
+  keepInflight: boolean;
+  maxAttempts: number;
+  error: unknown;
+  /** 131056: hold the recipient for its own escalating wait (6 s doubling to 5 min) instead of `untilMs`. */
+  pairRateLimit?: boolean;
+  /** CBOT's Retry-After: with `pairRateLimit`, it replaces the escalating wait. */
+  retryAfterMs?: number;
+}
+
+export interface RetryResult {
+  kind: 'held' | 'failed' | 'stale';
+  failures: number;
+  /** When the recipient is held until (epoch ms), for a hold. */
+  untilMs?: number;
+}
+
 export type ClaimState = 'more' | 'rate' | 'paused' | 'idle';
 
 export interface Claim {
@@ -146,7 +171,9 @@ class OutboundPartition {
   readonly #accepts: Coalescer<AcceptInput, AcceptResult>;
   readonly #claim: Script<(typeof CLAIM_KEYS)[number], (typeof CLAIM_ARGS)[number], unknown>;
   readonly #settle: Script<(typeof SETTLE_KEYS)[number], (typeof SETTLE_ARGS)[number], { recorded: string; advanced: boolean }>;
-  readonly #retry: Script<(typeof RETRY_KEYS)[number], (typeof RETRY_ARGS)[number], { kind: 'held' | 'failed' | 'stale'; failures: number }>;
+  readonly #retry: Script<(typeof RETRY_KEYS)[number], (typeof RETRY_ARGS)[number], RetryResult>;
+  readonly #pairHold: Script<(typeof PAIR_HOLD_KEYS)[number], (typeof PAIR_HOLD_ARGS)[number], { held: boolean; untilMs: number }>;
+  readonly #gate: Script<(typeof GATE_KEYS)[number], (typeof GATE_ARGS)[number], { changed: boolean; value: string; pttlMs: number }>;
   readonly #pause: Script<(typeof PAUSE_KEYS)[number], (typeof PAUSE_ARGS)[number], unknown>;
   readonly #release: Script<(typeof RELEASE_KEYS)[number], (typeof RELEASE_ARGS)[number], boolean>;
   readonly #replay: Script<(typeof REPLAY_KEYS)[number], (typeof REPLAY_ARGS)[number], ReplayResult>;
@@ -186,10 +213,28 @@ class OutboundPartition {
       args: RETRY_ARGS,
       lua: RETRY,
       parse: (reply) => {
-        const [kind, failures] = replyArray(reply, 'retry');
+        const [kind, failures, untilMs] = replyArray(reply, 'retry');
         const k = replyString(kind, 'retry');
         if (k !== 'held' && k !== 'failed' && k !== 'stale') throw new Error(`retry: unexpected answer ${k}`);
-        return { kind: k, failures: Number(failures) };
+        return { kind: k, failures: Number(failures), ...(untilMs === undefined ? {} : { untilMs: Number(untilMs) }) };
+      },
+    });
+    this.#pairHold = defineScript(this.#redis, {
+      keys: PAIR_HOLD_KEYS,
+      args: PAIR_HOLD_ARGS,
+      lua: PAIR_HOLD,
+      parse: (reply) => {
+        const [held, untilMs] = replyArray(reply, 'pair hold');
+        return { held: Number(held) === 1, untilMs: Number(untilMs) };
+      },
+    });
+    this.#gate = defineScript(this.#redis, {
+      keys: GATE_KEYS,
+      args: GATE_ARGS,
+      lua: GATE,
+      parse: (reply) => {
+        const [changed, value, pttl] = replyArray(reply, 'gate');
+        return { changed: Number(changed) === 1, value: replyString(value, 'gate'), pttlMs: Number(pttl) };
       },
     });
     this.#pause = defineScript(this.#redis, { keys: PAUSE_KEYS, args: PAUSE_ARGS, lua: PAUSE, parse: (reply) => reply });
@@ -339,12 +384,7 @@ class OutboundPartition {
    * The attempt will be retried at `untilMs` (the message stays at its recipient's head meanwhile),
    * unless `countsAsFailure` brings its failures to `maxAttempts`: then it ends failed with `error`.
    */
-  retry(
-    lease: Lease,
-    nowMs: number,
-    opts: { untilMs: number; countsAsFailure: boolean; keepInflight: boolean; maxAttempts: number; error: unknown },
-    attempt: Attempt,
-  ): Promise<{ kind: 'held' | 'failed' | 'stale'; failures: number }> {
+  retry(lease: Lease, nowMs: number, opts: RetryOptions, attempt: Attempt): Promise<RetryResult> {
     return this.#retry(
       this.#leaseKeys(lease),
       {
@@ -359,6 +399,8 @@ class OutboundPartition {
         untilMs: Math.round(opts.untilMs),
         maxAttempts: opts.maxAttempts,
         errorJson: JSON.stringify(opts.error ?? null),
+        pair: opts.pairRateLimit ? 1 : 0,
+        retryAfterMs: opts.retryAfterMs === undefined ? '' : Math.round(opts.retryAfterMs),
       },
     );
   }
@@ -383,6 +425,47 @@ class OutboundPartition {
   async pause(ms: number, channel: string = DEFAULT_CHANNEL): Promise<void> {
     // One script: two dispatchers throttled at once must not let the shorter pause replace the longer.
     await this.#pause({ pause: `${channelKeyBase(this.#p, channel)}:gate:pause` }, { ms: Math.max(1, Math.round(ms)) });
+  }
+
+  /** 131056 in a failed status callback: the recipient's pair-rate wait grows and, unless leased, it is held (PAIR_HOLD). */
+  holdRecipient(channel: string, to: string, nowMs: number): Promise<{ held: boolean; untilMs: number }> {
+    return this.#pairHold({ state: `${channelKeyBase(this.#p, channel)}:o:r:${to}` }, { ...this.#common(nowMs), ch: channel, to });
+  }
+
+  #gateKeys(channel: string) {
+    const cb = channelKeyBase(this.#p, channel);
+    return { gate: `${cb}:gate:pause`, esc: `${cb}:gate:esc`, seq: `${cb}:gate:seq` };
+  }
+
+  /** One step of a channel's gate (GATE in channel-gate-scripts.ts); `mirror` writes another partition's answer. */
+  gate(
+    channel: string,
+    step: { action: string; reason: string; code?: number; ms: number; value?: string },
+    nowMs: number,
+    qualityPauseMs: number,
+  ): Promise<{ changed: boolean; value: string; pttlMs: number }> {
+    return this.#gate(this.#gateKeys(channel), {
+      action: step.action,
+      reason: step.reason,
+      code: step.code ?? '',
+      ms: Math.max(-1, Math.round(step.ms)),
+      now: nowMs,
+      qualityMs: qualityPauseMs,
+      value: step.value ?? '',
+      wake: this.wakeChannel,
+    });
+  }
+
+  async gateState(channel: string, nowMs: number): Promise<ChannelGateState> {
+    const { gate } = this.#gateKeys(channel);
+    const [value, pttl] = await Promise.all([this.#redis.get(gate), this.#redis.pttl(gate)]);
+    return parseGate(value, pttl, nowMs);
+  }
+
+  /** The held-until time (epoch ms) of a recipient of a channel, when it is held (a retry, a pair hold). */
+  async heldUntil(channel: string, to: string): Promise<number | undefined> {
+    const score = await this.#redis.zscore(`${channelKeyBase(this.#p, channel)}:o:held`, to);
+    return score === null ? undefined : Number(score);
   }
 
   /** Caller weights for the fair share (default 1); every process of one relay writes the same. */
@@ -530,6 +613,46 @@ export class Outbound {
     await Promise.all(this.#parts.map((p) => p.pause(ms, channel)));
   }
 
+  /**
+   * Changes a channel's gate (pause, stop, resume; see channel-gate-scripts.ts): partition 0 decides
+   * (escalation, what a stop or a longer pause keeps), every other partition gets its answer, so a
+   * claim in any partition sees the same. `changed`: the gate moved (a new state for an event); a
+   * throttle inside a longer pause, or anything but a resume on a stopped channel, changes nothing.
+   * Stopped and indefinite holds have no `until`.
+   */
+  async changeGate(channel: string, change: GateChange, nowMs: number, qualityPauseMs: number): Promise<{ changed: boolean; state: ChannelGateState }> {
+    const step = gateStep(change);
+    const first = await this.#parts[0]!.gate(channel, step, nowMs, qualityPauseMs);
+    if (first.changed && this.#parts.length > 1) {
+      const mirror = { action: 'mirror', reason: step.reason, ms: first.pttlMs, value: parseGate(first.value, first.pttlMs, nowMs).state === 'active' ? '' : first.value };
+      await Promise.all(this.#parts.slice(1).map((p) => p.gate(channel, mirror, nowMs, qualityPauseMs)));
+    }
+    return { changed: first.changed, state: parseGate(first.value, first.pttlMs, nowMs) };
+  }
+
+  /** A channel's gate now, as partition 0 holds it (the others mirror it). */
+  gateState(channel: string, nowMs: number): Promise<ChannelGateState> {
+    return this.#parts[0]!.gateState(channel, nowMs);
+  }
+
+  holdRecipient(channel: string, to: string, nowMs: number): Promise<{ held: boolean; untilMs: number }> {
+    return this.#parts[this.partitions.ofRecipient(to)]!.holdRecipient(channel, to, nowMs);
+  }
+
+  /** When a recipient of a channel is held until (epoch ms), if it is. */
+  heldUntil(channel: string, to: string): Promise<number | undefined> {
+    return this.#parts[this.partitions.ofRecipient(to)]!.heldUntil(channel, to);
+  }
+
+  /** A channel's number quality (`phone_number.quality` callbacks): GREEN, YELLOW, RED; absent when none came yet. */
+  async setQuality(channel: string, quality: string): Promise<void> {
+    await this.#redis.hset(`${this.partitions.bases[0]!}:ch:quality`, channel, quality);
+  }
+
+  async qualities(): Promise<Record<string, string>> {
+    return this.#redis.hgetall(`${this.partitions.bases[0]!}:ch:quality`);
+  }
+
   async setWeights(weights: Record<string, number>): Promise<void> {
     await Promise.all(this.#parts.map((p) => p.setWeights(weights)));
   }
@@ -561,6 +684,22 @@ export class Outbound {
 
   async oldestOpenAgeMs(nowMs: number): Promise<number> {
     return Math.max(0, ...(await Promise.all(this.#parts.map((p) => p.oldestOpenAgeMs(nowMs)))));
+  }
+}
+
+/** What the gate script is told for a change. */
+function gateStep(change: GateChange): { action: string; reason: string; code?: number; ms: number } {
+  switch (change.action) {
+    case 'throughput':
+      return { action: 'throughput', reason: 'throughput', code: change.code, ms: change.retryAfterMs ?? -1 };
+    case 'quality':
+      return { action: 'quality', reason: 'quality', code: change.code, ms: change.retryAfterMs ?? -1 };
+    case 'stop':
+      return { action: 'stop', reason: 'restricted', code: change.code, ms: 0 };
+    case 'pause':
+      return { action: 'pause', reason: 'operator', ms: change.ms ?? 0 };
+    case 'resume':
+      return { action: 'resume', reason: 'operator', ms: 0 };
   }
 }
 

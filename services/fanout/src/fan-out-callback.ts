@@ -1,9 +1,12 @@
-import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventId, eventsFromCallback } from '@cbot-relay/messages';
-import type { CallbackLimits, RelayEvent } from '@cbot-relay/messages';
+import {
+  CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, RelayEvent, channelEvent, eventId, eventsFromCallback, normalizeRecipient, numberProtection,
+  qualityFromCallback,
+} from '@cbot-relay/messages';
+import type { CallbackLimits } from '@cbot-relay/messages';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { InboundJob } from '@cbot-relay/queues';
 import { wantsChannel } from '@cbot-relay/records';
-import type { MessageStore } from '@cbot-relay/records';
+import type { GateChange, MessageStore, Outbound } from '@cbot-relay/records';
 import { wants } from './subscriptions.js';
 import type { Subscriber } from './subscriptions.js';
 
@@ -17,6 +20,14 @@ export interface FanOutDeps {
   log: Logger;
   /** CALLBACK_MAX_ITEMS and EVENT_CONTACT_MAX_BYTES; DEFAULT_CALLBACK_LIMITS when absent. */
   limits?: CallbackLimits;
+  /** The number's protection from callbacks (failed statuses' codes, quality updates); absent: callbacks change no channel. */
+  protection?: ProtectionDeps;
+}
+
+export interface ProtectionDeps {
+  outbound: Pick<Outbound, 'changeGate' | 'holdRecipient' | 'replay' | 'setQuality'>;
+  /** QUALITY_PAUSE_S in ms. */
+  qualityPauseMs: number;
 }
 
 export interface FanOutResult {
@@ -39,31 +50,57 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
   }
   const result: FanOutResult = { events: 0, duplicates: 0 };
   const channel = job.channel ?? 'default';
+  if (job.relay) {
+    // An event the relay originated (relayEventJob): delivered as it is.
+    const event = RelayEvent.safeParse(payload);
+    if (event.success) await deliver(event.data, channel, deps, result);
+    else deps.log.warn({ issues: event.error.issues.length }, 'relay event job does not hold an event; dropped');
+    return result;
+  }
+  if (deps.protection) {
+    const quality = qualityFromCallback(payload);
+    if (quality !== undefined) await deps.protection.outbound.setQuality(channel, quality);
+  }
   for (const item of eventsFromCallback(payload, new Date(job.receivedAt), job.raw, deps.limits ?? DEFAULT_CALLBACK_LIMITS)) {
     if (item.reason === OVER_CAP_REASON) countOverCap(item, deps);
     // Another number's identical item is another event; channel default keeps the ids it always had.
     const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel };
-    const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, deps) : produced;
-    let added = 0;
-    let targets = 0;
-    for (const sub of deps.subscribers) {
-      if (!wants(sub, event.type) || !wantsChannel(sub, channel)) continue;
-      targets++;
-      if (await deps.add(sub, event)) added++;
-    }
-    if (targets > 0 && added === 0) {
-      result.duplicates++;
-      deps.metrics.duplicateEvents.inc();
-    } else {
-      result.events++;
-      deps.metrics.events.inc({ type: event.type });
-    }
+    const follow: RelayEvent[] = [];
+    const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, deps, follow) : produced;
+    await deliver(event, channel, deps, result);
+    for (const e of follow) await deliver(e, channel, deps, result);
   }
   return result;
 }
 
-/** Moves the sent message's record and names its relay id on the event when the wamid is ours. */
-async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOutDeps): Promise<RelayEvent> {
+/** One event to every subscriber that wants its type and channel. */
+async function deliver(event: RelayEvent, channel: string, deps: FanOutDeps, result: FanOutResult): Promise<void> {
+  let added = 0;
+  let targets = 0;
+  for (const sub of deps.subscribers) {
+    if (!wants(sub, event.type) || !wantsChannel(sub, channel)) continue;
+    targets++;
+    if (await deps.add(sub, event)) added++;
+  }
+  if (targets > 0 && added === 0) {
+    result.duplicates++;
+    deps.metrics.duplicateEvents.inc();
+  } else {
+    result.events++;
+    deps.metrics.events.inc({ type: event.type });
+  }
+}
+
+/**
+ * Moves the sent message's record and names its relay id on the event when the wamid is ours. A
+ * `failed` status whose `errors[].code` protects the number (NUMBER_PROTECTION) applies that
+ * protection as the send's own answer would: the channel's pause or stop (its event joins `follow`),
+ * or the recipient's pair hold; and the message, which WhatsApp did not deliver, goes back on its
+ * recipient's queue (at the end: its later messages may have gone meanwhile) to be sent again when the
+ * channel lets it. Only the callback that moved the record to `failed` requeues it, so a redelivered
+ * callback does not send it twice.
+ */
+async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOutDeps, follow: RelayEvent[]): Promise<RelayEvent> {
   const status = CbotStatus.safeParse(event.data);
   if (!status.success) return event;
   const errors = status.data['errors'];
@@ -74,8 +111,31 @@ async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOu
   // The recipient points at the outbound partition that most likely sent it.
   const rid = status.data['recipient_id'];
   const hint = typeof rid === 'string' ? rid : undefined;
-  const { relayId } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint);
+  const { relayId, applied } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint);
+  if (status.data.status === 'failed' && deps.protection) await protect(deps.protection, channel, errors, hint, relayId !== undefined && applied ? relayId : undefined, deps, follow);
   return relayId === undefined ? event : { ...event, relayMessageId: relayId };
+}
+
+async function protect(p: ProtectionDeps, channel: string, errors: unknown, to: string | undefined, requeue: string | undefined, deps: FanOutDeps, follow: RelayEvent[]): Promise<void> {
+  const codes = Array.isArray(errors) ? errors.flatMap((e) => (typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'number' ? [(e as { code: number }).code] : [])) : [];
+  const kind = numberProtection(codes);
+  if (kind === undefined) return;
+  const code = codes.find((c) => numberProtection([c]) === kind);
+  const now = deps.now();
+  // The channel first: the requeued message must find it paused.
+  if (kind !== 'pair') {
+    const change: GateChange = kind === 'stop' ? { action: 'stop', code } : { action: kind, code };
+    const { changed, state } = await p.outbound.changeGate(channel, change, now, p.qualityPauseMs);
+    if (changed) {
+      deps.log.warn({ channel, code, state }, 'a failed status callback paused or stopped the channel');
+      follow.push(channelEvent(channel, state, now));
+    }
+  }
+  if (requeue !== undefined) {
+    const r = await p.outbound.replay(requeue, now);
+    deps.log.info({ relayId: requeue, code, requeued: r.kind === 'replayed' }, 'CBOT reported the message failed for a code that protects the number; queued again');
+  }
+  if (kind === 'pair' && to !== undefined) await p.outbound.holdRecipient(channel, normalizeRecipient(to), now);
 }
 
 /** Items past CALLBACK_MAX_ITEMS travel in one unrecognized event; say so, since their statuses move no record. */

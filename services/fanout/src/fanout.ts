@@ -6,6 +6,7 @@ import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { QueueNames, queueNameFor } from '@cbot-relay/queues';
 import type { MessageStore, PreviousSecret, SubscriberStore } from '@cbot-relay/records';
 import { EventDeadLetters } from './dead-letters.js';
+import type { ProtectionDeps } from './fan-out-callback.js';
 import { startInboundWorker } from './inbound-worker.js';
 import { PushWorker } from './push-worker.js';
 import type { SignedSubscriber } from './push-worker.js';
@@ -24,6 +25,8 @@ export interface FanoutOptions {
   /** The subscribers to start with (`startFanoutFromStore`: the store's, then followed). */
   subscriptions: Subscriptions | { subscribers: readonly LiveSubscriber[] };
   store: Pick<MessageStore, 'applyStatus'>;
+  /** Failed status callbacks with a code that protects the number pause or stop the channel; quality updates are kept. */
+  protection?: ProtectionDeps;
   fanout: RelayConfig['fanout'];
   log: Logger;
   metrics: Metrics;
@@ -105,6 +108,7 @@ export class Fanout {
       telemetry,
       deps: {
         store: opts.store,
+        ...(opts.protection ? { protection: opts.protection } : {}),
         // Read per callback: a subscriber added, changed or removed applies from the next callback on.
         get subscribers() {
           return self.#active;

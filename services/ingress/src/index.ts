@@ -15,3 +15,5 @@ export { KeyRateLimiter, rateLimitHeaders, windowFor } from './key-rate-limiter.
 export type { KeyAdmission, KeyRateLimiterOptions } from './key-rate-limiter.js';
 export { subscriberRoutes } from './subscriber-routes.js';
 export type { SubscriberRoutesDeps } from './subscriber-routes.js';
+export { channelRoutes } from './channel-routes.js';
+export type { ChannelRoutesDeps } from './channel-routes.js';

@@ -2,7 +2,7 @@ import type { ChannelConfig, RelayConfig } from '@cbot-relay/config';
 import { ConfigError, channelsOf, requireChannelCbot } from '@cbot-relay/config';
 import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
-import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
+import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, RelayEvents, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
 import { MessageStore, Outbound, PartitionsError, SubscriberStore, resolvePartitions } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
@@ -114,6 +114,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       const client = clients.get(defaultChannel)!;
       const outbound = new Outbound({ redis: workerRedis, ...outboundOpts });
       const dlog = log.child({ role: 'dispatcher' });
+      // channel.paused / channel.stopped go to the fanout through the inbound queue.
+      const { Queue } = await import('bullmq');
+      const eventQueue = new Queue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: workerRedis, prefix });
+      eventQueue.on('error', () => undefined);
+      const events = new RelayEvents(eventQueue);
       await adoptLanes({ redis: workerRedis, prefix, cluster: config.redis.cluster, outbound, log: dlog, now });
       const dispatcher = await Dispatcher.start({
         redis: workerRedis,
@@ -130,18 +135,27 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           log: dlog,
           metrics,
           tracing,
+          emit: (event, nowMs) => events.emit(event, nowMs),
           policy: {
             maxAttempts: config.dispatch.maxAttempts,
             maxAgeMs: config.dispatch.maxAgeMs,
             baseMs: config.dispatch.backoffBaseMs,
             maxMs: config.dispatch.backoffMaxMs,
             throttleDefaultMs: 1_000,
+            qualityPauseMs: config.dispatch.qualityPauseMs,
           },
         },
       });
       gaugeFromSource(metrics.inFlight, async () => dispatcher.inFlight);
-      closers.push(async () => void (await Promise.all([...clients.values()].map((c) => c.close()))), () => dispatcher.close());
+      closers.push(async () => void (await Promise.all([...clients.values()].map((c) => c.close()))), () => dispatcher.close(), () => eventQueue.close());
       running.push(() => dispatcher.running);
+    }
+    if (roles.has('ingress') || roles.has('dispatcher')) {
+      // 1 for each channel's current state (active, paused, stopped), read from Redis when scraped.
+      labelledGaugeFromSource(metrics.channelState, async () => {
+        const states = await Promise.all(channels.map((ch) => httpOutbound.gateState(ch.id, now())));
+        return channels.flatMap((ch, i) => (['active', 'paused', 'stopped'] as const).map((state) => ({ labels: { channel: ch.id, state }, value: states[i]!.state === state ? 1 : 0 })));
+      });
     }
     if (roles.has('ingress') || roles.has('fanout')) {
       const { seedSubscribers } = await import('@cbot-relay/fanout');
@@ -156,6 +170,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         cluster: config.redis.cluster,
         subscriberStore: new SubscriberStore({ redis: workerRedis, prefix }),
         store: workerStore,
+        protection: { outbound: new Outbound({ redis: workerRedis, ...outboundOpts }), qualityPauseMs: config.dispatch.qualityPauseMs },
         fanout: config.fanout,
         log: log.child({ role: 'fanout' }),
         metrics,
@@ -199,6 +214,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     const inbound = new Queue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: httpRedis, prefix });
     inbound.on('error', () => undefined);
     const inboundAdds = new BulkJobAdder<InboundJob>(inbound, 'cb', INBOUND_JOB_OPTIONS);
+    const operatorEvents = new RelayEvents(inbound);
     closers.unshift(() => inbound.close());
     const ingressOn = roles.has('ingress');
     gaugeFromSource(metrics.backlog, async () => (await httpOutbound.backlog()).count);
@@ -260,6 +276,15 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         },
       },
       subscribers: { adminKeys: new KeyRing(config.adminKeys), store: httpSubscribers, now, log },
+      channels: {
+        adminKeys: new KeyRing(config.adminKeys),
+        channels: channels.map((ch) => ({ id: ch.id, api: ch.api, rateLimit: ch.rateLimitPerSecond })),
+        outbound: httpOutbound,
+        qualityPauseMs: config.dispatch.qualityPauseMs,
+        emit: (event, nowMs) => operatorEvents.emit(event, nowMs),
+        now,
+        log,
+      },
       admin: {
         adminKeys: new KeyRing(config.adminKeys),
         store: httpStore,
