@@ -490,8 +490,8 @@ export const SETTLE_KEYS = ['rec', 'state'] as const;
 export const SETTLE_ARGS = ['base', 'now', 'recTtl', 'ch', 'to', 'tok', 'entry', 'outcome', 'attemptJson', 'wamid', 'errorJson', 'wamidTtl'] as const;
 export const SETTLE = `${LIB}
 useChannel(ch)
--- A send that went through ends the recipient's pair-rate escalation (RETRY's \`pr\`).
-if outcome == 'sent' and leaseHeld(to, tok) then redis.call('HDEL', kr(to), 'pr') end
+-- A send that went through ends the recipient's pair-rate escalation (RETRY's \`pr\`; a no-op without one).
+if outcome == 'sent' then redis.call('HDEL', kr(to), 'pr') end
 local recorded = endRecord(string.sub(entry, 2), outcome, attemptJson, wamid, errorJson, wamidTtl)
 local moved = advance(to, tok, entry)
 return {recorded, moved and 1 or 0}
