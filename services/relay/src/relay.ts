@@ -102,7 +102,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {
-      const [{ CbotClient }, { Dispatcher, adoptLanes }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
+      const [{ CbotClient }, { Dispatcher }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
       const concurrency = config.dispatch.concurrency;
       // One client per channel (its base URL, API and key); one keep-alive socket per send in flight each.
       const clients = new Map(
@@ -119,7 +119,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       const eventQueue = new Queue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: workerRedis, prefix });
       eventQueue.on('error', () => undefined);
       const events = new RelayEvents(eventQueue);
-      await adoptLanes({ redis: workerRedis, prefix, cluster: config.redis.cluster, outbound, log: dlog, now });
       const dispatcher = await Dispatcher.start({
         redis: workerRedis,
         concurrency,
