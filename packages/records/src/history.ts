@@ -9,6 +9,7 @@
  */
 
 import { STATUS_RANK } from '@cbot-relay/messages';
+import { USAGE_TTL_S } from './usage.js';
 import { GATE_CONSTANTS, PAIR_CONSTANTS } from './channel-gate.js';
 
 /** Codes of the record's timeline (field `hist`), one letter per status; message-record.ts reads them back. */
@@ -26,6 +27,7 @@ export const LUA_CONSTANTS: Readonly<Record<string, string>> = {
     .map(([status, code]) => `${status}='${code}'`)
     .join(', ')}}`,
   HISTORY_MAX_CHARS: String(HISTORY_MAX_CHARS),
+  USAGE_TTL_S: String(USAGE_TTL_S),
   // The channel gate's escalation (lua/gate.lua) and the pair-rate holds (retry.lua, pair-hold.lua).
   ...GATE_CONSTANTS,
   ...PAIR_CONSTANTS,

@@ -1,6 +1,6 @@
 import {
   CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, RelayEvent, channelEvent, eventId, eventsFromCallback, normalizeRecipient, numberProtection,
-  qualityFromCallback,
+  pricingFromStatus, qualityFromCallback,
 } from '@cbot-relay/messages';
 import type { CallbackLimits } from '@cbot-relay/messages';
 import type { Logger, Metrics } from '@cbot-relay/observability';
@@ -16,8 +16,10 @@ export interface FanOutDeps {
   /** Adds the event to the subscriber's queue; false when it was already there. */
   add: (sub: Subscriber, event: RelayEvent) => Promise<boolean>;
   now: () => number;
-  metrics: Pick<Metrics, 'events' | 'duplicateEvents' | 'callbackItemsOverCap'>;
+  metrics: Pick<Metrics, 'events' | 'duplicateEvents' | 'callbackItemsOverCap' | 'messagesPriced'>;
   log: Logger;
+  /** A template.status event came in on the channel: its template list is to be reloaded. */
+  templatesChanged?: (channel: string) => Promise<void>;
   /** CALLBACK_MAX_ITEMS and EVENT_CONTACT_MAX_BYTES; DEFAULT_CALLBACK_LIMITS when absent. */
   limits?: CallbackLimits;
   /** The number's protection from callbacks (failed statuses' codes, quality updates); absent: callbacks change no channel. */
@@ -67,6 +69,7 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
     const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel };
     const follow: RelayEvent[] = [];
     const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, deps, follow) : produced;
+    if (event.type === 'template.status') await deps.templatesChanged?.(channel);
     await deliver(event, channel, deps, result);
     for (const e of follow) await deliver(e, channel, deps, result);
   }
@@ -111,7 +114,11 @@ async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOu
   // The recipient points at the outbound partition that most likely sent it.
   const rid = status.data['recipient_id'];
   const hint = typeof rid === 'string' ? rid : undefined;
-  const { relayId, applied } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint);
+  const pricing = pricingFromStatus(status.data);
+  const { relayId, applied, pricedFor } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint, pricing);
+  if (pricing !== undefined && pricedFor !== undefined) {
+    deps.metrics.messagesPriced.inc({ channel, caller: pricedFor, category: pricing.category, type: pricing.type });
+  }
   if (status.data.status === 'failed' && deps.protection) await protect(deps.protection, channel, errors, hint, relayId !== undefined && applied ? relayId : undefined, deps, follow);
   return relayId === undefined ? event : { ...event, relayMessageId: relayId };
 }

@@ -27,6 +27,8 @@ export interface FanoutOptions {
   store: Pick<MessageStore, 'applyStatus'>;
   /** Failed status callbacks with a code that protects the number pause or stop the channel; quality updates are kept. */
   protection?: ProtectionDeps;
+  /** A template.status event came in on the channel (its template list is to be reloaded). */
+  templatesChanged?: (channel: string) => Promise<void>;
   fanout: RelayConfig['fanout'];
   log: Logger;
   metrics: Metrics;
@@ -118,6 +120,7 @@ export class Fanout {
         metrics,
         log,
         limits: { maxItems: cfg.callbackMaxItems, contactMaxBytes: cfg.contactMaxBytes },
+        ...(opts.templatesChanged ? { templatesChanged: opts.templatesChanged } : {}),
       },
     });
     log.info({ subscribers: this.#active.map((s) => ({ name: s.name, kind: s.kind, types: s.types })) }, 'fanout started');

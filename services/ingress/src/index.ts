@@ -17,3 +17,5 @@ export { subscriberRoutes } from './subscriber-routes.js';
 export type { SubscriberRoutesDeps } from './subscriber-routes.js';
 export { channelRoutes } from './channel-routes.js';
 export type { ChannelRoutesDeps } from './channel-routes.js';
+export { TemplateCatalog } from './template-catalog.js';
+export type { TemplateCatalogOptions, TemplateLoader } from './template-catalog.js';
