@@ -31,6 +31,7 @@ export const CLIENT_TYPES = [
   'Channel',
   'ChannelList',
   'ChannelPauseRequest',
+  'MediaUploaded',
 ];
 
 const PRIMITIVE: Record<string, string> = { string: 'string', number: 'number', integer: 'number', boolean: 'boolean', null: 'null' };

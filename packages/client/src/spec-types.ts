@@ -528,3 +528,10 @@ export type ChannelPauseRequest = {
   /** how long, 1 to 2592000; absent: until resumed */
   seconds?: number;
 };
+
+export type MediaUploaded = {
+  /** CBOT's media id; send it as `image.id`, `document.id`… on the same channel */
+  id: string;
+  /** the channel it was uploaded to */
+  channel: string;
+};

@@ -7,6 +7,8 @@ export { qualityFromCallback } from './number-quality.js';
 export type { NumberQuality } from './number-quality.js';
 export type { ChannelChange } from './channel-event.js';
 export type { FieldIssue } from './field-issue.js';
+export { EventMedia, INBOUND_MEDIA_TYPES, MEDIA_ID_PATTERN, MEDIA_KINDS, MEDIA_MAX_BYTES, eventMedia, mediaRule, mimeEssence } from './media.js';
+export type { MediaKind } from './media.js';
 export { MessageStatus, STATUS_RANK, isMessageStatus } from './message-status.js';
 export { INTERACTIVE_TYPES } from './outbound-interactive.js';
 export { NUMBER_PROTECTION, numberProtection } from './number-protection.js';

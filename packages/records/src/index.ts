@@ -16,6 +16,7 @@ export { SubscriberStore } from './subscriber-store.js';
 export type { SeedResult, SubscriberSnapshot, SubscriberStoreOptions } from './subscriber-store.js';
 export { CHANNEL_HOLD_REASONS, PAIR_FIRST_MS, PAIR_MAX_MS, QUALITY_MAX_MS, THROUGHPUT_FIRST_MS, THROUGHPUT_MAX_MS, parseGate } from './channel-gate.js';
 export type { ChannelGateState, ChannelHoldReason, GateChange } from './channel-gate.js';
+export { MEDIA_MISSING_TTL_S, MediaMissing } from './media-missing.js';
 export { DAY_MS, usageDays } from './usage.js';
 export type { UsageQuery, UsageRow } from './usage.js';
 export { TemplateStore } from './template-store.js';

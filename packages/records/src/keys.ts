@@ -49,6 +49,10 @@ export class RelayKeys {
   get apiKeyRatePrefix(): string {
     return `${this.prefix}:apikey-rate`;
   }
+  /** string with TTL (MEDIA_MISSING_TTL_S): CBOT answered 404 for this media id on this channel. */
+  mediaMissing(channel: string, id: string): string {
+    return `${this.prefix}:media-missing:${channel}:${id}`;
+  }
   /** hash: a channel's template list as last loaded from CBOT (`list` JSON, `at` ms, `stale` '1'), shared by every ingress. */
   templates(channel: string): string {
     return `${this.prefix}:tpl:${channel}`;

@@ -1,5 +1,5 @@
 import {
-  CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, RelayEvent, channelEvent, eventId, eventsFromCallback, normalizeRecipient, numberProtection,
+  CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, RelayEvent, channelEvent, eventId, eventMedia, eventsFromCallback, normalizeRecipient, numberProtection,
   pricingFromStatus, qualityFromCallback,
 } from '@cbot-relay/messages';
 import type { CallbackLimits } from '@cbot-relay/messages';
@@ -66,7 +66,8 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
   for (const item of eventsFromCallback(payload, new Date(job.receivedAt), job.raw, deps.limits ?? DEFAULT_CALLBACK_LIMITS)) {
     if (item.reason === OVER_CAP_REASON) countOverCap(item, deps);
     // Another number's identical item is another event; channel default keeps the ids it always had.
-    const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel };
+    const media = item.type === 'message.received' ? eventMedia(item.data, channel) : undefined;
+    const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel, ...(media ? { media } : {}) };
     const follow: RelayEvent[] = [];
     const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, deps, follow) : produced;
     if (event.type === 'template.status') await deps.templatesChanged?.(channel);
