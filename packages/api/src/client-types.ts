@@ -33,6 +33,9 @@ export const CLIENT_TYPES = [
   'Recipient',
   'OptOut',
   'OptOutList',
+  'Channel',
+  'ChannelList',
+  'ChannelPauseRequest',
   'MediaUploaded',
 ];
 

@@ -1,3 +1,5 @@
+export { CHANNEL_PAUSE_MAX_S, ChannelList, ChannelPauseRequest, ChannelView, channelView } from './channels.js';
+export type { ChannelInfo } from './channels.js';
 export { DeadLetterList, EventDeadLetter, MessageDeadLetter, ReplayAccepted, ReplayManyRequest, ReplayManyResult } from './dead-letters.js';
 export { ERROR_CODES, ErrorBody, ErrorDetail, codesFor } from './errors.js';
 export type { ErrorCode } from './errors.js';

@@ -298,6 +298,53 @@ function subscriberPaths(): Json {
   };
 }
 
+function channelPaths(): Json {
+  const admin = { tags: ['channels'], security: bearer('AdminKey') };
+  const id = [p('ChannelPathId')];
+  const plain = errors([...AUTH, 404, ...ALWAYS], ['unauthorized', 'not_found', 'internal', 'unavailable']);
+  const body = errors(
+    [400, ...AUTH, 404, 408, 413, 415, ...ALWAYS],
+    ['invalid_json', 'invalid_utf8', 'too_deep', 'invalid_request', 'request_aborted', 'bad_request', 'unauthorized', 'not_found', 'request_timeout', 'payload_too_large', 'unsupported_encoding', 'internal', 'unavailable'],
+  );
+  return {
+    '/v1/channels': {
+      get: {
+        ...admin,
+        operationId: 'listChannels',
+        summary: 'The channels (CBOT numbers): state, backlog, quality',
+        description:
+          'A channel is `paused` after a throughput throttle (130429, 80007, 4, 1015, HTTP 429: Retry-After, else 1 s doubling ' +
+          'to 60 s), after 131048 (QUALITY_PAUSE_S, doubling on a repeat within 24 h up to 24 h) or by an operator; `stopped` ' +
+          'after 368 or 131031 until an operator resumes it. Nothing queued on it fails meanwhile: the queue waits.',
+        responses: { '200': jsonBody('ChannelList', 'Every configured channel'), ...errors([...AUTH, ...ALWAYS], ['unauthorized', 'internal', 'unavailable']) },
+      },
+    },
+    '/v1/channels/{id}/pause': {
+      post: {
+        ...admin,
+        operationId: 'pauseChannel',
+        summary: 'Pause sending on a channel',
+        description:
+          'With `seconds`, until then; without (or an empty body), until `POST /v1/channels/{id}/resume`. Replaces any pause; ' +
+          'a stopped channel stays stopped (resume it). Emits `channel.paused`.',
+        parameters: id,
+        requestBody: { ...jsonRequest('ChannelPauseRequest'), required: false },
+        responses: { '200': jsonBody('Channel', 'The channel after the pause'), ...body },
+      },
+    },
+    '/v1/channels/{id}/resume': {
+      post: {
+        ...admin,
+        operationId: 'resumeChannel',
+        summary: 'Resume a paused or stopped channel',
+        description: 'Clears any pause or stop at once (every dispatcher is woken); the messages waiting go in their order. Emits `channel.resumed` when the channel was held.',
+        parameters: id,
+        responses: { '200': jsonBody('Channel', 'The channel, active'), ...plain },
+      },
+    },
+  };
+}
+
 function callbackPaths(): Json {
   const callback = (channel: boolean): Json => ({
     tags: ['callbacks'],
@@ -421,5 +468,5 @@ function recipientPaths(): Json {
 }
 
 export function paths(): Json {
-  return { ...sendPaths(), ...mediaPaths(), ...templatesUsagePaths(), ...recipientPaths(), ...deadLetterPaths(), ...subscriberPaths(), ...callbackPaths(), ...opsPaths() };
+  return { ...sendPaths(), ...mediaPaths(), ...templatesUsagePaths(), ...recipientPaths(), ...deadLetterPaths(), ...subscriberPaths(), ...channelPaths(), ...callbackPaths(), ...opsPaths() };
 }

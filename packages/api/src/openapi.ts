@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Attempt, HistoryEntry } from '@cbot-relay/records';
+import { ChannelList, ChannelPauseRequest, ChannelView } from './channels.js';
 import { DeadLetterList, ReplayAccepted, ReplayManyRequest, ReplayManyResult } from './dead-letters.js';
 import { ErrorBody } from './errors.js';
 import { Health, Readiness } from './ops.js';
@@ -64,6 +65,9 @@ function componentSchemas(): Record<string, z.ZodType> {
     SubscriberPatch: PatchSubscriberRequest,
     SubscriberList,
     RotateSecretRequest,
+    Channel: ChannelView,
+    ChannelList,
+    ChannelPauseRequest,
     Callback,
     CallbackAccepted,
     Event,
@@ -130,6 +134,7 @@ export function openApiDocument(): Json {
       { name: 'templates and usage', description: 'Template lists (RELAY_API_KEYS) and what messages cost (RELAY_API_KEYS, RELAY_ADMIN_KEYS)' },
       { name: 'dead letters', description: 'Failed messages and subscriber deliveries (RELAY_ADMIN_KEYS)' },
       { name: 'subscribers', description: 'Downstream subscribers (RELAY_ADMIN_KEYS)' },
+      { name: 'channels', description: 'CBOT channels (numbers): pause, stop and resume (RELAY_ADMIN_KEYS)' },
       { name: 'media', description: 'Media uploads and downloads through the channel\'s CBOT (RELAY_API_KEYS)' },
       { name: 'callbacks', description: 'CBOT webhook callbacks' },
       { name: 'operations', description: 'Health, readiness, metrics, queue UI, this description' },
@@ -196,6 +201,7 @@ export function openApiDocument(): Json {
         RuleChannel: param('channel', 'query', ChannelId, 'the channel; the default channel when absent'),
         OptOut_cursor: param('cursor', 'query', OptOutListQuery.shape.cursor.unwrap(), 'opaque: `nextCursor` of the previous page'),
         OptOut_limit: param('limit', 'query', z.int().min(1).max(500), 'page size, 1 to 500; 100 when absent'),
+        ChannelPathId: param('id', 'path', ChannelId, 'a channel id (`default` without CHANNELS_FILE)'),
         MediaChannel: param('channel', 'query', ChannelId, 'the channel (as a send body\'s `channel`); absent: the default channel'),
         MediaId: param('id', 'path', MediaId, "CBOT's media id (from an upload, or an inbound event's `media.id`)"),
         ...listParameters(),

@@ -166,6 +166,27 @@ describe('RelayClient.sendBatch, list, waitFor', () => {
   });
 });
 
+describe('RelayClient channels (admin key)', () => {
+  it('lists, pauses (with and without seconds) and resumes, each call once, and refuses as the relay does', async () => {
+    const view = { id: 'sales', api: 'onprem', state: 'paused', reason: 'operator', code: null, until: null, rateLimit: 80, backlog: 0, quality: 'UNKNOWN' };
+    const { url, seen } = await relay([reply(200, [view]), reply(200, view), reply(200, view), reply(200, { ...view, state: 'active', reason: null }), refuse(404, 'not_found')]);
+    const c = client(url, [], { apiKey: 'admin-key-123456' });
+    expect(await c.channels()).toEqual([view]);
+    expect(await c.pauseChannel('sales', 60)).toEqual(view);
+    await c.pauseChannel('sales');
+    expect((await c.resumeChannel('sales')).state).toBe('active');
+    await expect(c.resumeChannel('a/b')).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    expect(seen.map((s) => [s.method, s.url, s.body])).toEqual([
+      ['GET', '/v1/channels', ''],
+      ['POST', '/v1/channels/sales/pause', '{"seconds":60}'],
+      ['POST', '/v1/channels/sales/pause', '{}'],
+      ['POST', '/v1/channels/sales/resume', ''],
+      ['POST', '/v1/channels/a%2Fb/resume', ''],
+    ]);
+    expect(seen[0]!.headers.authorization).toBe('Bearer admin-key-123456');
+  });
+});
+
 describe('RelayClient media', () => {
   it('uploads bytes or a stream with their type and channel, and refuses with a RelayError', async () => {
     const { url, seen } = await relay([reply(201, { id: '4242', channel: 'sales' }), reply(201, { id: '4243', channel: 'default' }), refuse(415, 'unsupported_media_type')]);

@@ -1,5 +1,5 @@
 import { RelayError, RelayTimeoutError, errorFrom, retryAfterMs } from './errors.js';
-import type { BatchRequest, BatchResponse, MediaUploaded, Message, MessageList, OptOutList, Recipient, SendAccepted, SendRequest, TemplateList, UsageReport, WindowState } from './spec-types.js';
+import type { BatchRequest, BatchResponse, Channel, ChannelList, MediaUploaded, Message, MessageList, OptOutList, Recipient, SendAccepted, SendRequest, TemplateList, UsageReport, WindowState } from './spec-types.js';
 
 /** What the client needs of `fetch`; the global one (Node 20+) by default. */
 export type FetchLike = (
@@ -13,7 +13,7 @@ export type Priority = 'high' | 'normal' | 'bulk';
 export interface RelayClientOptions {
   /** The ingress, e.g. `http://relay.internal:8080`. */
   baseUrl: string;
-  /** A key from the relay's RELAY_API_KEYS. */
+  /** A key from the relay's RELAY_API_KEYS (RELAY_ADMIN_KEYS for the channel methods). */
   apiKey: string;
   /** Attempts of one send or batch, the first included (429, 503 and network errors are retried). Default 5. */
   maxAttempts?: number;
@@ -199,6 +199,21 @@ export class RelayClient {
       if (Date.now() + interval > deadline) throw new RelayTimeoutError(`message ${id} is ${last.status}, not ${status}, after the timeout`, last);
       await this.#sleep(interval);
     }
+  }
+
+  /** Every channel: active, paused or stopped (and why, until when), backlog, number quality. Needs an admin key (RELAY_ADMIN_KEYS). */
+  async channels(): Promise<ChannelList> {
+    return (await this.#once('GET', '/v1/channels', {})) as ChannelList;
+  }
+
+  /** Holds sending on a channel for `seconds`, or until `resumeChannel` when absent. Admin key. */
+  async pauseChannel(id: string, seconds?: number): Promise<Channel> {
+    return (await this.#once('POST', `/v1/channels/${encodeURIComponent(id)}/pause`, {}, JSON.stringify(seconds === undefined ? {} : { seconds }))) as Channel;
+  }
+
+  /** Clears a channel's pause or stop (368 / 131031). Admin key. */
+  async resumeChannel(id: string): Promise<Channel> {
+    return (await this.#once('POST', `/v1/channels/${encodeURIComponent(id)}/resume`, {})) as Channel;
   }
 
   /**

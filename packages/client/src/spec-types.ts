@@ -566,6 +566,32 @@ export type OptOutList = {
   nextCursor: string | null;
 };
 
+export type Channel = {
+  id: string;
+  api: "onprem" | "cloud";
+  /** `paused`: sending waits until `until` (or an operator resume when `until` is null); `stopped`: WhatsApp restricted or locked the account (368, 131031), sending waits for an operator resume */
+  state: "active" | "paused" | "stopped";
+  /** why: `throughput` (130429, 80007, 4, 1015, HTTP 429), `quality` (131048), `restricted` (368, 131031), `operator` (POST …/pause); null when active */
+  reason: ("throughput" | "quality" | "restricted" | "operator") | null;
+  /** the WhatsApp error code that paused or stopped the channel, if one did */
+  code: number | null;
+  /** when a timed pause ends; null when active, stopped or paused until resumed */
+  until: string | null;
+  /** messages per second to CBOT on this channel (rateLimit / CBOT_RATE_LIMIT) */
+  rateLimit: number;
+  /** messages queued on the channel, not yet sent or ended */
+  backlog: number;
+  /** the number quality from the last phone_number_quality_update callback; UNKNOWN until one came */
+  quality: "GREEN" | "YELLOW" | "RED" | "UNKNOWN";
+};
+
+export type ChannelList = Channel[];
+
+export type ChannelPauseRequest = {
+  /** how long, 1 to 2592000; absent: until resumed */
+  seconds?: number;
+};
+
 export type MediaUploaded = {
   /** CBOT's media id; send it as `image.id`, `document.id`… on the same channel */
   id: string;

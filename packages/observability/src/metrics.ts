@@ -81,6 +81,12 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
       registers,
     }),
+    channelState: new Gauge({
+      name: 'relay_channel_state',
+      help: 'Each channel\'s state, read from Redis at scrape time: 1 for the current one of active, paused, stopped (0 for the others).',
+      labelNames: ['channel', 'state'],
+      registers,
+    }),
     inFlight: new Gauge({ name: 'relay_sends_in_flight', help: 'Sends to CBOT in flight in this process.', registers }),
     redisRtt: new Gauge({
       name: 'relay_redis_ping_seconds',

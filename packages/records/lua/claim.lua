@@ -26,7 +26,7 @@
   it has a fallback template, which is then what goes.
   Returns {jobs, ended, state, waitMs}. jobs: {to, tok, entry, body, ambiguous 0|1, failures,
   acceptedAt, caller, fb ''|1|2}; ended: {reason, id}; state: 'more' (n were claimed), 'rate' (the rate limit
-  held some back: try again in waitMs), 'paused' (CBOT throttled the sender: waitMs), 'idle'
+  held some back: try again in waitMs), 'paused' (the channel's gate holds it: waitMs), 'idle'
   (nothing ready; waitMs until the next hold or lease falls due, -1 if none).
 ]]
 --- @include "includes/claim-gate"
@@ -38,6 +38,8 @@ now = tonumber(now)
 local ended = {}
 local pausedFor = redis.call('PTTL', pause)
 if pausedFor > 0 then return {{}, ended, 'paused', pausedFor} end
+-- Held until an operator resumes (a stop, an operator's pause): ask again now and then; a resume wakes.
+if pausedFor == -1 then return {{}, ended, 'paused', 5000} end
 promote(HELD)
 promote(LEASES)
 

@@ -23,6 +23,8 @@
 --- @include "includes/lease"
 
 useChannel(ch)
+-- A send that went through ends the recipient's pair-rate escalation (retry.lua's `pr`; a no-op without one).
+if outcome == 'sent' then redis.call('HDEL', kr(to), 'pr') end
 local recorded = endRecord(string.sub(entry, 2), outcome, attemptJson, wamid, errorJson, wamidTtl)
 local moved = advance(to, tok, entry)
 return {recorded, moved and 1 or 0}

@@ -11,6 +11,7 @@
 import { STATUS_RANK } from '@cbot-relay/messages';
 import { WINDOW_MS } from './window.js';
 import { USAGE_TTL_S } from './usage.js';
+import { GATE_CONSTANTS, PAIR_CONSTANTS } from './channel-gate.js';
 
 /**
  * Codes of the record's timeline (field `hist`), one letter per status; message-record.ts reads them
@@ -32,4 +33,7 @@ export const LUA_CONSTANTS: Readonly<Record<string, string>> = {
   HISTORY_MAX_CHARS: String(HISTORY_MAX_CHARS),
   WINDOW_MS: String(WINDOW_MS),
   USAGE_TTL_S: String(USAGE_TTL_S),
+  // The channel gate's escalation (lua/gate.lua) and the pair-rate holds (retry.lua, pair-hold.lua).
+  ...GATE_CONSTANTS,
+  ...PAIR_CONSTANTS,
 };

@@ -147,6 +147,10 @@ export class PartitionKeys {
   get indexedCallers(): string {
     return `${this.base}:ix:callers`;
   }
+  /** hash: channel id → number quality (GREEN, YELLOW, RED) from phone_number_quality_update; partition 0's is read. */
+  get channelQuality(): string {
+    return `${this.base}:ch:quality`;
+  }
   /** Prefix of the daily usage hashes: `<prefix><days since 1970-01-01 UTC>` (keys.lua's kusage). */
   get usagePrefix(): string {
     return `${this.base}:usage:`;
@@ -197,9 +201,21 @@ export class ChannelKeys {
   get gateTat(): string {
     return `${this.base}:gate:tat`;
   }
-  /** string with TTL: CBOT throttled the sender; claims wait. */
+  /**
+   * string: the channel is held (channel-gate.ts): JSON `{state, reason, code?, until?, seq, at}`, its TTL
+   * the pause's end, none while held until resumed (a stop, an operator's pause); an older relay's `1`
+   * is a throughput pause. Claims wait while it exists.
+   */
   get gatePause(): string {
     return `${this.base}:gate:pause`;
+  }
+  /** hash: how far the automatic pauses escalated: `tMs`/`tAt` (throughput), `qMs`/`qAt` (131048); expires 48 h after the last. */
+  get gateEscalation(): string {
+    return `${this.base}:gate:esc`;
+  }
+  /** counter, no TTL: numbers every change of the channel's gate (the change's event id). */
+  get gateSeq(): string {
+    return `${this.base}:gate:seq`;
   }
   /** string: CBOT message id → relay id. */
   wamid(wamid: string): string {

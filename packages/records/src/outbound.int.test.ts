@@ -116,6 +116,7 @@ describe('Outbound claim and settle', () => {
     await expect(out.retry(r1, 2000, { untilMs: 5000, countsAsFailure: true, keepInflight: false, maxAttempts: 3, error: {} }, attempt)).resolves.toEqual({
       kind: 'held',
       failures: 1,
+      untilMs: 5000,
     });
     await sent(out, c.leases.find((l) => l.id === 'x1')!);
     await accept(out, { id: 'x2', to: '9055512' });

@@ -11,6 +11,8 @@ import { Partitions } from './partitions.js';
 import { POLICY_CODE, WINDOW_OF_CODE } from './window.js';
 import type { WindowPolicy, WindowState } from './window.js';
 import { PRIORITY_NAME } from './message-record.js';
+import { parseGate } from './channel-gate.js';
+import type { ChannelGateState, GateChange } from './channel-gate.js';
 
 export const PRIORITIES = ['high', 'normal', 'bulk'] as const;
 
@@ -87,6 +89,27 @@ export interface Lease {
   fallback: 'none' | 'has' | 'use';
 }
 
+export interface RetryOptions {
+  untilMs: number;
+  countsAsFailure: boolean;
+  keepInflight: boolean;
+  maxAttempts: number;
+  error: unknown;
+  /** 131056: hold the recipient for its own escalating wait (6 s doubling to 5 min) instead of `untilMs`. */
+  pairRateLimit?: boolean;
+  /** CBOT's Retry-After: with `pairRateLimit`, it replaces the escalating wait. */
+  retryAfterMs?: number;
+  /** CBOT refused the free-form message for its window (131047/470): the next attempt sends the fallback template. */
+  fallback?: boolean;
+}
+
+export interface RetryResult {
+  kind: 'held' | 'failed' | 'stale';
+  failures: number;
+  /** When the recipient is held until (epoch ms), for a hold. */
+  untilMs?: number;
+}
+
 export type ClaimState = 'more' | 'rate' | 'paused' | 'idle';
 
 export interface Claim {
@@ -126,8 +149,13 @@ const CLAIM = {
   args: [...COMMON, 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs', 'wpol'],
 } as const;
 const SETTLE_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'outcome', 'attemptJson', 'wamid', 'errorJson', 'wamidTtl'] as const;
-const RETRY_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson', 'fallback'] as const;
+const RETRY_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson', 'fallback', 'pair', 'retryAfterMs'] as const;
 const FALLBACK_REQUEUE_ARGS = [...COMMON, 'id'] as const;
+const PAIR_HOLD_ARGS = [...COMMON, 'ch', 'to'] as const;
+const GATE = {
+  keys: ['gate', 'esc', 'seq'],
+  args: ['action', 'reason', 'code', 'ms', 'now', 'qualityMs', 'value', 'wake'],
+} as const;
 const RELEASE_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'keepInflight'] as const;
 const REPLAY_ARGS = [...COMMON, 'id', 'attemptJson'] as const;
 const RETRY_KINDS = ['held', 'failed', 'stale'] as const;
@@ -152,7 +180,9 @@ class OutboundPartition {
   readonly #accepts: Coalescer<AcceptInput, AcceptResult>;
   readonly #claim: Script<(typeof CLAIM.keys)[number], (typeof CLAIM.args)[number], unknown>;
   readonly #settle: Script<LeaseKeys, (typeof SETTLE_ARGS)[number], { recorded: string; advanced: boolean }>;
-  readonly #retry: Script<LeaseKeys, (typeof RETRY_ARGS)[number], { kind: 'held' | 'failed' | 'stale'; failures: number }>;
+  readonly #retry: Script<LeaseKeys, (typeof RETRY_ARGS)[number], RetryResult>;
+  readonly #pairHold: Script<'state', (typeof PAIR_HOLD_ARGS)[number], { held: boolean; untilMs: number }>;
+  readonly #gate: Script<(typeof GATE.keys)[number], (typeof GATE.args)[number], { changed: boolean; value: string; pttlMs: number }>;
   readonly #pause: Script<'pause', 'ms', number>;
   readonly #release: Script<LeaseKeys, (typeof RELEASE_ARGS)[number], boolean>;
   readonly #replay: Script<'rec', (typeof REPLAY_ARGS)[number], ReplayResult>;
@@ -193,8 +223,27 @@ class OutboundPartition {
       args: RETRY_ARGS,
       constants,
       parse: (reply) => {
-        const [kind, failures] = replyArray(reply, 'retry');
-        return { kind: replyOneOf(kind, RETRY_KINDS, 'retry'), failures: Number(failures) };
+        const [kind, failures, untilMs] = replyArray(reply, 'retry');
+        return { kind: replyOneOf(kind, RETRY_KINDS, 'retry'), failures: Number(failures), ...(untilMs === undefined ? {} : { untilMs: Number(untilMs) }) };
+      },
+    });
+    this.#pairHold = defineScript(redis, {
+      name: 'pair-hold',
+      keys: ['state'],
+      args: PAIR_HOLD_ARGS,
+      constants,
+      parse: (reply) => {
+        const [held, untilMs] = replyArray(reply, 'pair-hold');
+        return { held: Number(held) === 1, untilMs: Number(untilMs) };
+      },
+    });
+    this.#gate = defineScript(redis, {
+      name: 'gate',
+      ...GATE,
+      constants,
+      parse: (reply) => {
+        const [changed, value, pttl] = replyArray(reply, 'gate');
+        return { changed: Number(changed) === 1, value: replyString(value, 'gate'), pttlMs: Number(pttl) };
       },
     });
     this.#pause = defineScript(redis, { name: 'pause', keys: ['pause'], args: ['ms'], parse: (reply) => replyInteger(reply, 'pause') });
@@ -314,12 +363,7 @@ class OutboundPartition {
    * The attempt will be retried at `untilMs` (the message stays at its recipient's head meanwhile),
    * unless `countsAsFailure` brings its failures to `maxAttempts`: then it ends failed with `error`.
    */
-  retry(
-    lease: Lease,
-    nowMs: number,
-    opts: { untilMs: number; countsAsFailure: boolean; keepInflight: boolean; maxAttempts: number; error: unknown; fallback?: boolean },
-    attempt: Attempt,
-  ): Promise<{ kind: 'held' | 'failed' | 'stale'; failures: number }> {
+  retry(lease: Lease, nowMs: number, opts: RetryOptions, attempt: Attempt): Promise<RetryResult> {
     return this.#retry(this.#leaseKeys(lease), {
       ...this.#common(nowMs),
       ch: lease.channel,
@@ -333,6 +377,8 @@ class OutboundPartition {
       maxAttempts: opts.maxAttempts,
       errorJson: JSON.stringify(opts.error ?? null),
       fallback: opts.fallback ? '1' : '',
+      pair: opts.pairRateLimit ? 1 : 0,
+      retryAfterMs: opts.retryAfterMs === undefined ? '' : Math.round(opts.retryAfterMs),
     });
   }
 
@@ -360,6 +406,47 @@ class OutboundPartition {
   async pause(ms: number, channel: string = DEFAULT_CHANNEL): Promise<void> {
     // One script: two dispatchers throttled at once must not let the shorter pause replace the longer.
     await this.#pause({ pause: this.keys.channel(channel).gatePause }, { ms: Math.max(1, Math.round(ms)) });
+  }
+
+  /** 131056 in a failed status callback: the recipient's pair-rate wait grows and, unless leased, it is held (PAIR_HOLD). */
+  holdRecipient(channel: string, to: string, nowMs: number): Promise<{ held: boolean; untilMs: number }> {
+    return this.#pairHold({ state: this.keys.channel(channel).recipient(to) }, { ...this.#common(nowMs), ch: channel, to });
+  }
+
+  #gateKeys(channel: string) {
+    const ch = this.keys.channel(channel);
+    return { gate: ch.gatePause, esc: ch.gateEscalation, seq: ch.gateSeq };
+  }
+
+  /** One step of a channel's gate (lua/gate.lua); `mirror` writes another partition's answer. */
+  gate(
+    channel: string,
+    step: { action: string; reason: string; code?: number; ms: number; value?: string },
+    nowMs: number,
+    qualityPauseMs: number,
+  ): Promise<{ changed: boolean; value: string; pttlMs: number }> {
+    return this.#gate(this.#gateKeys(channel), {
+      action: step.action,
+      reason: step.reason,
+      code: step.code ?? '',
+      ms: Math.max(-1, Math.round(step.ms)),
+      now: nowMs,
+      qualityMs: qualityPauseMs,
+      value: step.value ?? '',
+      wake: this.wakeChannel,
+    });
+  }
+
+  async gateState(channel: string, nowMs: number): Promise<ChannelGateState> {
+    const { gate } = this.#gateKeys(channel);
+    const [value, pttl] = await Promise.all([this.#redis.get(gate), this.#redis.pttl(gate)]);
+    return parseGate(value, pttl, nowMs);
+  }
+
+  /** The held-until time (epoch ms) of a recipient of a channel, when it is held (a retry, a pair hold). */
+  async heldUntil(channel: string, to: string): Promise<number | undefined> {
+    const score = await this.#redis.zscore(this.keys.channel(channel).held, to);
+    return score === null ? undefined : Number(score);
   }
 
   /** Caller weights for the fair share (default 1); every process of one relay writes the same. */
@@ -508,6 +595,46 @@ export class Outbound {
     await Promise.all(this.#parts.map((p) => p.pause(ms, channel)));
   }
 
+  /**
+   * Changes a channel's gate (pause, stop, resume; see lua/gate.lua): partition 0 decides
+   * (escalation, what a stop or a longer pause keeps), every other partition gets its answer, so a
+   * claim in any partition sees the same. `changed`: the gate moved (a new state for an event); a
+   * throttle inside a longer pause, or anything but a resume on a stopped channel, changes nothing.
+   * Stopped and indefinite holds have no `until`.
+   */
+  async changeGate(channel: string, change: GateChange, nowMs: number, qualityPauseMs: number): Promise<{ changed: boolean; state: ChannelGateState }> {
+    const step = gateStep(change);
+    const first = await this.#parts[0]!.gate(channel, step, nowMs, qualityPauseMs);
+    if (first.changed && this.#parts.length > 1) {
+      const mirror = { action: 'mirror', reason: step.reason, ms: first.pttlMs, value: parseGate(first.value, first.pttlMs, nowMs).state === 'active' ? '' : first.value };
+      await Promise.all(this.#parts.slice(1).map((p) => p.gate(channel, mirror, nowMs, qualityPauseMs)));
+    }
+    return { changed: first.changed, state: parseGate(first.value, first.pttlMs, nowMs) };
+  }
+
+  /** A channel's gate now, as partition 0 holds it (the others mirror it). */
+  gateState(channel: string, nowMs: number): Promise<ChannelGateState> {
+    return this.#parts[0]!.gateState(channel, nowMs);
+  }
+
+  holdRecipient(channel: string, to: string, nowMs: number): Promise<{ held: boolean; untilMs: number }> {
+    return this.#parts[this.partitions.ofRecipient(to)]!.holdRecipient(channel, to, nowMs);
+  }
+
+  /** When a recipient of a channel is held until (epoch ms), if it is. */
+  heldUntil(channel: string, to: string): Promise<number | undefined> {
+    return this.#parts[this.partitions.ofRecipient(to)]!.heldUntil(channel, to);
+  }
+
+  /** A channel's number quality (`phone_number.quality` callbacks): GREEN, YELLOW, RED; absent when none came yet. */
+  async setQuality(channel: string, quality: string): Promise<void> {
+    await this.#redis.hset(this.#parts[0]!.keys.channelQuality, channel, quality);
+  }
+
+  async qualities(): Promise<Record<string, string>> {
+    return this.#redis.hgetall(this.#parts[0]!.keys.channelQuality);
+  }
+
   async setWeights(weights: Record<string, number>): Promise<void> {
     await Promise.all(this.#parts.map((p) => p.setWeights(weights)));
   }
@@ -539,6 +666,22 @@ export class Outbound {
 
   async oldestOpenAgeMs(nowMs: number): Promise<number> {
     return Math.max(0, ...(await Promise.all(this.#parts.map((p) => p.oldestOpenAgeMs(nowMs)))));
+  }
+}
+
+/** What the gate script is told for a change. */
+function gateStep(change: GateChange): { action: string; reason: string; code?: number; ms: number } {
+  switch (change.action) {
+    case 'throughput':
+      return { action: 'throughput', reason: 'throughput', code: change.code, ms: change.retryAfterMs ?? -1 };
+    case 'quality':
+      return { action: 'quality', reason: 'quality', code: change.code, ms: change.retryAfterMs ?? -1 };
+    case 'stop':
+      return { action: 'stop', reason: 'restricted', code: change.code, ms: 0 };
+    case 'pause':
+      return { action: 'pause', reason: 'operator', ms: change.ms ?? 0 };
+    case 'resume':
+      return { action: 'resume', reason: 'operator', ms: 0 };
   }
 }
 

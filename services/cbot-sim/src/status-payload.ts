@@ -1,3 +1,4 @@
+import { codeTitle } from './wa-errors.js';
 export type SimStatus = 'sent' | 'delivered' | 'read';
 
 export interface StatusPayloadInput {
@@ -57,4 +58,11 @@ export function cloudEnvelope(value: Record<string, unknown>): Record<string, un
 /** Template messages open a business-initiated conversation; anything else is a service reply. */
 export function conversationCategory(messageType: string): string {
   return messageType === 'template' ? 'utility' : 'service';
+}
+
+/** A `failed` status with one WhatsApp error, as WhatsApp reports a send it accepted and then could not deliver. */
+export function failedStatusPayload(wamid: string, recipientId: string, timestamp: number, code: number): { statuses: Array<Record<string, unknown>> } {
+  return {
+    statuses: [{ id: wamid, recipient_id: recipientId, status: 'failed', timestamp: String(timestamp), errors: [{ code, title: codeTitle(code) }] }],
+  };
 }

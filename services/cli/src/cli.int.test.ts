@@ -376,6 +376,28 @@ describe('cbot-relay CLI', { timeout: 240_000 }, () => {
     expect((await inProcess(['recipients', 'show', to, '--channel', 'nope'], env)).code).toBe(3);
   });
 
+  it('channels list, pause and resume: what GET /v1/channels shows; bad seconds exit 2, unknown channel 3', async () => {
+    const api = async () => (await (await fetch(`${base}/v1/channels`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json()) as { id: string; state: string; reason: string | null; until: string | null }[];
+    const listed = json<{ channels: { id: string; state: string }[] }>(await inProcess(['channels', 'list', '--json'], env));
+    expect(listed.channels).toEqual(await api());
+    expect(listed.channels).toMatchObject([{ id: 'default', api: 'onprem', state: 'active', reason: null, quality: 'UNKNOWN' }]);
+    const paused = json<{ channels: { state: string; reason: string; until: string }[] }>(await inProcess(['channels', 'pause', 'default', '--seconds', '600', '--json'], env));
+    expect(paused.channels[0]).toMatchObject({ state: 'paused', reason: 'operator' });
+    expect(Date.parse(paused.channels[0]!.until) - Date.now()).toBeGreaterThan(590_000);
+    expect((await api())[0]).toMatchObject({ state: 'paused', reason: 'operator', until: paused.channels[0]!.until });
+    expect((await inProcess(['channels', 'list'], env)).out).toMatch(/default\s+onprem\s+paused\s+operator\s+-\s+\S+Z/);
+    // Held until resumed, then resumed: messages go again.
+    expect((await inProcess(['channels', 'pause', 'default'], env)).out).toMatch(/paused\s+operator\s+-\s+resume/);
+    const id = await send('after-resume');
+    expect((await inProcess(['channels', 'resume', 'default'], env)).out).toMatch(/default\s+onprem\s+active/);
+    await waitFor(async () => ((await apiView(id)) as { status: string }).status === 'sent', { what: 'the message sent after the resume' });
+    for (const bad of ['0', '-5', '1.5', 'soon', '9999999999']) expect((await inProcess(['channels', 'pause', 'default', '--seconds', bad], env)).code).toBe(2);
+    const unknown = await inProcess(['channels', 'pause', 'nope'], env);
+    expect(unknown.code).toBe(3);
+    expect(unknown.err).toContain('no channel "nope"');
+    expect((await api())[0]).toMatchObject({ state: 'active' });
+  });
+
   it('templates list and usage: what GET /v1/templates and GET /v1/usage (admin) answer; bad input is exit 2 or 3', async () => {
     const api = async (path: string, key: string) => (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}` } })).json();
     // With nothing stored yet, the CLI asks CBOT itself.

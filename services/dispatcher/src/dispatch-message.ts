@@ -1,7 +1,9 @@
 import { CODE_POLICY } from '@cbot-relay/cbot-client';
 import type { CbotClient, SendOutcome } from '@cbot-relay/cbot-client';
+import { channelEvent } from '@cbot-relay/messages';
+import type { RelayEvent } from '@cbot-relay/messages';
 import type { Logger, Metrics, SpanScope, Tracing } from '@cbot-relay/observability';
-import type { Attempt, Lease, Outbound } from '@cbot-relay/records';
+import type { Attempt, GateChange, Lease, Outbound } from '@cbot-relay/records';
 import type { BackoffPolicy } from './backoff.js';
 import { backoffMs } from './backoff.js';
 
@@ -10,6 +12,8 @@ export interface DispatchPolicy extends BackoffPolicy {
   maxAgeMs: number;
   /** How long to hold off after a throttle answer without Retry-After. */
   throttleDefaultMs: number;
+  /** QUALITY_PAUSE_S in ms: the first pause after a 131048 (doubling on a repeat within 24 h). */
+  qualityPauseMs?: number;
 }
 
 export interface DispatchDeps {
@@ -25,6 +29,8 @@ export interface DispatchDeps {
   random?: () => number;
   /** When on, each attempt is a CLIENT span in the trace of the request that accepted the message. */
   tracing?: Tracing;
+  /** Hands a channel.paused / channel.stopped event to the fanout (RelayEvents); absent: none is emitted. */
+  emit?: (event: RelayEvent, nowMs: number) => Promise<void>;
 }
 
 /**
@@ -62,20 +68,26 @@ async function attemptSend(deps: DispatchDeps, lease: Lease, sendBy: number, spa
   const client = deps.clients?.get(lease.channel) ?? deps.client;
   const outcome = await client.sendMessage(lease.fallback === 'none' ? lease.body : outboundBody(lease));
   metrics.sendLatency.observe((deps.now() - started) / 1000);
-  metrics.cbotAnswers.inc({ outcome: outcome.kind === 'throttled' ? `throttled_${outcome.scope}` : outcome.kind, code: codeLabel(outcome), channel: lease.channel });
+  metrics.cbotAnswers.inc({ outcome: outcomeLabel(outcome), code: codeLabel(outcome), channel: lease.channel });
   if (span) traceOutcome(span, outcome);
   await settle(deps, lease, outcome, started);
 }
 
 /** What CBOT answered, on the attempt's span: HTTP status, WhatsApp code, how the relay took it. */
 function traceOutcome(span: SpanScope, outcome: SendOutcome): void {
-  const kind = outcome.kind === 'throttled' ? `throttled_${outcome.scope}` : outcome.kind;
+  const kind = outcomeLabel(outcome);
   span.setAttributes({
     'cbot_relay.outcome': kind,
     'http.response.status_code': outcome.httpStatus,
     'whatsapp.error.code': outcome.kind === 'sent' ? undefined : outcome.error.code,
   });
   if (outcome.kind !== 'sent') span.fail(kind);
+}
+
+function outcomeLabel(outcome: SendOutcome): string {
+  if (outcome.kind === 'throttled') return `throttled_${outcome.scope}`;
+  if (outcome.kind === 'restricted') return `restricted_${outcome.action}`;
+  return outcome.kind;
 }
 
 /** The WhatsApp code as a metric label: only the policy's codes by name, so the label set stays bounded. */
@@ -112,13 +124,33 @@ async function settle(deps: DispatchDeps, lease: Lease, outcome: SendOutcome, st
       return;
     }
     case 'throttled': {
-      const ms = outcome.retryAfterMs ?? policy.throttleDefaultMs;
-      // A sender-wide throttle holds every dispatcher on this channel (number); a pair rate limit only this recipient.
-      if (outcome.scope === 'sender') await outbound.pause(ms, lease.channel);
       const a = attempt(started, 'throttled', outcome.httpStatus, outcome.error.message);
-      await outbound.retry(lease, now, { untilMs: now + ms, countsAsFailure: false, keepInflight: false, maxAttempts: policy.maxAttempts, error: outcome.error }, a);
-      metrics.retried.inc({ kind: outcome.scope === 'sender' ? 'throttled' : 'throttled_recipient' });
-      log.warn({ relayId: lease.id, channel: lease.channel, ms, code: outcome.error.code, scope: outcome.scope }, 'CBOT throttled us; holding off');
+      const keep = { countsAsFailure: false, keepInflight: false, maxAttempts: policy.maxAttempts, error: outcome.error };
+      if (outcome.scope === 'sender') {
+        // A throughput throttle pauses the channel (number) in every dispatcher: Retry-After, else 1 s
+        // doubling to 60 s. The message keeps its place at its recipient's head, ready behind the pause.
+        const change: GateChange = { action: 'throughput', ...codeOf(outcome), ...retryAfterOf(outcome) };
+        const state = await changeGate(deps, lease.channel, change, now);
+        await outbound.retry(lease, now, { ...keep, untilMs: state.untilMs ?? now }, a);
+        metrics.retried.inc({ kind: 'throttled' });
+        log.warn({ relayId: lease.id, channel: lease.channel, until: state.untilMs, code: outcome.error.code }, 'CBOT throttled the channel; pausing it');
+        return;
+      }
+      // 131056: only this recipient waits, 6 s doubling to 5 min (Retry-After wins), not an attempt.
+      const r = await outbound.retry(lease, now, { ...keep, untilMs: now + (outcome.retryAfterMs ?? policy.throttleDefaultMs), pairRateLimit: true, ...retryAfterOf(outcome) }, a);
+      metrics.retried.inc({ kind: 'throttled_recipient' });
+      log.warn({ relayId: lease.id, channel: lease.channel, ms: r.untilMs === undefined ? undefined : r.untilMs - now, code: outcome.error.code }, 'CBOT throttled this recipient (pair rate limit); holding it');
+      return;
+    }
+    case 'restricted': {
+      // 131048 pauses the channel for QUALITY_PAUSE_S (doubling); 368 / 131031 stop it until an operator
+      // resumes it. The message is not failed and spends no attempt: it waits at its recipient's head.
+      const a = attempt(started, 'throttled', outcome.httpStatus, outcome.error.message);
+      const change: GateChange = outcome.action === 'stop' ? { action: 'stop', ...codeOf(outcome) } : { action: 'quality', ...codeOf(outcome), ...retryAfterOf(outcome) };
+      const state = await changeGate(deps, lease.channel, change, now);
+      await outbound.retry(lease, now, { untilMs: now, countsAsFailure: false, keepInflight: false, maxAttempts: policy.maxAttempts, error: outcome.error }, a);
+      metrics.retried.inc({ kind: `restricted_${outcome.action}` });
+      log.error({ relayId: lease.id, channel: lease.channel, code: outcome.error.code, state }, outcome.action === 'stop' ? 'WhatsApp restricted the account; channel stopped until an operator resumes it' : 'WhatsApp restricted the number for its quality; channel paused');
       return;
     }
     case 'retryable': {
@@ -154,6 +186,24 @@ export function outboundBody(lease: Pick<Lease, 'body' | 'fallback'>): string {
   out.type = 'template';
   out.template = fallback.template;
   return JSON.stringify(out);
+}
+
+function codeOf(outcome: { error: { code?: number } }): { code?: number } {
+  return outcome.error.code === undefined ? {} : { code: outcome.error.code };
+}
+
+function retryAfterOf(outcome: { retryAfterMs?: number }): { retryAfterMs?: number } {
+  return outcome.retryAfterMs === undefined ? {} : { retryAfterMs: outcome.retryAfterMs };
+}
+
+/** Changes the channel's gate and, when it moved, tells subscribers (channel.paused / channel.stopped). */
+async function changeGate(deps: DispatchDeps, channel: string, change: GateChange, now: number): Promise<{ untilMs?: number }> {
+  const { changed, state } = await deps.outbound.changeGate(channel, change, now, deps.policy.qualityPauseMs ?? 900_000);
+  if (changed && deps.emit) {
+    // The gate holds whatever becomes of the event; a lost event still shows in GET /v1/channels and the metric.
+    await deps.emit(channelEvent(channel, state, now), now).catch((err: unknown) => deps.log.error({ err, channel }, 'channel event not emitted'));
+  }
+  return state;
 }
 
 function attempt(at: number, outcome: Attempt['outcome'], httpStatus?: number, error?: string): Attempt {

@@ -186,7 +186,8 @@ export class Dispatcher {
         this.#inflight.add(sending);
       }
       this.#count(claim);
-      turn.idle = claim.state === 'idle';
+      // A paused channel is woken like an idle one: a resume publishes on the partition's wake-up channel.
+      turn.idle = claim.state === 'idle' || claim.state === 'paused';
       turn.notBefore = claim.state === 'more' ? 0 : now + (claim.waitMs < 0 ? idlePollMs : Math.min(claim.waitMs, idlePollMs));
       // The claim left the idle flag, and an accept saw it and published before this reply was read:
       // that wake-up found the turn not yet idle, so it is this turn's to act on now.

@@ -21,6 +21,8 @@ import { opsRoutes } from './ops-routes.js';
 import type { RecipientRoutesDeps } from './recipients-routes.js';
 import { recipientRoutes } from './recipients-routes.js';
 import type { SendRoutesDeps } from './send-routes.js';
+import type { ChannelRoutesDeps } from './channel-routes.js';
+import { channelRoutes } from './channel-routes.js';
 import type { SubscriberRoutesDeps } from './subscriber-routes.js';
 import { subscriberRoutes } from './subscriber-routes.js';
 import { sendRoutes } from './send-routes.js';
@@ -42,6 +44,8 @@ export interface IngressAppDeps {
   media?: Omit<MediaRoutesDeps, 'send' | 'log'>;
   /** `/v1/subscribers` (admin API); absent: not served. */
   subscribers?: SubscriberRoutesDeps;
+  /** `/v1/channels` (admin API: state, pause, resume); absent: not served. */
+  channels?: ChannelRoutesDeps;
   /** The /admin/queues UI (see queue-ui.ts); absent: not served. */
   queueUi?: Router;
   /** INGRESS_BODY_BUFFER_BYTES: request bodies held at once. Unset: no budget. */
@@ -128,6 +132,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.use(adminRoutes(deps.admin));
   if (deps.subscribers) app.use(subscriberRoutes(deps.subscribers));
   if (deps.recipients) app.use(recipientRoutes(deps.recipients));
+  if (deps.channels) app.use(channelRoutes(deps.channels));
   app.use(webhookRoute({ ...deps.webhook, ...(budget ? { budget } : {}) }));
   if (deps.queueUi) app.use(deps.queueUi);
   app.use((_req, res) => sendError(res, new HttpError(404, 'not_found', 'no such route')));
