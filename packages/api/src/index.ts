@@ -12,15 +12,20 @@ export {
   BatchRequest,
   BatchResponse,
   BatchResult,
+  CancelTagRequest,
+  CancelTagResult,
   ChannelId,
   ExpiresIn,
   IdempotencyKey,
   MAX_EXPIRES_IN_S,
+  MAX_SEND_AHEAD_S,
   Priority,
   RelayId,
   SEND_VARIANTS,
   SendAccepted,
+  SendAt,
   SendRequest,
+  Tag,
 } from './send.js';
 export { secretFingerprint, subscriberView } from './subscriber-view.js';
 export {

@@ -6,6 +6,7 @@ export type {
   AudioMessage,
   BatchRequest,
   BatchResponse,
+  CancelTagResult,
   ContactsMessage,
   DocumentMessage,
   ErrorBody,

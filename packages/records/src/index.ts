@@ -5,8 +5,9 @@ export { Attempt, HistoryEntry, MessageRecord, recordFromHash } from './message-
 export { CLUSTER_DEFAULT_PARTITIONS, MAX_PARTITIONS, Partitions, PartitionsError, partitionBase, resolvePartitions } from './partitions.js';
 export { MessageStore } from './message-store.js';
 export type { MessageStoreOptions } from './message-store.js';
-export { DEFAULT_CHANNEL, Outbound, PRIORITIES, channelKeyBase } from './outbound.js';
-export type { AcceptInput, AcceptResult, Claim, ClaimPolicy, ClaimState, Lease, OutboundOptions, Priority, ReplayResult } from './outbound.js';
+export { CANCEL_SLICE, DEFAULT_CHANNEL, Outbound, PRIORITIES, channelKeyBase } from './outbound.js';
+export { MAX_SEND_AHEAD_S } from './outbound-scripts.js';
+export type { AcceptInput, AcceptResult, CancelResult, Claim, ClaimPolicy, ClaimState, Lease, OutboundOptions, Priority, ReplayResult } from './outbound.js';
 export { PreviousSecret, SUBSCRIBER_NAME, SubscriberRecord, generateSecret, rotateSecret, signingSecrets, wantsChannel } from './subscriber-record.js';
 export type { HttpSubscriberRecord } from './subscriber-record.js';
 export { SubscriberStore } from './subscriber-store.js';

@@ -47,6 +47,10 @@ export const MessageRecord = z.object({
   priority: z.enum(['high', 'normal', 'bulk']),
   /** The CBOT channel (number) that sends it; records from before channels are `default`. */
   channel: z.string(),
+  /** X-Relay-Tag, when the send had one. */
+  tag: z.string().optional(),
+  /** X-Relay-Send-At, when the message was scheduled (a send time in the past is not kept). */
+  sendAt: z.string().optional(),
 });
 export type MessageRecord = z.infer<typeof MessageRecord>;
 
@@ -74,6 +78,8 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
     channel: h.channel ?? 'default',
   };
   if (h.expiresAt !== undefined) rec.expiresAt = iso(h.expiresAt);
+  if (h.tag !== undefined) rec.tag = h.tag;
+  if (h.due !== undefined) rec.sendAt = iso(h.due);
   if (h.error !== undefined && h.error !== '') rec.error = safeJson(h.error);
   rec.history = historyFromField(h.hist, Number(h.createdAt ?? 0), rec);
   return rec;

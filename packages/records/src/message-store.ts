@@ -107,7 +107,7 @@ export class MessageStore {
 
   /**
    * Messages newest first by acceptance time, filtered, one page (see message-list.ts). Reads the
-   * narrowest index the query allows: the recipient's, else the caller's, else every message's.
+   * narrowest index the query allows: the recipient's, else the tag's, else the caller's, else every message's.
    */
   async list(q: ListQuery): Promise<ListPage> {
     const rec = (id: string) => this.recKey(id);
@@ -115,6 +115,14 @@ export class MessageStore {
     if (q.to !== undefined) {
       const index = `${this.#parts.bases[this.#parts.ofRecipient(q.to)]!}:ix:t:${q.to}`;
       return listMessages(this.#redis, { indexes: [index], indexOf: () => [index], rec }, q);
+    }
+    if (q.tag !== undefined) {
+      // A tag's index is per caller (ix:g:<caller>:<tag>); an admin's list merges every caller's.
+      const tag = q.tag;
+      const callersOf = async (b: string) => (q.caller !== undefined ? [q.caller] : await this.#redis.smembers(`${b}:ix:callers`));
+      const perPartition = await Promise.all(this.#parts.bases.map(async (b) => ({ b, indexes: (await callersOf(b)).map((c) => `${b}:ix:g:${c}:${tag}`) })));
+      const of = new Map(perPartition.map((p) => [p.b, p.indexes]));
+      return listMessages(this.#redis, { indexes: perPartition.flatMap((p) => p.indexes), indexOf: (id) => of.get(this.#base(id)) ?? [], rec }, q);
     }
     if (q.caller !== undefined) {
       const name = `ix:c:${q.caller}`;

@@ -12,6 +12,9 @@
  * - `o:credit:<p>`   hash: picks each caller has had in its current turn (its weight is its turn's size).
  * - `o:weights`      hash: caller → weight (default 1).
  * - `o:held`         zset: recipients waiting for a retry or a pair throttle, by the time they are due.
+ * - `o:sched`        zset: scheduled messages (X-Relay-Send-At) not yet due, by due time, each
+ *                    `<acceptance sequence, 16 digits>|<relay id>` (so equal times keep acceptance order).
+ * - `o:seq`          counter: the acceptance sequence of scheduled messages.
  * - `o:leases`       zset: leased recipients by lease expiry; an expired lease makes the recipient ready.
  * - `o:fence`        counter: lease tokens. A worker whose lease moved on cannot touch the queue.
  * - `o:idle`         set when a claim found nothing: the next accept publishes on `o:wake`.
@@ -31,6 +34,9 @@
  */
 
 import { HISTORY_LIB, RANK_TABLE } from './scripts.js';
+
+/** The furthest ahead X-Relay-Send-At may schedule a message (seconds). */
+export const MAX_SEND_AHEAD_S = 30 * 86_400;
 
 /** Every script that uses LIB declares `base` (the key prefix), `now` (ms) and `recTtl` (s). */
 export const LIB = `
@@ -187,6 +193,101 @@ local function enqueue(to, id, p, c)
   return false
 end
 
+-- Scheduled messages (X-Relay-Send-At). A scheduled message waits in \`o:sched\` (status
+-- \`scheduled\`, not in its recipient's queue, so it holds nothing back) and is promoted into the
+-- queue when due, at its place in (due time, acceptance) order: after every entry due earlier, and
+-- before immediate messages accepted after its due time (they are only there when the promotion ran
+-- late). It never goes before a head that is in flight, held or leased. A record's due time is its
+-- \`due\` field, else its \`createdAt\`.
+local function kschedule() return cb .. ':o:sched' end
+local function enqueueDue(to, id, p, c, due)
+  local q, r = kq(to), kr(to)
+  local st = redis.call('HMGET', r, 's', 'p')
+  local len = redis.call('LLEN', q)
+  local floor = 0
+  if st[1] == 'leased' or st[1] == 'held' then floor = 1 end
+  local pos = len
+  -- Walk back from the tail past later-due entries (few: those accepted while the promotion was late).
+  for _ = 1, 1000 do
+    if pos <= floor then break end
+    local e = redis.call('LINDEX', q, pos - 1)
+    local f = redis.call('HMGET', krec(string.sub(e, 2)), 'createdAt', 'due', 'status')
+    if f[3] == 'sending' then break end
+    local d = tonumber(f[2] or f[1] or '0')
+    -- An earlier promoted one due at the same time was accepted first; an immediate one was accepted at \`d\`.
+    if d < due or (d == due and f[2]) then break end
+    pos = pos - 1
+  end
+  if pos >= len then redis.call('RPUSH', q, p .. id)
+  else redis.call('LINSERT', q, 'BEFORE', redis.call('LINDEX', q, pos), p .. id) end
+  redis.call('HINCRBY', r, p, 1)
+  countPending(c, p, 1)
+  if not st[1] then
+    pushReady(to, p, c)
+    return
+  end
+  -- A new head (or a higher priority) changes what the ready entry stands for.
+  if st[1] == 'ready' and (pos == 0 or PRIORITY_RANK[p] > PRIORITY_RANK[st[2]]) then makeReady(to) end
+end
+
+-- Scheduled messages due by now into their recipients' queues, in (due, acceptance) order; at most
+-- \`max\` per call (the rest are due at once, so the claim's wait says 1 ms).
+local function promoteScheduled(max)
+  local sched = kschedule()
+  local due = redis.call('ZRANGEBYSCORE', sched, '-inf', now, 'LIMIT', 0, max)
+  for _, m in ipairs(due) do
+    redis.call('ZREM', sched, m)
+    local id = string.sub(m, (string.find(m, '|', 1, true) or 0) + 1)
+    local rec = krec(id)
+    local r = redis.call('HMGET', rec, 'status', 'to', 'priority', 'caller', 'due')
+    if r[1] == 'scheduled' then
+      redis.call('HSET', rec, 'status', 'queued', 'updatedAt', now)
+      addHistory(rec, 'queued', now)
+      enqueueDue(r[2], id, r[3] or 'n', r[4] or '-', tonumber(r[5] or now))
+    elseif not r[1] then
+      -- The record is gone (it cannot expire before its due time plus the retention; a flush did it).
+      countChannel(-1)
+      redis.call('ZREM', OPEN, id)
+    end
+  end
+end
+
+-- Cancels one message not yet handed to CBOT (DELETE /v1/messages/{id}, POST /v1/messages/cancel).
+-- \`who\` is the caller it must belong to ('' for any). Returns 'ok' (canceled now), 'missing' (no such record,
+-- or another caller's) or the status that cannot be canceled. Atomic with the claim: a message the
+-- claim took is \`sending\` and stays so; one canceled here is skipped by every later claim.
+local function cancelOne(id, who)
+  local rec = krec(id)
+  local r = redis.call('HMGET', rec, 'status', 'to', 'priority', 'caller', 'channel', 'sm')
+  if not r[1] or (who ~= '' and r[4] ~= who) then return 'missing' end
+  if r[1] ~= 'scheduled' and r[1] ~= 'queued' then return r[1] end
+  local saved = chId
+  useChannel(r[5])
+  local p = r[3] or 'n'
+  if r[1] == 'scheduled' then
+    redis.call('ZREM', kschedule(), r[6] or '')
+    countChannel(-1)
+  else
+    -- Off its recipient's queue when it is near the head (the usual case); deeper in a long queue
+    -- it stays as a tombstone that the claim drops (a \`canceled\` head is never sent), and the
+    -- queue's counts go with it then.
+    local q, e = kq(r[2]), p .. id
+    if redis.call('LPOS', q, e, 'MAXLEN', 1000) and redis.call('LREM', q, 1, e) == 1 then
+      countChannel(-1)
+      redis.call('HINCRBY', kr(r[2]), p, -1)
+      countPending(r[4], p, -1)
+      if redis.call('LLEN', q) == 0 and redis.call('HGET', kr(r[2]), 's') == 'ready' then redis.call('DEL', kr(r[2])) end
+    end
+  end
+  useChannel(saved)
+  leaveBacklog(rec, id)
+  redis.call('HSET', rec, 'status', 'canceled', 'updatedAt', now)
+  addHistory(rec, 'canceled', now)
+  redis.call('EXPIRE', rec, recTtl)
+  redis.call('DEL', kbody(id))
+  return 'ok'
+end
+
 local function wake()
   local idle = base .. ':o:idle'
   if redis.call('EXISTS', idle) == 1 then
@@ -223,6 +324,7 @@ end
 
 /** The outbound backlog and its bounds, checked in the same step as the accept. */
 const ACCEPT_PRELUDE = `
+local seqKey = base .. ':o:seq'
 local function earlier(idem, fingerprint)
   if fingerprint == '' then return nil end
   local prev = redis.call('GET', idem)
@@ -251,9 +353,20 @@ local function indexKey(key, id)
     trimmed[key] = true
   end
 end
-local function indexMessage(id, caller, to)
+local function indexMessage(id, caller, to, tag)
   indexKey(base .. ':ix:c:' .. caller, id)
   indexKey(base .. ':ix:t:' .. to, id)
+  if tag ~= '' then
+    -- A tag's index (GET /v1/messages?tag=, POST /v1/messages/cancel) keeps its entries as long as a
+    -- record can live: the retention after the furthest send time, so a cancel finds every one.
+    local key = base .. ':ix:g:' .. caller .. ':' .. tag
+    redis.call('ZADD', key, now, id)
+    if not trimmed[key] then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (tonumber(now) - (tonumber(recTtl) + ${MAX_SEND_AHEAD_S}) * 1000))
+      redis.call('EXPIRE', key, tonumber(recTtl) + ${MAX_SEND_AHEAD_S})
+      trimmed[key] = true
+    end
+  end
   if not callersSeen[caller] then
     redis.call('SADD', base .. ':ix:callers', caller)
     redis.call('EXPIRE', base .. ':ix:callers', recTtl)
@@ -279,15 +392,20 @@ end
 /**
  * One accept per row; rows share `base`, `now`, the TTLs and the backlog bounds. Per row — KEYS: rec,
  * idem, body; ARGV: id, to (normalised), type, caller, priority (h|n|b), expiresAt|'', fingerprint|'',
- * body, traceparent|'' (kept as the record's `tp`), channel. Answers per row: {'created'|'duplicate'|'conflict', id} or {'full', 'count'|'bytes'}.
+ * body, traceparent|'' (kept as the record's `tp`), channel, dueAt|'' (a send time after now: the
+ * message is `scheduled` until then), tag|''. Answers per row: {'created'|'duplicate'|'conflict', id} or {'full', 'count'|'bytes'}.
  *
- * The backlog bound is exact: the count and the bytes are read and written in the same step.
+ * The backlog bound is exact: the count and the bytes are read and written in the same step. A
+ * scheduled message counts in it from its acceptance; the backlog index's score is the message's due
+ * time, so the oldest-open age measures how late a message is, not how far ahead it was scheduled.
  */
-export const ACCEPT_ROW = { keysPerItem: 3, argsPerItem: 10 };
+export const ACCEPT_ROW = { keysPerItem: 3, argsPerItem: 12 };
 export const ACCEPT_SHARED = ['base', 'now', 'recTtl', 'idemTtl', 'backlogMax', 'backlogMaxBytes'] as const;
 export const ACCEPT_PER_ROW = `
   local rec, idem, bodyKey = k[1], k[2], k[3]
   local id, to, mtype, caller, p, expiresAt, fingerprint, body, tp = a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]
+  local due, tag = tonumber(a[11]), a[12]
+  if due and due <= tonumber(now) then due = nil end
   useChannel(a[10])
   local prev = earlier(idem, fingerprint)
   if prev then return prev end
@@ -300,14 +418,32 @@ export const ACCEPT_PER_ROW = `
   local f = {'to', to, 'type', mtype, 'caller', caller, 'status', 'queued', 'createdAt', now, 'priority', p, 'bytes', #body, 'hist', 'q0', 'channel', chId}
   if expiresAt ~= '' then f[#f + 1] = 'expiresAt'; f[#f + 1] = expiresAt end
   if tp ~= '' then f[#f + 1] = 'tp'; f[#f + 1] = tp end
+  if tag ~= '' then f[#f + 1] = 'tag'; f[#f + 1] = tag end
+  -- A scheduled record (and its body) lives its retention after its due time; its age for
+  -- DISPATCH_MAX_AGE_S (\`epoch\`) counts from then too.
+  local ttl = recTtl
+  local sm
+  if due then
+    sm = string.format('%016d', redis.call('INCR', seqKey)) .. '|' .. id
+    f[8] = 'scheduled'
+    f[16] = 'w0'
+    for _, v in ipairs({'due', due, 'epoch', due, 'sm', sm}) do f[#f + 1] = v end
+    ttl = tonumber(recTtl) + math.ceil((due - tonumber(now)) / 1000)
+  end
   redis.call('HSET', rec, unpack(f))
-  redis.call('EXPIRE', rec, recTtl)
-  redis.call('SET', bodyKey, body, 'EX', recTtl)
-  indexMessage(id, caller, to)
-  openCount = openCount + redis.call('ZADD', OPEN, now, id)
+  redis.call('EXPIRE', rec, ttl)
+  redis.call('SET', bodyKey, body, 'EX', ttl)
+  indexMessage(id, caller, to, tag)
+  openCount = openCount + redis.call('ZADD', OPEN, due or now, id)
   openBytes = redis.call('INCRBY', OPEN_BYTES, #body)
   if fingerprint ~= '' then redis.call('SET', idem, fingerprint .. '|' .. id, 'EX', idemTtl) end
-  if enqueue(to, id, p, caller) then wakeOnce() end
+  if due then
+    -- Not in the recipient's queue until due (promoteScheduled); an idle dispatcher is woken to learn
+    -- the new due time.
+    redis.call('ZADD', kschedule(), due, sm)
+    countChannel(1)
+    wakeOnce()
+  elseif enqueue(to, id, p, caller) then wakeOnce() end
   return {'created', id}`;
 export const ACCEPT_BATCH_PRELUDE = LIB + ACCEPT_PRELUDE;
 
@@ -320,7 +456,8 @@ export const ACCEPT_BATCH_PRELUDE = LIB + ACCEPT_PRELUDE;
  * Reply: {jobs, ended, state, waitMs}. jobs: {to, tok, entry, body, ambiguous 0|1, failures, acceptedAt, caller};
  * ended: {reason, id}; state: 'more' (n were claimed), 'rate' (the rate limit held some back: try
  * again in waitMs), 'paused' (CBOT throttled the sender: waitMs), 'idle' (nothing ready; waitMs until
- * the next hold or lease falls due, -1 if none).
+ * the next hold, lease or scheduled message falls due, -1 if none). Scheduled messages due by now are
+ * moved into their recipients' queues first.
  */
 export const CLAIM_KEYS = ['tat', 'pause', 'fence', 'weights', 'ambiguous', 'idle'] as const;
 export const CLAIM_ARGS = ['base', 'now', 'recTtl', 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs'] as const;
@@ -341,6 +478,7 @@ local function promote(set)
 end
 promote(HELD)
 promote(LEASES)
+promoteScheduled(500)
 
 local t = redis.call('TIME')
 local clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -403,7 +541,7 @@ local function take(to)
     end
     local id = string.sub(entry, 2)
     local rec = krec(id)
-    local r = redis.call('HMGET', rec, 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'createdAt', 'caller')
+    local r = redis.call('HMGET', rec, 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'createdAt', 'caller', 'due')
     local reason = nil
     if not r[1] then reason = 'missing'
     elseif r[1] ~= 'queued' and r[1] ~= 'sending' then reason = 'done'
@@ -425,7 +563,8 @@ local function take(to)
         local tok = tostring(redis.call('INCR', fence))
         redis.call('HSET', kr(to), 's', 'leased', 'tok', tok)
         redis.call('ZADD', LEASES, now + tonumber(leaseMs), to)
-        return {to, tok, entry, body, amb, r[5] or '0', r[6], r[7] or '-'}
+        -- A scheduled message's wait counts from its due time.
+        return {to, tok, entry, body, amb, r[5] or '0', r[8] or r[6], r[7] or '-'}
       end
     end
     popHead(to, entry)
@@ -464,7 +603,7 @@ if #jobs >= want and want < tonumber(n) then
 end
 redis.call('SET', idle, '1')
 local waitMs = -1
-for _, set in ipairs({HELD, LEASES}) do
+for _, set in ipairs({HELD, LEASES, kschedule()}) do
   local first = redis.call('ZRANGE', set, 0, 0, 'WITHSCORES')
   if first[2] then
     local ms = math.max(1, math.ceil(tonumber(first[2]) - now))
@@ -596,4 +735,48 @@ countPending(r[2], p, 1)
 local st = redis.call('HGET', kr(to), 's')
 if not st or st == 'ready' then makeReady(to) end
 return {'moved'}
+`;
+
+/**
+ * Cancels one message not yet handed to CBOT (see cancelOne). KEYS: rec (routes the call). ARGV: id,
+ * who (the caller it must belong to; '' for an admin). Reply: {'ok'|'missing'|<status>}.
+ */
+export const CANCEL_KEYS = ['rec'] as const;
+export const CANCEL_ARGS = ['base', 'now', 'recTtl', 'id', 'who'] as const;
+export const CANCEL = `${LIB}
+return {cancelOne(id, who)}
+`;
+
+/**
+ * One slice of a cancel by tag: the tag index's entries after the cursor (score, id), at most
+ * \`limit\`, each canceled if it is still scheduled or queued. Each slice is atomic with the claims, so a
+ * message either was claimed before its slice (and is not counted) or is canceled and never sent.
+ * KEYS: index. ARGV: afterScore, afterId ('' from the start), limit.
+ * Reply: {canceled, lastScore, lastId, 1|0 done}.
+ */
+export const CANCEL_TAG_KEYS = ['index'] as const;
+export const CANCEL_TAG_ARGS = ['base', 'now', 'recTtl', 'afterScore', 'afterId', 'limit'] as const;
+export const CANCEL_TAG = `${LIB}
+local from, fromId, max = tonumber(afterScore), afterId, tonumber(limit)
+local canceled, looked, lastScore, lastId = 0, 0, afterScore, afterId
+local offset = 0
+while looked < max do
+  local page = redis.call('ZRANGEBYSCORE', index, from, '+inf', 'WITHSCORES', 'LIMIT', offset, 500)
+  if #page == 0 then return {canceled, lastScore, lastId, 1} end
+  for i = 1, #page, 2 do
+    local id, sc = page[i], tonumber(page[i + 1])
+    -- Entries at the cursor's own score sort by id: those up to the cursor's were done already.
+    if sc > from or id > fromId then
+      if cancelOne(id, '') == 'ok' then canceled = canceled + 1 end
+      looked = looked + 1
+      lastScore, lastId = page[i + 1], id
+      if looked >= max then break end
+    end
+  end
+  if #page < 1000 then
+    if looked < max then return {canceled, lastScore, lastId, 1} end
+  end
+  offset = offset + 500
+end
+return {canceled, lastScore, lastId, 0}
 `;

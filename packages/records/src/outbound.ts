@@ -12,6 +12,12 @@ import {
   ADOPT,
   ADOPT_ARGS,
   ADOPT_KEYS,
+  CANCEL,
+  CANCEL_ARGS,
+  CANCEL_KEYS,
+  CANCEL_TAG,
+  CANCEL_TAG_ARGS,
+  CANCEL_TAG_KEYS,
   CLAIM,
   CLAIM_ARGS,
   CLAIM_KEYS,
@@ -74,6 +80,10 @@ export interface AcceptInput {
   nowMs: number;
   body: string;
   expiresAtMs?: number;
+  /** X-Relay-Send-At: a time after `nowMs` makes the message `scheduled` until then. */
+  sendAtMs?: number;
+  /** X-Relay-Tag: listed and canceled by it. */
+  tag?: string;
   idempotency?: { key: string; fingerprint: string };
   /** The accepting request's W3C trace context (tracing on): the send joins that trace. */
   traceparent?: string;
@@ -122,6 +132,12 @@ export interface ClaimPolicy {
   ratePerSecond: number;
 }
 
+/** What a cancel found: canceled now, no such message (or another caller's), or a status past cancelling. */
+export type CancelResult = { kind: 'canceled' } | { kind: 'missing' } | { kind: 'not-cancelable'; status: string };
+
+/** Index entries one cancel-by-tag script call walks (each call is atomic; the claims run between them). */
+export const CANCEL_SLICE = 1000;
+
 export type ReplayResult =
   | { kind: 'replayed'; to: string }
   | { kind: 'missing' }
@@ -151,6 +167,8 @@ class OutboundPartition {
   readonly #release: Script<(typeof RELEASE_KEYS)[number], (typeof RELEASE_ARGS)[number], boolean>;
   readonly #replay: Script<(typeof REPLAY_KEYS)[number], (typeof REPLAY_ARGS)[number], ReplayResult>;
   readonly #adopt: Script<(typeof ADOPT_KEYS)[number], (typeof ADOPT_ARGS)[number], boolean>;
+  readonly #cancel: Script<(typeof CANCEL_KEYS)[number], (typeof CANCEL_ARGS)[number], CancelResult>;
+  readonly #cancelTag: Script<(typeof CANCEL_TAG_KEYS)[number], (typeof CANCEL_TAG_ARGS)[number], { canceled: number; lastScore: string; lastId: string; done: boolean }>;
 
   constructor(opts: OutboundOptions & { index: number }) {
     this.index = opts.index;
@@ -206,6 +224,16 @@ class OutboundPartition {
       lua: ADOPT,
       parse: (reply) => replyString(replyArray(reply, 'adopt')[0], 'adopt') === 'moved',
     });
+    this.#cancel = defineScript(this.#redis, { keys: CANCEL_KEYS, args: CANCEL_ARGS, lua: CANCEL, parse: parseCancel });
+    this.#cancelTag = defineScript(this.#redis, {
+      keys: CANCEL_TAG_KEYS,
+      args: CANCEL_TAG_ARGS,
+      lua: CANCEL_TAG,
+      parse: (reply) => {
+        const [canceled, lastScore, lastId, done] = replyArray(reply, 'cancel').map((c) => replyString(c, 'cancel'));
+        return { canceled: Number(canceled), lastScore: lastScore!, lastId: lastId!, done: done === '1' };
+      },
+    });
   }
 
   #key(name: string): string {
@@ -241,6 +269,8 @@ class OutboundPartition {
           input.body,
           input.traceparent ?? '',
           input.channel ?? DEFAULT_CHANNEL,
+          input.sendAtMs ?? '',
+          input.tag ?? '',
         ],
       })),
       ACCEPT_ROW,
@@ -377,6 +407,32 @@ class OutboundPartition {
   /** An open record of the lane layout onto its recipient's queue; false when it was moved already or has ended. */
   adopt(id: string, to: string, nowMs: number): Promise<boolean> {
     return this.#adopt({ rec: this.#key(`msg:${id}`) }, { ...this.#common(nowMs), id, to });
+  }
+
+  /** Cancels a message not yet handed to CBOT, atomically with the claims; `who` '' is any caller's. */
+  cancel(id: string, who: string, nowMs: number): Promise<CancelResult> {
+    return this.#cancel({ rec: this.#key(`msg:${id}`) }, { ...this.#common(nowMs), id, who });
+  }
+
+  /**
+   * Cancels every scheduled or queued message of `caller` tagged `tag` in this partition, CANCEL_SLICE
+   * index entries per script call. Returns how many it canceled.
+   */
+  async cancelTag(caller: string, tag: string, now: () => number): Promise<number> {
+    const index = this.#key(`ix:g:${caller}:${tag}`);
+    let total = 0;
+    let after = { score: '0', id: '' };
+    for (;;) {
+      const slice = await this.#cancelTag({ index }, { ...this.#common(now()), afterScore: after.score, afterId: after.id, limit: CANCEL_SLICE });
+      total += slice.canceled;
+      if (slice.done) return total;
+      after = { score: slice.lastScore, id: slice.lastId };
+    }
+  }
+
+  /** The callers that sent through this partition within the retention (the list's `ix:callers`). */
+  callers(): Promise<string[]> {
+    return this.#redis.smembers(this.#key('ix:callers'));
   }
 
   /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms` (extends, never shortens). */
@@ -525,6 +581,28 @@ export class Outbound {
     return this.#of(id).adopt(id, to, nowMs);
   }
 
+  /** Cancels a message not yet handed to CBOT (see cancelOne in outbound-scripts.ts); `who` undefined: any caller's. */
+  cancel(id: string, who: string | undefined, nowMs: number): Promise<CancelResult> {
+    return this.#of(id).cancel(id, who ?? '', nowMs);
+  }
+
+  /**
+   * Cancels every unsent message tagged `tag` of `caller` (undefined: of every caller), in every
+   * partition; returns how many. A message claimed before its slice ran is `sending` and not counted;
+   * every one counted is never sent.
+   */
+  async cancelTag(caller: string | undefined, tag: string, now: () => number): Promise<number> {
+    const counts = await Promise.all(
+      this.#parts.map(async (p) => {
+        const callers = caller === undefined ? await p.callers() : [caller];
+        let n = 0;
+        for (const c of callers) n += await p.cancelTag(c, tag, now);
+        return n;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
   /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms`, in every partition. */
   async pause(ms: number, channel: string = DEFAULT_CHANNEL): Promise<void> {
     await Promise.all(this.#parts.map((p) => p.pause(ms, channel)));
@@ -593,6 +671,13 @@ function parseClaim(reply: unknown, channel: string, partition: number): Claim {
     state: s,
     waitMs: Number(waitMs),
   };
+}
+
+function parseCancel(reply: unknown): CancelResult {
+  const answer = replyString(replyArray(reply, 'cancel')[0], 'cancel');
+  if (answer === 'ok') return { kind: 'canceled' };
+  if (answer === 'missing') return { kind: 'missing' };
+  return { kind: 'not-cancelable', status: answer };
 }
 
 function parseReplay(reply: unknown): ReplayResult {

@@ -16,7 +16,7 @@ export const RANK_TABLE = `{${Object.entries(STATUS_RANK)
   .join(', ')}}`;
 
 /** Codes of the record's timeline (field `hist`), one letter per status; message-record.ts reads them back. */
-export const HISTORY_CODES = { queued: 'q', sending: 'i', sent: 's', delivered: 'd', read: 'r', failed: 'f', expired: 'x' } as const;
+export const HISTORY_CODES = { scheduled: 'w', queued: 'q', sending: 'i', sent: 's', delivered: 'd', read: 'r', failed: 'f', expired: 'x', canceled: 'c' } as const;
 
 /** Longest `hist` kept (chars); past it later statuses are not added, so a record stays bounded (about 60 entries). */
 export const HISTORY_MAX_CHARS = 600;

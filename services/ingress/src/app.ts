@@ -9,6 +9,7 @@ import type { AdminRoutesDeps } from './admin-routes.js';
 import { adminRoutes } from './admin-routes.js';
 import { requireSingleAuthorization } from './auth.js';
 import { batchRoute } from './batch-route.js';
+import { cancelRoutes } from './cancel-routes.js';
 import { BodyBudget } from './body-budget.js';
 import { docsRoutes } from './docs-routes.js';
 import { hotRoutes } from './hot-routes.js';
@@ -111,6 +112,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.use(sendRoutes(deps.send));
   app.use(listRoute(deps.send));
   app.use(batchRoute({ ...deps.send, ...(budget ? { budget } : {}) }));
+  app.use(cancelRoutes(deps.send));
   app.use(adminRoutes(deps.admin));
   if (deps.subscribers) app.use(subscriberRoutes(deps.subscribers));
   app.use(webhookRoute({ ...deps.webhook, ...(budget ? { budget } : {}) }));

@@ -41,9 +41,9 @@ export function hotRoutes(deps: HotRoutesDeps): (req: IncomingMessage, res: Serv
     await admit(deps.send, who, res);
     requireJson(req.headers);
     const body = await readBody(req, res, deps.send.maxBodyBytes, deps.budget);
-    const id = await acceptMessage(deps.send, who, body, req.headers);
-    res.setHeader('Location', `${SEND}/${id}`);
-    writeJson(res, 202, { id, status: 'queued' });
+    const accepted = await acceptMessage(deps.send, who, body, req.headers);
+    res.setHeader('Location', `${SEND}/${accepted.id}`);
+    writeJson(res, 202, accepted);
   };
 
   const webhook = async (req: IncomingMessage, res: ServerResponse, named: string | undefined) => {
