@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorCode } from '@cbot-relay/api';
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '@cbot-relay/observability';
 
@@ -7,12 +8,12 @@ export interface ErrorDetail {
   message: string;
 }
 
-/** An answer the ingress means to give; anything else thrown is a 500. */
+/** An answer the ingress means to give; anything else thrown is a 500. Its code must be one of ERROR_CODES (@cbot-relay/api). */
 export class HttpError extends Error {
   override name = 'HttpError';
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details: ErrorDetail[] = [],
     readonly headers: Record<string, string> = {},
