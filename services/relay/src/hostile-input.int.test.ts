@@ -110,7 +110,7 @@ describe('hostile input on scheduling and cancel', () => {
     const junk = fc.string({ minLength: 1, maxLength: 300 }).map((s) => s.replace(/[^\x20-\x7e]/g, '~').trim());
     await fc.assert(
       fc.asyncProperty(junk.filter((s) => s.length > 0 && Number.isNaN(Date.parse(s))), junk.filter((s) => !/^[A-Za-z0-9._:-]{1,64}$/.test(s)), async (at, tag) => {
-        for (const headers of [{ 'x-relay-send-at': at }, { 'x-relay-tag': tag }]) {
+        for (const headers of [{ 'x-relay-send-at': at }, { 'x-relay-tag': tag }] as Record<string, string>[]) {
           const res = await post('/v1/messages', valid, { ...jsonHeaders, ...headers });
           expect(res.status).toBe(400);
           const v = Object.values(headers)[0]!;
