@@ -185,6 +185,25 @@ describe('cancel', () => {
     expect(await out.backlog()).toEqual({ count: 0, bytes: 0 });
   });
 
+  it('after a mass cancel, the claim says more (not idle) until it reaches what is still to send', async () => {
+    const { out } = setup();
+    await Promise.all(Array.from({ length: 2500 }, (_, i) => out.accept({ ...base, id: `mass${seq}-${i}-00`, to: `90564${String(i).padStart(5, '0')}`, nowMs: 1000, tag: 'mass' })));
+    const keep = await accept(out, { to: '9056499', nowMs: 1001 });
+    await expect(out.cancelTag('crm', 'mass', () => 1500)).resolves.toBe(2500);
+    const states: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const c = await out.claim(10, 2000, FAST);
+      states.push(c.state);
+      if (c.leases.length > 0) {
+        expect(ids(c)).toEqual([keep]);
+        break;
+      }
+      // Nothing found yet: only 'more' makes a dispatcher claim again at once.
+      expect(c.state).toBe('more');
+    }
+    expect(states.length).toBeLessThan(20);
+  });
+
   it('races the claim: each message is canceled and never leased, or leased and refused — never both', async () => {
     const { out } = setup();
     for (let round = 0; round < 200; round++) {

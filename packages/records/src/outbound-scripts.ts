@@ -33,7 +33,7 @@
  * a recipient moves to a higher priority without searching a list.
  */
 
-import { HISTORY_LIB, RANK_TABLE } from './scripts.js';
+import { HISTORY_LIB, HISTORY_MAX_CHARS, RANK_TABLE } from './scripts.js';
 
 /** The furthest ahead X-Relay-Send-At may schedule a message (seconds). */
 export const MAX_SEND_AHEAD_S = 30 * 86_400;
@@ -256,36 +256,67 @@ end
 -- \`who\` is the caller it must belong to ('' for any). Returns 'ok' (canceled now), 'missing' (no such record,
 -- or another caller's) or the status that cannot be canceled. Atomic with the claim: a message the
 -- claim took is \`sending\` and stays so; one canceled here is skipped by every later claim.
+-- A campaign is canceled 1,000 at a time, so this is lean: the shared counters (per channel, per
+-- caller and priority, backlog bytes) are summed in the call and written once by cancelFlush.
+local cxChannel, cxPending, cxBytes = {}, {}, 0
 local function cancelOne(id, who)
   local rec = krec(id)
-  local r = redis.call('HMGET', rec, 'status', 'to', 'priority', 'caller', 'channel', 'sm')
+  local r = redis.call('HMGET', rec, 'status', 'to', 'priority', 'caller', 'channel', 'sm', 'bytes', 'createdAt', 'hist')
   if not r[1] or (who ~= '' and r[4] ~= who) then return 'missing' end
   if r[1] ~= 'scheduled' and r[1] ~= 'queued' then return r[1] end
-  local saved = chId
-  useChannel(r[5])
+  local ch = r[5]
+  if not ch or ch == '' then ch = 'default' end
+  local chb = base
+  if ch ~= 'default' then chb = base .. ':c:' .. ch end
   local p = r[3] or 'n'
+  local counted = false
   if r[1] == 'scheduled' then
-    redis.call('ZREM', kschedule(), r[6] or '')
-    countChannel(-1)
+    redis.call('ZREM', chb .. ':o:sched', r[6] or '')
+    counted = true
   else
-    -- Off its recipient's queue when it is near the head (the usual case); deeper in a long queue
-    -- it stays as a tombstone that the claim drops (a \`canceled\` head is never sent), and the
-    -- queue's counts go with it then.
-    local q, e = kq(r[2]), p .. id
-    if redis.call('LPOS', q, e, 'MAXLEN', 1000) and redis.call('LREM', q, 1, e) == 1 then
-      countChannel(-1)
-      redis.call('HINCRBY', kr(r[2]), p, -1)
-      countPending(r[4], p, -1)
-      if redis.call('LLEN', q) == 0 and redis.call('HGET', kr(r[2]), 's') == 'ready' then redis.call('DEL', kr(r[2])) end
+    -- Off its recipient's queue: usually its head (a campaign is canceled in acceptance order), else
+    -- found among the first 1,000 entries. Deeper in a long queue it stays as a tombstone that the
+    -- claim drops (a \`canceled\` head is never sent), and the queue's counts go with it then.
+    local q, e = chb .. ':o:q:' .. r[2], p .. id
+    local removed = false
+    if redis.call('LINDEX', q, 0) == e then
+      redis.call('LPOP', q)
+      removed = true
+    elseif redis.call('LPOS', q, e, 'MAXLEN', 1000) then
+      removed = redis.call('LREM', q, 1, e) == 1
+    end
+    if removed then
+      counted = true
+      local state = chb .. ':o:r:' .. r[2]
+      redis.call('HINCRBY', state, p, -1)
+      local f = (r[4] or '-') .. '|' .. p
+      cxPending[f] = (cxPending[f] or 0) + 1
+      -- Nothing left: the recipient is forgotten, so the claim skips its ready entry without a look.
+      if redis.call('LLEN', q) == 0 and redis.call('HGET', state, 's') == 'ready' then redis.call('DEL', state) end
     end
   end
-  useChannel(saved)
-  leaveBacklog(rec, id)
-  redis.call('HSET', rec, 'status', 'canceled', 'updatedAt', now)
-  addHistory(rec, 'canceled', now)
+  if counted then cxChannel[ch] = (cxChannel[ch] or 0) + 1 end
+  if redis.call('ZREM', OPEN, id) == 1 then cxBytes = cxBytes + tonumber(r[7] or '0') end
+  local t = tonumber(now)
+  local h = r[9] or ''
+  if #h <= ${HISTORY_MAX_CHARS} then
+    local e = HIST_CODE['canceled'] .. b36(t - tonumber(r[8] or t))
+    if h ~= '' then h = h .. ',' .. e else h = e end
+  end
+  redis.call('HSET', rec, 'status', 'canceled', 'updatedAt', now, 'hist', h)
   redis.call('EXPIRE', rec, recTtl)
   redis.call('DEL', kbody(id))
   return 'ok'
+end
+local function cancelFlush()
+  for ch, n in pairs(cxChannel) do
+    if redis.call('HINCRBY', CHANNELS, ch, -n) <= 0 then redis.call('HDEL', CHANNELS, ch) end
+  end
+  for f, n in pairs(cxPending) do
+    if redis.call('HINCRBY', PENDING, f, -n) <= 0 then redis.call('HDEL', PENDING, f) end
+  end
+  if cxBytes > 0 then redis.call('DECRBY', OPEN_BYTES, cxBytes) end
+  cxChannel, cxPending, cxBytes = {}, {}, 0
 end
 
 local function wake()
@@ -492,12 +523,16 @@ local want = math.min(tonumber(n), tokens)
 
 -- The next ready recipient: priorities strictly in order, callers round robin within one, each
 -- caller's turn as many picks as its weight.
+-- Set when pick gave up on a long run of stale entries, or the loop below on recipients with nothing
+-- left to send (a canceled campaign leaves many): there may be more ready, so the claim says 'more'.
+local capped = false
 local function pick()
   for i = 1, 3 do
     local p = PRIORITIES[i]
     local ring = kring(p)
     local credit = kcredit(p)
-    for _ = 1, 1000 do
+    for scanned = 1, 1000 do
+      if scanned == 1000 then capped = true end
       local c = redis.call('LINDEX', ring, 0)
       if not c then break end
       local list = kready(p, c)
@@ -601,6 +636,7 @@ if #jobs >= want and want < tonumber(n) then
   local nextAt = tatNow + #jobs * interval - tonumber(toleranceMs)
   return {jobs, ended, 'rate', math.max(1, math.ceil(nextAt - clock))}
 end
+if capped or looked >= want + 200 then return {jobs, ended, 'more', 0} end
 redis.call('SET', idle, '1')
 local waitMs = -1
 for _, set in ipairs({HELD, LEASES, kschedule()}) do
@@ -744,7 +780,9 @@ return {'moved'}
 export const CANCEL_KEYS = ['rec'] as const;
 export const CANCEL_ARGS = ['base', 'now', 'recTtl', 'id', 'who'] as const;
 export const CANCEL = `${LIB}
-return {cancelOne(id, who)}
+local answer = cancelOne(id, who)
+cancelFlush()
+return {answer}
 `;
 
 /**
@@ -762,7 +800,10 @@ local canceled, looked, lastScore, lastId = 0, 0, afterScore, afterId
 local offset = 0
 while looked < max do
   local page = redis.call('ZRANGEBYSCORE', index, from, '+inf', 'WITHSCORES', 'LIMIT', offset, 500)
-  if #page == 0 then return {canceled, lastScore, lastId, 1} end
+  if #page == 0 then
+    cancelFlush()
+    return {canceled, lastScore, lastId, 1}
+  end
   for i = 1, #page, 2 do
     local id, sc = page[i], tonumber(page[i + 1])
     -- Entries at the cursor's own score sort by id: those up to the cursor's were done already.
@@ -773,10 +814,12 @@ while looked < max do
       if looked >= max then break end
     end
   end
-  if #page < 1000 then
-    if looked < max then return {canceled, lastScore, lastId, 1} end
+  if #page < 1000 and looked < max then
+    cancelFlush()
+    return {canceled, lastScore, lastId, 1}
   end
   offset = offset + 500
 end
+cancelFlush()
 return {canceled, lastScore, lastId, 0}
 `;
