@@ -34,8 +34,16 @@ export const ERROR_CODES = {
   rate_limited: { statuses: [429], meaning: 'over API_KEY_RATE_LIMIT for this key; see Retry-After' },
   backlog_full: { statuses: [429], meaning: 'the outbound backlog is at its bound; nothing was accepted, see Retry-After' },
   internal: { statuses: [500], meaning: 'an unexpected error (logged with the request id)' },
-  unavailable: { statuses: [503], meaning: 'Redis is unreachable; nothing was accepted, retry (Retry-After)' },
-  busy: { statuses: [503], meaning: 'too many request bodies in flight; retry (Retry-After)' },
+  unavailable: {
+    statuses: [503],
+    meaning:
+      'Redis is unreachable, or did not answer within REDIS_ANSWER_TIMEOUT_MS (then the write may still complete); retry with the same Idempotency-Key (Retry-After)',
+  },
+  busy: { statuses: [503], meaning: 'too many request bodies or connections in flight; retry (Retry-After)' },
+  replication_timeout: {
+    statuses: [503],
+    meaning: 'the write reached fewer than REDIS_WAIT_REPLICAS replicas within REDIS_WAIT_TIMEOUT_MS; retry with the same Idempotency-Key, which returns the message (Retry-After)',
+  },
 } as const satisfies Record<string, { statuses: readonly number[]; meaning: string; queueUiOnly?: true }>;
 export type ErrorCode = keyof typeof ERROR_CODES;
 

@@ -29,6 +29,9 @@ export const ENV_DOCS = {
   REDIS_URL: { group: 'redis', meaning: "Redis URL", default: "`redis://127.0.0.1:6379` (auto-started locally by `pnpm start` if absent)" },
   REDIS_CLUSTER: { group: 'redis', meaning: "`1`/`true`: treat `REDIS_URL` as a Cluster seed; needs a hash-tagged `QUEUE_PREFIX` (see [Redis Cluster](deploy.md#redis-cluster))", default: "`false`" },
   OUTBOUND_PARTITIONS: { group: 'redis', meaning: "how many partitions the outbound side (recipient queues, scheduler, records) is split into, 1–64; fixed by the first relay on a Redis (see [Redis Cluster](deploy.md#redis-cluster))", default: "what Redis holds; on a fresh Redis `1`, or `12` with `REDIS_CLUSTER`" },
+  REDIS_ANSWER_TIMEOUT_MS: { group: 'redis', meaning: "every send, batch and callback request is answered (202/207/200, or 503 `unavailable` with `Retry-After: 1`) within this many ms of its body arriving, however slow or frozen Redis is; a 503 after this wait may still be accepted later, so retry with the same `Idempotency-Key` (see [Resilience](resilience.md)); `/readyz` answers 503 within it too", default: "`2000`" },
+  REDIS_WAIT_REPLICAS: { group: 'redis', meaning: "the accept (single and batch) and the callback ack wait until this many replicas have the write (Redis `WAIT`) before answering; fewer in time: 503 `replication_timeout` (see [Resilience](resilience.md)); `0`: no wait", default: "`0`" },
+  REDIS_WAIT_TIMEOUT_MS: { group: 'redis', meaning: "how long a write waits for `REDIS_WAIT_REPLICAS` replicas", default: "`500`" },
   PORT: { group: 'http', meaning: "ingress HTTP port", default: "`8080`" },
   HOST: { group: 'http', meaning: "address the ingress listens on (`127.0.0.1` keeps it off the network)", default: "`0.0.0.0`" },
   RELAY_API_KEYS: { group: 'http', meaning: "`name:key,…` accepted on the send API (key ≥ 8 chars)", default: "none: every call refused with 401 saying why" },
@@ -58,7 +61,7 @@ export const ENV_DOCS = {
   OUTBOUND_BACKLOG_MAX_BYTES: { group: 'dispatch', meaning: "the same bound in message body bytes (the bodies Redis holds for open messages); `0` = none", default: "`536870912` (512 MiB)" },
   RELAY_API_KEY_WEIGHTS: { group: 'dispatch', meaning: "`name:weight,…`: a caller's share of the send rate against the other callers with pending messages at the same priority (see [api.md](api.md#dispatch-semantics)); names from `RELAY_API_KEYS`, weights 1–1000", default: "every caller 1" },
   INGRESS_MAX_BODY_BYTES: { group: 'http', meaning: "largest send request body (413 `payload_too_large` above); a batch may be up to 1 MiB with each item within this", default: "`65536`" },
-  WEBHOOK_MAX_BODY_BYTES: { group: 'http', meaning: "largest CBOT callback body (413 above)", default: "`1048576`" },
+  WEBHOOK_MAX_BODY_BYTES: { group: 'http', meaning: "largest CBOT callback body (413 above); WhatsApp sends up to 3 MB", default: "`3145728` (3 MiB)" },
   MESSAGE_RETENTION_DAYS: { group: 'dispatch', meaning: "how long message records (status, attempts, history), their bodies and their list-index entries are kept: a record for this long after its last change, an index entry for this long after acceptance (see [api.md](api.md))", default: "`30`" },
   RECORD_TTL_S: { group: 'dispatch', meaning: "the same retention in seconds (min 60); when set it overrides `MESSAGE_RETENTION_DAYS`", default: "unset" },
   FANOUT_CONCURRENCY: { group: 'inbound', meaning: "callbacks processed at once per fanout process", default: "`16`" },
@@ -76,7 +79,7 @@ export const ENV_DOCS = {
   INGRESS_HEADERS_TIMEOUT_MS: { group: 'http', meaning: "a request's headers must arrive within this (then 408 and the connection closes)", default: "`5000`" },
   INGRESS_REQUEST_TIMEOUT_MS: { group: 'http', meaning: "the whole request, headers and body, must arrive within this (≥ the headers timeout); cuts a body trickled just fast enough to dodge the idle timeout", default: "`15000`" },
   INGRESS_BODY_IDLE_TIMEOUT_MS: { group: 'http', meaning: "a request body that sends nothing for this long gets 408 and the connection closes (only while the body is arriving: waiting on Redis afterwards is not the client's fault)", default: "`5000`" },
-  INGRESS_BODY_BUFFER_BYTES: { group: 'http', meaning: "request bodies the ingress holds at once, summed over all requests; a read that would pass it is 503 `busy` (`Retry-After: 1`, connection closed). Bounds what signed-looking callbacks (which must be read before the HMAC can refuse them) can cost: without it 1,024 connections × 1 MiB", default: "`33554432` (32 MiB)" },
+  INGRESS_BODY_BUFFER_BYTES: { group: 'http', meaning: "request bodies the ingress holds at once, summed over all requests; a read that would pass it is 503 `busy` (`Retry-After: 1`, connection closed). Bounds what signed-looking callbacks (which must be read before the HMAC can refuse them) can cost: without it 1,024 connections × 3 MiB. 24 MiB keeps 150 stalled 3 MiB callbacks within ~70 MB of idle RSS (32 MiB: up to ~88 MB); see [Resilience](resilience.md#large-callbacks-and-the-held-bodies-budget)", default: "`25165824` (24 MiB)" },
   SHUTDOWN_TIMEOUT_MS: { group: 'process', meaning: "SIGTERM deadline", default: "`30000`" },} satisfies Record<keyof typeof EnvSchema.shape, EnvDoc>;
 
 /** Variables read outside the schema: by the OpenTelemetry SDK, or by `pnpm start` for the simulator. */

@@ -30,6 +30,20 @@ export class UnavailableError extends HttpError {
   }
 }
 
+/**
+ * REDIS_WAIT_REPLICAS: the write is in the primary but fewer replicas than asked had it within
+ * REDIS_WAIT_TIMEOUT_MS, so a failover could lose it. A retry with the same Idempotency-Key returns
+ * the message (and waits again); CBOT redelivers a callback, deduplicated downstream.
+ */
+export class ReplicationTimeoutError extends HttpError {
+  constructor(cause?: unknown) {
+    super(503, 'replication_timeout', 'the write reached fewer replicas than REDIS_WAIT_REPLICAS in time; retry with the same Idempotency-Key', [], {
+      'Retry-After': '1',
+    });
+    if (cause !== undefined) this.cause = cause;
+  }
+}
+
 /** What express's `res.status(s).json(v)` writes, on a bare node response (the hot routes use it too). */
 export function writeJson(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
