@@ -37,7 +37,7 @@ export interface Scenario {
   recipients: number;
   /**
    * Scheduled messages in the mix (X-Relay-Send-At, 1.5–4 s ahead, to the load's recipients) and a
-   * tagged campaign scheduled 5–30 s ahead, canceled by tag `cancelAfterMs` into the run.
+   * tagged campaign due 12–37 s after the start, canceled by tag `cancelAfterMs` after the start.
    */
   schedule?: { ratePerS: number; campaign: number; cancelAfterMs: number };
   /** Inbound customer messages per second (status callbacks of sent messages come on top). */
@@ -99,9 +99,9 @@ export async function runScenario(s: Scenario, registerTeardown: (td: Teardown |
     inbound.start();
     let canceling: Promise<unknown> = Promise.resolve();
     if (sched && s.schedule) {
-      await sched.start();
-      log(`schedule: ${s.schedule.ratePerS} scheduled msg/s, a campaign of ${sched.campaign.length} canceled by tag at +${s.schedule.cancelAfterMs / 1000} s`);
-      canceling = sleep(s.schedule.cancelAfterMs).then(async () => {
+      const startedAt = await sched.start();
+      log(`schedule: ${s.schedule.ratePerS} scheduled msg/s, a campaign of ${sched.campaign.length} (due from +12 s) canceled by tag at +${s.schedule.cancelAfterMs / 1000} s`);
+      canceling = sleep(Math.max(0, startedAt + s.schedule.cancelAfterMs - Date.now())).then(async () => {
         const answer = await sched.cancelCampaign();
         log(`campaign canceled: ${answer.canceled} of ${sched.campaign.length}`);
       });

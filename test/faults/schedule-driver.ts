@@ -25,7 +25,7 @@ export interface ScheduleOptions {
   recipients: number;
   /** Scheduled messages per second (each 1.5–4 s ahead). */
   ratePerS: number;
-  /** Messages of the campaign that is canceled, scheduled 5–30 s ahead, sent at the start. */
+  /** Messages of the campaign that is canceled, due 12–37 s after the start, sent at the start. */
   campaign: number;
 }
 
@@ -44,7 +44,7 @@ export class ScheduleDriver {
   readonly campaign: ScheduledSend[] = [];
   readonly failures: string[] = [];
   cancel: CancelAnswer | undefined;
-  readonly #agent = new Agent({ connect: { timeout: 2_000 }, keepAliveTimeout: 4_000, connections: 8 });
+  readonly #agent = new Agent({ connect: { timeout: 2_000 }, keepAliveTimeout: 4_000, connections: 32 });
   readonly #o: ScheduleOptions;
   #stopped = false;
   #loop: Promise<void> | undefined;
@@ -53,14 +53,23 @@ export class ScheduleDriver {
     this.#o = o;
   }
 
-  /** Sends the campaign (all of it before returning), then scheduled messages until stop(). */
-  async start(): Promise<void> {
-    for (let k = 0; k < this.#o.campaign; k++) {
-      const r = k % this.#o.recipients;
-      const sent = await this.#send(`c${r}-${k}`, r, Date.now() + 5_000 + ((k * 25_000) / this.#o.campaign), CAMPAIGN_TAG);
-      if (sent) this.campaign.push(sent);
-    }
+  /**
+   * Sends the campaign (due from `startedAt` + 12 s, spread over 25 s; 30 sends at a time, all of it
+   * before returning), then scheduled messages until stop(). Returns the start time.
+   */
+  async start(): Promise<number> {
+    const startedAt = Date.now();
+    let next = 0;
+    const worker = async () => {
+      for (let k = next++; k < this.#o.campaign; k = next++) {
+        const r = k % this.#o.recipients;
+        const sent = await this.#send(`c${r}-${k}`, r, startedAt + 12_000 + (k * 25_000) / this.#o.campaign, CAMPAIGN_TAG);
+        if (sent) this.campaign.push(sent);
+      }
+    };
+    await Promise.all(Array.from({ length: 30 }, worker));
     this.#loop = this.#run();
+    return startedAt;
   }
 
   async #run(): Promise<void> {

@@ -19,7 +19,7 @@ export const dispatcherSigkill: Scenario = {
   recipients: 40,
   inboundPerS: 5,
   // Scheduled messages join the recipients' queues; a 300-message campaign is canceled mid-run, between kills.
-  schedule: { ratePerS: 5, campaign: 300, cancelAfterMs: 9_000 },
+  schedule: { ratePerS: 5, campaign: 300, cancelAfterMs: 15_000 },
   // A dead dispatcher's recipients come back when their leases expire (CBOT_TIMEOUT_MS + 10 s).
   drainTimeoutMs: 90_000,
   async inject(ctx) {
