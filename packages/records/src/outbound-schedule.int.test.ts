@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { uniquePrefix } from '@cbot-relay/testing';
-import { CANCEL_SLICE, MessageStore, Outbound } from './index.js';
+import { MessageStore, Outbound } from './index.js';
+import { CANCEL_SLICE } from './outbound.js';
 import type { AcceptInput, Claim, Lease } from './index.js';
 import { useTestRedis } from './test-support/redis.js';
 

@@ -102,7 +102,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {
-      const [{ CbotClient }, { Dispatcher, adoptLanes }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
+      const [{ CbotClient }, { Dispatcher }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
       const concurrency = config.dispatch.concurrency;
       // One client per channel (its base URL, API and key); one keep-alive socket per send in flight each.
       const clients = new Map(
@@ -114,7 +114,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       const client = clients.get(defaultChannel)!;
       const outbound = new Outbound({ redis: workerRedis, ...outboundOpts });
       const dlog = log.child({ role: 'dispatcher' });
-      await adoptLanes({ redis: workerRedis, prefix, cluster: config.redis.cluster, outbound, log: dlog, now });
       const dispatcher = await Dispatcher.start({
         redis: workerRedis,
         concurrency,

@@ -1,0 +1,78 @@
+--[[
+  Accepts messages, one per row, each its own atomic step: the record, the body, the indexes, the
+  backlog and the recipient's queue, with the Idempotency-Key and the backlog bounds (exact: the
+  count and the bytes are read and written in the same step). A batch script (defineBatchScript):
+  this body runs once per row; the includes once per call.
+
+  Per row:
+    KEYS[1] rec          hash, the record
+    KEYS[2] idem         the Idempotency-Key (`idem:-` when none)
+    KEYS[3] bodyKey      string, the body
+    ARGV[1] id
+    ARGV[2] to           the recipient, normalised
+    ARGV[3] mtype        the message type
+    ARGV[4] caller
+    ARGV[5] p            priority h|n|b
+    ARGV[6] expiresAt    ms or ''
+    ARGV[7] fingerprint  of the body, or '' (no Idempotency-Key)
+    ARGV[8] body
+    ARGV[9] tp           traceparent or '' (kept as the record's `tp`)
+    ARGV[10] ch          channel
+    ARGV[11] dueAt       X-Relay-Send-At in ms, or '': a time after `now` makes the message `scheduled`
+    ARGV[12] tag         X-Relay-Tag, or ''
+  Shared by the rows:
+    SHARED[1] base
+    SHARED[2] now
+    SHARED[3] recTtl
+    SHARED[4] idemTtl
+    SHARED[5] backlogMax
+    SHARED[6] backlogMaxBytes
+  Returns per row {'created'|'duplicate'|'conflict', id} or {'full', 'count'|'bytes'}.
+
+  A scheduled message counts in the backlog from its acceptance; the backlog index's score is its due
+  time, so the oldest-open age measures how late a message is, not how far ahead it was scheduled.
+  Its record and body live the retention after its due time, and its age for DISPATCH_MAX_AGE_S
+  (`epoch`) counts from then; it waits in SCHED, not in the recipient's queue (includes/schedule).
+]]
+--- @include "includes/ready"
+--- @include "includes/accept-once"
+
+useChannel(ch)
+local due = tonumber(dueAt)
+if due and due <= tonumber(now) then due = nil end
+local prev = earlier(idem, fingerprint)
+if prev then return prev end
+backlogNow()
+if openCount >= tonumber(backlogMax) then return {'full', 'count'} end
+local maxBytes = tonumber(backlogMaxBytes)
+if maxBytes > 0 and openBytes + #body > maxBytes then return {'full', 'bytes'} end
+-- The record first: it is the one write a stray key of another type can make fail, and a failure
+-- here leaves nothing behind (Lua does not roll back what ran before an error).
+local f = {'to', to, 'type', mtype, 'caller', caller, 'status', 'queued', 'createdAt', now, 'priority', p, 'bytes', #body, 'hist', 'q0', 'channel', chId}
+if expiresAt ~= '' then f[#f + 1] = 'expiresAt'; f[#f + 1] = expiresAt end
+if tp ~= '' then f[#f + 1] = 'tp'; f[#f + 1] = tp end
+if tag ~= '' then f[#f + 1] = 'tag'; f[#f + 1] = tag end
+local ttl = recTtl
+local sm
+if due then
+  sm = string.format('%016d', redis.call('INCR', SEQ)) .. '|' .. id
+  f[8] = 'scheduled'
+  f[16] = 'w0'
+  for _, v in ipairs({'due', due, 'epoch', due, 'sm', sm}) do f[#f + 1] = v end
+  ttl = tonumber(recTtl) + math.ceil((due - tonumber(now)) / 1000)
+end
+redis.call('HSET', rec, unpack(f))
+redis.call('EXPIRE', rec, ttl)
+redis.call('SET', bodyKey, body, 'EX', ttl)
+indexMessage(id, caller, to, tag)
+openCount = openCount + redis.call('ZADD', OPEN, due or now, id)
+openBytes = redis.call('INCRBY', OPEN_BYTES, #body)
+if fingerprint ~= '' then redis.call('SET', idem, fingerprint .. '|' .. id, 'EX', idemTtl) end
+if due then
+  -- Not in the recipient's queue until due (includes/schedule); an idle dispatcher is woken to learn
+  -- the new due time.
+  redis.call('ZADD', SCHED, due, sm)
+  countChannel(1)
+  wakeOnce()
+elseif enqueue(to, id, p, caller) then wakeOnce() end
+return {'created', id}
