@@ -13,6 +13,14 @@ export interface CancelResult {
   cancelMs: number;
   /** Open messages left after the answer (those of the tag must be 0). */
   backlogAfter: number;
+  /** CPU Redis spent during the cancel (INFO cpu, user + sys), ms: what the cancel costs on a quiet machine. */
+  redisCpuMs: number;
+}
+
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const v = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (v('used_cpu_user') + v('used_cpu_sys')) * 1000;
 }
 
 const TAG = 'bench-campaign';
@@ -34,6 +42,7 @@ export async function measureCancel(o: { redis: Redis; ingressUrl: string; count
     timeoutS: 150,
   });
   if (r.ok !== o.count) o.log(`  warning: ${o.count - r.ok} requests were not accepted ${JSON.stringify(r.statusCodes)}`);
+  const cpuBefore = await redisCpuMs(o.redis);
   const started = performance.now();
   const res = await fetch(`${o.ingressUrl}/v1/messages/cancel`, {
     method: 'POST',
@@ -42,9 +51,10 @@ export async function measureCancel(o: { redis: Redis; ingressUrl: string; count
     signal: AbortSignal.timeout(120_000),
   });
   const cancelMs = performance.now() - started;
+  const redisCpu = (await redisCpuMs(o.redis)) - cpuBefore;
   if (res.status !== 200) throw new Error(`POST /v1/messages/cancel answered ${res.status}: ${await res.text()}`);
   const { canceled } = (await res.json()) as { canceled: number };
   const backlogAfter = await o.redis.zcard(`${PREFIX}:open`);
-  o.log(`  ${r.ok} tagged messages queued at ${Math.round(r.rps)} req/s; cancel by tag: ${canceled} canceled in ${(cancelMs / 1000).toFixed(2)} s; backlog after: ${backlogAfter}`);
-  return { messages: r.ok, acceptRps: r.rps, canceled, cancelMs, backlogAfter };
+  o.log(`  ${r.ok} tagged messages queued at ${Math.round(r.rps)} req/s; cancel by tag: ${canceled} canceled in ${(cancelMs / 1000).toFixed(2)} s (Redis CPU ${(redisCpu / 1000).toFixed(2)} s); backlog after: ${backlogAfter}`);
+  return { messages: r.ok, acceptRps: r.rps, canceled, cancelMs, backlogAfter, redisCpuMs: redisCpu };
 }

@@ -173,7 +173,7 @@ export function tabulate(r: Omit<BenchResults, 'verdicts'>): { rows: Row[]; verd
     v.cancelTag = r.cancel.cancelMs <= TARGETS.cancelTagMs && r.cancel.canceled === r.cancel.messages && r.cancel.backlogAfter === 0;
     rows.push([
       `cancel by tag (${r.cancel.messages.toLocaleString('en-US')} queued)`,
-      `${(r.cancel.cancelMs / 1000).toFixed(2)} s, ${r.cancel.canceled.toLocaleString('en-US')} canceled, ${r.cancel.backlogAfter} left open${flag('cancel')}`,
+      `${(r.cancel.cancelMs / 1000).toFixed(2)} s (Redis CPU ${(r.cancel.redisCpuMs / 1000).toFixed(2)} s), ${r.cancel.canceled.toLocaleString('en-US')} canceled, ${r.cancel.backlogAfter} left open${flag('cancel')}`,
       `≤ ${TARGETS.cancelTagMs / 1000} s, all`,
       verdict(v.cancelTag),
     ]);
