@@ -98,7 +98,7 @@ function sendPaths(): Json {
         description:
           'Every `scheduled` or `queued` message of the caller with this X-Relay-Tag ends `canceled`; none of them is sent after ' +
           'the answer. Messages already `sending` are left alone and not counted. An admin key cancels every caller\'s, or ' +
-          "`caller`'s. 100,000 messages take a few seconds.",
+          "`caller`'s. Walked in slices of 1,000, each atomic with the dispatch.",
         security: [...bearer('ApiKey'), ...bearer('AdminKey')],
         requestBody: jsonRequest('CancelTagRequest'),
         responses: {
