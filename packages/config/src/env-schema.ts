@@ -242,6 +242,12 @@ export const EnvSchema = z.object({
   INGRESS_BODY_IDLE_TIMEOUT_MS: int(5_000, 100, 120_000),
   // 24 MiB, not 32: with 3 MiB callbacks, what refused reads leave to the GC comes on top (docs/resilience.md).
   INGRESS_BODY_BUFFER_BYTES: int(24 * 1024 * 1024, 64 * 1024, 4 * 1024 * 1024 * 1024),
+  // Media is streamed (about 64 KiB in flight per transfer), so the cap is on CBOT's and the network's
+  // share, not on memory. 100 MB at ~1 MB/s fits in the whole-transfer timeout.
+  MEDIA_MAX_CONCURRENT_UPLOADS: int(16, 1, 10_000),
+  MEDIA_TIMEOUT_MS: int(300_000, 1_000, 3_600_000),
+  MEDIA_IDLE_TIMEOUT_MS: int(30_000, 100, 600_000),
+  TEMPLATES_REFRESH_S: int(600, 5, 86_400),
   OPS_PORT: z
     .string()
     .optional()

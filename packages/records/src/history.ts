@@ -9,6 +9,7 @@
  */
 
 import { STATUS_RANK } from '@cbot-relay/messages';
+import { USAGE_TTL_S } from './usage.js';
 
 /** The furthest ahead X-Relay-Send-At may schedule a message (seconds); a tag's index is kept this much longer. */
 export const MAX_SEND_AHEAD_S = 30 * 86_400;
@@ -29,4 +30,5 @@ export const LUA_CONSTANTS: Readonly<Record<string, string>> = {
     .join(', ')}}`,
   HISTORY_MAX_CHARS: String(HISTORY_MAX_CHARS),
   MAX_SEND_AHEAD_S: String(MAX_SEND_AHEAD_S),
+  USAGE_TTL_S: String(USAGE_TTL_S),
 };

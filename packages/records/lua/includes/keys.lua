@@ -29,6 +29,7 @@ local function kixTo(to) return base .. ':ix:t:' .. to end
 local function kixTag(c, t) return base .. ':ix:g:' .. c .. ':' .. t end
 local SEQ = base .. ':o:seq'
 local IX_CALLERS = base .. ':ix:callers'
+local function kusage(day) return base .. ':usage:' .. day end
 local CHANNELS = base .. ':channels'
 local OPEN = base .. ':open'
 local OPEN_BYTES = base .. ':open:bytes'
