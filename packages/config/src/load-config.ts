@@ -99,8 +99,10 @@ export interface RelayConfig {
     subscriberMaxWaiting: number;
     subscriberMaxAgeS: number;
   };
-  /** Retention (s) of message records, bodies and list indexes: MESSAGE_RETENTION_DAYS, or RECORD_TTL_S. */
+  /** Retention (s) of message records, bodies and list indexes in Redis: MESSAGE_RETENTION_DAYS, or RECORD_TTL_S; HOT_RETENTION with the history store. */
   recordTtlS: number;
+  /** HISTORY_DATABASE_URL: message history in PostgreSQL; Redis then keeps records for HOT_RETENTION only. */
+  history?: { url: string; hotRetentionS: number } | undefined;
   shutdownTimeoutMs: number;
   /** OpenTelemetry tracing (the standard OTEL_* variables, see tracing-env.ts); off by default. */
   tracing: { enabled: boolean };
@@ -225,7 +227,8 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
       subscriberMaxWaiting: e.SUBSCRIBER_MAX_WAITING,
       subscriberMaxAgeS: e.SUBSCRIBER_MAX_AGE_S,
     },
-    recordTtlS: e.RECORD_TTL_S || e.MESSAGE_RETENTION_DAYS * 86_400,
+    recordTtlS: e.HISTORY_DATABASE_URL === undefined ? e.RECORD_TTL_S || e.MESSAGE_RETENTION_DAYS * 86_400 : e.HOT_RETENTION,
+    history: e.HISTORY_DATABASE_URL === undefined ? undefined : { url: e.HISTORY_DATABASE_URL, hotRetentionS: e.HOT_RETENTION },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     tracing: tracingFromEnv(env),
   };

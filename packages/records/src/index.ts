@@ -6,6 +6,8 @@ export { decodeCursor, encodeCursor } from './message-list.js';
 export type { ListPage, ListQuery } from './message-list.js';
 export { Attempt, HistoryEntry, MessageRecord } from './message-record.js';
 export { Partitions, PartitionsError, resolvePartitions } from './partitions.js';
+export { HistoryFeed } from './history-feed.js';
+export type { DirtyEntry, DirtyPartition } from './history-feed.js';
 export { MessageStore } from './message-store.js';
 export type { MessageStoreOptions } from './message-store.js';
 export { MAX_SEND_AHEAD_S } from './history.js';

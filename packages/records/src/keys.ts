@@ -119,6 +119,14 @@ export class PartitionKeys {
   get wake(): string {
     return `${this.base}:o:wake`;
   }
+  /** string: set while the history store is on (HISTORY_DATABASE_URL); record changes then mark `historyDirty`. */
+  get historyOn(): string {
+    return `${this.base}:hist:on`;
+  }
+  /** zset: records changed since the history writer last copied them, by time of the change (ms). */
+  get historyDirty(): string {
+    return `${this.base}:hist:dirty`;
+  }
   /** hash `<caller>|<h|n|b>` → queued messages. */
   get pending(): string {
     return `${this.base}:o:pending`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { uniquePrefix } from '@cbot-relay/testing';
-import { MessageStore, Outbound } from './index.js';
+import { MessageStore, Outbound, PartitionKeys } from './index.js';
 import { CANCEL_SLICE } from './outbound.js';
 import type { AcceptInput, Claim, Lease } from './index.js';
 import { useTestRedis } from './test-support/redis.js';
@@ -125,6 +125,15 @@ describe('cancel', () => {
     expect(await out.pending()).toEqual([]);
     // Canceled is final: a second cancel is refused with the status.
     await expect(out.cancel(queued, 'crm', 7000)).resolves.toEqual({ kind: 'not-cancelable', status: 'canceled' });
+  });
+
+  it('marks a canceled record for the history store when it is on', async () => {
+    const { out, prefix } = setup();
+    const keys = new PartitionKeys(prefix);
+    await redis.set(keys.historyOn, '1');
+    const id = await accept(out, { sendAtMs: 9000, to: '9056105' });
+    await out.cancel(id, 'crm', 1500);
+    expect(await redis.zscore(keys.historyDirty, id)).toBe('1500');
   });
 
   it('refuses a message in flight or sent, and hides another caller’s', async () => {

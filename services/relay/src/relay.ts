@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { webhookHeaders } from './register-webhook.js';
 import { WebhookRegistrar } from './webhook-registrar.js';
 import type { RegistrarTimings } from './webhook-registrar.js';
+import { startHistory } from './history.js';
 
 export interface RelayOptions {
   config: RelayConfig;
@@ -170,6 +171,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       running.push(() => fanout.running);
     }
 
+    const history = await startHistory({ config, redis: workerRedis as RedisClient, prefix, partitions, roles, store: httpStore, log, metrics });
+    closers.push(() => history.close());
+
     const answerMs = config.redis.answerTimeoutMs;
     const ready = async () => {
       // A frozen Redis never answers the ping: not ready after REDIS_ANSWER_TIMEOUT_MS (and the probe
@@ -317,6 +321,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         metrics,
         adminKeys: new KeyRing(config.adminKeys),
         tracing,
+        ...(history.reader ? { history: history.reader } : {}),
         templates,
         channels: {
           ids: channels.map((ch) => ch.id),

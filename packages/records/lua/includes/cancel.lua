@@ -58,6 +58,7 @@ local function cancelOne(id, who)
     if h ~= '' then h = h .. ',' .. e else h = e end
   end
   redis.call('HSET', rec, 'status', 'canceled', 'updatedAt', now, 'hist', h)
+  markDirty(rec, t)
   redis.call('EXPIRE', rec, recTtl)
   redis.call('DEL', kbody(id))
   return 'ok'
