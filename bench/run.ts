@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { AcceptComparison } from './accept-phase.js';
 import { compareAccept } from './accept-phase.js';
+import type { CancelResult } from './cancel-phase.js';
+import { measureCancel } from './cancel-phase.js';
 import type { DispatchRun } from './dispatch-phase.js';
 import type { IdleRun } from './dispatch-phase.js';
 import { expectedDrain, measureDispatch, measureIdle, preload, topUp } from './dispatch-phase.js';
@@ -109,6 +111,14 @@ async function main(): Promise<void> {
       rss.sample('100k queued', always);
     }
 
+    let cancel: CancelResult | undefined;
+    if (s.phases.has('cancel')) {
+      log('\ncancel by tag (no dispatcher running, empty Redis):');
+      await redis.flushall();
+      cancel = await phase('cancel', () => measureCancel({ redis, ingressUrl: ingress.url, count: s.cancelMessages, connections: s.connections, log }));
+      await redis.flushall();
+    }
+
     let media: MediaResult | undefined;
     if (s.phases.has('media')) {
       log('\nmedia: a 100 MiB document up and down, through the relay and straight to the simulator:');
@@ -183,7 +193,7 @@ async function main(): Promise<void> {
     const redisStats = await redisHealth(redis);
     log(`\nRedis over the run: ${JSON.stringify(redisStats)}`);
 
-    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, media, idle, dispatch, fairness, cluster, latency, replication, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
+    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, cancel, media, idle, dispatch, fairness, cluster, latency, replication, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
     const { rows, verdicts } = tabulate(partial);
     log(`\n${markdownTable(rows)}\n`);
     const failed = Object.entries(verdicts).filter(([, ok]) => !ok).map(([k]) => k);

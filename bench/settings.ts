@@ -1,4 +1,4 @@
-export const PHASES = ['accept', 'webhook', 'memory', 'media', 'dispatch', 'cluster', 'latency', 'replication'] as const;
+export const PHASES = ['accept', 'webhook', 'memory', 'cancel', 'media', 'dispatch', 'cluster', 'latency', 'replication'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /**
@@ -23,6 +23,7 @@ export interface Settings {
   acceptWarmS: number;
   acceptDurationS: number;
   memoryMessages: number;
+  cancelMessages: number;
   dispatchWarmS: number;
   dispatchWindowS: number;
   latencyWarmS: number;
@@ -65,6 +66,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     acceptWarmS: 2,
     acceptDurationS: 8,
     memoryMessages: 100_000,
+    cancelMessages: 100_000,
     dispatchWarmS: 2,
     dispatchWindowS: 8,
     latencyWarmS: 1,

@@ -21,6 +21,7 @@ export const CLIENT_TYPES = [
   'SendAccepted',
   'BatchRequest',
   'BatchResponse',
+  'CancelTagResult',
   'Message',
   'Attempt',
   'HistoryEntry',

@@ -16,17 +16,22 @@ export {
   BatchRequest,
   BatchResponse,
   BatchResult,
+  CancelTagRequest,
+  CancelTagResult,
   ChannelId,
   ExpiresIn,
   Fallback,
   IdempotencyKey,
   MAX_EXPIRES_IN_S,
+  MAX_SEND_AHEAD_S,
   Priority,
   RelayId,
   SEND_VARIANTS,
   SendAccepted,
+  SendAt,
   SendRequest,
   WindowState,
+  Tag,
 } from './send.js';
 export { secretFingerprint, subscriberView } from './subscriber-view.js';
 export {

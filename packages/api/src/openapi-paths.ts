@@ -30,10 +30,10 @@ function sendPaths(): Json {
           'recipient whose customer-service window is closed is 422 under WINDOW_POLICY `enforce` unless it has a `fallback` ' +
           '(then the 202 is for the fallback template); a recipient who opted out is 422.',
         security: bearer('ApiKey'),
-        parameters: [p('IdempotencyKey'), p('Priority'), p('ExpiresIn')],
+        parameters: [p('IdempotencyKey'), p('Priority'), p('ExpiresIn'), p('SendAt'), p('Tag')],
         requestBody: jsonRequest('SendRequest'),
         responses: {
-          '202': jsonBody('SendAccepted', 'Accepted: durable in Redis', SEND_HEADERS),
+          '202': jsonBody('SendAccepted', 'Accepted: durable in Redis (`scheduled` when X-Relay-Send-At is ahead)', SEND_HEADERS),
           ...errors([...READ_BODY, ...AUTH, 403, 408, 409, 422, 429, ...ALWAYS], undefined),
         },
       },
@@ -43,7 +43,7 @@ function sendPaths(): Json {
         summary: "List the caller's messages, newest first",
         description: "An admin key sees every caller's messages. Pages follow `nextCursor`.",
         security: [...bearer('ApiKey'), ...bearer('AdminKey')],
-        parameters: ['to', 'status', 'since', 'until', 'limit', 'cursor'].map((n) => p(`List_${n}`)),
+        parameters: ['to', 'status', 'tag', 'since', 'until', 'limit', 'cursor'].map((n) => p(`List_${n}`)),
         responses: { '200': jsonBody('MessageList', 'A page of messages'), ...errors([400, ...AUTH, ...ALWAYS], ['invalid_query', 'invalid_header', 'unauthorized', 'internal', 'unavailable']) },
       },
     },
@@ -55,11 +55,12 @@ function sendPaths(): Json {
         description:
           `1 to ${BATCH_MAX} items in a body of at most ${BATCH_MAX_BODY_BYTES / 1024 / 1024} MiB, each item also at most ` +
           'INGRESS_MAX_BODY_BYTES. Each item is validated and made durable or refused on its own, with the error body a single ' +
-          'send would get; results come in item order. X-Relay-Priority and X-Relay-Expires-In apply to every item; each item ' +
-          'may carry its own `idempotencyKey` (an Idempotency-Key header is 400 `invalid_header`). A body that is not a batch ' +
+          'send would get; results come in item order. X-Relay-Priority, X-Relay-Expires-In, X-Relay-Send-At and X-Relay-Tag apply ' +
+          'to every item; each item may carry its own `idempotencyKey`, `sendAt` and `tag` (over the headers; an Idempotency-Key ' +
+          'header is 400 `invalid_header`). A body that is not a batch ' +
           'is 400 `invalid_request`; 503 only when Redis refused every item.',
         security: bearer('ApiKey'),
-        parameters: [p('Priority'), p('ExpiresIn')],
+        parameters: [p('Priority'), p('ExpiresIn'), p('SendAt'), p('Tag')],
         requestBody: jsonRequest('BatchRequest'),
         responses: {
           '207': jsonBody('BatchResponse', 'One result per item'),
@@ -76,6 +77,38 @@ function sendPaths(): Json {
         security: bearer('ApiKey'),
         parameters: [p('MessageId')],
         responses: { '200': jsonBody('Message', 'The record'), ...errors([...AUTH, 404, ...ALWAYS], ['unauthorized', 'not_found', 'internal', 'unavailable']) },
+      },
+      delete: {
+        tags: ['messages'],
+        operationId: 'cancelMessage',
+        summary: 'Cancel a message not yet handed to CBOT',
+        description:
+          'A `scheduled` or `queued` message ends `canceled` and is never sent (200 with the record). One already `sending` ' +
+          '(handed to CBOT, or waiting for a retry) or ended is 409 `not_cancelable` with its status in `details`. A caller key ' +
+          "cancels its own messages (another caller's is 404), an admin key anyone's.",
+        security: [...bearer('ApiKey'), ...bearer('AdminKey')],
+        parameters: [p('MessageId')],
+        responses: {
+          '200': jsonBody('Message', 'Canceled: the record'),
+          ...errors([...AUTH, 404, 409, ...ALWAYS], ['unauthorized', 'not_found', 'not_cancelable', 'internal', 'unavailable']),
+        },
+      },
+    },
+    '/v1/messages/cancel': {
+      post: {
+        tags: ['messages'],
+        operationId: 'cancelTag',
+        summary: 'Cancel every unsent message with a tag',
+        description:
+          'Every `scheduled` or `queued` message of the caller with this X-Relay-Tag ends `canceled`; none of them is sent after ' +
+          'the answer. Messages already `sending` are left alone and not counted. An admin key cancels every caller\'s, or ' +
+          "`caller`'s. Walked in slices of 1,000, each atomic with the dispatch.",
+        security: [...bearer('ApiKey'), ...bearer('AdminKey')],
+        requestBody: jsonRequest('CancelTagRequest'),
+        responses: {
+          '200': jsonBody('CancelTagResult', 'How many were canceled'),
+          ...errors([...READ_BODY, ...AUTH, ...ALWAYS]),
+        },
       },
     },
   };

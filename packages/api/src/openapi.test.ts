@@ -44,6 +44,8 @@ describe('docs/openapi.json', () => {
         'GET /v1/opt-outs',
         'PUT /v1/opt-outs/{to}',
         'DELETE /v1/opt-outs/{to}',
+        'DELETE /v1/messages/{id}',
+        'POST /v1/messages/cancel',
         'POST /v1/media',
         'GET /v1/media/{id}',
         'GET /v1/templates',

@@ -9,7 +9,24 @@ import { param, ref } from './openapi-parts.js';
 import { MediaId, MediaUploaded } from './media.js';
 import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
 import { OptOut, OptOutList, OptOutListQuery, RecipientView } from './recipients.js';
-import { BatchRequest, BatchResponse, ChannelId, ExpiresIn, Fallback, IdempotencyKey, Priority, RelayId, SEND_VARIANTS, SendAccepted, SendRequest, WindowState } from './send.js';
+import {
+  BatchRequest,
+  BatchResponse,
+  CancelTagRequest,
+  CancelTagResult,
+  ChannelId,
+  ExpiresIn,
+  Fallback,
+  IdempotencyKey,
+  Priority,
+  RelayId,
+  SEND_VARIANTS,
+  SendAccepted,
+  SendAt,
+  SendRequest,
+  Tag,
+  WindowState,
+} from './send.js';
 import {
   CreateSubscriberRequest,
   HttpSubscriber,
@@ -45,6 +62,8 @@ function componentSchemas(): Record<string, z.ZodType> {
     OptOutList,
     BatchRequest,
     BatchResponse,
+    CancelTagRequest,
+    CancelTagResult,
     Message: MessageView,
     Attempt,
     HistoryEntry,
@@ -194,7 +213,9 @@ export function openApiDocument(): Json {
       parameters: {
         IdempotencyKey: param('Idempotency-Key', 'header', IdempotencyKey, 'optional; see the schema'),
         Priority: param('X-Relay-Priority', 'header', Priority, 'optional, `normal` when absent'),
-        ExpiresIn: param('X-Relay-Expires-In', 'header', ExpiresIn, 'optional'),
+        ExpiresIn: param('X-Relay-Expires-In', 'header', ExpiresIn, 'optional; for a scheduled message it counts from X-Relay-Send-At'),
+        SendAt: param('X-Relay-Send-At', 'header', SendAt, 'optional; more than 30 days ahead is 400 `send_at_too_far`'),
+        Tag: param('X-Relay-Tag', 'header', Tag, 'optional'),
         MessageId: param('id', 'path', RelayId, 'the relay id'),
         SubscriberName: param('name', 'path', SubscriberName, 'the subscriber'),
         Channel: param('channel', 'path', ChannelId, 'a channel id from CHANNELS_FILE'),

@@ -9,6 +9,7 @@ export type {
   Channel,
   ChannelList,
   ChannelPauseRequest,
+  CancelTagResult,
   ContactsMessage,
   DocumentMessage,
   ErrorBody,

@@ -187,6 +187,36 @@ describe('RelayClient channels (admin key)', () => {
   });
 });
 
+describe('RelayClient scheduling and cancel', () => {
+  it('sends sendAt and tag as X-Relay-Send-At and X-Relay-Tag', async () => {
+    const { url, seen } = await relay([reply(202, { id: ID, status: 'scheduled' })]);
+    const at = new Date('2026-12-24T08:00:00.000Z');
+    const sent = await client(url, []).send(text, { sendAt: at, tag: 'xmas' });
+    expect(sent.status).toBe('scheduled');
+    expect(seen[0]!.headers['x-relay-send-at']).toBe('2026-12-24T08:00:00.000Z');
+    expect(seen[0]!.headers['x-relay-tag']).toBe('xmas');
+  });
+
+  it('cancels one message with DELETE and a tag with POST /v1/messages/cancel; a 409 is a RelayError, not retried', async () => {
+    const { url, seen } = await relay([
+      reply(200, { id: ID, status: 'canceled' }),
+      reply(200, { canceled: 42 }),
+      refuse(409, 'not_cancelable'),
+    ]);
+    const c = client(url, []);
+    await expect(c.cancel(ID)).resolves.toMatchObject({ status: 'canceled' });
+    await expect(c.cancelTag('xmas')).resolves.toBe(42);
+    await expect(c.cancel(ID)).rejects.toMatchObject({ status: 409, code: 'not_cancelable' });
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([`DELETE /v1/messages/${ID}`, 'POST /v1/messages/cancel', `DELETE /v1/messages/${ID}`]);
+    expect(JSON.parse(seen[1]!.body)).toEqual({ tag: 'xmas' });
+  });
+
+  it('stops waiting at canceled, a status that ends the message', async () => {
+    const { url } = await relay([reply(200, { id: ID, status: 'canceled' })]);
+    await expect(client(url, []).waitFor(ID, 'sent')).resolves.toMatchObject({ status: 'canceled' });
+  });
+});
+
 describe('RelayClient media', () => {
   it('uploads bytes or a stream with their type and channel, and refuses with a RelayError', async () => {
     const { url, seen } = await relay([reply(201, { id: '4242', channel: 'sales' }), reply(201, { id: '4243', channel: 'default' }), refuse(415, 'unsupported_media_type')]);

@@ -20,6 +20,8 @@ export function createMetrics() {
     }),
     failed: new Counter({ name: 'relay_messages_failed_total', help: 'Messages that ended failed.', labelNames: ['reason'], registers }),
     expired: new Counter({ name: 'relay_messages_expired_total', help: 'Messages not sent before their expiry.', registers }),
+    canceled: new Counter({ name: 'relay_messages_canceled_total', help: 'Messages canceled before they were handed to CBOT (DELETE /v1/messages/{id} or by tag).', labelNames: ['caller'], registers }),
+    scheduled: new Counter({ name: 'relay_messages_scheduled_total', help: 'Send requests accepted with an X-Relay-Send-At ahead (status scheduled).', labelNames: ['caller'], registers }),
     retried: new Counter({ name: 'relay_send_retries_total', help: 'Send attempts that will be retried.', labelNames: ['kind'], registers }),
     ambiguous: new Counter({
       name: 'relay_ambiguous_resends_total',

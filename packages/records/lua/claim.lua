@@ -27,11 +27,13 @@
   Returns {jobs, ended, state, waitMs}. jobs: {to, tok, entry, body, ambiguous 0|1, failures,
   acceptedAt, caller, fb ''|1|2}; ended: {reason, id}; state: 'more' (n were claimed), 'rate' (the rate limit
   held some back: try again in waitMs), 'paused' (the channel's gate holds it: waitMs), 'idle'
-  (nothing ready; waitMs until the next hold or lease falls due, -1 if none).
+  (nothing ready; waitMs until the next hold, lease or scheduled message falls due, -1 if none).
+  Scheduled messages due by now are moved into their recipients' queues first (includes/schedule).
 ]]
 --- @include "includes/claim-gate"
 --- @include "includes/claim-pick"
 --- @include "includes/claim-take"
+--- @include "includes/schedule"
 
 useChannel(ch)
 now = tonumber(now)
@@ -42,6 +44,7 @@ if pausedFor > 0 then return {{}, ended, 'paused', pausedFor} end
 if pausedFor == -1 then return {{}, ended, 'paused', 5000} end
 promote(HELD)
 promote(LEASES)
+promoteScheduled(500)
 
 local g = gateOpen()
 local want = math.min(tonumber(n), g.tokens)
@@ -58,9 +61,12 @@ gateSpend(g, #jobs)
 if #jobs >= tonumber(n) then return {jobs, ended, 'more', 0} end
 -- The rate limit held the rest back.
 if #jobs >= want and want < tonumber(n) then return {jobs, ended, 'rate', gateWait(g, #jobs)} end
+-- Stopped on a scan bound (stale entries, recipients with nothing left: a canceled campaign leaves
+-- many), not on an empty ring: there may be more ready.
+if capped or looked >= want + 200 then return {jobs, ended, 'more', 0} end
 redis.call('SET', idle, '1')
 local waitMs = -1
-for _, set in ipairs({HELD, LEASES}) do
+for _, set in ipairs({HELD, LEASES, SCHED}) do
   local first = redis.call('ZRANGE', set, 0, 0, 'WITHSCORES')
   if first[2] then
     local ms = math.max(1, math.ceil(tonumber(first[2]) - now))

@@ -143,6 +143,14 @@ export class PartitionKeys {
   recipientIndex(to: string): string {
     return `${this.base}:ix:t:${to}`;
   }
+  /** zset: one caller's messages with one X-Relay-Tag, by acceptance time (kept MAX_SEND_AHEAD_S longer). */
+  tagIndex(caller: string, tag: string): string {
+    return `${this.base}:ix:g:${caller}:${tag}`;
+  }
+  /** counter: the acceptance sequence of scheduled messages (ties of one due time keep acceptance order). */
+  get scheduleSeq(): string {
+    return `${this.base}:o:seq`;
+  }
   /** set: callers with a caller index. */
   get indexedCallers(): string {
     return `${this.base}:ix:callers`;
@@ -192,6 +200,10 @@ export class ChannelKeys {
   /** zset: held recipients by due time. */
   get held(): string {
     return `${this.base}:o:held`;
+  }
+  /** zset: scheduled messages not yet due, by due time, each `<16-digit acceptance sequence>|<relay id>`. */
+  get scheduled(): string {
+    return `${this.base}:o:sched`;
   }
   /** zset: leased recipients by lease expiry. */
   get leases(): string {

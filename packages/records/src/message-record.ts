@@ -51,6 +51,10 @@ export const MessageRecord = z.object({
   channel: z.string(),
   /** Only for a message sent with a `fallback`: which body went (or goes) to CBOT. */
   sentBody: z.enum(['message', 'fallback']).optional(),
+  /** X-Relay-Tag, when the send had one. */
+  tag: z.string().optional(),
+  /** X-Relay-Send-At, when the message was scheduled (a send time in the past is not kept). */
+  sendAt: z.string().optional(),
   pricing: Pricing.optional(),
 });
 export type MessageRecord = z.infer<typeof MessageRecord>;
@@ -80,6 +84,8 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
   };
   if (h.expiresAt !== undefined) rec.expiresAt = iso(h.expiresAt);
   if (h.fb !== undefined) rec.sentBody = h.fb === '2' ? 'fallback' : 'message';
+  if (h.tag !== undefined) rec.tag = h.tag;
+  if (h.due !== undefined) rec.sendAt = iso(h.due);
   const pricing = pricingFromField(h.pr);
   if (pricing !== undefined) rec.pricing = pricing;
   if (h.error !== undefined && h.error !== '') rec.error = safeJson(h.error);

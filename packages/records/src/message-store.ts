@@ -132,7 +132,7 @@ export class MessageStore {
 
   /**
    * Messages newest first by acceptance time, filtered, one page (see message-list.ts). Reads the
-   * narrowest index the query allows: the recipient's, else the caller's, else every message's.
+   * narrowest index the query allows: the recipient's, else the tag's, else the caller's, else every message's.
    */
   async list(q: ListQuery): Promise<ListPage> {
     const rec = (id: string) => this.recKey(id);
@@ -140,6 +140,14 @@ export class MessageStore {
     if (q.to !== undefined) {
       const index = this.#keys[this.#parts.ofRecipient(q.to)]!.recipientIndex(q.to);
       return listMessages(this.#redis, { indexes: [index], indexOf: () => [index], rec }, q);
+    }
+    if (q.tag !== undefined) {
+      // A tag's index is per caller (ix:g:<caller>:<tag>); an admin's list merges every caller's.
+      const tag = q.tag;
+      const callersOf = async (k: PartitionKeys) => (q.caller !== undefined ? [q.caller] : await this.#redis.smembers(k.indexedCallers));
+      const perPartition = await Promise.all(this.#keys.map(async (k) => ({ k, indexes: (await callersOf(k)).map((c) => k.tagIndex(c, tag)) })));
+      const of = new Map(perPartition.map((p) => [p.k, p.indexes]));
+      return listMessages(this.#redis, { indexes: perPartition.flatMap((p) => p.indexes), indexOf: (id) => of.get(this.#of(id)) ?? [], rec }, q);
     }
     if (q.caller !== undefined) {
       const caller = q.caller;

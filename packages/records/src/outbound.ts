@@ -49,6 +49,10 @@ export interface AcceptInput {
   nowMs: number;
   body: string;
   expiresAtMs?: number;
+  /** X-Relay-Send-At: a time after `nowMs` makes the message `scheduled` until then. */
+  sendAtMs?: number;
+  /** X-Relay-Tag: listed and canceled by it. */
+  tag?: string;
   idempotency?: { key: string; fingerprint: string };
   /** The accepting request's W3C trace context (tracing on): the send joins that trace. */
   traceparent?: string;
@@ -129,6 +133,12 @@ export interface ClaimPolicy {
   windowPolicy?: WindowPolicy;
 }
 
+/** What a cancel found: canceled now, no such message (or another caller's), or a status past cancelling. */
+export type CancelResult = { kind: 'canceled' } | { kind: 'missing' } | { kind: 'not-cancelable'; status: string };
+
+/** Index entries one cancel-by-tag script call walks (each call is atomic; the claims run between them). */
+export const CANCEL_SLICE = 1000;
+
 export type ReplayResult =
   | { kind: 'replayed'; to: string }
   | { kind: 'missing' }
@@ -141,7 +151,7 @@ type Common = (typeof COMMON)[number];
 type LeaseKeys = (typeof LEASE_KEYS)[number];
 const ACCEPT = {
   keys: ['rec', 'idem', 'bodyKey'],
-  args: ['id', 'to', 'mtype', 'caller', 'p', 'expiresAt', 'fingerprint', 'body', 'tp', 'ch', 'wpol', 'fb'],
+  args: ['id', 'to', 'mtype', 'caller', 'p', 'expiresAt', 'fingerprint', 'body', 'tp', 'ch', 'wpol', 'fb', 'dueAt', 'tag'],
   shared: [...COMMON, 'idemTtl', 'backlogMax', 'backlogMaxBytes'],
 } as const;
 const CLAIM = {
@@ -158,6 +168,8 @@ const GATE = {
 } as const;
 const RELEASE_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'keepInflight'] as const;
 const REPLAY_ARGS = [...COMMON, 'id', 'attemptJson'] as const;
+const CANCEL_ARGS = [...COMMON, 'id', 'who'] as const;
+const CANCEL_TAG_ARGS = [...COMMON, 'afterScore', 'afterId', 'limit'] as const;
 const RETRY_KINDS = ['held', 'failed', 'stale'] as const;
 const ACCEPT_KINDS = ['created', 'duplicate', 'conflict', 'full', 'window', 'optout'] as const;
 
@@ -187,6 +199,8 @@ class OutboundPartition {
   readonly #release: Script<LeaseKeys, (typeof RELEASE_ARGS)[number], boolean>;
   readonly #replay: Script<'rec', (typeof REPLAY_ARGS)[number], ReplayResult>;
   readonly #fallbackRequeue: Script<'rec', (typeof FALLBACK_REQUEUE_ARGS)[number], boolean>;
+  readonly #cancel: Script<'rec', (typeof CANCEL_ARGS)[number], CancelResult>;
+  readonly #cancelTag: Script<'index', (typeof CANCEL_TAG_ARGS)[number], { canceled: number; lastScore: string; lastId: string; done: boolean }>;
 
   constructor(opts: OutboundOptions & { index: number }) {
     this.index = opts.index;
@@ -262,6 +276,17 @@ class OutboundPartition {
       constants,
       parse: (reply) => replyString(replyArray(reply, 'fallback-requeue')[0], 'fallback-requeue') === 'ok',
     });
+    this.#cancel = defineScript(redis, { name: 'cancel', keys: ['rec'], args: CANCEL_ARGS, constants, parse: parseCancel });
+    this.#cancelTag = defineScript(redis, {
+      name: 'cancel-tag',
+      keys: ['index'],
+      args: CANCEL_TAG_ARGS,
+      constants,
+      parse: (reply) => {
+        const [canceled, lastScore, lastId, done] = replyArray(reply, 'cancel-tag').map((c) => replyString(c, 'cancel-tag'));
+        return { canceled: Number(canceled), lastScore: lastScore!, lastId: lastId!, done: done === '1' };
+      },
+    });
   }
 
   /** The channel an accept publishes on when a claim found nothing since (dispatchers subscribe). */
@@ -297,6 +322,8 @@ class OutboundPartition {
           ch: input.channel ?? DEFAULT_CHANNEL,
           wpol: POLICY_CODE[input.windowPolicy ?? 'enforce'],
           fb: input.hasFallback ? '1' : '',
+          dueAt: input.sendAtMs ?? '',
+          tag: input.tag ?? '',
         },
       })),
       { ...this.#common(now), idemTtl: this.#idemTtlS, backlogMax: this.#backlogMax, backlogMaxBytes: this.#backlogMaxBytes },
@@ -400,6 +427,32 @@ class OutboundPartition {
    */
   fallbackAfterFailure(id: string, nowMs: number): Promise<boolean> {
     return this.#fallbackRequeue({ rec: this.keys.record(id) }, { ...this.#common(nowMs), id });
+  }
+
+  /** Cancels a message not yet handed to CBOT, atomically with the claims (lua/cancel.lua); `who` '' is any caller's. */
+  cancel(id: string, who: string, nowMs: number): Promise<CancelResult> {
+    return this.#cancel({ rec: this.keys.record(id) }, { ...this.#common(nowMs), id, who });
+  }
+
+  /**
+   * Cancels every scheduled or queued message of `caller` tagged `tag` in this partition, CANCEL_SLICE
+   * index entries per script call (lua/cancel-tag.lua). Returns how many it canceled.
+   */
+  async cancelTag(caller: string, tag: string, now: () => number): Promise<number> {
+    const index = this.keys.tagIndex(caller, tag);
+    let total = 0;
+    let after = { score: '0', id: '' };
+    for (;;) {
+      const slice = await this.#cancelTag({ index }, { ...this.#common(now()), afterScore: after.score, afterId: after.id, limit: CANCEL_SLICE });
+      total += slice.canceled;
+      if (slice.done) return total;
+      after = { score: slice.lastScore, id: slice.lastId };
+    }
+  }
+
+  /** The callers that sent through this partition within the retention. */
+  callers(): Promise<string[]> {
+    return this.#redis.smembers(this.keys.indexedCallers);
   }
 
   /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms` (extends, never shortens). */
@@ -590,6 +643,28 @@ export class Outbound {
     return this.#of(id).fallbackAfterFailure(id, nowMs);
   }
 
+  /** Cancels a message not yet handed to CBOT (lua/includes/cancel.lua); `who` undefined: any caller's. */
+  cancel(id: string, who: string | undefined, nowMs: number): Promise<CancelResult> {
+    return this.#of(id).cancel(id, who ?? '', nowMs);
+  }
+
+  /**
+   * Cancels every unsent message tagged `tag` of `caller` (undefined: of every caller), in every
+   * partition; returns how many. A message claimed before its slice ran is `sending` and not counted;
+   * every one counted is never sent.
+   */
+  async cancelTag(caller: string | undefined, tag: string, now: () => number): Promise<number> {
+    const counts = await Promise.all(
+      this.#parts.map(async (p) => {
+        const callers = caller === undefined ? await p.callers() : [caller];
+        let n = 0;
+        for (const c of callers) n += await p.cancelTag(c, tag, now);
+        return n;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
   /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms`, in every partition. */
   async pause(ms: number, channel: string = DEFAULT_CHANNEL): Promise<void> {
     await Promise.all(this.#parts.map((p) => p.pause(ms, channel)));
@@ -715,6 +790,13 @@ function parseClaim(reply: unknown, channel: string, partition: number): Claim {
     state: s,
     waitMs: Number(waitMs),
   };
+}
+
+function parseCancel(reply: unknown): CancelResult {
+  const answer = replyString(replyArray(reply, 'cancel')[0], 'cancel');
+  if (answer === 'ok') return { kind: 'canceled' };
+  if (answer === 'missing') return { kind: 'missing' };
+  return { kind: 'not-cancelable', status: answer };
 }
 
 function parseReplay(reply: unknown): ReplayResult {

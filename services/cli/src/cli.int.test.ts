@@ -220,6 +220,35 @@ describe('cbot-relay CLI', { timeout: 240_000 }, () => {
     expect(bad.err).toContain('--cursor');
   });
 
+  it('messages cancel: one message by id (exit 3 unknown, 1 when already sent), or every unsent one by --tag', async () => {
+    const schedule = async (text: string, tag: string) => {
+      const res = await fetch(`${base}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', 'X-Relay-Send-At': new Date(Date.now() + 600_000).toISOString(), 'X-Relay-Tag': tag },
+        body: JSON.stringify({ to: '905559990101', type: 'text', text: { body: text } }),
+      });
+      expect(res.status).toBe(202);
+      return ((await res.json()) as { id: string; status: string }).id;
+    };
+    const one = await schedule('cli cancel one', 'cli-a');
+    const byId = await runCli(['messages', 'cancel', one, '--json'], env);
+    expect(byId.code).toBe(0);
+    expect(json(byId)).toEqual(await apiView(one));
+    expect(((await apiView(one)) as { status: string }).status).toBe('canceled');
+    const again = await inProcess(['messages', 'cancel', one], env);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('is canceled');
+    expect((await inProcess(['messages', 'cancel', 'msg_000000000aaaaaaaaaaaaaaaa'], env)).code).toBe(3);
+    const tagged = [await schedule('cli tag 1', 'cli-b'), await schedule('cli tag 2', 'cli-b')];
+    expect(json(await inProcess(['messages', 'cancel', '--tag', 'cli-b', '--json'], env))).toEqual({ canceled: 2 });
+    for (const id of tagged) expect(((await apiView(id)) as { status: string }).status).toBe('canceled');
+    const listed = json<{ items: { id: string }[] }>(await inProcess(['messages', 'list', '--tag', 'cli-b', '--json'], env));
+    expect(listed.items.map((r) => r.id).sort()).toEqual([...tagged].sort());
+    for (const args of [['messages', 'cancel'], ['messages', 'cancel', one, '--tag', 'x'], ['messages', 'cancel', '--tag', 'bad tag']]) {
+      expect((await inProcess(args, env)).code, args.join(' ')).toBe(2);
+    }
+  });
+
   it('dead letters: lists both kinds, replays a message twice and it is sent once', async () => {
     sim.failNext(400, 1);
     const id = await send('cli dead letter');

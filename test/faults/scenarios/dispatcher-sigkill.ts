@@ -7,7 +7,9 @@ const KILLS = 10;
  * SIGKILL the older of the two dispatchers, start a replacement, repeat ten times. CBOT answers after
  * 40 ms, so with 50 msg/s a kill almost always lands while a send is on the wire: the recipient stays leased
  * to the dead worker, then goes to the other dispatcher, which must resend only what CBOT may
- * have got (counted) and keep each recipient's order.
+ * have got (counted) and keep each recipient's order. Scheduled messages (X-Relay-Send-At) and a
+ * campaign canceled by tag run in the mix: the scheduled ones must arrive once and not early, the
+ * canceled ones never.
  */
 export const dispatcherSigkill: Scenario = {
   name: 'dispatcher-sigkill',
@@ -16,6 +18,8 @@ export const dispatcherSigkill: Scenario = {
   ratePerS: 50,
   recipients: 40,
   inboundPerS: 5,
+  // Scheduled messages join the recipients' queues; a 300-message campaign is canceled mid-run, between kills.
+  schedule: { ratePerS: 5, campaign: 300, cancelAfterMs: 15_000 },
   // A dead dispatcher's recipients come back when their leases expire (CBOT_TIMEOUT_MS + 10 s).
   drainTimeoutMs: 90_000,
   async inject(ctx) {

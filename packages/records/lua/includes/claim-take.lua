@@ -1,7 +1,8 @@
 --[[
   take(to, ended): leases `to` for its head message, ending heads that can no longer be sent
   (expired, too old, body gone, record missing; each added to `ended` as {reason, id}). Returns the
-  job {to, tok, entry, body, ambiguous 0|1, failures, acceptedAt, caller}, or false when none is
+  job {to, tok, entry, body, ambiguous 0|1, failures, acceptedAt (a scheduled message's: its due time),
+  caller, fb}, or false when none is
   left. Needs the claim's `now` (a number), `nowIso`, `leaseMs`, `maxAgeMs`, `fence`, `ambiguous`.
 ]]
 --- @include "includes/ready"
@@ -23,7 +24,8 @@ local function lease(to, entry, id, rec, r, body)
   local tok = tostring(redis.call('INCR', fence))
   redis.call('HSET', kr(to), 's', 'leased', 'tok', tok)
   redis.call('ZADD', LEASES, now + tonumber(leaseMs), to)
-  return {to, tok, entry, body, amb, r[5] or '0', r[6], r[7] or '-', r[9] or ''}
+  -- A scheduled message's wait counts from its due time.
+  return {to, tok, entry, body, amb, r[5] or '0', r[10] or r[6], r[7] or '-', r[9] or ''}
 end
 
 local function take(to, ended)
@@ -36,7 +38,7 @@ local function take(to, ended)
     end
     local id = string.sub(entry, 2)
     local rec = krec(id)
-    local r = redis.call('HMGET', rec, 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'createdAt', 'caller', 'type', 'fb')
+    local r = redis.call('HMGET', rec, 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'createdAt', 'caller', 'type', 'fb', 'due')
     local reason = nil
     if not r[1] then reason = 'missing'
     elseif r[1] ~= 'queued' and r[1] ~= 'sending' then reason = 'done'
