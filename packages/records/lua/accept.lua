@@ -32,14 +32,12 @@
   Returns per row {'created'|'duplicate'|'conflict', id, window (o|c|u)}, {'full', 'count'|'bytes'},
   {'optout', optedOutAt} (the recipient opted out) or {'window', lastInboundAt|''} (a free-form
   message, window closed, policy enforce, no fallback); the last two write nothing.
-  A scheduled message counts in the backlog from its acceptance; the backlog index's score is its due
-  time, so the oldest-open age measures how late a message is, not how far ahead it was scheduled.
-  Its record and body live the retention after its due time, and its age for DISPATCH_MAX_AGE_S
-  (`epoch`) counts from then; it waits in SCHED, not in the recipient's queue (includes/schedule).
+  A scheduled message: see includes/accept-schedule.
 ]]
 --- @include "includes/ready"
 --- @include "includes/accept-once"
 --- @include "includes/rules"
+--- @include "includes/accept-schedule"
 
 useChannel(ch)
 local win, lastIn, opt = recipientRules(to)
@@ -50,12 +48,8 @@ if prev then
   prev[3] = win
   return prev
 end
-if opt then return {'optout', opt} end
-local useFb = false
-if wpol == 'e' and mtype ~= 'template' and win == 'c' then
-  if fb ~= '1' then return {'window', lastIn or ''} end
-  useFb = true
-end
+local refused, useFb = acceptRule(mtype, wpol, fb, win, lastIn, opt)
+if refused then return refused end
 backlogNow()
 if openCount >= tonumber(backlogMax) then return {'full', 'count'} end
 local maxBytes = tonumber(backlogMaxBytes)
@@ -67,15 +61,8 @@ if expiresAt ~= '' then f[#f + 1] = 'expiresAt'; f[#f + 1] = expiresAt end
 if tp ~= '' then f[#f + 1] = 'tp'; f[#f + 1] = tp end
 if tag ~= '' then f[#f + 1] = 'tag'; f[#f + 1] = tag end
 if fb == '1' then f[#f + 1] = 'fb'; f[#f + 1] = useFb and '2' or '1' end
-local ttl = recTtl
-local sm
-if due then
-  sm = string.format('%016d', redis.call('INCR', SEQ)) .. '|' .. id
-  f[8] = 'scheduled'
-  f[16] = 'w0'
-  for _, v in ipairs({'due', due, 'epoch', due, 'sm', sm}) do f[#f + 1] = v end
-  ttl = tonumber(recTtl) + math.ceil((due - tonumber(now)) / 1000)
-end
+local ttl, sm = recTtl, nil
+if due then sm, ttl = scheduleRecord(f, id, due, now, recTtl) end
 redis.call('HSET', rec, unpack(f))
 if useFb then addHistory(rec, 'fallback', now) end
 redis.call('EXPIRE', rec, ttl)
@@ -85,10 +72,8 @@ openCount = openCount + redis.call('ZADD', OPEN, due or now, id)
 openBytes = redis.call('INCRBY', OPEN_BYTES, #body)
 if fingerprint ~= '' then redis.call('SET', idem, fingerprint .. '|' .. id, 'EX', idemTtl) end
 if due then
-  -- Not in the recipient's queue until due (includes/schedule); an idle dispatcher is woken to learn
-  -- the new due time.
-  redis.call('ZADD', SCHED, due, sm)
-  countChannel(1)
+  -- Not in the recipient's queue until due; an idle dispatcher is woken to learn the new due time.
+  parkScheduled(due, sm)
   wakeOnce()
 elseif enqueue(to, id, p, caller) then wakeOnce() end
 return {'created', id, win}
