@@ -120,7 +120,7 @@ export class Simulator {
   }
 
   /** Schedules sent/delivered/read callbacks for an accepted message, when enabled and a webhook is set. */
-  accepted(message: { wamid: string; to: string; type: string }): void {
+  accepted(message: { wamid: string; to: string; type: string; opaque?: string }): void {
     const knobs = this.#knobs;
     if (!knobs.statusCallbacks || !this.#webhook || this.timers.closed) return;
     if (this.#pendingStatus >= this.#maxPendingStatus) {

@@ -10,6 +10,8 @@ export interface StatusPayloadInput {
   /** Unix seconds when the conversation window closes (sent only). */
   expiresAt: number;
   category: string;
+  /** Cloud: the send's `biz_opaque_callback_data`, returned in each of its statuses. */
+  opaque?: string;
 }
 
 /** An On-Premises status callback like samples/inbound/t12…t14: conversation and pricing on sent and delivered. */
@@ -20,6 +22,7 @@ export function statusPayload(input: StatusPayloadInput): { statuses: Array<Reco
     status: input.status,
     timestamp: String(input.timestamp),
   };
+  if (input.opaque !== undefined) status.biz_opaque_callback_data = input.opaque;
   if (input.status !== 'read') {
     status.conversation = {
       id: input.conversationId,
