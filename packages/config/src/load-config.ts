@@ -46,6 +46,8 @@ export interface RelayConfig {
     maxAgeMs: number;
     backoffBaseMs: number;
     backoffMaxMs: number;
+    /** RECONCILE_WINDOW_S in ms. */
+    reconcileWindowMs: number;
   };
   ingress: {
     maxBodyBytes: number;
@@ -168,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
       maxAgeMs: e.DISPATCH_MAX_AGE_S * 1000,
       backoffBaseMs: e.DISPATCH_BACKOFF_BASE_MS,
       backoffMaxMs: e.DISPATCH_BACKOFF_MAX_MS,
+      reconcileWindowMs: e.RECONCILE_WINDOW_S * 1000,
     },
     ingress: {
       maxBodyBytes: e.INGRESS_MAX_BODY_BYTES,

@@ -1,12 +1,14 @@
 import type { Cluster, Redis } from 'ioredis';
 import { normalizeRecipient } from '@cbot-relay/messages';
-import { luaCommand } from '@cbot-relay/queues';
+import { defineScript, luaCommand, replyArray, replyString } from '@cbot-relay/queues';
+import type { Script } from '@cbot-relay/queues';
 import type { MessageRecord } from './message-record.js';
 import { recordFromHash } from './message-record.js';
 import type { ListPage, ListQuery } from './message-list.js';
 import { listMessages } from './message-list.js';
 import { APPLY_STATUS } from './scripts.js';
 import { DEFAULT_CHANNEL, channelKeyBase } from './outbound.js';
+import { ORPHAN, ORPHAN_ARGS, ORPHAN_KEYS } from './outbound-scripts.js';
 import { Partitions } from './partitions.js';
 
 export interface MessageStoreOptions {
@@ -17,7 +19,15 @@ export interface MessageStoreOptions {
   partitions?: number;
   /** How long a CBOT message id maps back to the relay id: callbacks come for up to 7 days (Cloud). */
   wamidTtlS?: number;
+  /**
+   * How long a status for an unknown wamid is kept per recipient as an orphan (reconciliation); it must
+   * outlast a lease plus RECONCILE_WINDOW_S. Default 3,600 s.
+   */
+  orphanTtlS?: number;
 }
+
+/** How a status identified a message whose attempt's answer was lost (docs/resilience.md). */
+export type Reconciled = 'opaque' | 'recipient';
 
 type Eval = (keys: string[], args: (string | number | Buffer)[]) => Promise<string[]>;
 
@@ -31,6 +41,8 @@ export class MessageStore {
   readonly #recordTtlS: number;
   readonly #wamidTtlS: number;
   readonly #applyStatus: Eval;
+  readonly #orphanTtlS: number;
+  readonly #orphan: Script<(typeof ORPHAN_KEYS)[number], (typeof ORPHAN_ARGS)[number], { reconciled?: Reconciled; id?: string }>;
 
   constructor(opts: MessageStoreOptions) {
     this.#redis = opts.redis;
@@ -39,6 +51,18 @@ export class MessageStore {
     this.#wamidTtlS = opts.wamidTtlS ?? 8 * 86_400;
     const run = luaCommand(this.#redis, APPLY_STATUS, 3);
     this.#applyStatus = async (k, a) => (await run(k, a)) as string[];
+    this.#orphanTtlS = opts.orphanTtlS ?? 3_600;
+    this.#orphan = defineScript(this.#redis, {
+      keys: ORPHAN_KEYS,
+      args: ORPHAN_ARGS,
+      lua: ORPHAN,
+      parse: (reply) => {
+        const [kind, id] = replyArray(reply, 'orphan').map((c) => replyString(c, 'orphan'));
+        if (kind === 'reconciled_opaque') return { reconciled: 'opaque', id: id! };
+        if (kind === 'reconciled_recipient') return { reconciled: 'recipient', id: id! };
+        return {};
+      },
+    });
   }
 
   #base(id: string): string {
@@ -73,6 +97,12 @@ export class MessageStore {
    * callback's `recipient_id`) is asked first, then every other; only when none knows the wamid is
    * the status parked — in every partition, each check-and-park atomic with that partition's settle,
    * so the one that sent it applies it whichever comes first (the others' parked copies expire).
+   *
+   * A status nobody knows is also kept as an orphan of its recipient (`recipientHint`, or the record
+   * that `orphan.opaque` — the status's biz_opaque_callback_data — names), first seen when the ingress
+   * took the callback (`orphan.receivedAtMs`): if that recipient's message waits
+   * on an attempt whose answer was lost and the status identifies it, the message is recorded sent
+   * (answer `reconciled`) instead of being sent again (docs/resilience.md).
    */
   async applyStatus(
     wamid: string,
@@ -82,6 +112,50 @@ export class MessageStore {
     cbotAtS?: number,
     channel: string = DEFAULT_CHANNEL,
     recipientHint?: string,
+    orphan: { opaque?: string; receivedAtMs?: number } = {},
+  ): Promise<{ relayId?: string; applied: boolean; reconciled?: Reconciled }> {
+    const known = await this.#applyKnown(wamid, status, nowMs, errors, cbotAtS, channel, recipientHint);
+    if (known.relayId !== undefined) return known;
+    // Nobody recorded the wamid: it may be the status of an attempt whose answer was lost.
+    const kept = await this.#keepOrphan(wamid, nowMs, channel, recipientHint, orphan.opaque, orphan.receivedAtMs ?? nowMs);
+    return kept.id === undefined ? known : { relayId: kept.id, applied: true, reconciled: kept.reconciled! };
+  }
+
+  /**
+   * Keeps a status for an unknown wamid as an orphan of its recipient, in the recipient's partition;
+   * a message of that recipient waiting on an unknown outcome that it identifies is recorded sent.
+   */
+  async #keepOrphan(wamid: string, nowMs: number, channel: string, recipientHint: string | undefined, opaque: string | undefined, seenAtMs: number) {
+    const to = recipientHint === undefined ? '' : normalizeRecipient(recipientHint);
+    if (to === '' && (opaque === undefined || opaque === '')) return {};
+    const k = to !== '' ? this.#parts.ofRecipient(to) : this.#parts.ofId(opaque!);
+    const base = this.#parts.bases[k]!;
+    return this.#orphan(
+      { state: `${channelKeyBase(base, channel)}:o:r:${to}` },
+      {
+        base,
+        now: nowMs,
+        recTtl: this.#recordTtlS,
+        ch: channel,
+        nowIso: new Date(nowMs).toISOString(),
+        to,
+        wamid,
+        opaque: opaque ?? '',
+        seenAt: Math.min(seenAtMs, nowMs),
+        orphanTtl: this.#orphanTtlS,
+        wamidTtl: this.#wamidTtlS,
+      },
+    );
+  }
+
+  async #applyKnown(
+    wamid: string,
+    status: string,
+    nowMs: number,
+    errors: unknown,
+    cbotAtS: number | undefined,
+    channel: string,
+    recipientHint: string | undefined,
   ): Promise<{ relayId?: string; applied: boolean }> {
     const cbotAt = cbotAtS !== undefined && Number.isFinite(cbotAtS) && cbotAtS > 0 ? Math.floor(cbotAtS) : '';
     const err = errors === undefined ? '' : JSON.stringify(errors);

@@ -155,7 +155,7 @@ end
 -- forgotten when nothing is pending.
 local function makeReady(to)
   local r = kr(to)
-  redis.call('HDEL', r, 's', 'tok')
+  redis.call('HDEL', r, 's', 'tok', 'rc')
   local head = redis.call('LINDEX', kq(to), 0)
   if not head then
     redis.call('DEL', r)
@@ -218,6 +218,58 @@ local function hold(to, tok, untilMs)
   redis.call('HDEL', kr(to), 'tok')
   redis.call('ZADD', HELD, untilMs, to)
   return true
+end
+`;
+
+/**
+ * Reconciling an attempt whose outcome is unknown (docs/resilience.md, "No double message:
+ * reconciliation"). Needs LIB and the locals `now`, `nowIso`, `wamidTtl`.
+ *
+ * - `o:orph:<to>`  hash (channel scheduler key): statuses for recipient `to` whose wamid the relay has
+ *                  not recorded ("orphans"), field wamid → `<first seen, ms>|<biz_opaque_callback_data>`.
+ *                  "First seen" (the ingress's clock) is compared with the attempt's stamp (the
+ *                  dispatcher's): the relay's hosts keep their clocks in step (NTP).
+ * - record field `rcw`: when the current wait for a status began (ms); `o:r:<to>` field `rc`: the id
+ *                  of the head message the held recipient waits for.
+ */
+export const RECONCILE_LIB = `
+local function korph(to) return cb .. ':o:orph:' .. to end
+
+-- An orphan status that identifies head message id, whose unknown attempts began at stampMs:
+-- {wamid, 'opaque'} when it carries the id in biz_opaque_callback_data; else {wamid, 'recipient'}
+-- for the earliest one first seen after stampMs that names no other relay message; else nil.
+local function findOrphan(to, id, stampMs)
+  local key = korph(to)
+  local all = redis.call('HGETALL', key)
+  local best, bestAt
+  for i = 1, #all, 2 do
+    local wamid, v = all[i], all[i + 1]
+    if redis.call('EXISTS', cb .. ':wamid:' .. wamid) == 1 then
+      redis.call('HDEL', key, wamid)
+    else
+      local sep = string.find(v, '|', 1, true) or (#v + 1)
+      local at, opaque = tonumber(string.sub(v, 1, sep - 1)) or 0, string.sub(v, sep + 1)
+      if opaque == id then return {wamid, 'opaque'} end
+      if at >= stampMs and (opaque == '' or redis.call('EXISTS', krec(opaque)) == 0) and (not bestAt or at < bestAt) then
+        best, bestAt = wamid, at
+      end
+    end
+  end
+  if best then return {best, 'recipient'} end
+  return nil
+end
+
+-- The head entry of \`to\` is recorded sent with the orphan's wamid (the statuses parked for it
+-- applied, as for any settle) and leaves the queue; m is findOrphan's answer.
+local function reconcileHead(to, entry, m)
+  local id = string.sub(entry, 2)
+  local how = 'its id in biz_opaque_callback_data'
+  if m[2] == 'recipient' then how = 'a status for its recipient with a wamid the relay had not seen' end
+  local a = '{"at":"' .. nowIso .. '","outcome":"reconciled","detail":"CBOT took an attempt whose answer was lost (' .. m[1] .. '): identified by ' .. how .. '; not sent again"}'
+  endRecord(id, 'sent', a, m[1], '', wamidTtl)
+  redis.call('HDEL', krec(id), 'rcw')
+  redis.call('HDEL', korph(to), m[1])
+  popHead(to, entry)
 end
 `;
 
@@ -317,14 +369,17 @@ export const ACCEPT_BATCH_PRELUDE = LIB + ACCEPT_PRELUDE;
  * the head message: one that can no longer be sent (expired, too old, body gone) ends here and the
  * next one is looked at; one that can is stamped in flight and leased.
  *
+ * A head message whose last attempt's outcome is unknown is reconciled first (RECONCILE_LIB): recorded
+ * sent when a status identifies it, else its recipient waits up to `reconcileMs`, then it is resent.
+ *
  * Reply: {jobs, ended, state, waitMs}. jobs: {to, tok, entry, body, ambiguous 0|1, failures, acceptedAt, caller};
- * ended: {reason, id}; state: 'more' (n were claimed), 'rate' (the rate limit held some back: try
+ * ended: {reason, id} (reason `reconciled_opaque`/`reconciled_recipient`: recorded sent, not sent again); state: 'more' (n were claimed), 'rate' (the rate limit held some back: try
  * again in waitMs), 'paused' (CBOT throttled the sender: waitMs), 'idle' (nothing ready; waitMs until
  * the next hold or lease falls due, -1 if none).
  */
 export const CLAIM_KEYS = ['tat', 'pause', 'fence', 'weights', 'ambiguous', 'idle'] as const;
-export const CLAIM_ARGS = ['base', 'now', 'recTtl', 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs'] as const;
-export const CLAIM = `${LIB}
+export const CLAIM_ARGS = ['base', 'now', 'recTtl', 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs', 'reconcileMs', 'wamidTtl'] as const;
+export const CLAIM = `${LIB}${RECONCILE_LIB}
 useChannel(ch)
 now = tonumber(now)
 local ended = {}
@@ -403,7 +458,7 @@ local function take(to)
     end
     local id = string.sub(entry, 2)
     local rec = krec(id)
-    local r = redis.call('HMGET', rec, 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'createdAt', 'caller')
+    local r = redis.call('HMGET', rec, 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'createdAt', 'caller', 'rcw')
     local reason = nil
     if not r[1] then reason = 'missing'
     elseif r[1] ~= 'queued' and r[1] ~= 'sending' then reason = 'done'
@@ -411,16 +466,45 @@ local function take(to)
     elseif now - tonumber(r[3] or r[6]) > tonumber(maxAgeMs) then reason = 'max_age'
     else
       local body = redis.call('GET', kbody(id))
-      if not body then
+      local m = nil
+      if body and r[4] then
+        -- The last attempt's outcome is unknown (its answer was lost): CBOT may have it. A status that
+        -- identifies it records it sent; without one, the recipient waits until reconcileMs after the
+        -- wait began (its later messages behind it), then the message is sent again.
+        m = findOrphan(to, id, tonumber(r[4]))
+        if not m then
+          local since = tonumber(r[8] or '')
+          if not since then
+            since = now
+            redis.call('HSET', rec, 'rcw', now)
+            appendAttempt(rec, '{"at":"' .. nowIso .. '","outcome":"unknown","detail":"the answer to the last attempt was lost; waiting up to ' .. math.floor(tonumber(reconcileMs) / 1000) .. ' s for a status before sending again"}')
+          end
+          if now < since + tonumber(reconcileMs) then
+            redis.call('HSET', kr(to), 's', 'held', 'rc', id)
+            redis.call('HDEL', kr(to), 'tok')
+            redis.call('ZADD', HELD, since + tonumber(reconcileMs), to)
+            return false
+          end
+          redis.call('HDEL', rec, 'rcw')
+        end
+      end
+      if m then
+        reconcileHead(to, entry, m)
+        ended[#ended + 1] = {'reconciled_' .. m[2], id}
+        reason = 'reconciled'
+      elseif not body then
         reason = 'no_body'
       else
         if r[1] ~= 'sending' then addHistory(rec, 'sending', now) end
-        redis.call('HSET', rec, 'status', 'sending', 'inflight', now, 'updatedAt', now)
+        -- The stamp of the earliest attempt not known to have ended stays: a status after it identifies the message.
+        redis.call('HSET', rec, 'status', 'sending', 'updatedAt', now)
         local amb = 0
         if r[4] then
           amb = 1
           redis.call('HINCRBY', rec, 'resends', 1)
           redis.call('INCR', ambiguous)
+        else
+          redis.call('HSET', rec, 'inflight', now)
         end
         local tok = tostring(redis.call('INCR', fence))
         redis.call('HSET', kr(to), 's', 'leased', 'tok', tok)
@@ -428,7 +512,7 @@ local function take(to)
         return {to, tok, entry, body, amb, r[5] or '0', r[6], r[7] or '-'}
       end
     end
-    popHead(to, entry)
+    if reason ~= 'reconciled' then popHead(to, entry) end
     if reason == 'expired' then
       endRecord(id, 'expired', attempt('expired'), '', '', 0)
     elseif reason == 'max_age' then
@@ -436,7 +520,7 @@ local function take(to)
     elseif reason == 'no_body' then
       endRecord(id, 'failed', '', '', '{"message":"gave up: the message body is no longer stored (RECORD_TTL_S passed)"}', 0)
     end
-    if reason ~= 'done' then ended[#ended + 1] = {reason, id} end
+    if reason ~= 'done' and reason ~= 'reconciled' then ended[#ended + 1] = {reason, id} end
   end
   -- Many ended heads in a row: leave the rest to the next claim.
   makeReady(to)
@@ -596,4 +680,66 @@ countPending(r[2], p, 1)
 local st = redis.call('HGET', kr(to), 's')
 if not st or st == 'ready' then makeReady(to) end
 return {'moved'}
+`;
+
+/**
+ * A status for a wamid the relay has not recorded (APPLY_STATUS answered unknown), kept as an orphan of
+ * its recipient (RECONCILE_LIB); when the recipient waits on an unknown outcome and the orphan
+ * identifies its head message, that message is recorded sent at once. `to`: the recipient as queued
+ * (normalised recipient_id), or '' — `opaque`, when it names one of this partition's records, gives it.
+ * KEYS: state (the recipient's, for Cluster routing). Reply: {'kept'|'known'|'none'} or
+ * {'reconciled_opaque'|'reconciled_recipient', id}.
+ */
+export const ORPHAN_KEYS = ['state'] as const;
+export const ORPHAN_ARGS = ['base', 'now', 'recTtl', 'ch', 'nowIso', 'to', 'wamid', 'opaque', 'seenAt', 'orphanTtl', 'wamidTtl'] as const;
+export const ORPHAN = `${LIB}${RECONCILE_LIB}
+useChannel(ch)
+if opaque ~= '' then
+  local owner = redis.call('HMGET', krec(opaque), 'to', 'channel')
+  if owner[1] and (owner[2] or 'default') == chId then to = owner[1] end
+end
+if to == '' then return {'none'} end
+if redis.call('EXISTS', cb .. ':wamid:' .. wamid) == 1 then return {'known'} end
+-- First seen: the first status parked for the wamid (APPLY_STATUS) or when the ingress took this one, whichever is earlier.
+local parked = redis.call('HGET', cb .. ':wpend:' .. wamid, 'h') or ''
+local seen = tonumber(seenAt)
+local first = tonumber(string.match(parked, '^%a+ (%d+)') or '')
+if first and first < seen then seen = first end
+local key = korph(to)
+redis.call('HSETNX', key, wamid, seen .. '|' .. opaque)
+redis.call('EXPIRE', key, orphanTtl)
+if redis.call('HLEN', key) > 32 then
+  -- A busy recipient: forget orphans recorded since (their send was settled) or older than the TTL.
+  local all = redis.call('HGETALL', key)
+  for i = 1, #all, 2 do
+    local at = tonumber(string.match(all[i + 1], '^(%d+)') or '0')
+    if at < tonumber(now) - tonumber(orphanTtl) * 1000 or redis.call('EXISTS', cb .. ':wamid:' .. all[i]) == 1 then redis.call('HDEL', key, all[i]) end
+  end
+end
+local st = redis.call('HMGET', kr(to), 's', 'rc')
+if st[1] ~= 'held' or not st[2] then return {'kept'} end
+local entry = redis.call('LINDEX', kq(to), 0)
+if not entry or string.sub(entry, 2) ~= st[2] then return {'kept'} end
+local r = redis.call('HMGET', krec(st[2]), 'status', 'inflight')
+if r[1] ~= 'sending' or not r[2] then return {'kept'} end
+local m = findOrphan(to, st[2], tonumber(r[2]))
+if not m then return {'kept'} end
+reconcileHead(to, entry, m)
+redis.call('ZREM', HELD, to)
+makeReady(to)
+wake()
+return {'reconciled_' .. m[2], st[2]}
+`;
+
+/**
+ * Keeps a lease alive while its holder retries writing CBOT's answer: the lease's expiry moves to
+ * `untilMs` if `tok` still holds it. Runs under `maxmemory` too (`allow-oom`): it only rewrites the
+ * score of a member that exists, and a lapsed lease would mean a second send. KEYS: leases, state.
+ * ARGV: to, tok, untilMs. Reply: 1 renewed, 0 the lease had moved on.
+ */
+export const RENEW = `#!lua flags=allow-oom
+local st = redis.call('HMGET', KEYS[2], 's', 'tok')
+if st[1] ~= 'leased' or st[2] ~= ARGV[2] then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
+return 1
 `;

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { Coalescer, MAX_BATCH_CHARS, batchCall, batchLua, defineScript, luaCommand, replyArray, replyString } from '@cbot-relay/queues';
-import type { Script } from '@cbot-relay/queues';
+import type { LuaCommand, Script } from '@cbot-relay/queues';
 import type { Attempt } from './message-record.js';
 import { Partitions } from './partitions.js';
 import { PRIORITY_NAME } from './message-record.js';
@@ -21,6 +21,7 @@ import {
   RELEASE,
   RELEASE_ARGS,
   RELEASE_KEYS,
+  RENEW,
   REPLAY,
   REPLAY_ARGS,
   REPLAY_KEYS,
@@ -109,8 +110,11 @@ export type ClaimState = 'more' | 'rate' | 'paused' | 'idle';
 
 export interface Claim {
   leases: Lease[];
-  /** Head messages that ended without a send: expired, too old, body gone, record missing. */
-  ended: { reason: 'expired' | 'max_age' | 'no_body' | 'missing'; id: string }[];
+  /**
+   * Head messages that ended without a send: expired, too old, body gone, record missing; or, after an
+   * attempt whose answer was lost, recorded sent because a status identified it (`reconciled_*`).
+   */
+  ended: { reason: 'expired' | 'max_age' | 'no_body' | 'missing' | 'reconciled_opaque' | 'reconciled_recipient'; id: string }[];
   state: ClaimState;
   /** For `rate`/`paused`: when to try again; for `idle`: when the next hold or lease falls due (-1: none). */
   waitMs: number;
@@ -120,7 +124,15 @@ export interface ClaimPolicy {
   leaseMs: number;
   maxAgeMs: number;
   ratePerSecond: number;
+  /**
+   * RECONCILE_WINDOW_S in ms (default 30 s): how long a message whose last attempt's outcome is unknown
+   * waits for a status that identifies it before it is sent again (0: at once).
+   */
+  reconcileMs?: number;
 }
+
+/** RECONCILE_WINDOW_S's default, in ms. */
+export const DEFAULT_RECONCILE_MS = 30_000;
 
 export type ReplayResult =
   | { kind: 'replayed'; to: string }
@@ -151,6 +163,7 @@ class OutboundPartition {
   readonly #release: Script<(typeof RELEASE_KEYS)[number], (typeof RELEASE_ARGS)[number], boolean>;
   readonly #replay: Script<(typeof REPLAY_KEYS)[number], (typeof REPLAY_ARGS)[number], ReplayResult>;
   readonly #adopt: Script<(typeof ADOPT_KEYS)[number], (typeof ADOPT_ARGS)[number], boolean>;
+  readonly #renew: LuaCommand;
 
   constructor(opts: OutboundOptions & { index: number }) {
     this.index = opts.index;
@@ -199,6 +212,8 @@ class OutboundPartition {
       lua: RELEASE,
       parse: (reply) => Number(replyArray(reply, 'release')[0]) === 1,
     });
+    // Not defineScript: its flags line must come first.
+    this.#renew = luaCommand(this.#redis, RENEW, 2);
     this.#replay = defineScript(this.#redis, { keys: REPLAY_KEYS, args: REPLAY_ARGS, lua: REPLAY, parse: parseReplay });
     this.#adopt = defineScript(this.#redis, {
       keys: ADOPT_KEYS,
@@ -299,6 +314,8 @@ class OutboundPartition {
         maxAgeMs: policy.maxAgeMs,
         intervalMs,
         toleranceMs: intervalMs * (burst - 1),
+        reconcileMs: policy.reconcileMs ?? DEFAULT_RECONCILE_MS,
+        wamidTtl: this.#wamidTtlS,
       },
     ).then((reply) => parseClaim(reply, channel, this.index));
   }
@@ -361,6 +378,12 @@ class OutboundPartition {
         errorJson: JSON.stringify(opts.error ?? null),
       },
     );
+  }
+
+  /** Moves the lease's expiry to `untilMs` (also while Redis is at maxmemory); false when the lease had moved on. */
+  async renew(lease: Lease, untilMs: number): Promise<boolean> {
+    const cb = channelKeyBase(this.#p, lease.channel);
+    return Number(await this.#renew([`${cb}:o:leases`, `${cb}:o:r:${lease.to}`], [lease.to, lease.token, Math.round(untilMs)])) === 1;
   }
 
   /** Gives a lease back unused: the recipient is ready again, its head message in place. False when the lease had moved on. */
@@ -515,6 +538,10 @@ export class Outbound {
 
   release(lease: Lease, nowMs: number): Promise<boolean> {
     return this.#parts[lease.partition]!.release(lease, nowMs);
+  }
+
+  renew(lease: Lease, untilMs: number): Promise<boolean> {
+    return this.#parts[lease.partition]!.renew(lease, untilMs);
   }
 
   replay(id: string, nowMs: number): Promise<ReplayResult> {

@@ -18,7 +18,8 @@ afterAll(async () => {
   await server.close();
 });
 
-const FAST = { leaseMs: 60_000, maxAgeMs: 3_600_000, ratePerSecond: 1_000_000 };
+// No reconcile window: an adopted job that was in flight is resent at once (the window has tests of its own).
+const FAST = { leaseMs: 60_000, maxAgeMs: 3_600_000, ratePerSecond: 1_000_000, reconcileMs: 0 };
 
 describe('adoptLanes (upgrade from the lane layout)', () => {
   it('moves queued lane jobs in front of newer messages, in lane order, and removes the lanes', async () => {

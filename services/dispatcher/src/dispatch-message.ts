@@ -4,6 +4,8 @@ import type { Logger, Metrics, SpanScope, Tracing } from '@cbot-relay/observabil
 import type { Attempt, Lease, Outbound } from '@cbot-relay/records';
 import type { BackoffPolicy } from './backoff.js';
 import { backoffMs } from './backoff.js';
+import type { KeepWritingDeps } from './keep-writing.js';
+import { keepWriting } from './keep-writing.js';
 
 export interface DispatchPolicy extends BackoffPolicy {
   maxAttempts: number;
@@ -25,7 +27,12 @@ export interface DispatchDeps {
   random?: () => number;
   /** When on, each attempt is a CLIENT span in the trace of the request that accepted the message. */
   tracing?: Tracing;
+  /** Waits between tries of a write of CBOT's answer (keep-writing.ts); tests shorten them. */
+  writeRetry?: { minMs: number; maxMs: number };
 }
+
+/** What writing CBOT's answer needs beyond DispatchDeps: the lease length (renewals) and the give-up signal. */
+export type WriteOptions = Pick<KeepWritingDeps, 'leaseMs' | 'signal'>;
 
 /**
  * One attempt at a leased recipient's head message: POST it to CBOT and record how it ended. Safe to
@@ -34,16 +41,16 @@ export interface DispatchDeps {
  * settle from a worker whose lease moved on records the truth about the message but leaves the
  * recipient's queue to the current holder.
  */
-export async function sendLeased(deps: DispatchDeps, lease: Lease, sendBy: number): Promise<void> {
+export async function sendLeased(deps: DispatchDeps, lease: Lease, sendBy: number, write: WriteOptions): Promise<void> {
   const tracing = deps.tracing;
-  if (!tracing?.enabled) return attemptSend(deps, lease, sendBy);
+  if (!tracing?.enabled) return attemptSend(deps, lease, sendBy, write);
   // One small read per attempt, only with tracing on: the accept stored the request's context.
   const parent = await deps.outbound.traceparent(lease.id).catch(() => undefined);
   const attributes = { 'cbot_relay.message_id': lease.id, 'cbot_relay.attempt': lease.failures + 1, 'cbot_relay.ambiguous': lease.ambiguous };
-  return tracing.span('cbot send', { kind: 'client', parent, attributes }, (span) => attemptSend(deps, lease, sendBy, span));
+  return tracing.span('cbot send', { kind: 'client', parent, attributes }, (span) => attemptSend(deps, lease, sendBy, write, span));
 }
 
-async function attemptSend(deps: DispatchDeps, lease: Lease, sendBy: number, span?: SpanScope): Promise<void> {
+async function attemptSend(deps: DispatchDeps, lease: Lease, sendBy: number, write: WriteOptions, span?: SpanScope): Promise<void> {
   const { log, metrics } = deps;
   if (deps.now() > sendBy) {
     // This process stalled between the claim and the send: the lease may expire while CBOT answers,
@@ -56,15 +63,17 @@ async function attemptSend(deps: DispatchDeps, lease: Lease, sendBy: number, spa
   }
   if (lease.ambiguous) {
     metrics.ambiguous.inc();
-    log.warn({ relayId: lease.id }, 'resending a message whose earlier attempt may have reached CBOT (answer lost)');
+    metrics.reconciled.inc({ outcome: 'resent' });
+    log.warn({ relayId: lease.id }, 'resending a message whose earlier attempt may have reached CBOT (answer lost, no status identified it within RECONCILE_WINDOW_S)');
   }
   const started = deps.now();
   const client = deps.clients?.get(lease.channel) ?? deps.client;
-  const outcome = await client.sendMessage(lease.body);
+  // On Cloud channels the relay id rides along as biz_opaque_callback_data: every status returns it.
+  const outcome = await client.sendMessage(lease.body, { opaque: lease.id });
   metrics.sendLatency.observe((deps.now() - started) / 1000);
   metrics.cbotAnswers.inc({ outcome: outcome.kind === 'throttled' ? `throttled_${outcome.scope}` : outcome.kind, code: codeLabel(outcome), channel: lease.channel });
   if (span) traceOutcome(span, outcome);
-  await settle(deps, lease, outcome, started);
+  await settle(deps, lease, outcome, started, write);
 }
 
 /** What CBOT answered, on the attempt's span: HTTP status, WhatsApp code, how the relay took it. */
@@ -86,19 +95,23 @@ function codeLabel(outcome: SendOutcome): string {
   return CODE_POLICY.has(code) ? String(code) : 'other';
 }
 
-async function settle(deps: DispatchDeps, lease: Lease, outcome: SendOutcome, started: number): Promise<void> {
+/** CBOT answered: record it. Every write is retried until Redis takes it, the lease kept meanwhile (keep-writing.ts). */
+async function settle(deps: DispatchDeps, lease: Lease, outcome: SendOutcome, started: number, write: WriteOptions): Promise<void> {
   const { outbound, policy, log, metrics } = deps;
   const now = deps.now();
+  const known = { outcome: outcome.kind, ...(outcome.kind === 'sent' ? { wamid: outcome.wamid } : {}) };
+  const keep = <T>(step: () => Promise<T>) =>
+    keepWriting({ outbound, log, now: deps.now, ...write, ...(deps.writeRetry ? { retry: deps.writeRetry } : {}) }, lease, known, step);
   switch (outcome.kind) {
     case 'sent': {
-      await outbound.settle(lease, now, { kind: 'sent', wamid: outcome.wamid }, attempt(started, 'sent', outcome.httpStatus));
+      await keep(() => outbound.settle(lease, now, { kind: 'sent', wamid: outcome.wamid }, attempt(started, 'sent', outcome.httpStatus)));
       metrics.sent.inc();
       metrics.acceptToSend.observe(Math.max(0, now - lease.acceptedAtMs) / 1000);
       return;
     }
     case 'permanent': {
       const a = attempt(started, 'failed', outcome.httpStatus, outcome.error.message);
-      await outbound.settle(lease, now, { kind: 'failed', error: outcome.error }, a);
+      await keep(() => outbound.settle(lease, now, { kind: 'failed', error: outcome.error }, a));
       metrics.failed.inc({ reason: 'permanent' });
       log.info({ relayId: lease.id, httpStatus: outcome.httpStatus, code: outcome.error.code }, 'CBOT refused the message');
       return;
@@ -106,9 +119,9 @@ async function settle(deps: DispatchDeps, lease: Lease, outcome: SendOutcome, st
     case 'throttled': {
       const ms = outcome.retryAfterMs ?? policy.throttleDefaultMs;
       // A sender-wide throttle holds every dispatcher on this channel (number); a pair rate limit only this recipient.
-      if (outcome.scope === 'sender') await outbound.pause(ms, lease.channel);
+      if (outcome.scope === 'sender') await keep(() => outbound.pause(ms, lease.channel));
       const a = attempt(started, 'throttled', outcome.httpStatus, outcome.error.message);
-      await outbound.retry(lease, now, { untilMs: now + ms, countsAsFailure: false, keepInflight: false, maxAttempts: policy.maxAttempts, error: outcome.error }, a);
+      await keep(() => outbound.retry(lease, now, { untilMs: now + ms, countsAsFailure: false, keepInflight: false, maxAttempts: policy.maxAttempts, error: outcome.error }, a));
       metrics.retried.inc({ kind: outcome.scope === 'sender' ? 'throttled' : 'throttled_recipient' });
       log.warn({ relayId: lease.id, channel: lease.channel, ms, code: outcome.error.code, scope: outcome.scope }, 'CBOT throttled us; holding off');
       return;
@@ -118,7 +131,7 @@ async function settle(deps: DispatchDeps, lease: Lease, outcome: SendOutcome, st
       // The backoff for the failure this attempt adds; the script decides whether attempts ran out.
       const ms = Math.max(outcome.retryAfterMs ?? 0, backoffMs(lease.failures + 1, policy, deps.random));
       const error = { ...outcome.error, message: `gave up after ${policy.maxAttempts} attempts: ${outcome.error.message}` };
-      const r = await outbound.retry(lease, now, { untilMs: now + ms, countsAsFailure: true, keepInflight: outcome.ambiguous, maxAttempts: policy.maxAttempts, error }, a);
+      const r = await keep(() => outbound.retry(lease, now, { untilMs: now + ms, countsAsFailure: true, keepInflight: outcome.ambiguous, maxAttempts: policy.maxAttempts, error }, a));
       if (r.kind === 'failed') {
         metrics.failed.inc({ reason: 'attempts' });
         log.warn({ relayId: lease.id, failures: r.failures }, 'message failed: attempts ran out');

@@ -1,5 +1,6 @@
 import { Cluster } from 'ioredis';
 import type { Redis } from 'ioredis';
+import { DEFAULT_RECONCILE_MS } from '@cbot-relay/records';
 import type { Claim, ClaimPolicy } from '@cbot-relay/records';
 import type { DispatchDeps } from './dispatch-message.js';
 import { sendLeased } from './dispatch-message.js';
@@ -25,6 +26,11 @@ export interface DispatcherOptions {
   maxClaim?: number;
   /** Longest sleep while idle: a safety net under the wake-up publish. */
   idlePollMs?: number;
+  /**
+   * RECONCILE_WINDOW_S in ms: how long a message whose last attempt's answer was lost waits for a
+   * status that identifies it before it is sent again (default 30 s; docs/resilience.md).
+   */
+  reconcileWindowMs?: number;
 }
 
 export interface DispatchChannel {
@@ -61,6 +67,8 @@ interface ChannelTurn {
  */
 export class Dispatcher {
   readonly #o: Required<Omit<DispatcherOptions, 'channels'>>;
+  /** Aborts the writes of CBOT's answers still retrying when close() is told to stop waiting. */
+  readonly #giveUp = new AbortController();
   readonly #turns: ChannelTurn[];
   #rr = 0;
   /** Wake-ups received so far, per partition: a claim that answered `idle` while one arrived must not sleep. */
@@ -73,14 +81,14 @@ export class Dispatcher {
   #closing: Promise<void> | undefined;
 
   private constructor(opts: DispatcherOptions) {
-    this.#o = { maxClaim: 64, idlePollMs: 5_000, ...opts };
+    this.#o = { maxClaim: 64, idlePollMs: 5_000, reconcileWindowMs: DEFAULT_RECONCILE_MS, ...opts };
     const channels = opts.channels ?? [{ id: 'default', ratePerSecond: opts.ratePerSecond }];
     // Partitions first, channels within: consecutive claims go to different partitions (and Redis primaries).
     this.#turns = Array.from({ length: opts.deps.outbound.partitions.count }, (_, partition) =>
       channels.map((c) => ({
         id: c.id,
         partition,
-        policy: { leaseMs: opts.leaseMs, maxAgeMs: opts.deps.policy.maxAgeMs, ratePerSecond: c.ratePerSecond },
+        policy: { leaseMs: opts.leaseMs, maxAgeMs: opts.deps.policy.maxAgeMs, ratePerSecond: c.ratePerSecond, reconcileMs: this.#o.reconcileWindowMs },
         notBefore: 0,
         idle: false,
       })),
@@ -169,7 +177,7 @@ export class Dispatcher {
       const now = deps.now();
       for (const lease of claim.leases) {
         if (lease.failures === 0 && !lease.ambiguous) deps.metrics.queueWait.observe({ caller: lease.caller, priority: lease.priority }, Math.max(0, now - lease.acceptedAtMs) / 1000);
-        const sending: Promise<void> = sendLeased(deps, lease, sendBy)
+        const sending: Promise<void> = sendLeased(deps, lease, sendBy, { leaseMs: this.#o.leaseMs, signal: this.#giveUp.signal })
           .catch((err: unknown) => {
             // Only a bug gets here (Redis calls wait out a restart): the lease expires and the message is retried.
             deps.log.error({ err, relayId: lease.id }, 'send step failed; the message is retried when its lease expires');
@@ -195,6 +203,13 @@ export class Dispatcher {
   #count(claim: Claim): void {
     const { metrics, log, tracing, outbound } = this.#o.deps;
     for (const { reason, id } of claim.ended) {
+      if (reason === 'reconciled_opaque' || reason === 'reconciled_recipient') {
+        // CBOT took an attempt whose answer was lost, and a status said so: recorded sent, not sent again.
+        metrics.reconciled.inc({ outcome: reason === 'reconciled_opaque' ? 'matched_opaque' : 'matched_recipient' });
+        metrics.sent.inc();
+        log.info({ relayId: id, by: reason.slice('reconciled_'.length) }, 'a status identified a message whose answer was lost: recorded sent, not sent again');
+        continue;
+      }
       if (reason === 'expired') metrics.expired.inc();
       else if (reason !== 'missing') metrics.failed.inc({ reason });
       const say = () => {
@@ -216,11 +231,19 @@ export class Dispatcher {
     this.#timer = setTimeout(() => this.#pump(), Math.max(1, ms));
   }
 
-  /** Stops claiming and waits for the sends in flight to be recorded. Idempotent. */
-  close(): Promise<void> {
+  /**
+   * Stops claiming and waits for the sends in flight to be recorded — a write of CBOT's answer that
+   * Redis refuses is retried until it lands (keep-writing.ts), so this waits for Redis too. Idempotent.
+   * `abandonAfterMs`: stop retrying such writes after this long (tests; the relay leaves them to its
+   * shutdown deadline). An answer left unwritten is logged, and its message is reconciled from its
+   * status callback by another dispatcher (docs/resilience.md).
+   */
+  close(opts: { abandonAfterMs?: number } = {}): Promise<void> {
     this.#closing ??= (async () => {
       clearTimeout(this.#timer);
+      const abandon = opts.abandonAfterMs === undefined ? undefined : setTimeout(() => this.#giveUp.abort(new Error('dispatcher closed')), opts.abandonAfterMs);
       while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+      clearTimeout(abandon);
       this.#sub.disconnect();
     })();
     return this.#closing;

@@ -13,7 +13,7 @@ export interface FanOutDeps {
   /** Adds the event to the subscriber's queue; false when it was already there. */
   add: (sub: Subscriber, event: RelayEvent) => Promise<boolean>;
   now: () => number;
-  metrics: Pick<Metrics, 'events' | 'duplicateEvents' | 'callbackItemsOverCap'>;
+  metrics: Pick<Metrics, 'events' | 'duplicateEvents' | 'callbackItemsOverCap' | 'reconciled'>;
   log: Logger;
   /** CALLBACK_MAX_ITEMS and EVENT_CONTACT_MAX_BYTES; DEFAULT_CALLBACK_LIMITS when absent. */
   limits?: CallbackLimits;
@@ -43,7 +43,7 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
     if (item.reason === OVER_CAP_REASON) countOverCap(item, deps);
     // Another number's identical item is another event; channel default keeps the ids it always had.
     const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel };
-    const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, deps) : produced;
+    const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, job.receivedAt, deps) : produced;
     let added = 0;
     let targets = 0;
     for (const sub of deps.subscribers) {
@@ -63,7 +63,7 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
 }
 
 /** Moves the sent message's record and names its relay id on the event when the wamid is ours. */
-async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOutDeps): Promise<RelayEvent> {
+async function withStatusApplied(event: RelayEvent, channel: string, receivedAt: number, deps: FanOutDeps): Promise<RelayEvent> {
   const status = CbotStatus.safeParse(event.data);
   if (!status.success) return event;
   const errors = status.data['errors'];
@@ -74,7 +74,15 @@ async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOu
   // The recipient points at the outbound partition that most likely sent it.
   const rid = status.data['recipient_id'];
   const hint = typeof rid === 'string' ? rid : undefined;
-  const { relayId } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint);
+  // Cloud returns the send's biz_opaque_callback_data (the relay id, unless the caller set its own).
+  const bizOpaque = status.data['biz_opaque_callback_data'];
+  const opaque = typeof bizOpaque === 'string' && bizOpaque.length <= 512 ? bizOpaque : undefined;
+  const seen = { receivedAtMs: receivedAt, ...(opaque === undefined ? {} : { opaque }) };
+  const { relayId, reconciled } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint, seen);
+  if (reconciled !== undefined) {
+    deps.metrics.reconciled.inc({ outcome: `matched_${reconciled}` });
+    deps.log.info({ relayId, wamid: status.data.id, by: reconciled }, 'a status identified a message whose answer was lost: recorded sent, not sent again');
+  }
   return relayId === undefined ? event : { ...event, relayMessageId: relayId };
 }
 

@@ -72,7 +72,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     throw err;
   }
   const storeOpts = { prefix, recordTtlS: config.recordTtlS, partitions };
-  const workerStore = new MessageStore({ redis: workerRedis, ...storeOpts });
+  // Orphan statuses (reconciliation) must outlast a lease plus the reconcile window.
+  const orphanTtlS = Math.max(3_600, 2 * Math.ceil((config.cbot.timeoutMs + 10_000 + config.dispatch.reconcileWindowMs) / 1000));
+  const workerStore = new MessageStore({ redis: workerRedis, ...storeOpts, orphanTtlS });
   const httpStore = new MessageStore({ redis: httpRedis, ...storeOpts });
   const outboundOpts = { ...storeOpts, backlogMax: config.ingress.backlogMax, backlogMaxBytes: config.ingress.backlogMaxBytes };
   const httpOutbound = new Outbound({ redis: httpRedis, ...outboundOpts });
@@ -120,6 +122,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         concurrency,
         leaseMs: config.cbot.timeoutMs + 10_000,
         cbotTimeoutMs: config.cbot.timeoutMs,
+        reconcileWindowMs: config.dispatch.reconcileWindowMs,
         ratePerSecond: config.cbot.rateLimitPerSecond,
         channels: channels.map((ch) => ({ id: ch.id, ratePerSecond: ch.rateLimitPerSecond })),
         deps: {
