@@ -378,7 +378,7 @@ export const ACCEPT_BATCH_PRELUDE = LIB + ACCEPT_PRELUDE;
  * the next hold or lease falls due, -1 if none).
  */
 export const CLAIM_KEYS = ['tat', 'pause', 'fence', 'weights', 'ambiguous', 'idle'] as const;
-export const CLAIM_ARGS = ['base', 'now', 'recTtl', 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs', 'reconcileMs', 'wamidTtl'] as const;
+export const CLAIM_ARGS = ['base', 'now', 'recTtl', 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs', 'reconcileMs', 'wamidTtl', 'appliedUpTo'] as const;
 export const CLAIM = `${LIB}${RECONCILE_LIB}
 useChannel(ch)
 now = tonumber(now)
@@ -479,10 +479,16 @@ local function take(to)
             redis.call('HSET', rec, 'rcw', now)
             appendAttempt(rec, '{"at":"' .. nowIso .. '","outcome":"unknown","detail":"the answer to the last attempt was lost; waiting up to ' .. math.floor(tonumber(reconcileMs) / 1000) .. ' s for a status before sending again"}')
           end
-          if now < since + tonumber(reconcileMs) then
+          local untilMs = since + tonumber(reconcileMs)
+          -- The window is over, but callbacks that reached the relay within it may not be applied
+          -- yet (fanouts behind, appliedUpTo): look again in 500 ms, up to 10 windows in all.
+          if now >= untilMs and appliedUpTo ~= '' and tonumber(appliedUpTo) < untilMs and now < since + 10 * tonumber(reconcileMs) then
+            untilMs = now + 500
+          end
+          if now < untilMs then
             redis.call('HSET', kr(to), 's', 'held', 'rc', id)
             redis.call('HDEL', kr(to), 'tok')
-            redis.call('ZADD', HELD, since + tonumber(reconcileMs), to)
+            redis.call('ZADD', HELD, untilMs, to)
             return false
           end
           redis.call('HDEL', rec, 'rcw')

@@ -129,6 +129,12 @@ export interface ClaimPolicy {
    * waits for a status that identifies it before it is sent again (0: at once).
    */
   reconcileMs?: number;
+  /**
+   * Every CBOT callback the ingress took before this time (ms) has been applied by a fanout (the
+   * inbound queue's oldest open job): a message is not resent after its window while callbacks from
+   * within the window may still identify it. Unset: no such check.
+   */
+  callbacksAppliedUpToMs?: number;
 }
 
 /** RECONCILE_WINDOW_S's default, in ms. */
@@ -316,6 +322,7 @@ class OutboundPartition {
         toleranceMs: intervalMs * (burst - 1),
         reconcileMs: policy.reconcileMs ?? DEFAULT_RECONCILE_MS,
         wamidTtl: this.#wamidTtlS,
+        appliedUpTo: policy.callbacksAppliedUpToMs === undefined ? '' : Math.floor(policy.callbacksAppliedUpToMs),
       },
     ).then((reply) => parseClaim(reply, channel, this.index));
   }

@@ -31,6 +31,13 @@ export interface DispatcherOptions {
    * status that identifies it before it is sent again (default 30 s; docs/resilience.md).
    */
   reconcileWindowMs?: number;
+  /**
+   * Every callback the ingress took before the answer (ms) has been applied (callbacks-watermark.ts):
+   * asked every `watermarkEveryMs`; a message is not resent after its window while it lags the window's
+   * end. Absent: no such check (a relay without fanouts, tests).
+   */
+  callbacksAppliedUpTo?: () => Promise<number>;
+  watermarkEveryMs?: number;
 }
 
 export interface DispatchChannel {
@@ -66,7 +73,10 @@ interface ChannelTurn {
  * or idle waits out its own time while the others keep claiming. A wake-up names its partition.
  */
 export class Dispatcher {
-  readonly #o: Required<Omit<DispatcherOptions, 'channels'>>;
+  readonly #o: Required<Omit<DispatcherOptions, 'channels' | 'callbacksAppliedUpTo'>> & Pick<DispatcherOptions, 'callbacksAppliedUpTo'>;
+  /** The last callbacksAppliedUpTo answer; 0 until the first (nothing is resent before it is known). */
+  #appliedUpTo = 0;
+  #watermarkTimer: NodeJS.Timeout | undefined;
   /** Aborts the writes of CBOT's answers still retrying when close() is told to stop waiting. */
   readonly #giveUp = new AbortController();
   readonly #turns: ChannelTurn[];
@@ -81,7 +91,7 @@ export class Dispatcher {
   #closing: Promise<void> | undefined;
 
   private constructor(opts: DispatcherOptions) {
-    this.#o = { maxClaim: 64, idlePollMs: 5_000, reconcileWindowMs: DEFAULT_RECONCILE_MS, ...opts };
+    this.#o = { maxClaim: 64, idlePollMs: 5_000, reconcileWindowMs: DEFAULT_RECONCILE_MS, watermarkEveryMs: 500, ...opts };
     const channels = opts.channels ?? [{ id: 'default', ratePerSecond: opts.ratePerSecond }];
     // Partitions first, channels within: consecutive claims go to different partitions (and Redis primaries).
     this.#turns = Array.from({ length: opts.deps.outbound.partitions.count }, (_, partition) =>
@@ -108,8 +118,20 @@ export class Dispatcher {
     });
     // Subscribed before the first claim, so no wake-up published after it can be missed.
     await d.#sub.subscribe(...wakeChannels);
+    await d.#readWatermark();
     d.#pump();
     return d;
+  }
+
+  async #readWatermark(): Promise<void> {
+    const read = this.#o.callbacksAppliedUpTo;
+    if (!read || this.#closing) return;
+    try {
+      this.#appliedUpTo = await read();
+    } catch (err) {
+      this.#o.deps.log.warn({ err }, 'could not read how far callbacks are applied; unknown outcomes wait meanwhile');
+    }
+    if (!this.#closing) this.#watermarkTimer = setTimeout(() => void this.#readWatermark(), this.#o.watermarkEveryMs);
   }
 
   get inFlight(): number {
@@ -173,7 +195,8 @@ export class Dispatcher {
       // lease's end less the CBOT timeout and the in-attempt retries (2 × 2 s connect + 0.4 s), with margin.
       const sendBy = deps.now() + this.#o.leaseMs - this.#o.cbotTimeoutMs - 5_000;
       const wakes = this.#wakes[turn.partition];
-      const claim = await deps.outbound.claim(Math.min(concurrency - this.#inflight.size, maxClaim), deps.now(), turn.policy, turn.id, turn.partition);
+      const policy = this.#o.callbacksAppliedUpTo ? { ...turn.policy, callbacksAppliedUpToMs: this.#appliedUpTo } : turn.policy;
+      const claim = await deps.outbound.claim(Math.min(concurrency - this.#inflight.size, maxClaim), deps.now(), policy, turn.id, turn.partition);
       const now = deps.now();
       for (const lease of claim.leases) {
         if (lease.failures === 0 && !lease.ambiguous) deps.metrics.queueWait.observe({ caller: lease.caller, priority: lease.priority }, Math.max(0, now - lease.acceptedAtMs) / 1000);
@@ -241,6 +264,7 @@ export class Dispatcher {
   close(opts: { abandonAfterMs?: number } = {}): Promise<void> {
     this.#closing ??= (async () => {
       clearTimeout(this.#timer);
+      clearTimeout(this.#watermarkTimer);
       const abandon = opts.abandonAfterMs === undefined ? undefined : setTimeout(() => this.#giveUp.abort(new Error('dispatcher closed')), opts.abandonAfterMs);
       while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
       clearTimeout(abandon);

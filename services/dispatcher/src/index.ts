@@ -5,4 +5,5 @@ export type { DispatchDeps, DispatchPolicy, WriteOptions } from './dispatch-mess
 export { Dispatcher } from './dispatcher.js';
 export type { DispatchChannel, DispatcherOptions } from './dispatcher.js';
 export { adoptLanes } from './adopt-lanes.js';
+export { callbacksAppliedUpTo } from './callbacks-watermark.js';
 export type { AdoptLanesOptions } from './adopt-lanes.js';

@@ -8,6 +8,7 @@ import { startCbotSim } from '@cbot-relay/cbot-sim';
 import type { CbotSim } from '@cbot-relay/cbot-sim';
 import { loadConfig } from '@cbot-relay/config';
 import { Dispatcher } from '@cbot-relay/dispatcher';
+import type { DispatcherOptions } from '@cbot-relay/dispatcher';
 import { createLogger, createMetrics } from '@cbot-relay/observability';
 import type { Metrics } from '@cbot-relay/observability';
 import { MessageStore, Outbound } from '@cbot-relay/records';
@@ -111,8 +112,9 @@ async function lostAnswer(channel: string, client: CbotClient): Promise<{ lease:
   return { lease, wamid: outcome.wamid };
 }
 
-function startDispatcher(channel: string, reconcileWindowMs: number, metrics: Metrics): Promise<Dispatcher> {
+function startDispatcher(channel: string, reconcileWindowMs: number, metrics: Metrics, extra: Partial<DispatcherOptions> = {}): Promise<Dispatcher> {
   return Dispatcher.start({
+    ...extra,
     redis: conn,
     concurrency: 8,
     leaseMs: 8_000,
@@ -222,6 +224,36 @@ describe('reconciling an attempt whose answer was lost', () => {
         expect(Date.parse(resent!.at) - Date.parse(waited!.at)).toBeGreaterThanOrEqual(windowMs);
         expect(await store.resends(m1)).toBe(1);
         expect(await reconciled(metrics, 'resent')).toBe(1);
+      } finally {
+        await d.close();
+      }
+    } finally {
+      onprem.setKnobs({ statusCallbacks: true });
+    }
+  });
+
+  it('does not send it again after the window while callbacks from within the window still wait to be applied', async () => {
+    onprem.setKnobs({ statusCallbacks: false });
+    const to = '905558880005';
+    try {
+      const m1 = await send(to, 'first');
+      await lostAnswer('main', onpremClient);
+      // The fanouts are a minute behind: a status that reached the ingress may still be queued.
+      let appliedUpTo = Date.now() - 60_000;
+      const d = await startDispatcher('main', 1_000, createMetrics(), { callbacksAppliedUpTo: async () => appliedUpTo, watermarkEveryMs: 50 });
+      try {
+        const rec = await waitFor(async () => {
+          const r = await record(m1);
+          return r.attempts.some((a) => a.outcome === 'unknown') && r;
+        }, { what: 'the wait for a status' });
+        const since = Date.parse(rec.attempts[0]!.at);
+        // Past the window the claim looked again and held on: the recipient's hold moved beyond the window's end.
+        await waitFor(async () => Number(await conn.zscore(`${prefix}:c:main:o:held`, to)) > since + 1_000, { what: 'the hold extended past the window' });
+        expect(bodiesTo(onprem, to)).toEqual(['first']);
+        // Caught up, and nothing identified it: sent again.
+        appliedUpTo = Number.MAX_SAFE_INTEGER;
+        await waitFor(() => bodiesTo(onprem, to).length === 2, { what: 'the resend once every callback is applied' });
+        expect(await store.resends(m1)).toBe(1);
       } finally {
         await d.close();
       }

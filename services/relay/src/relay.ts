@@ -104,7 +104,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {
-      const [{ CbotClient }, { Dispatcher, adoptLanes }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
+      const [{ CbotClient }, { Dispatcher, adoptLanes, callbacksAppliedUpTo }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
       const concurrency = config.dispatch.concurrency;
       // One client per channel (its base URL, API and key); one keep-alive socket per send in flight each.
       const clients = new Map(
@@ -117,12 +117,17 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       const outbound = new Outbound({ redis: workerRedis, ...outboundOpts });
       const dlog = log.child({ role: 'dispatcher' });
       await adoptLanes({ redis: workerRedis, prefix, cluster: config.redis.cluster, outbound, log: dlog, now });
+      const { Queue: BullQueue } = await import('bullmq');
+      const inboundForWatermark = new BullQueue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: workerRedis, prefix });
+      closers.push(() => inboundForWatermark.close());
       const dispatcher = await Dispatcher.start({
         redis: workerRedis,
         concurrency,
         leaseMs: config.cbot.timeoutMs + 10_000,
         cbotTimeoutMs: config.cbot.timeoutMs,
         reconcileWindowMs: config.dispatch.reconcileWindowMs,
+        // Statuses waiting in a fanout backlog still count: no resend until those from the window are applied.
+        callbacksAppliedUpTo: callbacksAppliedUpTo(inboundForWatermark, now),
         ratePerSecond: config.cbot.rateLimitPerSecond,
         channels: channels.map((ch) => ({ id: ch.id, ratePerSecond: ch.rateLimitPerSecond })),
         deps: {
