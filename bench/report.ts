@@ -6,6 +6,7 @@ import type { Interference } from './interference.js';
 import type { LatencyRun } from './latency-phase.js';
 import type { Machine } from './machine.js';
 import type { MemoryResult } from './memory-phase.js';
+import type { ReplicationRun } from './replication-phase.js';
 import { round } from './stats.js';
 
 /** The issue's targets. 1.5 KB is read as 1.5 KiB (1 536 B), as Redis memory figures are binary. */
@@ -37,6 +38,8 @@ export interface BenchResults {
   /** A three-primary Redis Cluster: the outbound side in 1 partition, then 12. */
   cluster: ClusterRun[];
   latency: LatencyRun[];
+  /** REDIS_WAIT_REPLICAS=1 against 0 on a local primary and replica (docs/resilience.md). */
+  replication?: ReplicationRun | undefined;
   /** Peak RSS (VmHWM) by role, bytes. */
   rss: Record<string, { bytes: number; pid: number; phase: string }>;
   /** Per phase: cores other work on the machine used, and CPU pressure. */
@@ -133,6 +136,16 @@ export function tabulate(r: Omit<BenchResults, 'verdicts'>): { rows: Row[]; verd
       `p50 ${round(l.fromAck.p50)} ms, p99 ${round(l.fromAck.p99)} ms (from the 202; from send p99 ${round(l.fromSend.p99)} ms)${flag(`latency ${l.simLatencyMs} ms`)}`,
       `p99 ≤ ${TARGETS.acceptToCbotP99Ms} ms`,
       verdict(v[key]),
+    ]);
+  }
+
+  if (r.replication) {
+    const { wait0, wait1, ratio } = r.replication;
+    rows.push([
+      'send API accept, REDIS_WAIT_REPLICAS=1 vs 0 (local primary + 1 replica)',
+      `${rate(wait1.rps)} vs ${rate(wait0.rps)} req/s (${ratio.toFixed(2)}×); p99 ${wait1.p99Ms} vs ${wait0.p99Ms} ms${flag('replication')}`,
+      '',
+      'info',
     ]);
   }
 

@@ -21,6 +21,8 @@ import { API_KEY, CONCURRENCY, childEnv, startBaseline, startIngress, startRedis
 import { markdownTable, tabulate, TARGETS, writeResults } from './report.js';
 import type { Measured } from './rss.js';
 import { RssTracker } from './rss.js';
+import type { ReplicationRun } from './replication-phase.js';
+import { measureReplication } from './replication-phase.js';
 import { readSettings } from './settings.js';
 import { Teardown } from './teardown.js';
 
@@ -161,11 +163,18 @@ async function main(): Promise<void> {
         );
       }
     }
+    let replication: ReplicationRun | undefined;
+    if (s.phases.has('replication')) {
+      log('\nREDIS_WAIT_REPLICAS=1 vs 0 (send API, closed loop, a local primary and one replica):');
+      replication = await phase('replication', () =>
+        measureReplication({ td, aof: s.aof, simUrl: simCount.url, env, body: (i) => textMessage(i, `R-${i}`), connections: s.connections, rounds: s.acceptRounds, warmS: s.acceptWarmS, durationS: s.acceptDurationS, log }),
+      );
+    }
     rss.sample('end', always);
     const redisStats = await redisHealth(redis);
     log(`\nRedis over the run: ${JSON.stringify(redisStats)}`);
 
-    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, idle, dispatch, fairness, cluster, latency, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
+    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, idle, dispatch, fairness, cluster, latency, replication, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
     const { rows, verdicts } = tabulate(partial);
     log(`\n${markdownTable(rows)}\n`);
     const failed = Object.entries(verdicts).filter(([, ok]) => !ok).map(([k]) => k);

@@ -1,4 +1,4 @@
-export const PHASES = ['accept', 'webhook', 'memory', 'dispatch', 'cluster', 'latency'] as const;
+export const PHASES = ['accept', 'webhook', 'memory', 'dispatch', 'cluster', 'latency', 'replication'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /**

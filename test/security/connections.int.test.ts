@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 describe('connection cap', () => {
-  /** Opens a connection and asks for /healthz: 'served', or 'refused' when it is closed unanswered. */
+  /** Opens a connection and asks for /healthz: 'served', or 'refused' when it is closed without a 200. */
   async function probe(): Promise<{ outcome: 'served' | 'refused'; c: RawConnection }> {
     const c = await r.connect();
     await c.write('GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n').catch(() => undefined);
@@ -44,7 +44,13 @@ describe('connection cap', () => {
     for (let i = 0; i < CAP + 5; i++) {
       const { outcome, c } = await probe();
       if (outcome === 'served') held.push(c);
-      else refused++;
+      else {
+        refused++;
+        // Refused fast and told so, not dropped silently.
+        expect(c.status()).toBe(503);
+        expect(c.received()).toMatch(/\r\nretry-after: 1\r\n/i);
+        expect(c.received()).toMatch(/\r\nconnection: close\r\n[\s\S]*"code":"busy"/i);
+      }
     }
     // Idle keep-alive connections stay open (65 s), so every one served still counts.
     expect(held.length).toBeLessThanOrEqual(CAP);

@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { startCbotSim } from '@cbot-relay/cbot-sim';
 import type { CbotSim } from '@cbot-relay/cbot-sim';
@@ -76,6 +77,18 @@ export class RelayUnderAttack {
   /** /metrics from OPS_PORT. */
   async metrics(): Promise<string> {
     return (await fetch(`http://127.0.0.1:${this.opsPort}/metrics`)).text();
+  }
+
+  /** The relay process's resident set now and its peak (VmRSS, VmHWM from /proc; Linux), in bytes. */
+  async rss(): Promise<{ now: number; peak: number }> {
+    const status = await readFile(`/proc/${this.relay.pid}/status`, 'utf8');
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    return { now: kb('VmRSS'), peak: kb('VmHWM') };
+  }
+
+  /** Restarts the peak (VmHWM) from the current resident set: `echo 5 > /proc/<pid>/clear_refs`. */
+  async resetPeakRss(): Promise<void> {
+    await writeFile(`/proc/${this.relay.pid}/clear_refs`, '5');
   }
 
   disconnectAll(): void {

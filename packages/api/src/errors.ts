@@ -16,8 +16,10 @@ export const ERROR_CODES = {
   request_aborted: { statuses: [400], meaning: 'the client aborted the request' },
   bad_request: { statuses: [400], meaning: 'the request could not be read' },
   unauthorized: { statuses: [401], meaning: 'missing, unknown or unconfigured key or callback credentials' },
+  cross_site: { statuses: [403], meaning: 'a queue UI action started by another site\'s page (Sec-Fetch-Site or Origin)', queueUiOnly: true },
   channel_forbidden: { statuses: [403], meaning: 'the key may not send on this channel (RELAY_API_KEYS name:key:a|b)' },
   not_found: { statuses: [404], meaning: 'no such route, message, dead letter, subscriber or channel (another caller\'s message included)' },
+  read_only: { statuses: [405], meaning: 'the queue UI is read-only (QUEUE_UI_WRITE unset)', queueUiOnly: true },
   request_timeout: { statuses: [408], meaning: 'the request body stalled' },
   idempotency_conflict: { statuses: [409], meaning: 'the Idempotency-Key was used with a different body' },
   not_failed: { statuses: [409], meaning: 'the dead letter is no longer failed' },
@@ -30,14 +32,24 @@ export const ERROR_CODES = {
   rate_limited: { statuses: [429], meaning: 'over API_KEY_RATE_LIMIT for this key; see Retry-After' },
   backlog_full: { statuses: [429], meaning: 'the outbound backlog is at its bound; nothing was accepted, see Retry-After' },
   internal: { statuses: [500], meaning: 'an unexpected error (logged with the request id)' },
-  unavailable: { statuses: [503], meaning: 'Redis is unreachable; nothing was accepted, retry (Retry-After)' },
-  busy: { statuses: [503], meaning: 'too many request bodies in flight; retry (Retry-After)' },
-} as const satisfies Record<string, { statuses: readonly number[]; meaning: string }>;
+  unavailable: {
+    statuses: [503],
+    meaning:
+      'Redis is unreachable, or did not answer within REDIS_ANSWER_TIMEOUT_MS (then the write may still complete); retry with the same Idempotency-Key (Retry-After)',
+  },
+  busy: { statuses: [503], meaning: 'too many request bodies or connections in flight; retry (Retry-After)' },
+  replication_timeout: {
+    statuses: [503],
+    meaning: 'the write reached fewer than REDIS_WAIT_REPLICAS replicas within REDIS_WAIT_TIMEOUT_MS; retry with the same Idempotency-Key, which returns the message (Retry-After)',
+  },
+} as const satisfies Record<string, { statuses: readonly number[]; meaning: string; queueUiOnly?: true }>;
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** The codes a given status can carry, for the per-response descriptions. */
+/** The codes a given status can carry, for the per-response descriptions (the queue UI's own are not API routes'). */
 export function codesFor(status: number): ErrorCode[] {
-  return (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => (ERROR_CODES[c].statuses as readonly number[]).includes(status));
+  return (Object.keys(ERROR_CODES) as ErrorCode[]).filter(
+    (c) => (ERROR_CODES[c].statuses as readonly number[]).includes(status) && !('queueUiOnly' in ERROR_CODES[c]),
+  );
 }
 
 export const ErrorDetail = z.object({

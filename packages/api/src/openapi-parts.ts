@@ -22,7 +22,7 @@ const REASONS: Record<number, string> = {
   415: 'Not JSON',
   429: 'Too many requests',
   500: 'Internal error',
-  503: 'Unavailable: nothing was accepted, retry',
+  503: 'Unavailable: retry after Retry-After (with the same Idempotency-Key: a late write is then returned, not repeated)',
 };
 
 const RETRY_AFTER = { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } };

@@ -156,6 +156,11 @@ const roles = z
 export const EnvSchema = z.object({
   REDIS_URL: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
   REDIS_CLUSTER: bool(false),
+  // A send or callback is answered (or 503) within this of its body arriving, however slow Redis is.
+  REDIS_ANSWER_TIMEOUT_MS: int(2_000, 100, 120_000),
+  // The accept and the callback ack wait for this many replicas to have the write (Redis WAIT).
+  REDIS_WAIT_REPLICAS: int(0, 0, 64),
+  REDIS_WAIT_TIMEOUT_MS: int(500, 1, 60_000),
   // Unset (0): what Redis already holds, else 1 (12 on Redis Cluster); see resolvePartitions.
   OUTBOUND_PARTITIONS: int(0, 1, 64),
   PORT: int(8080, 0, 65535),
@@ -228,7 +233,8 @@ export const EnvSchema = z.object({
   RECORD_TTL_S: int(0, 60),
   SHUTDOWN_TIMEOUT_MS: int(30_000, 100),
   INGRESS_MAX_BODY_BYTES: int(64 * 1024, 1024, 16 * 1024 * 1024),
-  WEBHOOK_MAX_BODY_BYTES: int(1024 * 1024, 1024, 64 * 1024 * 1024),
+  // WhatsApp sends callbacks of up to 3 MB; INGRESS_BODY_BUFFER_BYTES bounds what many of them hold at once.
+  WEBHOOK_MAX_BODY_BYTES: int(3 * 1024 * 1024, 1024, 64 * 1024 * 1024),
   // Above what one ingress process serves on a small machine (~8,000 req/s on 2 cores), so a lone
   // caller is not capped below the relay's own speed by default; a runaway caller is still cut.
   API_KEY_RATE_LIMIT: num(20_000, 0),
@@ -236,7 +242,8 @@ export const EnvSchema = z.object({
   INGRESS_HEADERS_TIMEOUT_MS: int(5_000, 100, 120_000),
   INGRESS_REQUEST_TIMEOUT_MS: int(15_000, 100, 600_000),
   INGRESS_BODY_IDLE_TIMEOUT_MS: int(5_000, 100, 120_000),
-  INGRESS_BODY_BUFFER_BYTES: int(32 * 1024 * 1024, 64 * 1024, 4 * 1024 * 1024 * 1024),
+  // 24 MiB, not 32: with 3 MiB callbacks, what refused reads leave to the GC comes on top (docs/resilience.md).
+  INGRESS_BODY_BUFFER_BYTES: int(24 * 1024 * 1024, 64 * 1024, 4 * 1024 * 1024 * 1024),
   OPS_PORT: z
     .string()
     .optional()

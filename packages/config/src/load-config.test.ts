@@ -7,7 +7,8 @@ describe('loadConfig', () => {
     expect(c.port).toBe(8080);
     expect(c.host).toBe('0.0.0.0');
     expect(c.ingress.backlogMax).toBe(1_000_000);
-    expect(c.redis).toEqual({ url: undefined, cluster: false });
+    expect(c.redis).toEqual({ url: undefined, cluster: false, answerTimeoutMs: 2000, waitReplicas: 0, waitTimeoutMs: 500 });
+    expect(c.webhook.maxBodyBytes).toBe(3 * 1024 * 1024);
     expect(c.apiKeys).toEqual([]);
     expect(c.cbot.apiKeyHeader).toBe('Authorization');
     expect(c.cbot.rateLimitPerSecond).toBe(80);
@@ -15,7 +16,7 @@ describe('loadConfig', () => {
     expect(c.queuePrefix).toBe('cbot-relay');
     expect(c.ingress.maxBodyBytes).toBe(65536);
     expect(c.ingress).toMatchObject({ maxConnections: 1024, headersTimeoutMs: 5000, requestTimeoutMs: 15000, bodyIdleTimeoutMs: 5000 });
-    expect(c.ingress.bodyBufferBytes).toBe(32 * 1024 * 1024);
+    expect(c.ingress.bodyBufferBytes).toBe(24 * 1024 * 1024);
     expect(c.opsPort).toBe(9464);
   });
 

@@ -11,7 +11,16 @@ export class ConfigError extends Error {
 
 export interface RelayConfig {
   /** `partitions`: OUTBOUND_PARTITIONS when set (the outbound side's split; Redis keeps the count: resolvePartitions). */
-  redis: { url: string | undefined; cluster: boolean; partitions?: number | undefined };
+  redis: {
+    url: string | undefined;
+    cluster: boolean;
+    partitions?: number | undefined;
+    /** REDIS_ANSWER_TIMEOUT_MS: sends and callbacks are answered within this of their body arriving. */
+    answerTimeoutMs: number;
+    /** REDIS_WAIT_REPLICAS / REDIS_WAIT_TIMEOUT_MS: replicas a write must reach before its 202/200 (0: none). */
+    waitReplicas: number;
+    waitTimeoutMs: number;
+  };
   port: number;
   /** Address the ingress listens on. */
   host: string;
@@ -136,7 +145,14 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
   }
   const channelIds = channelsFile?.map((c) => c.id) ?? [DEFAULT_CHANNEL];
   return {
-    redis: { url: e.REDIS_URL, cluster: e.REDIS_CLUSTER, partitions: e.OUTBOUND_PARTITIONS === 0 ? undefined : e.OUTBOUND_PARTITIONS },
+    redis: {
+      url: e.REDIS_URL,
+      cluster: e.REDIS_CLUSTER,
+      partitions: e.OUTBOUND_PARTITIONS === 0 ? undefined : e.OUTBOUND_PARTITIONS,
+      answerTimeoutMs: e.REDIS_ANSWER_TIMEOUT_MS,
+      waitReplicas: e.REDIS_WAIT_REPLICAS,
+      waitTimeoutMs: e.REDIS_WAIT_TIMEOUT_MS,
+    },
     port: e.PORT,
     host: e.HOST,
     apiKeys: withChannels(e.RELAY_API_KEYS, channelIds),

@@ -29,4 +29,18 @@ describe('OpsServer', () => {
     expect((await fetch(`${base}/v1/messages`)).status).toBe(404);
     expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
   });
+
+  it('answers /readyz 503 within readyTimeoutMs when the readiness check hangs', async () => {
+    await using ops = await OpsServer.listen({
+      port: 0,
+      host: '127.0.0.1',
+      metrics: createMetrics(),
+      ready: () => new Promise(() => undefined),
+      log: createLogger({ level: 'silent' }),
+      readyTimeoutMs: 100,
+    });
+    const res = await fetch(`http://127.0.0.1:${ops.port}/readyz`, { signal: AbortSignal.timeout(5_000) });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ status: 'not_ready', checks: { ready: 'timeout' } });
+  });
 });

@@ -17,6 +17,26 @@ export interface OpsServerOptions {
   metrics: Metrics;
   ready: () => Promise<Readiness>;
   log: Logger;
+  /** /readyz answers 503 when `ready` has not answered within this (default 2,000 ms). */
+  readyTimeoutMs?: number;
+}
+
+/**
+ * `ready`, or not ready (`checks.ready: 'timeout'`) when it has not answered within `ms`: a probe
+ * gets its 503 quickly from a process whose Redis hangs.
+ */
+export function readinessWithin(ready: () => Promise<Readiness>, ms: number): () => Promise<Readiness> {
+  return async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<Readiness>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, checks: { ready: 'timeout' } }), ms);
+    });
+    try {
+      return await Promise.race([ready(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 /**
@@ -32,7 +52,8 @@ export class OpsServer {
     this.#server = server;
   }
 
-  static async listen(opts: OpsServerOptions): Promise<OpsServer> {
+  static async listen(options: OpsServerOptions): Promise<OpsServer> {
+    const opts = { ...options, ready: readinessWithin(options.ready, options.readyTimeoutMs ?? 2_000) };
     const server = createServer({ headersTimeout: 5_000, requestTimeout: 10_000, connectionsCheckingInterval: 1_000 }, (req, res) => {
       answer(req, res, opts).catch((err: unknown) => {
         opts.log.error({ err }, 'ops endpoint failed');

@@ -1,5 +1,6 @@
 export { INBOUND_JOB_OPTIONS, InboundJob, OutboundJob, QueueNames, queueNameFor } from './catalog.js';
 export { DEFAULT_REDIS_URL, closeRedis, createRedis } from './redis.js';
+export { ReplicaWait } from './replica-wait.js';
 export type { RedisClient, RedisSettings } from './redis.js';
 export { BulkJobAdder } from './bulk-job-adder.js';
 export { MAX_BATCH_CHARS, batchCall, batchLua } from './batch-script.js';

@@ -10,6 +10,8 @@ export interface LocalRedisOptions {
   /** AOF on (appendfsync everysec) so a kill -9 and restart keeps what was acknowledged. */
   aof?: boolean;
   binary?: string;
+  /** More redis-server arguments, e.g. `['--replicaof', '127.0.0.1', '6380']`. */
+  args?: string[];
 }
 
 /**
@@ -49,7 +51,7 @@ export class LocalRedis {
 
   private async spawn(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', ''];
-    args.push('--appendonly', this.opts.aof ? 'yes' : 'no', '--appendfsync', 'everysec');
+    args.push('--appendonly', this.opts.aof ? 'yes' : 'no', '--appendfsync', 'everysec', ...(this.opts.args ?? []));
     const child = spawn(this.opts.binary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     let output = '';
@@ -79,6 +81,16 @@ export class LocalRedis {
       await new Promise((r) => setTimeout(r, 25));
     }
     throw new Error(`redis-server on ${this.port} did not become ready`);
+  }
+
+  /** SIGSTOP: the server keeps its connections open and answers nothing until thaw(). */
+  freeze(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after freeze(). */
+  thaw(): void {
+    this.#child?.kill('SIGCONT');
   }
 
   /** SIGKILL: no shutdown save, exactly like a crash. */

@@ -3,11 +3,13 @@ import { Router } from 'express';
 import type { BatchResult } from '@cbot-relay/api';
 import { BATCH_MAX, BATCH_MAX_BODY_BYTES, BatchEnvelope, IdempotencyKey } from '@cbot-relay/api';
 import type { BodyBudget } from './body-budget.js';
+import { AnswerTimeoutError } from './answer-deadline.js';
+import type { AnswerDeadline } from './answer-deadline.js';
 import { readBody } from './hot-routes.js';
-import { HttpError, UnavailableError } from './http-error.js';
+import { HttpError, ReplicationTimeoutError, UnavailableError } from './http-error.js';
 import { readJson } from './read-json.js';
 import type { SendRoutesDeps } from './send-routes.js';
-import { acceptMessage, admit, caller, readExpiresIn, readPriority, requireJson } from './send-routes.js';
+import { acceptMessage, admit, answerDeadline, caller, readExpiresIn, readPriority, requireJson } from './send-routes.js';
 
 /** The items of `{"messages": [...]}` (BatchEnvelope, the schema the description is built from), or the whole request's 400. */
 function batchItems(value: unknown): unknown[] {
@@ -27,8 +29,9 @@ const itemError = (err: HttpError): BatchResult => ({ status: err.status, error:
  * One item as a single send: its own Idempotency-Key (from `idempotencyKey`), the batch's priority
  * and expiry headers, the same checks and the same accept. Resolves to the item's result, never throws.
  */
-function acceptItem(deps: SendRoutesDeps, who: string, item: unknown, headers: IncomingHttpHeaders): Promise<BatchResult> {
+function acceptItem(deps: SendRoutesDeps, who: string, item: unknown, headers: IncomingHttpHeaders, deadline?: AnswerDeadline, onLate?: () => void): Promise<BatchResult> {
   const fail = (err: unknown) => {
+    if (err instanceof AnswerTimeoutError) onLate?.();
     if (!(err instanceof HttpError)) deps.log.error({ err }, 'batch item failed');
     return Promise.resolve(itemError(err instanceof HttpError ? err : new HttpError(500, 'internal', 'internal error')));
   };
@@ -45,7 +48,7 @@ function acceptItem(deps: SendRoutesDeps, who: string, item: unknown, headers: I
   const text = Buffer.from(JSON.stringify(message) ?? '', 'utf8');
   if (text.length > deps.maxBodyBytes) return fail(new HttpError(413, 'payload_too_large', `the item is larger than ${deps.maxBodyBytes} bytes`));
   // Runs synchronously up to the accept, so the items are submitted in order and go to Redis together.
-  return acceptMessage(deps, who, text, itemHeaders).then((id): BatchResult => ({ status: 202, id }), fail);
+  return acceptMessage(deps, who, text, itemHeaders, deadline).then((id): BatchResult => ({ status: 202, id }), fail);
 }
 
 /**
@@ -57,7 +60,8 @@ export function batchRoute(deps: SendRoutesDeps & { budget?: BodyBudget }): Rout
   const r = Router();
   r.post('/v1/messages/batch', async (req, res) => {
     const who = caller(deps.keys, req.headers);
-    await admit(deps, who, res);
+    const due = answerDeadline(deps, res.locals);
+    await admit(deps, who, res, due);
     requireJson(req.headers);
     if (req.headers['idempotency-key'] !== undefined) {
       throw new HttpError(400, 'invalid_header', 'a batch takes no Idempotency-Key header; give each item its own "idempotencyKey"', [
@@ -70,10 +74,17 @@ export function batchRoute(deps: SendRoutesDeps & { budget?: BodyBudget }): Rout
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
       throw new HttpError(415, 'unsupported_encoding', 'a batch body must not be compressed (Content-Encoding)');
     }
-    const items = batchItems(readJson(await readBody(req, res, BATCH_MAX_BODY_BYTES, deps.budget)).value);
-    const results = await Promise.all(items.map((item) => acceptItem(deps, who, item, req.headers)));
+    const items = batchItems(readJson(await readBody(req, res, BATCH_MAX_BODY_BYTES, deps.budget, due)).value);
+    let late = false;
+    const results = await Promise.all(items.map((item) => acceptItem(deps, who, item, req.headers, due, () => (late = true))));
     // Redis refused every item: nothing was accepted, so the whole request is a 503 the caller may retry.
-    if (results.every((x) => x.status === 503)) throw new UnavailableError(new Error('every batch item failed in Redis'));
+    // Redis too slow: the items may still be accepted; a retry with the items' idempotencyKeys returns them.
+    // Every item written but short of replicas: the batch's answer is that 503 (retry with the items' keys).
+    if (results.every((x) => x.status === 503)) {
+      if (late) throw new AnswerTimeoutError('send');
+      if (results.every((x) => 'error' in x && x.error.code === 'replication_timeout')) throw new ReplicationTimeoutError();
+      throw new UnavailableError(new Error('every batch item failed in Redis'));
+    }
     if (results.some((x) => x.status === 429)) res.setHeader('Retry-After', '5');
     res.status(207).json({ results });
   });

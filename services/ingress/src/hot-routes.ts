@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@cbot-relay/observability';
+import { AnswerDeadline } from './answer-deadline.js';
 import { requireSingleAuthorization } from './auth.js';
 import type { BodyBudget } from './body-budget.js';
 import type { OnRejected } from './http-error.js';
@@ -35,13 +36,16 @@ const CHANNEL_WEBHOOK = '/webhooks/cbot/';
  * express's parser inflates.
  */
 export function hotRoutes(deps: HotRoutesDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const deadline = (ms: number | undefined) => (ms === undefined ? undefined : new AnswerDeadline(ms));
+
   const send = async (req: IncomingMessage, res: ServerResponse) => {
+    const due = deadline(deps.send.answerTimeoutMs);
     requireSingleAuthorization(req.rawHeaders);
     const who = caller(deps.send.keys, req.headers);
-    await admit(deps.send, who, res);
+    await admit(deps.send, who, res, due);
     requireJson(req.headers);
-    const body = await readBody(req, res, deps.send.maxBodyBytes, deps.budget);
-    const id = await acceptMessage(deps.send, who, body, req.headers);
+    const body = await readBody(req, res, deps.send.maxBodyBytes, deps.budget, due);
+    const id = await acceptMessage(deps.send, who, body, req.headers, due);
     res.setHeader('Location', `${SEND}/${id}`);
     writeJson(res, 202, { id, status: 'queued' });
   };
@@ -50,8 +54,9 @@ export function hotRoutes(deps: HotRoutesDeps): (req: IncomingMessage, res: Serv
     requireSingleAuthorization(req.rawHeaders);
     const route = callbackChannel(deps.webhook, named);
     const signed = authenticateCallback(route.creds, req.headers);
-    const body = await readBody(req, res, deps.webhook.maxBodyBytes, deps.budget);
-    await acceptCallback(deps.webhook, signed, req.headers, body, route);
+    const due = deadline(deps.webhook.answerTimeoutMs);
+    const body = await readBody(req, res, deps.webhook.maxBodyBytes, deps.budget, due);
+    await acceptCallback(deps.webhook, signed, req.headers, body, route, due);
     writeJson(res, 200, { status: 'ok' });
   };
 
@@ -80,7 +85,7 @@ const DRAIN_BYTES = 1 << 20;
  * once. As with express's parser, the rest of the body is then read and dropped so the client sees
  * the answer and may reuse the connection; past DRAIN_BYTES more the connection is closed instead.
  */
-export function readBody(req: IncomingMessage, res: ServerResponse, limit: number, budget?: BodyBudget): Promise<Buffer> {
+export function readBody(req: IncomingMessage, res: ServerResponse, limit: number, budget?: BodyBudget, deadline?: AnswerDeadline): Promise<Buffer> {
   const tooLarge = () => new HttpError(413, 'payload_too_large', 'request body is too large');
   const declared = Number(req.headers['content-length']);
   if (declared > limit) {
@@ -91,10 +96,13 @@ export function readBody(req: IncomingMessage, res: ServerResponse, limit: numbe
   // The client hung up while the request waited (for admission, say) before its body was read: the
   // stream's 'close' has been and gone, and a listener added now would wait for ever.
   if (req.destroyed) return Promise.reject(new HttpError(400, 'request_aborted', 'request was aborted'));
+  // The time the client takes to send its body is not counted against the wait on Redis.
+  deadline?.pause();
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const stop = () => {
+      deadline?.resume();
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onAborted);
@@ -120,6 +128,8 @@ export function readBody(req: IncomingMessage, res: ServerResponse, limit: numbe
     };
     const onEnd = () => {
       stop();
+      // The body is in: from here the request waits on us, not on the client (the idle guard is off).
+      if (!res.writableEnded) req.socket?.setTimeout(0);
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
     const onAborted = () => {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorCode } from '@cbot-relay/api';
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '@cbot-relay/observability';
 
@@ -7,12 +8,12 @@ export interface ErrorDetail {
   message: string;
 }
 
-/** An answer the ingress means to give; anything else thrown is a 500. */
+/** An answer the ingress means to give; anything else thrown is a 500. Its code must be one of ERROR_CODES (@cbot-relay/api). */
 export class HttpError extends Error {
   override name = 'HttpError';
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details: ErrorDetail[] = [],
     readonly headers: Record<string, string> = {},
@@ -26,6 +27,20 @@ export class UnavailableError extends HttpError {
   constructor(cause: unknown) {
     super(503, 'unavailable', 'storage is unavailable; nothing was accepted, retry later', [], { 'Retry-After': '1' });
     this.cause = cause;
+  }
+}
+
+/**
+ * REDIS_WAIT_REPLICAS: the write is in the primary but fewer replicas than asked had it within
+ * REDIS_WAIT_TIMEOUT_MS, so a failover could lose it. A retry with the same Idempotency-Key returns
+ * the message (and waits again); CBOT redelivers a callback, deduplicated downstream.
+ */
+export class ReplicationTimeoutError extends HttpError {
+  constructor(cause?: unknown) {
+    super(503, 'replication_timeout', 'the write reached fewer replicas than REDIS_WAIT_REPLICAS in time; retry with the same Idempotency-Key', [], {
+      'Retry-After': '1',
+    });
+    if (cause !== undefined) this.cause = cause;
   }
 }
 

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 /** What one ingress accepts from slow or many clients (INGRESS_* variables, README). */
 export interface ServerLimits {
@@ -8,7 +8,10 @@ export interface ServerLimits {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   bodyIdleTimeoutMs: number;
-  /** Called for each connection closed on arrival because maxConnections were open. */
+  /**
+   * Called for each connection refused on arrival because maxConnections were open (answered 503,
+   * or past OVERFLOW_CONNECTIONS more, closed unanswered).
+   */
   onDrop?: () => void;
 }
 
@@ -20,12 +23,29 @@ export const DEFAULT_LIMITS: Omit<ServerLimits, 'onDrop'> = {
 };
 
 /**
+ * Connections past maxConnections that are still answered (a 503 written straight to the socket, then
+ * closed); past this many more they are closed unanswered by Node, as a last bound on descriptors.
+ */
+export const OVERFLOW_CONNECTIONS = 256;
+
+/** A refused connection's client has this long to read the 503 and close before it is cut. */
+const REFUSED_LINGER_MS = 1_000;
+
+const BUSY_BODY = JSON.stringify({ error: { code: 'busy', message: 'too many connections; retry later', details: [] } });
+const BUSY_ANSWER =
+  'HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nRetry-After: 1\r\nCache-Control: no-store\r\n' +
+  `Connection: close\r\nContent-Length: ${Buffer.byteLength(BUSY_BODY)}\r\n\r\n${BUSY_BODY}`;
+
+/**
  * Cuts a request whose body stops arriving for `ms` (a 408 if nothing was answered yet), so a client
  * that sends headers and then trickles or stalls cannot hold its buffers for the whole request
- * timeout. Disarmed once the body is in: waiting for Redis afterwards is not the client's fault.
+ * timeout. Armed when the body starts being read (a request waiting on Redis before that, for its
+ * admission, is not stalling: its bytes wait in the kernel, held by no one), disarmed once it is in.
  */
 function guardBodyIdle(req: IncomingMessage, res: ServerResponse, ms: number): void {
-  req.setTimeout(ms, () => {
+  // Answered before its body was read (Node then reads and drops it): nothing to guard.
+  const arm = () => void (res.writableEnded || req.setTimeout(ms, onIdle));
+  const onIdle = () => {
     if (res.headersSent) {
       req.socket.destroy();
       return;
@@ -33,7 +53,9 @@ function guardBodyIdle(req: IncomingMessage, res: ServerResponse, ms: number): v
     const body = JSON.stringify({ error: { code: 'request_timeout', message: 'request body stalled', details: [] } });
     res.writeHead(408, { Connection: 'close', 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
-  });
+  };
+  if (req.readableFlowing === true) arm();
+  else req.once('resume', arm);
   req.once('end', () => {
     // After the answer Node has set its own keep-alive timeout on the socket; leave that alone.
     if (!res.writableEnded) req.socket.setTimeout(0);
@@ -56,6 +78,7 @@ export class IngressServer {
   static async listen(app: RequestListener, port: number, host = '0.0.0.0', limits: Partial<ServerLimits> = {}): Promise<IngressServer> {
     const l = { ...DEFAULT_LIMITS, ...limits };
     let self: IngressServer | undefined;
+    const refused = new WeakSet<Socket>();
     const server = createServer(
       {
         headersTimeout: l.headersTimeoutMs,
@@ -67,13 +90,32 @@ export class IngressServer {
         connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(l.headersTimeoutMs / 4))),
       },
       (req, res) => {
+        // A refused connection has its 503 already; what it sends is read and dropped.
+        if (refused.has(req.socket)) return;
         self?.track(res);
         if (!req.complete) guardBodyIdle(req, res, l.bodyIdleTimeoutMs);
         app(req, res);
       },
     );
-    // Connections past the cap are closed as they arrive, before any byte is read.
-    server.maxConnections = l.maxConnections;
+    // Connections past the cap are answered 503 as they arrive, before any byte is read, and closed;
+    // past OVERFLOW_CONNECTIONS more, Node closes them unanswered.
+    let open = 0;
+    server.prependListener('connection', (socket: Socket) => {
+      if (open < l.maxConnections) {
+        open++;
+        socket.once('close', () => open--);
+        return;
+      }
+      refused.add(socket);
+      l.onDrop?.();
+      socket.on('error', () => undefined);
+      socket.end(BUSY_ANSWER);
+      // Half-closed: the client reads the answer and closes; one that does not is cut.
+      const linger = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS);
+      linger.unref();
+      socket.once('close', () => clearTimeout(linger));
+    });
+    server.maxConnections = l.maxConnections + OVERFLOW_CONNECTIONS;
     if (l.onDrop) server.on('drop', l.onDrop);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -6,9 +6,10 @@ import { normalizeRecipient, validateOutboundMessage } from '@cbot-relay/message
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import type { MessageStore, Outbound, Priority } from '@cbot-relay/records';
 import { fingerprint } from '@cbot-relay/records';
+import { AnswerDeadline, AnswerTimeoutError } from './answer-deadline.js';
 import type { KeyRing } from './auth.js';
 import { bearerToken } from './auth.js';
-import { HttpError, UnavailableError } from './http-error.js';
+import { HttpError, ReplicationTimeoutError, UnavailableError } from './http-error.js';
 import type { KeyAdmission } from './key-rate-limiter.js';
 import { rateLimitHeaders } from './key-rate-limiter.js';
 import { isJsonContentType, readJson } from './read-json.js';
@@ -30,6 +31,17 @@ export interface SendRoutesDeps {
   tracing?: Tracing;
   /** The CBOT channels a send may name; absent: the one channel `default`. */
   channels?: ChannelRouting;
+  /**
+   * REDIS_ANSWER_TIMEOUT_MS: a send is answered within this of its body arriving; Redis slower than
+   * that is a 503 (the accept may still complete: a retry with the same Idempotency-Key returns it).
+   * Absent: no bound.
+   */
+  answerTimeoutMs?: number;
+  /**
+   * REDIS_WAIT_REPLICAS: resolves true once enough replicas have this connection's writes (Redis
+   * WAIT); false or a failure is a 503 replication_timeout. Absent: no wait.
+   */
+  replicated?: () => Promise<boolean>;
 }
 
 export interface ChannelRouting {
@@ -87,12 +99,14 @@ export function caller(keys: KeyRing, headers: IncomingHttpHeaders, what = 'RELA
  * RateLimit-Policy / RateLimit fields on `res` when admitted; over the caller's rate, a 429 with
  * Retry-After and the same fields. A Redis error is a 503 like any other (nothing was accepted).
  */
-export async function admit(deps: SendRoutesDeps, who: string, res?: Pick<ServerResponse, 'setHeader'>): Promise<void> {
+export async function admit(deps: SendRoutesDeps, who: string, res?: Pick<ServerResponse, 'setHeader'>, deadline?: AnswerDeadline): Promise<void> {
   if (!deps.admit) return;
   let admission: KeyAdmission | undefined;
   try {
-    admission = await deps.admit(who);
+    const asked = deps.admit(who);
+    admission = await (deadline ? deadline.within(asked, () => new AnswerTimeoutError('send')) : asked);
   } catch (err) {
+    if (err instanceof AnswerTimeoutError) throw err;
     throw new UnavailableError(err);
   }
   if (admission === undefined) return;
@@ -118,7 +132,7 @@ export function requireJson(headers: IncomingHttpHeaders): void {
  * Returns the relay id (an earlier one for a repeated Idempotency-Key); throws the HttpError to
  * answer otherwise.
  */
-export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unknown, headers: IncomingHttpHeaders): Promise<string> {
+export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unknown, headers: IncomingHttpHeaders, deadline?: AnswerDeadline): Promise<string> {
   const { text, value } = readJson(body);
   const checked = validateOutboundMessage(value);
   if (!checked.ok) throw new HttpError(400, 'invalid_message', 'the body is not a valid message', checked.issues);
@@ -133,7 +147,7 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
   const traceparent = deps.tracing?.traceparent();
   let accepted;
   try {
-    accepted = await deps.outbound.accept({
+    const accepting = deps.outbound.accept({
       id,
       to: normalizeRecipient(message.to),
       type: message.type,
@@ -146,7 +160,10 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
       ...(idem === undefined ? {} : { idempotency: { key: idem, fingerprint: fingerprint(value) } }),
       ...(traceparent === undefined ? {} : { traceparent }),
     });
+    // Past the deadline the accept goes on in Redis: the answer says it may have happened.
+    accepted = await (deadline ? deadline.within(accepting, () => new AnswerTimeoutError('send')) : accepting);
   } catch (err) {
+    if (err instanceof AnswerTimeoutError) throw err;
     throw new UnavailableError(err);
   }
   if (accepted.kind === 'full') {
@@ -158,6 +175,8 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
     throw new HttpError(409, 'idempotency_conflict', 'this Idempotency-Key was used with a different body');
   }
   if (accepted.kind === 'created') deps.metrics.accepted.inc({ caller: who });
+  // A repeated key waits too: its first accept may be the write no replica has yet.
+  await replicatedWithin(deps.replicated, deadline, 'send');
   deps.tracing?.annotate({ 'cbot_relay.message_id': accepted.id, 'cbot_relay.accept': accepted.kind });
   return accepted.id;
 }
@@ -177,13 +196,13 @@ export function sendRoutes(deps: SendRoutesDeps): Router {
   };
 
   const admission: RequestHandler = async (req, res, next) => {
-    await admit(deps, res.locals.caller as string, res);
+    await admit(deps, res.locals.caller as string, res, answerDeadline(deps, res.locals));
     requireJson(req.headers);
     next();
   };
 
-  r.post('/v1/messages', authenticate, admission, body, async (req, res) => {
-    const id = await acceptMessage(deps, res.locals.caller as string, req.body, req.headers);
+  r.post('/v1/messages', authenticate, admission, pauseDeadline, body, resumeDeadline, async (req, res) => {
+    const id = await acceptMessage(deps, res.locals.caller as string, req.body, req.headers, answerDeadline(deps, res.locals));
     res.status(202).location(`/v1/messages/${id}`).json({ id, status: 'queued' });
   });
 
@@ -204,6 +223,37 @@ export function sendRoutes(deps: SendRoutesDeps): Router {
 
   return r;
 }
+
+/** REDIS_WAIT_REPLICAS after a write: enough replicas have it, or the 503 to answer (within the request's deadline). */
+export async function replicatedWithin(replicated: (() => Promise<boolean>) | undefined, deadline: AnswerDeadline | undefined, what: 'send' | 'callback'): Promise<void> {
+  if (replicated === undefined) return;
+  let enough: boolean;
+  try {
+    const asked = replicated();
+    enough = await (deadline ? deadline.within(asked, () => new AnswerTimeoutError(what)) : asked);
+  } catch (err) {
+    if (err instanceof AnswerTimeoutError) throw err;
+    throw new ReplicationTimeoutError(err);
+  }
+  if (!enough) throw new ReplicationTimeoutError();
+}
+
+/** The request's deadline (created on first use) on the express path; undefined without REDIS_ANSWER_TIMEOUT_MS. */
+export function answerDeadline(deps: { answerTimeoutMs?: number }, locals: Record<string, unknown>): AnswerDeadline | undefined {
+  if (deps.answerTimeoutMs === undefined) return undefined;
+  locals.deadline ??= new AnswerDeadline(deps.answerTimeoutMs);
+  return locals.deadline as AnswerDeadline;
+}
+
+/** Around express's body parser: the time the client takes to send its body is not Redis's. */
+export const pauseDeadline: RequestHandler = (_req, res, next) => {
+  (res.locals.deadline as AnswerDeadline | undefined)?.pause();
+  next();
+};
+export const resumeDeadline: RequestHandler = (_req, res, next) => {
+  (res.locals.deadline as AnswerDeadline | undefined)?.resume();
+  next();
+};
 
 function readIdempotencyKey(headers: IncomingHttpHeaders): string | undefined {
   const v = headers['idempotency-key'];

@@ -3,10 +3,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Router, raw } from 'express';
 import type { RequestHandler } from 'express';
 import type { Logger, Metrics } from '@cbot-relay/observability';
+import type { AnswerDeadline } from './answer-deadline.js';
+import { AnswerTimeoutError } from './answer-deadline.js';
 import { basicMatches } from './auth.js';
 import type { BodyBudget } from './body-budget.js';
 import { HttpError, UnavailableError } from './http-error.js';
 import { readJson } from './read-json.js';
+import { answerDeadline, replicatedWithin } from './send-routes.js';
 
 export interface WebhookCredentials {
   basic: { user: string; pass: string } | undefined;
@@ -30,6 +33,10 @@ export interface WebhookDeps extends WebhookCredentials {
   metrics: Metrics;
   /** Bodies held at once; set by the app. The express path charges the declared size (or the limit) up front. */
   budget?: BodyBudget;
+  /** REDIS_ANSWER_TIMEOUT_MS: a callback is answered (200 or 503) within this of its body arriving. */
+  answerTimeoutMs?: number;
+  /** REDIS_WAIT_REPLICAS: as SendRoutesDeps.replicated, after the callback's add. */
+  replicated?: () => Promise<boolean>;
 }
 
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
@@ -86,6 +93,7 @@ export async function acceptCallback(
   headers: IncomingHttpHeaders,
   bytes: unknown,
   route: { channel: string; creds: WebhookCredentials } = callbackChannel(deps, undefined),
+  deadline?: AnswerDeadline,
 ): Promise<void> {
   if (signed) {
     const header = String(headers['x-hub-signature-256']);
@@ -100,10 +108,14 @@ export async function acceptCallback(
   if (keyIssue) deps.log.warn({ path: keyIssue.path, issue: keyIssue.message }, 'callback kept although it has an odd key');
   const receivedAt = deps.now();
   try {
-    await deps.enqueue(text, receivedAt, route.channel);
+    const adding = deps.enqueue(text, receivedAt, route.channel);
+    // Past the deadline the add may still land: CBOT's redelivery is then dropped as a duplicate.
+    await (deadline ? deadline.within(adding, () => new AnswerTimeoutError('callback')) : adding);
   } catch (err) {
+    if (err instanceof AnswerTimeoutError) throw err;
     throw new UnavailableError(err);
   }
+  await replicatedWithin(deps.replicated, deadline, 'callback');
   deps.metrics.callbacks.inc();
 }
 
@@ -120,11 +132,17 @@ export function webhookRoute(deps: WebhookDeps): Router {
     next();
   };
   const accept: RequestHandler = async (req, res) => {
-    await acceptCallback(deps, res.locals.signed === true, req.headers, req.body, res.locals.route as { channel: string; creds: WebhookCredentials });
+    const route = res.locals.route as { channel: string; creds: WebhookCredentials };
+    await acceptCallback(deps, res.locals.signed === true, req.headers, req.body, route, answerDeadline(deps, res.locals));
     res.status(200).json({ status: 'ok' });
   };
-  r.post('/webhooks/cbot', authenticate, body, accept);
-  r.post('/webhooks/cbot/:channel', authenticate, body, accept);
+  // The deadline starts with the body in (nothing waits on Redis before it).
+  const start: RequestHandler = (_req, res, next) => {
+    answerDeadline(deps, res.locals);
+    next();
+  };
+  r.post('/webhooks/cbot', authenticate, body, start, accept);
+  r.post('/webhooks/cbot/:channel', authenticate, body, start, accept);
   return r;
 }
 

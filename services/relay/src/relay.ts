@@ -2,7 +2,7 @@ import type { ChannelConfig, RelayConfig } from '@cbot-relay/config';
 import { ConfigError, channelsOf, requireChannelCbot } from '@cbot-relay/config';
 import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
-import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
+import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, ReplicaWait, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
 import { MessageStore, Outbound, PartitionsError, SubscriberStore, resolvePartitions } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
@@ -174,12 +174,18 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       running.push(() => fanout.running);
     }
 
+    const answerMs = config.redis.answerTimeoutMs;
     const ready = async () => {
-      const redisOk = await httpRedis.ping().then(() => true, () => false);
+      // A frozen Redis never answers the ping: not ready after REDIS_ANSWER_TIMEOUT_MS (and the probe
+      // gets its 503 well before its own timeout).
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('timeout'), answerMs / 2)));
+      const pinged = await Promise.race([httpRedis.ping().then(() => true, () => false), late]).finally(() => clearTimeout(timer));
+      const redisOk = pinged === true;
       const workersOk = running.every((r) => r());
       // The webhook is a detail, not a condition: a CBOT that cannot take our URL yet is no reason to
       // stop taking sends (they queue), and the registrar keeps trying.
-      const checks: Record<string, boolean | string> = { redis: redisOk, workers: workersOk, accepting };
+      const checks: Record<string, boolean | string> = { redis: pinged, workers: workersOk, accepting };
       if (roles.has('ingress')) checks.webhook = webhook();
       return { ok: accepting && redisOk && workersOk, checks };
     };
@@ -191,7 +197,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     });
     let ops: OpsServer | undefined;
     if (config.opsPort !== undefined) {
-      ops = await OpsServer.listen({ port: config.opsPort, host: opts.host ?? config.host, metrics, ready, log });
+      ops = await OpsServer.listen({ port: config.opsPort, host: opts.host ?? config.host, metrics, ready, log, readyTimeoutMs: answerMs });
       const opened = ops;
       // Closed near the end: /readyz says "not ready" while the roles stop.
       closers.unshift(() => opened.close());
@@ -227,6 +233,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     });
     closers.unshift(() => subscriberQueues.close());
     const deadLetters = new EventDeadLetters({ queues: subscriberQueues, subscribers: async () => (await httpSubscribers.snapshot()).subscribers });
+    // REDIS_WAIT_REPLICAS: the accept and the callback add are written on httpRedis, so WAIT goes there.
+    const replicaWait = config.redis.waitReplicas > 0 ? new ReplicaWait(httpRedis as RedisClient, config.redis.waitReplicas, config.redis.waitTimeoutMs) : undefined;
+    const replicated = replicaWait ? () => replicaWait.enough() : undefined;
     const keyLimiter = new KeyRateLimiter({ redis: httpRedis, prefix, ratePerSecond: config.ingress.perKeyRatePerSecond });
     // /admin/queues shows every BullMQ queue: inbound, and each subscriber's events.<name> / push.<name>
     // (those stored when this ingress started).
@@ -249,12 +258,14 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       tracing,
       queueUi: ui.router,
       bodyBufferBytes: config.ingress.bodyBufferBytes,
-      ops: { metrics, ready, adminKeys: new KeyRing(config.adminKeys) },
+      ops: { metrics, ready, adminKeys: new KeyRing(config.adminKeys), readyTimeoutMs: answerMs },
       send: {
         keys: new KeyRing(config.apiKeys),
         store: httpStore,
         outbound: httpOutbound,
         maxBodyBytes: config.ingress.maxBodyBytes,
+        answerTimeoutMs: answerMs,
+        ...(replicated ? { replicated } : {}),
         admit: (caller) => keyLimiter.admit(caller),
         now,
         log,
@@ -280,6 +291,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         basic: config.webhook.basic,
         appSecret: config.webhook.appSecret,
         maxBodyBytes: config.webhook.maxBodyBytes,
+        answerTimeoutMs: answerMs,
+        ...(replicated ? { replicated } : {}),
         channels: new Map(
           channels.map((ch) => [ch.id, { basic: ch.webhook.basic, appSecret: ch.webhook.appSecret, requireSignature: config.channelsFile !== undefined }]),
         ),

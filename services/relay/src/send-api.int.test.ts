@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeRecipient } from '@cbot-relay/messages';
-import { REPO_ROOT, waitFor } from '@cbot-relay/testing';
+import { LocalRedis, REPO_ROOT, waitFor } from '@cbot-relay/testing';
 import { CallbackGate } from './test-kit/callback-gate.js';
 import type { Harness } from './test-kit/harness.js';
 import { ADMIN_KEY, API_KEY, BASIC, OTHER_API_KEY, json, startHarness } from './test-kit/harness.js';
@@ -308,6 +308,43 @@ describe('API_KEY_RATE_LIMIT', () => {
       expect((await send(OTHER_API_KEY)).status).toBe(202);
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe('a Redis that is down fails the accept itself', () => {
+  // With the per-key limit off, the accept's own script is the first Redis call a send makes: a failed
+  // accept must be a 503 (nothing accepted), never a 202 for a message that was not stored.
+  it('answers 503 on the hot path, the express path and each batch item, and 202 again once Redis is back', async () => {
+    const redis = await LocalRedis.start();
+    const own = await startHarness({
+      env: { API_KEY_RATE_LIMIT: '0' },
+      redis: { url: redis.url, kind: 'local', close: () => redis.close(), [Symbol.asyncDispose]: () => redis.close() },
+    });
+    const text = (to: string) => ({ to, type: 'text', text: { body: 'hi' } });
+    try {
+      expect((await own.send(text('905556670001'))).status).toBe(202);
+      await redis.kill();
+      const hot = await own.send(text('905556670002'));
+      expect(hot.status).toBe(503);
+      expect((await json<{ error: { code: string } }>(hot)).error.code).toBe('unavailable');
+      const gz = await fetch(`${own.base}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: gzipSync(JSON.stringify(text('905556670003'))),
+      });
+      expect(gz.status).toBe(503);
+      const batch = await fetch(`${own.base}/v1/messages/batch`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [text('905556670004'), text('905556670005')] }),
+      });
+      expect(batch.status).toBe(503);
+      await redis.restart();
+      await waitFor(async () => (await own.send(text('905556670006'))).status === 202);
+    } finally {
+      await own.close();
+      await redis.close();
     }
   });
 });

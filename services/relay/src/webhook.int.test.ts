@@ -123,8 +123,33 @@ describe('POST /webhooks/cbot', () => {
     const bad = await post('{"messages": [');
     expect(bad.status).toBe(400);
     expect((await json<{ error: { code: string } }>(bad)).error.code).toBe('invalid_json');
-    expect((await post(Buffer.alloc(2 * 1024 * 1024, 0x20))).status).toBe(413);
+    expect((await post(Buffer.alloc(3 * 1024 * 1024 + 1, 0x20))).status).toBe(413);
     expect(await h.callbacksTaken()).toBe(before);
+  });
+
+  it('takes a signed 2.9 MB Cloud callback (WEBHOOK_MAX_BODY_BYTES is 3 MiB by default) and makes each of its messages an event', async () => {
+    const text = 'x'.repeat(145_000);
+    const messages = Array.from({ length: 20 }, (_, i) => ({
+      from: '905551112233',
+      id: `wamid.BIG${String(i).padStart(4, '0')}`,
+      timestamp: '1717171800',
+      type: 'text',
+      text: { body: text },
+    }));
+    const raw = Buffer.from(
+      JSON.stringify({
+        object: 'whatsapp_business_account',
+        entry: [{ id: '104857600000001', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { phone_number_id: '110000000000001' }, messages } }] }],
+      }),
+    );
+    expect(raw.length).toBeGreaterThan(2_900_000);
+    expect(raw.length).toBeLessThan(3 * 1024 * 1024);
+    const sig = `sha256=${createHmac('sha256', 'test_app_secret').update(raw).digest('hex')}`;
+    expect((await post(raw, { 'x-hub-signature-256': sig })).status).toBe(200);
+    await settle();
+    const big = events.filter((e) => e.type === 'message.received' && (e.data as { id: string }).id.startsWith('wamid.BIG'));
+    expect(big.map((e) => (e.data as { id: string }).id).sort()).toEqual(messages.map((m) => m.id));
+    expect(big.every((e) => (e.data as { text: { body: string } }).text.body.length === text.length)).toBe(true);
   });
 
   it('takes a gzip-encoded callback (served by express, not the hot path) the same way', async () => {
