@@ -100,7 +100,7 @@ export class MessageStore {
    *
    * A status nobody knows is also kept as an orphan of its recipient (`recipientHint`, or the record
    * that `orphan.opaque` — the status's biz_opaque_callback_data — names), first seen when the ingress
-   * took the callback (`orphan.receivedAtMs`): if that recipient's message waits
+   * took the callback (`orphan.receivedAtMs`) or at CBOT's own time of the status, whichever is earlier: if that recipient's message waits
    * on an attempt whose answer was lost and the status identifies it, the message is recorded sent
    * (answer `reconciled`) instead of being sent again (docs/resilience.md).
    */
@@ -116,8 +116,13 @@ export class MessageStore {
   ): Promise<{ relayId?: string; applied: boolean; reconciled?: Reconciled }> {
     const known = await this.#applyKnown(wamid, status, nowMs, errors, cbotAtS, channel, recipientHint);
     if (known.relayId !== undefined) return known;
+    const cbotAt = cbotAtS !== undefined && Number.isFinite(cbotAtS) && cbotAtS > 0 ? Math.floor(cbotAtS) : undefined;
     // Nobody recorded the wamid: it may be the status of an attempt whose answer was lost.
-    const kept = await this.#keepOrphan(wamid, nowMs, channel, recipientHint, orphan.opaque, orphan.receivedAtMs ?? nowMs);
+    // First seen: when the ingress took it, or — earlier still, for a callback CBOT had to redeliver —
+    // CBOT's own time of the status (whole seconds, so up to 999 ms later).
+    const received = orphan.receivedAtMs ?? nowMs;
+    const seen = typeof cbotAt === 'number' ? Math.min(received, cbotAt * 1000 + 999) : received;
+    const kept = await this.#keepOrphan(wamid, nowMs, channel, recipientHint, orphan.opaque, seen);
     return kept.id === undefined ? known : { relayId: kept.id, applied: true, reconciled: kept.reconciled! };
   }
 

@@ -706,13 +706,20 @@ if opaque ~= '' then
 end
 if to == '' then return {'none'} end
 if redis.call('EXISTS', cb .. ':wamid:' .. wamid) == 1 then return {'known'} end
--- First seen: the first status parked for the wamid (APPLY_STATUS) or when the ingress took this one, whichever is earlier.
+-- First seen: the first status parked for the wamid (APPLY_STATUS), or seenAt (when the ingress took
+-- this one, or CBOT's own time of it), whichever is earliest.
 local parked = redis.call('HGET', cb .. ':wpend:' .. wamid, 'h') or ''
 local seen = tonumber(seenAt)
 local first = tonumber(string.match(parked, '^%a+ (%d+)') or '')
 if first and first < seen then seen = first end
 local key = korph(to)
-redis.call('HSETNX', key, wamid, seen .. '|' .. opaque)
+-- A later status of the same wamid can only make it older (CBOT's time of a redelivered callback).
+local prev = redis.call('HGET', key, wamid)
+local prevAt = prev and tonumber(string.match(prev, '^(%d+)'))
+if not prevAt or seen < prevAt then
+  if prev and opaque == '' then opaque = string.match(prev, '|(.*)$') or '' end
+  redis.call('HSET', key, wamid, seen .. '|' .. opaque)
+end
 redis.call('EXPIRE', key, orphanTtl)
 if redis.call('HLEN', key) > 32 then
   -- A busy recipient: forget orphans recorded since (their send was settled) or older than the TTL.

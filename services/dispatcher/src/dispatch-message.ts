@@ -31,8 +31,8 @@ export interface DispatchDeps {
   writeRetry?: { minMs: number; maxMs: number };
 }
 
-/** What writing CBOT's answer needs beyond DispatchDeps: the lease length (renewals) and the give-up signal. */
-export type WriteOptions = Pick<KeepWritingDeps, 'leaseMs' | 'signal'>;
+/** What writing CBOT's answer needs beyond DispatchDeps: the lease length (renewals). */
+export type WriteOptions = Pick<KeepWritingDeps, 'leaseMs'>;
 
 /**
  * One attempt at a leased recipient's head message: POST it to CBOT and record how it ended. Safe to

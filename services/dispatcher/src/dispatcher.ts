@@ -77,8 +77,6 @@ export class Dispatcher {
   /** The last callbacksAppliedUpTo answer; 0 until the first (nothing is resent before it is known). */
   #appliedUpTo = 0;
   #watermarkTimer: NodeJS.Timeout | undefined;
-  /** Aborts the writes of CBOT's answers still retrying when close() is told to stop waiting. */
-  readonly #giveUp = new AbortController();
   readonly #turns: ChannelTurn[];
   #rr = 0;
   /** Wake-ups received so far, per partition: a claim that answered `idle` while one arrived must not sleep. */
@@ -200,7 +198,7 @@ export class Dispatcher {
       const now = deps.now();
       for (const lease of claim.leases) {
         if (lease.failures === 0 && !lease.ambiguous) deps.metrics.queueWait.observe({ caller: lease.caller, priority: lease.priority }, Math.max(0, now - lease.acceptedAtMs) / 1000);
-        const sending: Promise<void> = sendLeased(deps, lease, sendBy, { leaseMs: this.#o.leaseMs, signal: this.#giveUp.signal })
+        const sending: Promise<void> = sendLeased(deps, lease, sendBy, { leaseMs: this.#o.leaseMs })
           .catch((err: unknown) => {
             // Only a bug gets here (Redis calls wait out a restart): the lease expires and the message is retried.
             deps.log.error({ err, relayId: lease.id }, 'send step failed; the message is retried when its lease expires');
@@ -256,18 +254,15 @@ export class Dispatcher {
 
   /**
    * Stops claiming and waits for the sends in flight to be recorded — a write of CBOT's answer that
-   * Redis refuses is retried until it lands (keep-writing.ts), so this waits for Redis too. Idempotent.
-   * `abandonAfterMs`: stop retrying such writes after this long (tests; the relay leaves them to its
-   * shutdown deadline). An answer left unwritten is logged, and its message is reconciled from its
-   * status callback by another dispatcher (docs/resilience.md).
+   * Redis refuses is retried until it lands (keep-writing.ts), so this waits for Redis too; the
+   * relay's SHUTDOWN_TIMEOUT_MS bounds it (past it the process exits: an answer left unwritten is in
+   * the log, and its message is reconciled from its status callback, docs/resilience.md). Idempotent.
    */
-  close(opts: { abandonAfterMs?: number } = {}): Promise<void> {
+  close(): Promise<void> {
     this.#closing ??= (async () => {
       clearTimeout(this.#timer);
       clearTimeout(this.#watermarkTimer);
-      const abandon = opts.abandonAfterMs === undefined ? undefined : setTimeout(() => this.#giveUp.abort(new Error('dispatcher closed')), opts.abandonAfterMs);
       while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
-      clearTimeout(abandon);
       this.#sub.disconnect();
     })();
     return this.#closing;

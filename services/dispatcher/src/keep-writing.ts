@@ -10,8 +10,6 @@ export interface KeepWritingDeps {
   leaseMs: number;
   /** Waits between tries (tests shorten them). */
   retry?: { minMs: number; maxMs: number };
-  /** Aborted when the dispatcher gives up waiting (never, in the relay: its shutdown deadline exits the process). */
-  signal?: AbortSignal;
 }
 
 /** The waits between tries of a write of CBOT's answer: 100 ms doubling to 2 s, ± jitter. */
@@ -23,10 +21,10 @@ export const WRITE_RETRY = { minMs: 100, maxMs: 2_000 };
  * known outcome given up would put the message back into the unknown-outcome path (a wait of
  * RECONCILE_WINDOW_S and, without a status, a second send).
  *
- * Retry settings (p-retry): `retries: Infinity`, waits `minMs` doubling to `maxMs` with jitter
- * (factor 2, randomize). Worst case: unbounded while Redis refuses writes — after the first five tries
- * (≈ 3 s) one try every 2–4 s — ended only by `signal` or the process's shutdown deadline
- * (SHUTDOWN_TIMEOUT_MS). Every failure but the programming kind (a TypeError) is retried.
+ * Retry settings (p-retry): `retries: Infinity`, waits `minMs` doubling to `maxMs`, each × 1–2 at
+ * random (factor 2, randomize), capped at `maxMs`: 100–200, 200–400, 400–800, 800–1600 ms, then 2 s.
+ * Worst case: unbounded while Redis refuses writes — after the first ~3 s one try every 2 s (plus the
+ * try's own time) — ended only by the process's shutdown deadline (SHUTDOWN_TIMEOUT_MS). Every failure but the programming kind (a TypeError) is retried.
  *
  * Meanwhile the lease is kept: renewed at once on the first failure and every min(leaseMs / 3, 2 s)
  * while the write is pending (also a write that hangs rather than fails), by a script Redis runs
@@ -53,7 +51,6 @@ export async function keepWriting<T>(deps: KeepWritingDeps, lease: Lease, known:
       minTimeout: minMs,
       maxTimeout: maxMs,
       randomize: true,
-      ...(deps.signal ? { signal: deps.signal } : {}),
       onFailedAttempt: ({ error, attemptNumber }) => {
         if (attemptNumber === 1) {
           renew();

@@ -142,11 +142,11 @@ async function reconciled(metrics: Metrics, outcome: string): Promise<number> {
 
 const bodiesTo = (sim: CbotSim, to: string) => sim.received().filter((m) => m.to === to).map((m) => (m.body as { text: { body: string } }).text.body);
 
-async function postStatus(to: string, wamid: string, status: string): Promise<void> {
+async function postStatus(to: string, wamid: string, status: string, timestampS = Math.floor(Date.now() / 1000)): Promise<void> {
   const res = await fetch(`${base}/webhooks/cbot/main`, {
     method: 'POST',
     headers: { authorization: HOOK_BASIC, 'content-type': 'application/json' },
-    body: JSON.stringify({ statuses: [{ id: wamid, recipient_id: to, status, timestamp: String(Math.floor(Date.now() / 1000)) }] }),
+    body: JSON.stringify({ statuses: [{ id: wamid, recipient_id: to, status, timestamp: String(timestampS) }] }),
   });
   expect(res.status).toBe(200);
 }
@@ -202,7 +202,7 @@ describe('reconciling an attempt whose answer was lost', () => {
     }
   });
 
-  it('sends it again once, after the window, when no status comes — an older unknown status does not count — and the next message waits', async () => {
+  it('sends it again once, after the window, when no status comes — older unknown statuses do not count — and the next message waits', async () => {
     onprem.setKnobs({ statusCallbacks: false });
     const to = '905558880003';
     try {
@@ -212,6 +212,10 @@ describe('reconciling an attempt whose answer was lost', () => {
       const m1 = await send(to, 'first');
       const m2 = await send(to, 'second');
       await lostAnswer('main', onpremClient);
+      // One that reaches the relay after the attempt began, but CBOT's own time says a minute before
+      // (a redelivered callback of some earlier message): not this attempt's either.
+      await postStatus(to, 'wamid.REDELIVERED-LATE', 'sent', Math.floor(Date.now() / 1000) - 60);
+      await waitFor(async () => (await conn.hexists(`${prefix}:c:main:o:orph:${to}`, 'wamid.REDELIVERED-LATE')) === 1, { what: 'the late status kept' });
       const metrics = createMetrics();
       const windowMs = 1_500;
       const d = await startDispatcher('main', windowMs, metrics);

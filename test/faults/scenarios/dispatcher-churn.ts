@@ -20,8 +20,9 @@ export const dispatcherChurn: Scenario = {
   ratePerS: 60,
   recipients: 120,
   inboundPerS: 2,
-  // The last kill's leases come back after 15 s; what queued behind them then needs a few seconds.
-  drainTimeoutMs: 90_000,
+  // The last kill's leases come back after 15 s, unsent claims after RECONCILE_WINDOW_S (30 s) more;
+  // what queued behind them then needs a few seconds.
+  drainTimeoutMs: 120_000,
   async inject(ctx) {
     const { cluster } = ctx;
     await cluster.startRole('dispatcher');

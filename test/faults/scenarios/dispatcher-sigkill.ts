@@ -16,8 +16,9 @@ export const dispatcherSigkill: Scenario = {
   ratePerS: 50,
   recipients: 40,
   inboundPerS: 5,
-  // A dead dispatcher's recipients come back when their leases expire (CBOT_TIMEOUT_MS + 10 s).
-  drainTimeoutMs: 90_000,
+  // A dead dispatcher's recipients come back when their leases expire (CBOT_TIMEOUT_MS + 10 s); one it
+  // had claimed but not sent waits RECONCILE_WINDOW_S (30 s) more, then its recipient's backlog drains.
+  drainTimeoutMs: 120_000,
   async inject(ctx) {
     const { cluster } = ctx;
     await sleep(3_000);
