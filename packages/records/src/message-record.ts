@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { MessageStatus } from '@cbot-relay/messages';
-import { HISTORY_CODES } from './scripts.js';
+import { MessageStatus, PRICING_TYPES, Pricing } from '@cbot-relay/messages';
+import { HISTORY_CODES } from './history.js';
 
 /** A message's priority as the outbound scripts store it (one letter) and as the API names it. */
 export const PRIORITY_NAME: Record<string, 'high' | 'normal' | 'bulk'> = { h: 'high', n: 'normal', b: 'bulk' };
@@ -52,6 +52,7 @@ export const MessageRecord = z.object({
   priority: z.enum(['high', 'normal', 'bulk']),
   /** The CBOT channel (number) that sends it; records from before channels are `default`. */
   channel: z.string(),
+  pricing: Pricing.optional(),
 });
 export type MessageRecord = z.infer<typeof MessageRecord>;
 
@@ -79,6 +80,8 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
     channel: h.channel ?? 'default',
   };
   if (h.expiresAt !== undefined) rec.expiresAt = iso(h.expiresAt);
+  const pricing = pricingFromField(h.pr);
+  if (pricing !== undefined) rec.pricing = pricing;
   if (h.error !== undefined && h.error !== '') rec.error = safeJson(h.error);
   rec.history = historyFromField(h.hist, Number(h.createdAt ?? 0), rec);
   return rec;
@@ -87,7 +90,7 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
 const STATUS_OF_CODE = new Map<string, MessageStatus>((Object.entries(HISTORY_CODES) as [MessageStatus, string][]).map(([status, code]) => [code, status]));
 const HISTORY_ENTRY = /^([a-z])([0-9a-z]+)(?:~([0-9a-z]+))?$/;
 
-/** Reads the `hist` field (see HISTORY_LIB in scripts.ts); a record from before it has its current status only. */
+/** Reads the `hist` field (see lua/includes/history.lua); a record from before it has its current status only. */
 function historyFromField(hist: string | undefined, createdAtMs: number, rec: MessageRecord): HistoryEntry[] {
   if (hist === undefined || hist === '') {
     const first: HistoryEntry = { status: 'queued', at: rec.createdAt };
@@ -114,4 +117,19 @@ function safeJson(s: string): unknown {
   } catch {
     return s;
   }
+}
+
+/**
+ * The record's `pr` field: "<1|0>|<model>|<category>|<type>", short enough (under 64 bytes) to keep
+ * the record hash a listpack. The usage buckets read category and type from its tail.
+ */
+export function pricingField(p: Pricing): string {
+  return `${p.billable ? 1 : 0}|${(p.model ?? '').replace(/\|/g, '')}|${p.category}|${p.type}`;
+}
+
+function pricingFromField(field: string | undefined): Pricing | undefined {
+  if (field === undefined) return undefined;
+  const [billable, model, category, type] = field.split('|');
+  if (category === undefined || !(PRICING_TYPES as readonly string[]).includes(type ?? '')) return undefined;
+  return { billable: billable === '1', model: model === '' || model === undefined ? null : model, category, type: type as Pricing['type'] };
 }

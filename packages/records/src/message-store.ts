@@ -1,15 +1,17 @@
 import type { Cluster, Redis } from 'ioredis';
 import { normalizeRecipient } from '@cbot-relay/messages';
-import { defineScript, luaCommand, replyArray, replyString } from '@cbot-relay/queues';
-import type { Script } from '@cbot-relay/queues';
+import type { Pricing } from '@cbot-relay/messages';
 import type { MessageRecord } from './message-record.js';
-import { recordFromHash } from './message-record.js';
+import { pricingField, recordFromHash } from './message-record.js';
 import type { ListPage, ListQuery } from './message-list.js';
 import { listMessages } from './message-list.js';
-import { APPLY_STATUS } from './scripts.js';
-import { DEFAULT_CHANNEL, channelKeyBase } from './outbound.js';
-import { ORPHAN, ORPHAN_ARGS, ORPHAN_KEYS } from './outbound-scripts.js';
+import { LUA_CONSTANTS } from './history.js';
+import { DEFAULT_CHANNEL, PartitionKeys } from './keys.js';
+import { defineScript, replyArray, replyOneOf, replyString } from './lua/script.js';
+import type { Script } from './lua/script.js';
 import { Partitions } from './partitions.js';
+import type { UsageQuery, UsageRow } from './usage.js';
+import { readUsage } from './usage.js';
 
 export interface MessageStoreOptions {
   redis: Redis | Cluster;
@@ -29,7 +31,18 @@ export interface MessageStoreOptions {
 /** How a status identified a message whose attempt's answer was lost (docs/resilience.md). */
 export type Reconciled = 'opaque' | 'recipient';
 
-type Eval = (keys: string[], args: (string | number | Buffer)[]) => Promise<string[]>;
+const ORPHAN = {
+  keys: ['state'],
+  args: ['base', 'now', 'recTtl', 'ch', 'nowIso', 'to', 'wamid', 'opaque', 'seenAt', 'orphanTtl', 'wamidTtl'],
+} as const;
+
+const APPLY_STATUS = {
+  keys: ['wamidKey', 'wpend', 'dlq'],
+  args: ['base', 'status', 'now', 'errorJson', 'pendTtl', 'recTtl', 'cbotAt', 'park', 'pricing'],
+} as const;
+const APPLY_ANSWERS = ['unknown', 'gone', 'applied', 'ignored'] as const;
+/** `pricedFor`: the caller, when this status's pricing was the message's first (and so counted). */
+type Applied = { answer: (typeof APPLY_ANSWERS)[number]; id?: string; pricedFor?: string };
 
 /**
  * The message records as callbacks and readers see them: status callbacks, the record view, dead
@@ -38,24 +51,24 @@ type Eval = (keys: string[], args: (string | number | Buffer)[]) => Promise<stri
 export class MessageStore {
   readonly #redis: Redis | Cluster;
   readonly #parts: Partitions;
+  readonly #keys: PartitionKeys[];
   readonly #recordTtlS: number;
   readonly #wamidTtlS: number;
-  readonly #applyStatus: Eval;
+  readonly #applyStatus: Script<(typeof APPLY_STATUS.keys)[number], (typeof APPLY_STATUS.args)[number], Applied>;
   readonly #orphanTtlS: number;
-  readonly #orphan: Script<(typeof ORPHAN_KEYS)[number], (typeof ORPHAN_ARGS)[number], { reconciled?: Reconciled; id?: string }>;
+  readonly #orphan: Script<(typeof ORPHAN.keys)[number], (typeof ORPHAN.args)[number], { reconciled?: Reconciled; id?: string }>;
 
   constructor(opts: MessageStoreOptions) {
     this.#redis = opts.redis;
     this.#parts = new Partitions(opts.prefix, opts.partitions ?? 1);
     this.#recordTtlS = opts.recordTtlS;
     this.#wamidTtlS = opts.wamidTtlS ?? 8 * 86_400;
-    const run = luaCommand(this.#redis, APPLY_STATUS, 3);
-    this.#applyStatus = async (k, a) => (await run(k, a)) as string[];
+    this.#keys = this.#parts.bases.map((b) => new PartitionKeys(b));
     this.#orphanTtlS = opts.orphanTtlS ?? 3_600;
     this.#orphan = defineScript(this.#redis, {
-      keys: ORPHAN_KEYS,
-      args: ORPHAN_ARGS,
-      lua: ORPHAN,
+      name: 'orphan',
+      ...ORPHAN,
+      constants: LUA_CONSTANTS,
       parse: (reply) => {
         const [kind, id] = replyArray(reply, 'orphan').map((c) => replyString(c, 'orphan'));
         if (kind === 'reconciled_opaque') return { reconciled: 'opaque', id: id! };
@@ -63,20 +76,27 @@ export class MessageStore {
         return {};
       },
     });
+    this.#applyStatus = defineScript(this.#redis, {
+      name: 'apply-status',
+      ...APPLY_STATUS,
+      constants: LUA_CONSTANTS,
+      parse: (reply) => {
+        const [answer, id, priced] = replyArray(reply, 'apply-status');
+        const pricedFor = priced === undefined ? '' : replyString(priced, 'apply-status');
+        return {
+          answer: replyOneOf(answer, APPLY_ANSWERS, 'apply-status'),
+          ...(id === undefined ? {} : { id: replyString(id, 'apply-status') }),
+          ...(pricedFor === '' ? {} : { pricedFor }),
+        };
+      },
+    });
   }
 
-  #base(id: string): string {
-    return this.#parts.bases[this.#parts.ofId(id)]!;
+  #of(id: string): PartitionKeys {
+    return this.#keys[this.#parts.ofId(id)]!;
   }
   recKey(id: string): string {
-    return `${this.#base(id)}:msg:${id}`;
-  }
-  // CBOT message ids are per channel (number): channel default keeps the partition's own base.
-  #wamidKey(base: string, wamid: string, channel: string) {
-    return `${channelKeyBase(base, channel)}:wamid:${wamid}`;
-  }
-  #wpendKey(base: string, wamid: string, channel: string) {
-    return `${channelKeyBase(base, channel)}:wpend:${wamid}`;
+    return this.#of(id).record(id);
   }
 
   async get(id: string): Promise<MessageRecord | undefined> {
@@ -98,11 +118,14 @@ export class MessageStore {
    * the status parked — in every partition, each check-and-park atomic with that partition's settle,
    * so the one that sent it applies it whichever comes first (the others' parked copies expire).
    *
+   * `pricing` (from the status's `pricing`/`conversation`) goes on the record once and is counted in
+   * the usage buckets then; `pricedFor` names the caller when this call counted it.
+   *
    * A status nobody knows is also kept as an orphan of its recipient (`recipientHint`, or the record
    * that `orphan.opaque` — the status's biz_opaque_callback_data — names), first seen when the ingress
-   * took the callback (`orphan.receivedAtMs`) or at CBOT's own time of the status, whichever is earlier: if that recipient's message waits
-   * on an attempt whose answer was lost and the status identifies it, the message is recorded sent
-   * (answer `reconciled`) instead of being sent again (docs/resilience.md).
+   * took the callback (`orphan.receivedAtMs`) or at CBOT's own time of the status, whichever is earlier:
+   * if that recipient's message waits on an attempt whose answer was lost and the status identifies
+   * it, the message is recorded sent (answer `reconciled`) instead of being sent again (docs/resilience.md).
    */
   async applyStatus(
     wamid: string,
@@ -112,16 +135,17 @@ export class MessageStore {
     cbotAtS?: number,
     channel: string = DEFAULT_CHANNEL,
     recipientHint?: string,
+    pricing?: Pricing,
     orphan: { opaque?: string; receivedAtMs?: number } = {},
-  ): Promise<{ relayId?: string; applied: boolean; reconciled?: Reconciled }> {
-    const known = await this.#applyKnown(wamid, status, nowMs, errors, cbotAtS, channel, recipientHint);
+  ): Promise<{ relayId?: string; applied: boolean; pricedFor?: string; reconciled?: Reconciled }> {
+    const known = await this.#applyKnown(wamid, status, nowMs, errors, cbotAtS, channel, recipientHint, pricing);
     if (known.relayId !== undefined) return known;
+    // Nobody recorded the wamid: it may be the status of an attempt whose answer was lost. First seen:
+    // when the ingress took it, or — earlier still, for a callback CBOT had to redeliver — CBOT's own
+    // time of the status (whole seconds, so up to 999 ms later).
     const cbotAt = cbotAtS !== undefined && Number.isFinite(cbotAtS) && cbotAtS > 0 ? Math.floor(cbotAtS) : undefined;
-    // Nobody recorded the wamid: it may be the status of an attempt whose answer was lost.
-    // First seen: when the ingress took it, or — earlier still, for a callback CBOT had to redeliver —
-    // CBOT's own time of the status (whole seconds, so up to 999 ms later).
     const received = orphan.receivedAtMs ?? nowMs;
-    const seen = typeof cbotAt === 'number' ? Math.min(received, cbotAt * 1000 + 999) : received;
+    const seen = cbotAt === undefined ? received : Math.min(received, cbotAt * 1000 + 999);
     const kept = await this.#keepOrphan(wamid, nowMs, channel, recipientHint, orphan.opaque, seen);
     return kept.id === undefined ? known : { relayId: kept.id, applied: true, reconciled: kept.reconciled! };
   }
@@ -133,12 +157,11 @@ export class MessageStore {
   async #keepOrphan(wamid: string, nowMs: number, channel: string, recipientHint: string | undefined, opaque: string | undefined, seenAtMs: number) {
     const to = recipientHint === undefined ? '' : normalizeRecipient(recipientHint);
     if (to === '' && (opaque === undefined || opaque === '')) return {};
-    const k = to !== '' ? this.#parts.ofRecipient(to) : this.#parts.ofId(opaque!);
-    const base = this.#parts.bases[k]!;
+    const keys = this.#keys[to !== '' ? this.#parts.ofRecipient(to) : this.#parts.ofId(opaque!)]!;
     return this.#orphan(
-      { state: `${channelKeyBase(base, channel)}:o:r:${to}` },
+      { state: keys.channel(channel).recipient(to) },
       {
-        base,
+        base: keys.base,
         now: nowMs,
         recTtl: this.#recordTtlS,
         ch: channel,
@@ -161,16 +184,21 @@ export class MessageStore {
     cbotAtS: number | undefined,
     channel: string,
     recipientHint: string | undefined,
-  ): Promise<{ relayId?: string; applied: boolean }> {
+    pricing: Pricing | undefined,
+  ): Promise<{ relayId?: string; applied: boolean; pricedFor?: string }> {
     const cbotAt = cbotAtS !== undefined && Number.isFinite(cbotAtS) && cbotAtS > 0 ? Math.floor(cbotAtS) : '';
     const err = errors === undefined ? '' : JSON.stringify(errors);
+    const priced = pricing === undefined ? '' : pricingField(pricing);
     const at = async (k: number, park: boolean) => {
-      const base = this.#parts.bases[k]!;
+      // CBOT message ids are per channel (number): channel default keeps the partition's own base.
+      const keys = this.#keys[k]!;
+      const ch = keys.channel(channel);
       const r = await this.#applyStatus(
-        [this.#wamidKey(base, wamid, channel), this.#wpendKey(base, wamid, channel), `${base}:dlq`],
-        [status, nowMs, err, this.#wamidTtlS, `${base}:msg:`, this.#recordTtlS, `${base}:body:`, cbotAt, park ? '1' : '0'],
+        { wamidKey: ch.wamid(wamid), wpend: ch.parkedStatus(wamid), dlq: keys.deadLetters },
+        { base: keys.base, status, now: nowMs, errorJson: err, pendTtl: this.#wamidTtlS, recTtl: this.#recordTtlS, cbotAt, park: park ? '1' : '0', pricing: priced },
       );
-      return r[0] === 'unknown' ? undefined : { relayId: r[1], applied: r[0] === 'applied' };
+      if (r.answer === 'unknown') return undefined;
+      return { relayId: r.id, applied: r.answer === 'applied', ...(r.pricedFor === undefined ? {} : { pricedFor: r.pricedFor }) };
     };
     const n = this.#parts.count;
     if (n === 1) return (await at(0, true)) ?? { applied: false };
@@ -192,25 +220,25 @@ export class MessageStore {
     const rec = (id: string) => this.recKey(id);
     // A recipient's messages are all in its partition; a caller's are in every one.
     if (q.to !== undefined) {
-      const index = `${this.#parts.bases[this.#parts.ofRecipient(q.to)]!}:ix:t:${q.to}`;
+      const index = this.#keys[this.#parts.ofRecipient(q.to)]!.recipientIndex(q.to);
       return listMessages(this.#redis, { indexes: [index], indexOf: () => [index], rec }, q);
     }
     if (q.caller !== undefined) {
-      const name = `ix:c:${q.caller}`;
-      return listMessages(this.#redis, { indexes: this.#parts.bases.map((b) => `${b}:${name}`), indexOf: (id) => [`${this.#base(id)}:${name}`], rec }, q);
+      const caller = q.caller;
+      return listMessages(this.#redis, { indexes: this.#keys.map((k) => k.callerIndex(caller)), indexOf: (id) => [this.#of(id).callerIndex(caller)], rec }, q);
     }
-    // Everyone's: every caller's index in every partition, merged. Redis written by an earlier
-    // release also has one index of every message (until it expires with its retention): read with
-    // the others, it lists callers that have sent nothing since (an id in two indexes is listed once).
+    // Everyone's: every caller's index in every partition, merged (an id in two indexes is listed once).
     const perPartition = await Promise.all(
-      this.#parts.bases.map(async (b) => {
-        const [callers, legacy] = await Promise.all([this.#redis.smembers(`${b}:ix:callers`), this.#redis.exists(`${b}:ix:all`)]);
-        return { b, indexes: [...callers.map((c) => `${b}:ix:c:${c}`), ...(legacy === 1 ? [`${b}:ix:all`] : [])] };
-      }),
+      this.#keys.map(async (k) => ({ k, indexes: (await this.#redis.smembers(k.indexedCallers)).map((c) => k.callerIndex(c)) })),
     );
     const indexes = perPartition.flatMap((p) => p.indexes);
-    const of = new Map(perPartition.map((p) => [p.b, p.indexes]));
-    return listMessages(this.#redis, { indexes, indexOf: (id) => of.get(this.#base(id)) ?? [], rec }, q);
+    const of = new Map(perPartition.map((p) => [p.k, p.indexes]));
+    return listMessages(this.#redis, { indexes, indexOf: (id) => of.get(this.#of(id)) ?? [], rec }, q);
+  }
+
+  /** Priced messages per channel, caller, category and type over whole UTC days (see usage.ts). */
+  async usage(q: UsageQuery): Promise<UsageRow[]> {
+    return readUsage(this.#redis, this.#keys.map((k) => k.usagePrefix), q);
   }
 
   /** Newest first. `before` is the score (ms) to page from. */
@@ -236,7 +264,7 @@ export class MessageStore {
 
   /** The newest `limit` dead letters scored within [min, max], over every partition. */
   async #deadLetterPage(max: string, min: string, limit: number): Promise<{ id: string; atMs: number }[]> {
-    const flats = await Promise.all(this.#parts.bases.map((b) => this.#redis.zrevrangebyscore(`${b}:dlq`, max, min, 'WITHSCORES', 'LIMIT', 0, limit)));
+    const flats = await Promise.all(this.#keys.map((k) => this.#redis.zrevrangebyscore(k.deadLetters, max, min, 'WITHSCORES', 'LIMIT', 0, limit)));
     const all: { id: string; atMs: number }[] = [];
     for (const flat of flats) for (let i = 0; i + 1 < flat.length; i += 2) all.push({ id: flat[i]!, atMs: Number(flat[i + 1]) });
     return all.sort((a, b) => b.atMs - a.atMs || (a.id < b.id ? 1 : -1)).slice(0, limit);
@@ -244,7 +272,7 @@ export class MessageStore {
 
   /** Resends after a possibly lost CBOT answer, over all dispatchers since the start (kept in Redis). */
   async ambiguousResends(): Promise<number> {
-    const counts = await Promise.all(this.#parts.bases.map((b) => this.#redis.get(`${b}:ambiguous`)));
+    const counts = await Promise.all(this.#keys.map((k) => this.#redis.get(k.ambiguous)));
     return counts.reduce((sum, n) => sum + Number(n ?? 0), 0);
   }
 

@@ -43,7 +43,7 @@ async function run(
     if (timers.closed || sender.generation !== generation) return;
     const payload = statusPayload({
       wamid: message.wamid, recipientId: message.to, status, timestamp: Math.floor(now() / 1000),
-      conversationId, expiresAt, category, ...(message.opaque === undefined ? {} : { opaque: message.opaque }),
+      conversationId, expiresAt, category, cloud: cloud === true, ...(message.opaque === undefined ? {} : { opaque: message.opaque }),
     });
     await sender.deliver('status', cloud ? cloudEnvelope(payload) : payload).done;
   }

@@ -1,4 +1,4 @@
-import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventId, eventsFromCallback } from '@cbot-relay/messages';
+import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventId, eventsFromCallback, pricingFromStatus } from '@cbot-relay/messages';
 import type { CallbackLimits, RelayEvent } from '@cbot-relay/messages';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { InboundJob } from '@cbot-relay/queues';
@@ -13,8 +13,10 @@ export interface FanOutDeps {
   /** Adds the event to the subscriber's queue; false when it was already there. */
   add: (sub: Subscriber, event: RelayEvent) => Promise<boolean>;
   now: () => number;
-  metrics: Pick<Metrics, 'events' | 'duplicateEvents' | 'callbackItemsOverCap' | 'reconciled'>;
+  metrics: Pick<Metrics, 'events' | 'duplicateEvents' | 'callbackItemsOverCap' | 'messagesPriced' | 'reconciled'>;
   log: Logger;
+  /** A template.status event came in on the channel: its template list is to be reloaded. */
+  templatesChanged?: (channel: string) => Promise<void>;
   /** CALLBACK_MAX_ITEMS and EVENT_CONTACT_MAX_BYTES; DEFAULT_CALLBACK_LIMITS when absent. */
   limits?: CallbackLimits;
 }
@@ -44,6 +46,7 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
     // Another number's identical item is another event; channel default keeps the ids it always had.
     const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel };
     const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, job.receivedAt, deps) : produced;
+    if (event.type === 'template.status') await deps.templatesChanged?.(channel);
     let added = 0;
     let targets = 0;
     for (const sub of deps.subscribers) {
@@ -74,14 +77,18 @@ async function withStatusApplied(event: RelayEvent, channel: string, receivedAt:
   // The recipient points at the outbound partition that most likely sent it.
   const rid = status.data['recipient_id'];
   const hint = typeof rid === 'string' ? rid : undefined;
+  const pricing = pricingFromStatus(status.data);
   // Cloud returns the send's biz_opaque_callback_data (the relay id, unless the caller set its own).
   const bizOpaque = status.data['biz_opaque_callback_data'];
   const opaque = typeof bizOpaque === 'string' && bizOpaque.length <= 512 ? bizOpaque : undefined;
   const seen = { receivedAtMs: receivedAt, ...(opaque === undefined ? {} : { opaque }) };
-  const { relayId, reconciled } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint, seen);
+  const { relayId, pricedFor, reconciled } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint, pricing, seen);
   if (reconciled !== undefined) {
     deps.metrics.reconciled.inc({ outcome: `matched_${reconciled}` });
     deps.log.info({ relayId, wamid: status.data.id, by: reconciled }, 'a status identified a message whose answer was lost: recorded sent, not sent again');
+  }
+  if (pricing !== undefined && pricedFor !== undefined) {
+    deps.metrics.messagesPriced.inc({ channel, caller: pricedFor, category: pricing.category, type: pricing.type });
   }
   return relayId === undefined ? event : { ...event, relayMessageId: relayId };
 }

@@ -15,3 +15,5 @@ export { KeyRateLimiter, rateLimitHeaders, windowFor } from './key-rate-limiter.
 export type { KeyAdmission, KeyRateLimiterOptions } from './key-rate-limiter.js';
 export { subscriberRoutes } from './subscriber-routes.js';
 export type { SubscriberRoutesDeps } from './subscriber-routes.js';
+export { TemplateCatalog } from './template-catalog.js';
+export type { TemplateCatalogOptions, TemplateLoader } from './template-catalog.js';
