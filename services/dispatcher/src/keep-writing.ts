@@ -45,6 +45,14 @@ export async function keepWriting<T>(deps: KeepWritingDeps, lease: Lease, known:
   };
   const timer = setInterval(renew, Math.min(leaseMs / 3, 2_000));
   try {
+    // The first try outside p-retry: nearly every write lands at once, and this path is per message.
+    try {
+      return await write();
+    } catch (err) {
+      if (err instanceof TypeError) throw err;
+      renew();
+      log.warn({ err, relayId: lease.id, ...known }, "Redis did not take CBOT's answer; retrying until it does, lease kept");
+    }
     return await pRetry(write, {
       retries: Number.POSITIVE_INFINITY,
       factor: 2,
@@ -52,10 +60,7 @@ export async function keepWriting<T>(deps: KeepWritingDeps, lease: Lease, known:
       maxTimeout: maxMs,
       randomize: true,
       onFailedAttempt: ({ error, attemptNumber }) => {
-        if (attemptNumber === 1) {
-          renew();
-          log.warn({ err: error, relayId: lease.id, ...known }, "Redis did not take CBOT's answer; retrying until it does, lease kept");
-        } else if (attemptNumber % 20 === 0) {
+        if (attemptNumber % 20 === 0) {
           log.warn({ err: error, relayId: lease.id, tries: attemptNumber, ...known }, "CBOT's answer still not written");
         }
       },

@@ -118,9 +118,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       const client = clients.get(defaultChannel)!;
       const outbound = new Outbound({ redis: workerRedis, ...outboundOpts });
       const dlog = log.child({ role: 'dispatcher' });
-      const { Queue: BullQueue } = await import('bullmq');
-      const inboundForWatermark = new BullQueue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: workerRedis, prefix });
-      closers.push(() => inboundForWatermark.close());
       const dispatcher = await Dispatcher.start({
         redis: workerRedis,
         concurrency,
@@ -128,7 +125,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         cbotTimeoutMs: config.cbot.timeoutMs,
         reconcileWindowMs: config.dispatch.reconcileWindowMs,
         // Statuses waiting in a fanout backlog still count: no resend until those from the window are applied.
-        callbacksAppliedUpTo: callbacksAppliedUpTo(inboundForWatermark, now),
+        callbacksAppliedUpTo: callbacksAppliedUpTo(workerRedis, `${prefix}:${queueNameFor(QueueNames.inbound, config.redis.cluster)}`, now),
         ratePerSecond: config.cbot.rateLimitPerSecond,
         channels: channels.map((ch) => ({ id: ch.id, ratePerSecond: ch.rateLimitPerSecond })),
         deps: {
