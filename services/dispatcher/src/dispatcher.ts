@@ -129,7 +129,10 @@ export class Dispatcher {
     } catch (err) {
       this.#o.deps.log.warn({ err }, 'could not read how far callbacks are applied; unknown outcomes wait meanwhile');
     }
-    if (!this.#closing) this.#watermarkTimer = setTimeout(() => void this.#readWatermark(), this.#o.watermarkEveryMs);
+    // Idle (every channel's last claim found nothing, nothing in flight): as often as the idle poll,
+    // so an idle dispatcher stays at a Redis call every few seconds; a stale watermark only holds longer.
+    const idle = this.#inflight.size === 0 && this.#turns.every((t) => t.idle);
+    if (!this.#closing) this.#watermarkTimer = setTimeout(() => void this.#readWatermark(), idle ? this.#o.idlePollMs : this.#o.watermarkEveryMs);
   }
 
   get inFlight(): number {
