@@ -463,9 +463,10 @@ export type Message = {
 
 export type Attempt = {
   at: string;
-  outcome: "sent" | "retry" | "throttled" | "failed" | "expired" | "replayed";
+  outcome: "sent" | "retry" | "throttled" | "failed" | "expired" | "replayed" | "unknown" | "reconciled";
   httpStatus?: number;
   error?: string;
+  detail?: string;
 };
 
 /** one status the message reached, in the order reached */

@@ -28,6 +28,12 @@ export function createMetrics() {
       help: 'Sends repeated although CBOT may have accepted the earlier attempt (its answer was lost).',
       registers,
     }),
+    reconciled: new Counter({
+      name: 'relay_reconciled_total',
+      help: 'Messages whose attempt had an unknown outcome (answer lost), by how it ended: matched_opaque or matched_recipient (a status identified it; not sent again), resent (no status within RECONCILE_WINDOW_S).',
+      labelNames: ['outcome'],
+      registers,
+    }),
     sendLatency: new Histogram({
       name: 'relay_cbot_send_seconds',
       help: 'CBOT POST /v1/messages latency.',

@@ -21,9 +21,11 @@
     ARGV[9] intervalMs
     ARGV[10] toleranceMs
     ARGV[11] wpol        the channel's window policy: e(nforce), w(arn), o(ff)
-  The head is also held to WhatsApp's rules (includes/rules, headRule): an opted-out recipient's
-  message, or a free-form one whose window closed while it waited (policy e), ends failed here unless
-  it has a fallback template, which is then what goes.
+    ARGV[12] reconcileMs  RECONCILE_WINDOW_S in ms
+    ARGV[13] wamidTtl     s
+    ARGV[14] appliedUpTo  ms: every callback taken before it has been applied; '' = unknown (no check)
+  The head is also held to WhatsApp's rules (includes/rules, headRule), and a head whose last
+  attempt's outcome is unknown is reconciled first (includes/claim-take).
   Returns {jobs, ended, state, waitMs}. jobs: {to, tok, entry, body, ambiguous 0|1, failures,
   acceptedAt, caller, fb ''|1|2}; ended: {reason, id}; state: 'more' (n were claimed), 'rate' (the rate limit
   held some back: try again in waitMs), 'paused' (the channel's gate holds it: waitMs), 'idle'

@@ -9,9 +9,9 @@ export { Partitions, PartitionsError, resolvePartitions } from './partitions.js'
 export { HistoryFeed } from './history-feed.js';
 export type { DirtyEntry, DirtyPartition } from './history-feed.js';
 export { MessageStore } from './message-store.js';
-export type { MessageStoreOptions } from './message-store.js';
+export type { MessageStoreOptions, Reconciled } from './message-store.js';
 export { MAX_SEND_AHEAD_S } from './history.js';
-export { Outbound, PRIORITIES } from './outbound.js';
+export { DEFAULT_RECONCILE_MS, Outbound, PRIORITIES } from './outbound.js';
 export type { AcceptInput, AcceptResult, CancelResult, Claim, ClaimPolicy, Lease, OutboundOptions, Priority, ReplayResult, RetryOptions, RetryResult } from './outbound.js';
 export { PreviousSecret, SUBSCRIBER_NAME, SubscriberRecord, generateSecret, rotateSecret, signingSecrets, wantsChannel } from './subscriber-record.js';
 export type { HttpSubscriberRecord } from './subscriber-record.js';

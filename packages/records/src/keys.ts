@@ -252,4 +252,8 @@ export class ChannelKeys {
   get optOuts(): string {
     return `${this.base}:o:optouts`;
   }
+  /** hash: statuses for recipient `to` with a CBOT message id the relay never recorded (reconciliation's orphans). */
+  orphans(to: string): string {
+    return `${this.base}:o:orph:${to}`;
+  }
 }

@@ -7,9 +7,14 @@ export const PRIORITY_NAME: Record<string, 'high' | 'normal' | 'bulk'> = { h: 'h
 
 export const Attempt = z.object({
   at: z.string(),
-  outcome: z.enum(['sent', 'retry', 'throttled', 'failed', 'expired', 'replayed']),
+  /**
+   * `unknown`: the answer to the attempt before was lost, and the message waits for a status that
+   * identifies it; `reconciled`: one did, so the message is recorded sent and not sent again.
+   */
+  outcome: z.enum(['sent', 'retry', 'throttled', 'failed', 'expired', 'replayed', 'unknown', 'reconciled']),
   httpStatus: z.number().int().optional(),
   error: z.string().optional(),
+  detail: z.string().optional(),
 });
 export type Attempt = z.infer<typeof Attempt>;
 

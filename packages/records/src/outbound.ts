@@ -4,8 +4,9 @@ import { DEFAULT_CHANNEL, PartitionKeys } from './keys.js';
 import { LUA_CONSTANTS } from './history.js';
 import { defineBatchScript } from './lua/batch.js';
 import type { BatchScript } from './lua/batch.js';
-import { defineScript, replyArray, replyInteger, replyOneOf, replyString } from './lua/script.js';
-import type { Script } from './lua/script.js';
+import { checkHeader, loadLua } from './lua/loader.js';
+import { defineScript, luaCommand, namedLocals, replyArray, replyInteger, replyOneOf, replyString } from './lua/script.js';
+import type { Script, Value } from './lua/script.js';
 import type { Attempt } from './message-record.js';
 import { Partitions } from './partitions.js';
 import { POLICY_CODE, WINDOW_OF_CODE } from './window.js';
@@ -119,7 +120,7 @@ export type ClaimState = 'more' | 'rate' | 'paused' | 'idle';
 export interface Claim {
   leases: Lease[];
   /** Head messages that ended without a send: expired, too old, body gone, record missing. */
-  ended: { reason: 'expired' | 'max_age' | 'no_body' | 'missing' | 'opted_out' | 'window'; id: string }[];
+  ended: { reason: 'expired' | 'max_age' | 'no_body' | 'missing' | 'opted_out' | 'window' | 'reconciled_opaque' | 'reconciled_recipient'; id: string }[];
   state: ClaimState;
   /** For `rate`/`paused`: when to try again; for `idle`: when the next hold or lease falls due (-1: none). */
   waitMs: number;
@@ -131,6 +132,17 @@ export interface ClaimPolicy {
   ratePerSecond: number;
   /** The channel's WINDOW_POLICY (default `enforce`): under `enforce` a free-form head whose window closed is not sent. */
   windowPolicy?: WindowPolicy;
+  /**
+   * RECONCILE_WINDOW_S in ms (default 30 s): how long a message whose last attempt's outcome is unknown
+   * waits for a status that identifies it before it is sent again (0: at once).
+   */
+  reconcileMs?: number;
+  /**
+   * Every CBOT callback the ingress took before this time (ms) has been applied by a fanout (the
+   * inbound queue's oldest open job): a message is not resent after its window while callbacks from
+   * within the window may still identify it. Unset: no such check.
+   */
+  callbacksAppliedUpToMs?: number;
 }
 
 /** What a cancel found: canceled now, no such message (or another caller's), or a status past cancelling. */
@@ -138,6 +150,9 @@ export type CancelResult = { kind: 'canceled' } | { kind: 'missing' } | { kind: 
 
 /** Index entries one cancel-by-tag script call walks (each call is atomic; the claims run between them). */
 export const CANCEL_SLICE = 1000;
+
+/** RECONCILE_WINDOW_S's default, in ms. */
+export const DEFAULT_RECONCILE_MS = 30_000;
 
 export type ReplayResult =
   | { kind: 'replayed'; to: string }
@@ -156,8 +171,9 @@ const ACCEPT = {
 } as const;
 const CLAIM = {
   keys: ['tat', 'pause', 'fence', 'weights', 'ambiguous', 'idle'],
-  args: [...COMMON, 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs', 'wpol'],
+  args: [...COMMON, 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs', 'wpol', 'reconcileMs', 'wamidTtl', 'appliedUpTo'],
 } as const;
+const RENEW = { keys: ['leases', 'state'], args: ['to', 'tok', 'untilMs'] } as const;
 const SETTLE_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'outcome', 'attemptJson', 'wamid', 'errorJson', 'wamidTtl'] as const;
 const RETRY_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson', 'fallback', 'pair', 'retryAfterMs'] as const;
 const FALLBACK_REQUEUE_ARGS = [...COMMON, 'id'] as const;
@@ -201,6 +217,7 @@ class OutboundPartition {
   readonly #fallbackRequeue: Script<'rec', (typeof FALLBACK_REQUEUE_ARGS)[number], boolean>;
   readonly #cancel: Script<'rec', (typeof CANCEL_ARGS)[number], CancelResult>;
   readonly #cancelTag: Script<'index', (typeof CANCEL_TAG_ARGS)[number], { canceled: number; lastScore: string; lastId: string; done: boolean }>;
+  readonly #renew: (keys: string[], args: Value[]) => Promise<unknown>;
 
   constructor(opts: OutboundOptions & { index: number }) {
     this.index = opts.index;
@@ -287,6 +304,11 @@ class OutboundPartition {
         return { canceled: Number(canceled), lastScore: lastScore!, lastId: lastId!, done: done === '1' };
       },
     });
+    // Not defineScript: the flags line (Redis runs an allow-oom script at maxmemory) must come first.
+    const renew = loadLua('renew');
+    checkHeader('renew', 'KEYS', RENEW.keys, renew.header.keys);
+    checkHeader('renew', 'ARGV', RENEW.args, renew.header.args);
+    this.#renew = luaCommand(redis, 'renew', `#!lua flags=allow-oom\n${namedLocals(RENEW.keys, RENEW.args)}\n${renew.includes}\n${renew.body}`, 2);
   }
 
   /** The channel an accept publishes on when a claim found nothing since (dispatchers subscribe). */
@@ -353,6 +375,9 @@ class OutboundPartition {
         intervalMs,
         toleranceMs: intervalMs * (burst - 1),
         wpol: POLICY_CODE[policy.windowPolicy ?? 'enforce'],
+        reconcileMs: policy.reconcileMs ?? DEFAULT_RECONCILE_MS,
+        wamidTtl: this.#wamidTtlS,
+        appliedUpTo: policy.callbacksAppliedUpToMs === undefined ? '' : Math.floor(policy.callbacksAppliedUpToMs),
       },
     ).then((reply) => parseClaim(reply, channel, this.index));
   }
@@ -407,6 +432,12 @@ class OutboundPartition {
       pair: opts.pairRateLimit ? 1 : 0,
       retryAfterMs: opts.retryAfterMs === undefined ? '' : Math.round(opts.retryAfterMs),
     });
+  }
+
+  /** Moves the lease's expiry to `untilMs` (also while Redis is at maxmemory); false when the lease had moved on. */
+  async renew(lease: Lease, untilMs: number): Promise<boolean> {
+    const ch = this.keys.channel(lease.channel);
+    return Number(await this.#renew([ch.leases, ch.recipient(lease.to)], [lease.to, lease.token, Math.round(untilMs)])) === 1;
   }
 
   /** Gives a lease back unused: the recipient is ready again, its head message in place. False when the lease had moved on. */
@@ -633,6 +664,10 @@ export class Outbound {
 
   release(lease: Lease, nowMs: number): Promise<boolean> {
     return this.#parts[lease.partition]!.release(lease, nowMs);
+  }
+
+  renew(lease: Lease, untilMs: number): Promise<boolean> {
+    return this.#parts[lease.partition]!.renew(lease, untilMs);
   }
 
   replay(id: string, nowMs: number): Promise<ReplayResult> {

@@ -72,7 +72,9 @@ export async function handleMessages(sim: Simulator, req: IncomingMessage, res: 
   });
 
   if (knobs.latencyMs > 0) await sim.timers.sleep(knobs.latencyMs);
-  sim.accepted({ wamid, to, type }, failLater);
+  // Cloud returns the sender's biz_opaque_callback_data in every status of the message (a string, ≤ 512 chars).
+  const opaque = cloud && typeof body.biz_opaque_callback_data === 'string' ? body.biz_opaque_callback_data : undefined;
+  sim.accepted({ wamid, to, type, ...(opaque === undefined ? {} : { opaque }) }, failLater);
   if (record.answer === 'pending' && (res.destroyed || req.socket.destroyed)) {
     record.answer = 'client-gone'; // closed before the listeners above could see it
     sim.log.countClientGone();

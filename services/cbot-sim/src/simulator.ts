@@ -144,9 +144,10 @@ export class Simulator {
   /**
    * Schedules sent/delivered/read callbacks for an accepted message, when enabled and a webhook is set;
    * with `failedCode`, one `failed` status callback carrying that WhatsApp code instead (whatever the
-   * statusCallbacks knob: it was asked for), after the first status delay.
+   * statusCallbacks knob: it was asked for), after the first status delay. Cloud statuses carry the
+   * send's `opaque` (biz_opaque_callback_data).
    */
-  accepted(message: { wamid: string; to: string; type: string }, failedCode?: number): void {
+  accepted(message: { wamid: string; to: string; type: string; opaque?: string }, failedCode?: number): void {
     const knobs = this.#knobs;
     if (failedCode !== undefined) {
       if (!this.#webhook || this.timers.closed) return;

@@ -11,6 +11,8 @@ export interface StatusPayloadInput {
   /** Unix seconds when the conversation window closes (sent only). */
   expiresAt: number;
   category: string;
+  /** Cloud: the send's `biz_opaque_callback_data`, returned in each of its statuses. */
+  opaque?: string;
   /** Cloud's pricing object (`pricing_model` PMP with `type`) instead of On-Premises' (CBP, no type). */
   cloud?: boolean;
 }
@@ -27,6 +29,7 @@ export function statusPayload(input: StatusPayloadInput): { statuses: Array<Reco
     status: input.status,
     timestamp: String(input.timestamp),
   };
+  if (input.opaque !== undefined) status.biz_opaque_callback_data = input.opaque;
   if (input.status !== 'read') {
     status.conversation = {
       id: input.conversationId,

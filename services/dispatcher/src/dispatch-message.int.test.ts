@@ -51,7 +51,7 @@ describe('sendLeased', () => {
     const d = deps(uniquePrefix());
     await d.outbound.accept({ id: 'm1', to: '905550001', type: 'text', caller: 'crm', priority: 'normal', nowMs: Date.now(), body: body('905550001') });
     const [lease] = (await d.outbound.claim(1, Date.now(), CLAIM)).leases;
-    await sendLeased(d, lease!, Date.now() + 5_000);
+    await sendLeased(d, lease!, Date.now() + 5_000, { leaseMs: 30_000 });
     const rec = await d.store.get('m1');
     expect(rec?.status).toBe('sent');
     expect(sim.received().some((m) => m.wamid === rec?.cbotMessageId)).toBe(true);
@@ -62,7 +62,7 @@ describe('sendLeased', () => {
     sim.reset();
     await d.outbound.accept({ id: 'm2', to: '905550002', type: 'text', caller: 'crm', priority: 'normal', nowMs: Date.now(), body: body('905550002') });
     const [lease] = (await d.outbound.claim(1, Date.now(), CLAIM)).leases;
-    await sendLeased(d, lease!, Date.now() - 1);
+    await sendLeased(d, lease!, Date.now() - 1, { leaseMs: 30_000 });
     expect(sim.counters().attempts).toBe(0);
     expect((await d.store.get('m2'))?.status).toBe('sending');
     const [again] = (await d.outbound.claim(1, Date.now(), CLAIM)).leases;
@@ -116,7 +116,7 @@ describe('settling what CBOT answered: waits read back from Redis', () => {
     script();
     const [lease] = (await d.outbound.claim(1, Date.now(), CLAIM)).leases;
     const before = Date.now();
-    await sendLeased(d, lease!, Date.now() + 5_000);
+    await sendLeased(d, lease!, Date.now() + 5_000, { leaseMs: 30_000 });
     return { d, prefix, to, id, before, after: Date.now() };
   }
   const gatePttl = (prefix: string) => redis.pttl(`${prefix}:gate:pause`);
@@ -185,7 +185,7 @@ describe('settling what CBOT answered: waits read back from Redis', () => {
     expect(await gatePttl(prefix)).toBe(-2);
     const [lease] = (await d.outbound.claim(1, first!, CLAIM)).leases;
     const t = Date.now();
-    await sendLeased(d, lease!, Date.now() + 5_000);
+    await sendLeased(d, lease!, Date.now() + 5_000, { leaseMs: 30_000 });
     const second = await d.outbound.heldUntil('default', to);
     expect(second! - t).toBeGreaterThanOrEqual(12_000);
     expect(second! - t).toBeLessThan(12_000 + 1_000);

@@ -18,7 +18,7 @@ export interface FanOutDeps {
   /** Adds the event to the subscriber's queue; false when it was already there. */
   add: (sub: Subscriber, event: RelayEvent) => Promise<boolean>;
   now: () => number;
-  metrics: Pick<Metrics, 'events' | 'duplicateEvents' | 'callbackItemsOverCap' | 'messagesPriced'>;
+  metrics: Pick<Metrics, 'events' | 'duplicateEvents' | 'callbackItemsOverCap' | 'messagesPriced' | 'reconciled'>;
   log: Logger;
   /** A template.status event came in on the channel: its template list is to be reloaded. */
   templatesChanged?: (channel: string) => Promise<void>;
@@ -79,7 +79,7 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
     const media = item.type === 'message.received' ? eventMedia(item.data, channel) : undefined;
     const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel, ...(media ? { media } : {}) };
     const follow: RelayEvent[] = [];
-    const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, deps, follow) : produced;
+    const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, job.receivedAt, deps, follow) : produced;
     if (event.type === 'template.status') await deps.templatesChanged?.(channel);
     // The window and opt-outs are written before the message's event goes out: a consumer that answers
     // it at once finds the window open.
@@ -118,7 +118,7 @@ async function deliver(event: RelayEvent, channel: string, deps: FanOutDeps, res
  * channel lets it. Only the callback that moved the record to `failed` requeues it, so a redelivered
  * callback does not send it twice.
  */
-async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOutDeps, follow: RelayEvent[]): Promise<RelayEvent> {
+async function withStatusApplied(event: RelayEvent, channel: string, receivedAt: number, deps: FanOutDeps, follow: RelayEvent[]): Promise<RelayEvent> {
   const status = CbotStatus.safeParse(event.data);
   if (!status.success) return event;
   const errors = status.data['errors'];
@@ -130,7 +130,15 @@ async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOu
   const rid = status.data['recipient_id'];
   const hint = typeof rid === 'string' ? rid : undefined;
   const pricing = pricingFromStatus(status.data);
-  const { relayId, applied, pricedFor } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint, pricing);
+  // Cloud returns the send's biz_opaque_callback_data (the relay id, unless the caller set its own).
+  const bizOpaque = status.data['biz_opaque_callback_data'];
+  const opaque = typeof bizOpaque === 'string' && bizOpaque.length <= 512 ? bizOpaque : undefined;
+  const seen = { receivedAtMs: receivedAt, ...(opaque === undefined ? {} : { opaque }) };
+  const { relayId, applied, pricedFor, reconciled } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint, pricing, seen);
+  if (reconciled !== undefined) {
+    deps.metrics.reconciled.inc({ outcome: `matched_${reconciled}` });
+    deps.log.info({ relayId, wamid: status.data.id, by: reconciled }, 'a status identified a message whose answer was lost: recorded sent, not sent again');
+  }
   if (pricing !== undefined && pricedFor !== undefined) {
     deps.metrics.messagesPriced.inc({ channel, caller: pricedFor, category: pricing.category, type: pricing.type });
   }

@@ -75,7 +75,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     throw err;
   }
   const storeOpts = { prefix, recordTtlS: config.recordTtlS, partitions };
-  const workerStore = new MessageStore({ redis: workerRedis, ...storeOpts });
+  // Orphan statuses (reconciliation) must outlast a lease plus the reconcile window.
+  const orphanTtlS = Math.max(3_600, 2 * Math.ceil((config.cbot.timeoutMs + 10_000 + config.dispatch.reconcileWindowMs) / 1000));
+  const workerStore = new MessageStore({ redis: workerRedis, ...storeOpts, orphanTtlS });
   const httpStore = new MessageStore({ redis: httpRedis, ...storeOpts });
   const outboundOpts = { ...storeOpts, backlogMax: config.ingress.backlogMax, backlogMaxBytes: config.ingress.backlogMaxBytes };
   const httpOutbound = new Outbound({ redis: httpRedis, ...outboundOpts });
@@ -107,7 +109,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {
-      const [{ CbotClient }, { Dispatcher }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
+      const [{ CbotClient }, { Dispatcher, callbacksAppliedUpTo }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
       const concurrency = config.dispatch.concurrency;
       // One client per channel (its base URL, API and key); one keep-alive socket per send in flight each.
       const clients = new Map(
@@ -129,6 +131,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         concurrency,
         leaseMs: config.cbot.timeoutMs + 10_000,
         cbotTimeoutMs: config.cbot.timeoutMs,
+        reconcileWindowMs: config.dispatch.reconcileWindowMs,
+        // Statuses waiting in a fanout backlog still count: no resend until those from the window are applied.
+        callbacksAppliedUpTo: callbacksAppliedUpTo(workerRedis, `${prefix}:${queueNameFor(QueueNames.inbound, config.redis.cluster)}`, now),
         ratePerSecond: config.cbot.rateLimitPerSecond,
         channels: channels.map((ch) => ({ id: ch.id, ratePerSecond: ch.rateLimitPerSecond, windowPolicy: ch.windowPolicy ?? config.rules.windowPolicy })),
         deps: {

@@ -20,8 +20,9 @@ export const dispatcherSigkill: Scenario = {
   inboundPerS: 5,
   // Scheduled messages join the recipients' queues; a 300-message campaign is canceled mid-run, between kills.
   schedule: { ratePerS: 5, campaign: 300, cancelAfterMs: 15_000 },
-  // A dead dispatcher's recipients come back when their leases expire (CBOT_TIMEOUT_MS + 10 s).
-  drainTimeoutMs: 90_000,
+  // A dead dispatcher's recipients come back when their leases expire (CBOT_TIMEOUT_MS + 10 s); one it
+  // had claimed but not sent waits RECONCILE_WINDOW_S (30 s) more, then its recipient's backlog drains.
+  drainTimeoutMs: 120_000,
   async inject(ctx) {
     const { cluster } = ctx;
     await sleep(3_000);
@@ -36,7 +37,8 @@ export const dispatcherSigkill: Scenario = {
     await sleep(3_000);
   },
   async verify(ctx) {
+    const reconciled = ctx.cluster.grep('recorded sent, not sent again').length;
     const resends = await ctx.cluster.store.ambiguousResends();
-    ctx.note(`relay counted ${resends} resends after a possibly lost answer (kills that hit a send in flight)`);
+    ctx.note(`${reconciled} messages whose answer died with a killed dispatcher reconciled from their status, ${resends} resent after the window`);
   },
 };

@@ -23,6 +23,7 @@ local function kwamid(w) return cb .. ':wamid:' .. w end
 local function kwpend(w) return cb .. ':wpend:' .. w end
 local function kwindow(to) return cb .. ':o:w:' .. to end
 local function kwtrack() return cb .. ':o:wtrack' end
+local function korph(to) return cb .. ':o:orph:' .. to end
 -- PartitionKeys
 local function krec(id) return base .. ':msg:' .. id end
 local function idOfRec(rec) return string.sub(rec, #base + 6) end
