@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { AcceptComparison } from './accept-phase.js';
+import type { CancelResult } from './cancel-phase.js';
 import type { ClusterRun } from './cluster-phase.js';
 import type { DispatchRun, IdleRun } from './dispatch-phase.js';
 import type { Interference } from './interference.js';
@@ -23,6 +24,8 @@ export const TARGETS = {
   acceptToCbotRatePerS: 500,
   rssBytesPerProcess: 120 * 1024 * 1024,
   redisBytesPerMessage: 1024,
+  /** Issue 21: POST /v1/messages/cancel on a 100,000-message tag answers within 10 s. */
+  cancelTagMs: 10_000,
   /** A 100 MB media upload and download through the relay, against the same bytes sent to the simulator directly. */
   mediaThroughputRatio: 0.8,
   mediaRssOverIdleBytes: 30 * 1024 * 1024,
@@ -35,6 +38,8 @@ export interface BenchResults {
   sendApi: AcceptComparison | undefined;
   webhook: AcceptComparison | undefined;
   memory: MemoryResult | undefined;
+  /** POST /v1/messages/cancel on a 100k-message tag. */
+  cancel: CancelResult | undefined;
   media: MediaResult | undefined;
   idle: IdleRun | undefined;
   dispatch: DispatchRun[];
@@ -179,6 +184,15 @@ export function tabulate(r: Omit<BenchResults, 'verdicts'>): { rows: Row[]; verd
       `${Math.round(r.memory.bytesPerMessage)} B (${Object.entries(r.memory.breakdown).filter(([, b]) => b > 0).map(([k, b]) => `${k} ${b}`).join(', ')})`,
       `≤ ${TARGETS.redisBytesPerMessage} B`,
       verdict(v.redisBytesPerMessage),
+    ]);
+  }
+  if (r.cancel) {
+    v.cancelTag = r.cancel.cancelMs <= TARGETS.cancelTagMs && r.cancel.canceled === r.cancel.messages && r.cancel.backlogAfter === 0;
+    rows.push([
+      `cancel by tag (${r.cancel.messages.toLocaleString('en-US')} queued)`,
+      `${(r.cancel.cancelMs / 1000).toFixed(2)} s (Redis CPU ${(r.cancel.redisCpuMs / 1000).toFixed(2)} s), ${r.cancel.canceled.toLocaleString('en-US')} canceled, ${r.cancel.backlogAfter} left open${flag('cancel')}`,
+      `≤ ${TARGETS.cancelTagMs / 1000} s, all`,
+      verdict(v.cancelTag),
     ]);
   }
   return { rows, verdicts: v };

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { AcceptComparison } from './accept-phase.js';
 import { compareAccept } from './accept-phase.js';
+import type { CancelResult } from './cancel-phase.js';
+import { measureCancel } from './cancel-phase.js';
 import type { DispatchRun } from './dispatch-phase.js';
 import type { IdleRun } from './dispatch-phase.js';
 import { expectedDrain, measureDispatch, measureIdle, preload, topUp } from './dispatch-phase.js';
@@ -120,6 +122,13 @@ async function main(): Promise<void> {
       );
       rss.sample('campaign', always);
     }
+    let cancel: CancelResult | undefined;
+    if (s.phases.has('cancel')) {
+      log('\ncancel by tag (no dispatcher running, empty Redis):');
+      await redis.flushall();
+      cancel = await phase('cancel', () => measureCancel({ redis, ingressUrl: ingress.url, count: s.cancelMessages, connections: s.connections, log }));
+      await redis.flushall();
+    }
 
     let media: MediaResult | undefined;
     if (s.phases.has('media')) {
@@ -195,7 +204,7 @@ async function main(): Promise<void> {
     const redisStats = await redisHealth(redis);
     log(`\nRedis over the run: ${JSON.stringify(redisStats)}`);
 
-    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, campaign, media, idle, dispatch, fairness, cluster, latency, replication, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
+    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, cancel, campaign, media, idle, dispatch, fairness, cluster, latency, replication, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
     const { rows, verdicts } = tabulate(partial);
     log(`\n${markdownTable(rows)}\n`);
     const failed = Object.entries(verdicts).filter(([, ok]) => !ok).map(([k]) => k);

@@ -1,4 +1,4 @@
-export const PHASES = ['accept', 'webhook', 'memory', 'media', 'dispatch', 'cluster', 'latency', 'replication', 'campaign'] as const;
+export const PHASES = ['accept', 'webhook', 'memory', 'cancel', 'media', 'dispatch', 'cluster', 'latency', 'replication', 'campaign'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /**
@@ -25,6 +25,7 @@ export interface Settings {
   acceptDurationS: number;
   memoryMessages: number;
   campaignMessages: number;
+  cancelMessages: number;
   dispatchWarmS: number;
   dispatchWindowS: number;
   latencyWarmS: number;
@@ -68,6 +69,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     acceptDurationS: 8,
     memoryMessages: 100_000,
     campaignMessages: Number(env.BENCH_CAMPAIGN_MESSAGES ?? 200_000),
+    cancelMessages: 100_000,
     dispatchWarmS: 2,
     dispatchWindowS: 8,
     latencyWarmS: 1,

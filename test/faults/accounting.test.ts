@@ -9,11 +9,12 @@ const accepted = (recipient: number, seqs: number[]): Accepted[] =>
   seqs.map((seq) => ({ recipient, seq, text: `r${recipient}-${seq}`, relayId: `id-r${recipient}-${seq}`, acceptedAt: 0 }));
 
 /**
- * What CBOT got, in order, one copy a second from T0; `text@lost` marks a copy whose answer the
- * simulator saw go missing.
+ * What CBOT got, in order, one copy a second from T0 (copy i has wamid `w<i>`); `text@lost` marks a
+ * copy whose answer the simulator saw go missing. `statusAt` maps a copy's index to the second at
+ * which a status callback for it reached the relay (none: never).
  */
 const T0 = Date.parse('2026-01-01T00:00:00Z');
-const received = (...texts: string[]): Pick<CbotSim, 'received'> => ({
+const received = (texts: string[], statusAt: Record<number, number> = {}): Pick<CbotSim, 'received' | 'callbacks'> => ({
   received: () =>
     texts.map((t, i) => {
       const [body, fate] = t.split('@');
@@ -22,6 +23,11 @@ const received = (...texts: string[]): Pick<CbotSim, 'received'> => ({
         answer: fate === 'lost' ? 'client-gone' : 'written',
       } as unknown as SimReceivedMessage;
     }),
+  callbacks: () =>
+    Object.entries(statusAt).map(([i, s]) => ({
+      id: `cb${i}`, kind: 'status', payload: { statuses: [{ id: `w${i}`, status: 'sent' }] }, createdAt: '', attempts: 1, lastStatus: 200,
+      deliveries: [{ attempts: 1, status: 200, state: 'delivered', deliveredAt: new Date(T0 + s * 1000).toISOString() }],
+    }) as SimCallbackLog),
 });
 
 const store = (resends: Record<string, number> = {}) => ({
@@ -30,15 +36,11 @@ const store = (resends: Record<string, number> = {}) => ({
   ambiguousResends: async () => Object.values(resends).reduce((a, b) => a + b, 0),
 });
 
-const noKills = { dispatcherKills: [], inFlightMaxMs: 7_000 };
-/** A dispatcher SIGKILL 20–50 ms after the copy received at second `i`. */
-const killAfter = (i: number) => ({ dispatcherKills: [{ fromMs: T0 + i * 1000 + 20, toMs: T0 + i * 1000 + 50 }], inFlightMaxMs: 7_000 });
-const kills = killAfter(0);
 const firstWord = (lines: string[]) => lines.map((d) => d.split(' ')[0]);
 
 describe('countOutbound', () => {
   it('counts a message CBOT never got as lost', async () => {
-    const o = await countOutbound([accepted(0, [0, 1, 2])], received('r0-0', 'r0-2'), store(), noKills);
+    const o = await countOutbound([accepted(0, [0, 1, 2])], received(['r0-0', 'r0-2']), store());
     expect(o.lost).toHaveLength(1);
     expect(o.lost[0]).toMatch(/^r0-1 /);
     expect(o.delivered).toBe(2);
@@ -46,58 +48,47 @@ describe('countOutbound', () => {
   });
 
   it('passes a clean run', async () => {
-    const o = await countOutbound([accepted(0, [0, 1]), accepted(1, [0])], received('r0-0', 'r1-0', 'r0-1'), store(), noKills);
+    const o = await countOutbound([accepted(0, [0, 1]), accepted(1, [0])], received(['r0-0', 'r1-0', 'r0-1']), store());
     expect(outboundFailures(o)).toEqual([]);
   });
 
-  it('fails a scenario without kills on a double send the relay counted but whose answer CBOT wrote', async () => {
-    // The relay says "my answer was lost, I resent" but the simulator wrote both answers in full:
-    // without a killed dispatcher nothing could have lost it on the way, so this is a real double send.
-    const o = await countOutbound([accepted(0, [0, 1])], received('r0-0', 'r0-1', 'r0-1'), store({ 'id-r0-1': 1 }), noKills);
-    expect(firstWord(o.dupUnexplained)).toEqual(['r0-1']);
-    expect(o.dupAmbiguous).toEqual([]);
-    expect(outboundFailures(o)).toEqual([expect.stringMatching(/^1 unexplained duplicate sends, e\.g\. r0-1 ×2/)]);
-  });
-
-  it('fails a double send the relay did not count, even when CBOT lost the answer and dispatchers were killed', async () => {
-    const o = await countOutbound([accepted(0, [0])], received('r0-0@lost', 'r0-0'), store(), kills);
+  it('fails a double send the relay did not count, even when CBOT lost the answer and no status came', async () => {
+    const o = await countOutbound([accepted(0, [0])], received(['r0-0@lost', 'r0-0']), store());
     expect(firstWord(o.dupUnexplained)).toEqual(['r0-0']);
     expect(outboundFailures(o)).toHaveLength(1);
   });
 
-  it('allows one extra copy per counted resend, no more', async () => {
-    // Three copies, both lost answers seen by CBOT, but the relay counted one resend: one copy too many.
-    const o = await countOutbound([accepted(0, [0])], received('r0-0@lost', 'r0-0@lost', 'r0-0'), store({ 'id-r0-0': 1 }), kills);
-    expect(firstWord(o.dupUnexplained)).toEqual(['r0-0']);
-  });
-
-  it('allows a counted resend after an answer CBOT saw lost, in any scenario', async () => {
-    const o = await countOutbound([accepted(0, [0, 1])], received('r0-0', 'r0-1@lost', 'r0-1'), store({ 'id-r0-1': 1 }), noKills);
-    expect(firstWord(o.dupAmbiguous)).toEqual(['r0-1']);
-    expect(o.answersLost).toEqual({ dropped: 0, clientGone: 1 });
-    expect(outboundFailures(o)).toEqual([]);
-  });
-
-  it('allows a counted resend CBOT could not see lost only when a dispatcher was killed while it was in flight', async () => {
-    const twice = () => received('r0-0', 'r0-1', 'r0-1');
-    const resent = store({ 'id-r0-1': 1 });
-    const o = await countOutbound([accepted(0, [0, 1])], twice(), resent, killAfter(1));
-    expect(firstWord(o.dupKillWindow)).toEqual(['r0-1']);
-    expect(o.dupUnexplained).toEqual([]);
-    expect(outboundFailures(o)).toEqual([]);
-    // The same double send with the kill a minute later (or before the copy arrived) is not explained by it.
-    for (const k of [killAfter(61), { dispatcherKills: [{ fromMs: T0, toMs: T0 + 500 }], inFlightMaxMs: 7_000 }]) {
-      const late = await countOutbound([accepted(0, [0, 1])], twice(), resent, k);
-      expect(firstWord(late.dupUnexplained)).toEqual(['r0-1']);
+  it('fails a counted resend sent after a status of the first copy reached the relay, whatever happened to its answer', async () => {
+    // The answer was lost (a killed dispatcher, a client that hung up): the status callback at second 0.5
+    // identified the message before the resend at second 1, so the resend is a real double message.
+    for (const first of ['r0-0', 'r0-0@lost']) {
+      const o = await countOutbound([accepted(0, [0])], received([first, 'r0-0'], { 0: 0.5 }), store({ 'id-r0-0': 1 }));
+      expect(firstWord(o.dupUnexplained)).toEqual(['r0-0']);
+      expect(o.dupUnexplained[0]).toMatch(/a status of w0 reached the relay 500 ms before the copy w1 was sent/);
+      expect(outboundFailures(o)).toEqual([expect.stringMatching(/^1 unexplained duplicate sends, e\.g\. r0-0 ×2/)]);
     }
+  });
+
+  it('allows a counted resend in the residual window: no status of an earlier copy had reached the relay', async () => {
+    // No status at all, or one that reached the relay only after the resend was sent.
+    for (const statusAt of [{}, { 1: 2.5 }] as Record<number, number>[]) {
+      const o = await countOutbound([accepted(0, [0, 1])], received(['r0-0', 'r0-1@lost', 'r0-1'], statusAt), store({ 'id-r0-1': 1 }));
+      expect(firstWord(o.dupResidual)).toEqual(['r0-1']);
+      expect(o.dupUnexplained).toEqual([]);
+      expect(outboundFailures(o)).toEqual([]);
+    }
+  });
+
+  it('allows one extra copy per counted resend, no more', async () => {
+    const o = await countOutbound([accepted(0, [0])], received(['r0-0@lost', 'r0-0@lost', 'r0-0']), store({ 'id-r0-0': 1 }));
+    expect(firstWord(o.dupUnexplained)).toEqual(['r0-0']);
   });
 
   it('counts adjacent inversions per recipient, a late resend included', async () => {
     const o = await countOutbound(
       [accepted(0, [0, 1, 2]), accepted(1, [0, 1])],
-      received('r0-0', 'r1-1', 'r0-2', 'r1-0', 'r0-1', 'r0-2'),
+      received(['r0-0', 'r1-1', 'r0-2', 'r1-0', 'r0-1', 'r0-2']),
       store(),
-      noKills,
     );
     expect(o.outOfOrderPairs).toBe(2); // r0: 0,2,1,2 → one; r1: 1,0 → one
     expect(o.outOfOrderRecipients).toBe(2);

@@ -1,4 +1,4 @@
-import type { CbotSim, SimReceivedMessage } from '@cbot-relay/cbot-sim';
+import type { CbotSim } from '@cbot-relay/cbot-sim';
 import type { MessageStore } from '@cbot-relay/records';
 import { callbackKeys } from './event-key.js';
 import type { Accepted } from './load-driver.js';
@@ -10,16 +10,13 @@ export interface OutboundCounts {
   /** Accepted messages CBOT received at least once. */
   delivered: number;
   lost: string[];
-  /** Extra copies nothing explains (see countOutbound): must be 0. */
+  /** Extra copies the documented residual window does not allow (see countOutbound): must be 0. */
   dupUnexplained: string[];
-  /** Extra copies each of which follows a copy whose answer the simulator knows was lost, and the relay counted. */
-  dupAmbiguous: string[];
   /**
-   * Extra copies the relay counted as resends but the simulator wrote every answer for, each matched
-   * by a copy received while a dispatcher SIGKILL could still cut its answer off (it died after the
-   * answer was written and before it was recorded): allowed, reported.
+   * Extra copies the relay counted as resends, each sent while no status callback of any earlier copy
+   * had reached the relay: the residual window of reconciliation (docs/resilience.md) — allowed, reported.
    */
-  dupKillWindow: string[];
+  dupResidual: string[];
   /** Adjacent pairs, per recipient, in which CBOT got a later-accepted message before an earlier one. */
   outOfOrderPairs: number;
   outOfOrderRecipients: number;
@@ -36,42 +33,47 @@ export interface OutboundCounts {
   finalStatus: Record<string, number>;
 }
 
-export interface OutboundScenario {
-  /** Dispatcher SIGKILLs: from when the signal went to when the process was gone (epoch ms). */
-  dispatcherKills: readonly { fromMs: number; toMs: number }[];
-  /**
-   * How long before a kill a copy CBOT received can still have had its answer unrecorded: the
-   * dispatchers' CBOT_TIMEOUT_MS (the longest a send waits for its answer) plus time to record it.
-   */
-  inFlightMaxMs: number;
-}
-
 const TEXT = /^r(\d+)-(\d+)$/;
 const textOf = (body: Record<string, unknown>) => (body.text as { body?: unknown } | undefined)?.body;
-const answerLost = (m: Pick<SimReceivedMessage, 'answer'>) => m.answer === 'dropped' || m.answer === 'client-gone';
+
+/** When a status callback for each wamid first reached the relay (its webhook answered 200), epoch ms. */
+export function statusReachedRelay(sim: Pick<CbotSim, 'callbacks'>): Map<string, number> {
+  const at = new Map<string, number>();
+  for (const c of sim.callbacks()) {
+    if (c.kind !== 'status') continue;
+    const delivered = c.deliveries.map((d) => (d.deliveredAt === undefined ? Number.NaN : Date.parse(d.deliveredAt))).filter((t) => !Number.isNaN(t));
+    if (delivered.length === 0) continue;
+    const first = Math.min(...delivered);
+    for (const wamid of statusWamids(c.payload)) at.set(wamid, Math.min(at.get(wamid) ?? Number.POSITIVE_INFINITY, first));
+  }
+  return at;
+}
+
+function statusWamids(payload: unknown): string[] {
+  const p = payload as { statuses?: { id?: unknown }[]; entry?: { changes?: { value?: { statuses?: { id?: unknown }[] } }[] }[] };
+  const lists = [p.statuses ?? [], ...(p.entry ?? []).flatMap((e) => (e.changes ?? []).map((c) => c.value?.statuses ?? []))];
+  return lists.flat().map((s) => s.id).filter((id): id is string => typeof id === 'string');
+}
 
 /**
  * Compares what the callers got 202 for with what CBOT (the simulator) received, in order.
  *
- * A message CBOT got n times has n − 1 extra copies. The contract allows a second send only after
- * CBOT's answer to the first was lost, and the relay must count it, so the extra copies must be
- * (a) at most the resends the relay counted for that message, and (b) at most the copies whose answer
- * the simulator itself saw go missing (dropped on purpose, or the client hung up before it was
- * written). (b) is the simulator's own evidence, independent of the relay. Only a killed dispatcher
- * can lose an answer unseen (written, then its reader died), so (b) also accepts a copy CBOT received
- * within `inFlightMaxMs` before a dispatcher kill ended — in a scenario without kills, none.
+ * A message CBOT got n times has n − 1 extra copies. With no excuses but the documented residual
+ * window of reconciliation (docs/resilience.md): an attempt whose answer was lost is resent only when
+ * no status identified it within RECONCILE_WINDOW_S, so each extra copy must be (a) a resend the
+ * relay counted (at most its `resends` for that message) and (b) sent while no status callback of any
+ * earlier copy had reached the relay — the simulator's own evidence (the time its webhook answered
+ * 200), independent of the relay. A lost answer (dropped on purpose, a client that hung up, a killed
+ * or frozen dispatcher) no longer excuses anything by itself: its status identifies the message.
  */
 export async function countOutbound(
   accepted: Accepted[][],
-  sim: Pick<CbotSim, 'received'>,
+  sim: Pick<CbotSim, 'received' | 'callbacks'>,
   store: Pick<MessageStore, 'status' | 'resends' | 'ambiguousResends'>,
-  scenario: OutboundScenario,
 ): Promise<OutboundCounts> {
   const times = new Map<string, number>();
-  const lostAnswers = new Map<string, number>();
-  const killWindowCopies = new Map<string, number>();
-  const inKillWindow = (receivedAtMs: number) =>
-    scenario.dispatcherKills.some((k) => receivedAtMs >= k.fromMs - scenario.inFlightMaxMs && receivedAtMs <= k.toMs);
+  const copiesOf = new Map<string, { wamid: string; atMs: number }[]>();
+  const statusAt = statusReachedRelay(sim);
   const seqsOf = new Map<number, number[]>();
   const answersLost = { dropped: 0, clientGone: 0 };
   for (const m of sim.received()) {
@@ -81,8 +83,7 @@ export async function countOutbound(
     const match = typeof text === 'string' ? TEXT.exec(text) : null;
     if (!match || typeof text !== 'string') continue;
     times.set(text, (times.get(text) ?? 0) + 1);
-    if (answerLost(m)) lostAnswers.set(text, (lostAnswers.get(text) ?? 0) + 1);
-    else if (inKillWindow(Date.parse(m.receivedAt))) killWindowCopies.set(text, (killWindowCopies.get(text) ?? 0) + 1);
+    copiesOf.set(text, [...(copiesOf.get(text) ?? []), { wamid: m.wamid, atMs: Date.parse(m.receivedAt) }]);
     const r = Number(match[1]);
     const seqs = seqsOf.get(r) ?? [];
     seqs.push(Number(match[2]));
@@ -91,7 +92,7 @@ export async function countOutbound(
   const all = accepted.flat();
   const known = new Set(all.map((a) => a.text));
   const out: OutboundCounts = {
-    accepted: all.length, delivered: 0, lost: [], dupUnexplained: [], dupAmbiguous: [], dupKillWindow: [],
+    accepted: all.length, delivered: 0, lost: [], dupUnexplained: [], dupResidual: [],
     outOfOrderPairs: 0, outOfOrderRecipients: 0,
     extra: [...times.keys()].filter((t) => !known.has(t)).length,
     relayAmbiguousResends: await store.ambiguousResends(),
@@ -107,13 +108,18 @@ export async function countOutbound(
     if (n > 1) {
       const extra = n - 1;
       const resends = await store.resends(a.relayId);
-      const simLost = lostAnswers.get(a.text) ?? 0;
-      const nearKill = killWindowCopies.get(a.text) ?? 0;
-      const line = `${a.text} ×${n} (${a.relayId}, relay resends ${resends}, answers lost at CBOT ${simLost}, copies just before a kill ${nearKill})`;
+      const copies = copiesOf.get(a.text) ?? [];
+      const line = `${a.text} ×${n} (${a.relayId}, relay resends ${resends})`;
+      // The first later copy sent after a status of an earlier copy had reached the relay.
+      const early = copies.slice(1).flatMap((c, k) =>
+        copies.slice(0, k + 1).flatMap((e) => {
+          const s = statusAt.get(e.wamid);
+          return s !== undefined && s <= c.atMs ? [`a status of ${e.wamid} reached the relay ${c.atMs - s} ms before the copy ${c.wamid} was sent`] : [];
+        }),
+      );
       if (extra > resends) out.dupUnexplained.push(`${line}: sent again without a counted resend`);
-      else if (extra <= simLost) out.dupAmbiguous.push(line);
-      else if (extra <= simLost + nearKill) out.dupKillWindow.push(line);
-      else out.dupUnexplained.push(`${line}: CBOT wrote the answers and no dispatcher was killed while they were in flight`);
+      else if (early.length > 0) out.dupUnexplained.push(`${line}: ${early[0]}`);
+      else out.dupResidual.push(`${line}: no status of an earlier copy had reached the relay`);
     }
   }
   // Acceptance order per recipient is seq order (each waits for the previous 202). Every copy counts:

@@ -44,8 +44,6 @@ export interface Started {
 export class Cluster {
   readonly live: Record<Role, RelayProcess[]> = { ingress: [], dispatcher: [], fanout: [] };
   readonly started: Started[] = [];
-  /** When each dispatcher SIGKILL was sent and when the process was gone (epoch ms, the simulator's clock). */
-  readonly dispatcherKills: { fromMs: number; toMs: number }[] = [];
   readonly #pending = new Set<Promise<RelayProcess>>();
   readonly #exited = new Map<RelayProcess, number | null>();
 
@@ -143,10 +141,7 @@ export class Cluster {
     const proc = this.live[role][index];
     if (!proc) throw new Error(`no live ${role} #${index}`);
     this.live[role].splice(index, 1);
-    const fromMs = Date.now();
-    const code = await proc.stop(signal);
-    if (role === 'dispatcher' && signal === 'SIGKILL') this.dispatcherKills.push({ fromMs, toMs: Date.now() });
-    return code;
+    return proc.stop(signal);
   }
 
   /** Live processes (never sent a signal by the suite) that exited by themselves: a crash. */

@@ -14,13 +14,14 @@ export interface DrainResult {
 /**
  * Waits, bounded, until the relay has nothing left to do: CBOT has every accepted message, the
  * simulator has no callback left to retry, both subscribers have every expected event, and no relay
- * queue holds an open job. Then it waits `quietMs` more so a late duplicate would still be counted.
+ * queue holds an open job (and whatever `extra` still names, e.g. scheduled messages not yet at CBOT).
+ * Then it waits `quietMs` more so a late duplicate would still be counted.
  */
-export async function drain(c: Cluster, load: LoadDriver, queues: RelayQueues, timeoutMs: number, quietMs = 2_000): Promise<DrainResult> {
+export async function drain(c: Cluster, load: LoadDriver, queues: RelayQueues, timeoutMs: number, quietMs = 2_000, extra: () => string[] = () => []): Promise<DrainResult> {
   const started = Date.now();
   let pending: string[] = [];
   while (Date.now() - started < timeoutMs) {
-    pending = await whatIsPending(c, load, queues);
+    pending = [...(await whatIsPending(c, load, queues)), ...extra()];
     if (pending.length === 0) {
       await sleep(quietMs);
       return { drained: true, ms: Date.now() - started, pending };

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { ScenarioResult } from './scenario.js';
 
 const HEADER = [
-  'scenario', 'accepted', 'delivered', 'lost', 'dup (unexplained)', 'dup (answer lost)', 'dup (kill)', 'out-of-order',
+  'scenario', 'accepted', 'delivered', 'lost', 'dup (unexplained)', 'dup (residual)', 'out-of-order',
   'events expected', 'events delivered', 'events lost', 'event dups', 'push redeliveries', 'result',
 ];
 
@@ -17,8 +17,7 @@ function row(r: ScenarioResult): string[] {
     n(o?.delivered),
     n(o?.lost.length),
     n(o?.dupUnexplained.length),
-    n(o?.dupAmbiguous.length),
-    n(o?.dupKillWindow.length),
+    n(o?.dupResidual.length),
     n(o?.outOfOrderPairs),
     n(i && i.expectedKeys * 2),
     n(i && i.queue.delivered + i.http.delivered),
@@ -37,10 +36,10 @@ export function table(results: ScenarioResult[]): string {
 }
 
 export const LEGEND = [
-  'lost: accepted (202) but never received by CBOT. Duplicates: each extra copy must be a resend the relay counted',
-  '(store.resends) and follow an answer CBOT saw lost (dup (answer lost): dropped, or the client hung up first);',
-  'dup (kill): counted by the relay, answer written by CBOT just before a dispatcher SIGKILL (its reader died',
-  'before recording it). Anything else is unexplained and fails the scenario.',
+  'lost: accepted (202) but never received by CBOT. Duplicates: an extra copy is allowed only in the documented',
+  'residual window of reconciliation (dup (residual)): a resend the relay counted (store.resends), sent while no',
+  'status callback of an earlier copy had reached the relay. Anything else is unexplained and fails the scenario —',
+  'a lost answer (dropped, client gone, dispatcher killed or frozen) excuses nothing by itself.',
   'out-of-order: adjacent pairs, per recipient, where CBOT got a later-accepted message before an earlier one.',
   'events: per (event, subscriber) over the queue and the HTTP subscriber; event dups: one CBOT message/status',
   'under two event ids (or one event run twice); push redeliveries: the same webhook-id acknowledged again',

@@ -21,6 +21,7 @@ export const CLIENT_TYPES = [
   'SendAccepted',
   'BatchRequest',
   'BatchResponse',
+  'CancelTagResult',
   'Message',
   'Attempt',
   'HistoryEntry',
@@ -33,6 +34,9 @@ export const CLIENT_TYPES = [
   'Recipient',
   'OptOut',
   'OptOutList',
+  'Channel',
+  'ChannelList',
+  'ChannelPauseRequest',
   'MediaUploaded',
 ];
 

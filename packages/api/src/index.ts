@@ -1,3 +1,5 @@
+export { CHANNEL_PAUSE_MAX_S, ChannelList, ChannelPauseRequest, ChannelView, channelView } from './channels.js';
+export type { ChannelInfo } from './channels.js';
 export { DeadLetterList, EventDeadLetter, MessageDeadLetter, ReplayAccepted, ReplayManyRequest, ReplayManyResult } from './dead-letters.js';
 export { ERROR_CODES, ErrorBody, ErrorDetail, codesFor } from './errors.js';
 export type { ErrorCode } from './errors.js';
@@ -18,17 +20,22 @@ export {
   BatchRequest,
   BatchResponse,
   BatchResult,
+  CancelTagRequest,
+  CancelTagResult,
   ChannelId,
   ExpiresIn,
   Fallback,
   IdempotencyKey,
   MAX_EXPIRES_IN_S,
+  MAX_SEND_AHEAD_S,
   Priority,
   RelayId,
   SEND_VARIANTS,
   SendAccepted,
+  SendAt,
   SendRequest,
   WindowState,
+  Tag,
 } from './send.js';
 export { secretFingerprint, subscriberView } from './subscriber-view.js';
 export {

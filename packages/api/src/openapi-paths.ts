@@ -30,10 +30,10 @@ function sendPaths(): Json {
           'recipient whose customer-service window is closed is 422 under WINDOW_POLICY `enforce` unless it has a `fallback` ' +
           '(then the 202 is for the fallback template); a recipient who opted out is 422.',
         security: bearer('ApiKey'),
-        parameters: [p('IdempotencyKey'), p('Priority'), p('ExpiresIn')],
+        parameters: [p('IdempotencyKey'), p('Priority'), p('ExpiresIn'), p('SendAt'), p('Tag')],
         requestBody: jsonRequest('SendRequest'),
         responses: {
-          '202': jsonBody('SendAccepted', 'Accepted: durable in Redis', SEND_HEADERS),
+          '202': jsonBody('SendAccepted', 'Accepted: durable in Redis (`scheduled` when X-Relay-Send-At is ahead)', SEND_HEADERS),
           ...errors([...READ_BODY, ...AUTH, 403, 408, 409, 422, 429, ...ALWAYS], undefined),
         },
       },
@@ -43,7 +43,7 @@ function sendPaths(): Json {
         summary: "List the caller's messages, newest first",
         description: "An admin key sees every caller's messages. Pages follow `nextCursor`.",
         security: [...bearer('ApiKey'), ...bearer('AdminKey')],
-        parameters: ['to', 'status', 'since', 'until', 'limit', 'cursor'].map((n) => p(`List_${n}`)),
+        parameters: ['to', 'status', 'tag', 'since', 'until', 'limit', 'cursor'].map((n) => p(`List_${n}`)),
         responses: { '200': jsonBody('MessageList', 'A page of messages'), ...errors([400, ...AUTH, ...ALWAYS], ['invalid_query', 'invalid_header', 'unauthorized', 'internal', 'unavailable']) },
       },
     },
@@ -55,11 +55,12 @@ function sendPaths(): Json {
         description:
           `1 to ${BATCH_MAX} items in a body of at most ${BATCH_MAX_BODY_BYTES / 1024 / 1024} MiB, each item also at most ` +
           'INGRESS_MAX_BODY_BYTES. Each item is validated and made durable or refused on its own, with the error body a single ' +
-          'send would get; results come in item order. X-Relay-Priority and X-Relay-Expires-In apply to every item; each item ' +
-          'may carry its own `idempotencyKey` (an Idempotency-Key header is 400 `invalid_header`). A body that is not a batch ' +
+          'send would get; results come in item order. X-Relay-Priority, X-Relay-Expires-In, X-Relay-Send-At and X-Relay-Tag apply ' +
+          'to every item; each item may carry its own `idempotencyKey`, `sendAt` and `tag` (over the headers; an Idempotency-Key ' +
+          'header is 400 `invalid_header`). A body that is not a batch ' +
           'is 400 `invalid_request`; 503 only when Redis refused every item.',
         security: bearer('ApiKey'),
-        parameters: [p('Priority'), p('ExpiresIn')],
+        parameters: [p('Priority'), p('ExpiresIn'), p('SendAt'), p('Tag')],
         requestBody: jsonRequest('BatchRequest'),
         responses: {
           '207': jsonBody('BatchResponse', 'One result per item'),
@@ -79,11 +80,11 @@ function sendPaths(): Json {
           'refused on its own exactly as a batch item; a line over INGRESS_MAX_BODY_BYTES is that line\'s 413, a line that is ' +
           'not JSON its 400 `invalid_json`. At most ' + String(STREAM_MAX_LINES) + ' lines per request (the next is answered 413 ' +
           'and the request ends); at most ' + String(STREAM_IN_FLIGHT) + ' lines wait for their results, and the body is not read ' +
-          'further while the client does not read the answer. X-Relay-Priority and X-Relay-Expires-In apply to every line; an ' +
+          'further while the client does not read the answer. X-Relay-Priority, X-Relay-Expires-In, X-Relay-Send-At and X-Relay-Tag apply to every line (a line\'s own `sendAt` / `tag` as in a batch); an ' +
           'Idempotency-Key header is 400. The request counts once against the key\'s rate limit and is bounded by ' +
           'MEDIA_TIMEOUT_MS and MEDIA_IDLE_TIMEOUT_MS. Once the 200 is under way, Redis trouble is each line\'s 503.',
         security: bearer('ApiKey'),
-        parameters: [p('Priority'), p('ExpiresIn')],
+        parameters: [p('Priority'), p('ExpiresIn'), p('SendAt'), p('Tag')],
         requestBody: { required: true, content: { 'application/x-ndjson': { schema: ref('StreamLine') } } },
         responses: {
           '200': { description: 'One result per line, NDJSON, in line order', content: { 'application/x-ndjson': { schema: ref('StreamResult') } } },
@@ -100,6 +101,38 @@ function sendPaths(): Json {
         security: bearer('ApiKey'),
         parameters: [p('MessageId')],
         responses: { '200': jsonBody('Message', 'The record'), ...errors([...AUTH, 404, ...ALWAYS], ['unauthorized', 'not_found', 'internal', 'unavailable']) },
+      },
+      delete: {
+        tags: ['messages'],
+        operationId: 'cancelMessage',
+        summary: 'Cancel a message not yet handed to CBOT',
+        description:
+          'A `scheduled` or `queued` message ends `canceled` and is never sent (200 with the record). One already `sending` ' +
+          '(handed to CBOT, or waiting for a retry) or ended is 409 `not_cancelable` with its status in `details`. A caller key ' +
+          "cancels its own messages (another caller's is 404), an admin key anyone's.",
+        security: [...bearer('ApiKey'), ...bearer('AdminKey')],
+        parameters: [p('MessageId')],
+        responses: {
+          '200': jsonBody('Message', 'Canceled: the record'),
+          ...errors([...AUTH, 404, 409, ...ALWAYS], ['unauthorized', 'not_found', 'not_cancelable', 'internal', 'unavailable']),
+        },
+      },
+    },
+    '/v1/messages/cancel': {
+      post: {
+        tags: ['messages'],
+        operationId: 'cancelTag',
+        summary: 'Cancel every unsent message with a tag',
+        description:
+          'Every `scheduled` or `queued` message of the caller with this X-Relay-Tag ends `canceled`; none of them is sent after ' +
+          'the answer. Messages already `sending` are left alone and not counted. An admin key cancels every caller\'s, or ' +
+          "`caller`'s. Walked in slices of 1,000, each atomic with the dispatch.",
+        security: [...bearer('ApiKey'), ...bearer('AdminKey')],
+        requestBody: jsonRequest('CancelTagRequest'),
+        responses: {
+          '200': jsonBody('CancelTagResult', 'How many were canceled'),
+          ...errors([...READ_BODY, ...AUTH, ...ALWAYS]),
+        },
       },
     },
   };
@@ -322,6 +355,53 @@ function subscriberPaths(): Json {
   };
 }
 
+function channelPaths(): Json {
+  const admin = { tags: ['channels'], security: bearer('AdminKey') };
+  const id = [p('ChannelPathId')];
+  const plain = errors([...AUTH, 404, ...ALWAYS], ['unauthorized', 'not_found', 'internal', 'unavailable']);
+  const body = errors(
+    [400, ...AUTH, 404, 408, 413, 415, ...ALWAYS],
+    ['invalid_json', 'invalid_utf8', 'too_deep', 'invalid_request', 'request_aborted', 'bad_request', 'unauthorized', 'not_found', 'request_timeout', 'payload_too_large', 'unsupported_encoding', 'internal', 'unavailable'],
+  );
+  return {
+    '/v1/channels': {
+      get: {
+        ...admin,
+        operationId: 'listChannels',
+        summary: 'The channels (CBOT numbers): state, backlog, quality',
+        description:
+          'A channel is `paused` after a throughput throttle (130429, 80007, 4, 1015, HTTP 429: Retry-After, else 1 s doubling ' +
+          'to 60 s), after 131048 (QUALITY_PAUSE_S, doubling on a repeat within 24 h up to 24 h) or by an operator; `stopped` ' +
+          'after 368 or 131031 until an operator resumes it. Nothing queued on it fails meanwhile: the queue waits.',
+        responses: { '200': jsonBody('ChannelList', 'Every configured channel'), ...errors([...AUTH, ...ALWAYS], ['unauthorized', 'internal', 'unavailable']) },
+      },
+    },
+    '/v1/channels/{id}/pause': {
+      post: {
+        ...admin,
+        operationId: 'pauseChannel',
+        summary: 'Pause sending on a channel',
+        description:
+          'With `seconds`, until then; without (or an empty body), until `POST /v1/channels/{id}/resume`. Replaces any pause; ' +
+          'a stopped channel stays stopped (resume it). Emits `channel.paused`.',
+        parameters: id,
+        requestBody: { ...jsonRequest('ChannelPauseRequest'), required: false },
+        responses: { '200': jsonBody('Channel', 'The channel after the pause'), ...body },
+      },
+    },
+    '/v1/channels/{id}/resume': {
+      post: {
+        ...admin,
+        operationId: 'resumeChannel',
+        summary: 'Resume a paused or stopped channel',
+        description: 'Clears any pause or stop at once (every dispatcher is woken); the messages waiting go in their order. Emits `channel.resumed` when the channel was held.',
+        parameters: id,
+        responses: { '200': jsonBody('Channel', 'The channel, active'), ...plain },
+      },
+    },
+  };
+}
+
 function callbackPaths(): Json {
   const callback = (channel: boolean): Json => ({
     tags: ['callbacks'],
@@ -445,5 +525,5 @@ function recipientPaths(): Json {
 }
 
 export function paths(): Json {
-  return { ...sendPaths(), ...mediaPaths(), ...templatesUsagePaths(), ...recipientPaths(), ...deadLetterPaths(), ...subscriberPaths(), ...callbackPaths(), ...opsPaths() };
+  return { ...sendPaths(), ...mediaPaths(), ...templatesUsagePaths(), ...recipientPaths(), ...deadLetterPaths(), ...subscriberPaths(), ...channelPaths(), ...callbackPaths(), ...opsPaths() };
 }

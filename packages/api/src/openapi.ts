@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Attempt, HistoryEntry } from '@cbot-relay/records';
+import { ChannelList, ChannelPauseRequest, ChannelView } from './channels.js';
 import { DeadLetterList, ReplayAccepted, ReplayManyRequest, ReplayManyResult } from './dead-letters.js';
 import { ErrorBody } from './errors.js';
 import { Health, Readiness } from './ops.js';
@@ -8,7 +9,26 @@ import { param, ref } from './openapi-parts.js';
 import { MediaId, MediaUploaded } from './media.js';
 import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
 import { OptOut, OptOutList, OptOutListQuery, RecipientView } from './recipients.js';
-import { BatchRequest, BatchResponse, StreamLine, StreamResult, ChannelId, ExpiresIn, Fallback, IdempotencyKey, Priority, RelayId, SEND_VARIANTS, SendAccepted, SendRequest, WindowState } from './send.js';
+import {
+  BatchRequest,
+  BatchResponse,
+  StreamLine,
+  StreamResult,
+  CancelTagRequest,
+  CancelTagResult,
+  ChannelId,
+  ExpiresIn,
+  Fallback,
+  IdempotencyKey,
+  Priority,
+  RelayId,
+  SEND_VARIANTS,
+  SendAccepted,
+  SendAt,
+  SendRequest,
+  Tag,
+  WindowState,
+} from './send.js';
 import {
   CreateSubscriberRequest,
   HttpSubscriber,
@@ -46,6 +66,8 @@ function componentSchemas(): Record<string, z.ZodType> {
     BatchResponse,
     StreamLine,
     StreamResult,
+    CancelTagRequest,
+    CancelTagResult,
     Message: MessageView,
     Attempt,
     HistoryEntry,
@@ -66,6 +88,9 @@ function componentSchemas(): Record<string, z.ZodType> {
     SubscriberPatch: PatchSubscriberRequest,
     SubscriberList,
     RotateSecretRequest,
+    Channel: ChannelView,
+    ChannelList,
+    ChannelPauseRequest,
     Callback,
     CallbackAccepted,
     Event,
@@ -132,6 +157,7 @@ export function openApiDocument(): Json {
       { name: 'templates and usage', description: 'Template lists (RELAY_API_KEYS) and what messages cost (RELAY_API_KEYS, RELAY_ADMIN_KEYS)' },
       { name: 'dead letters', description: 'Failed messages and subscriber deliveries (RELAY_ADMIN_KEYS)' },
       { name: 'subscribers', description: 'Downstream subscribers (RELAY_ADMIN_KEYS)' },
+      { name: 'channels', description: 'CBOT channels (numbers): pause, stop and resume (RELAY_ADMIN_KEYS)' },
       { name: 'media', description: 'Media uploads and downloads through the channel\'s CBOT (RELAY_API_KEYS)' },
       { name: 'callbacks', description: 'CBOT webhook callbacks' },
       { name: 'operations', description: 'Health, readiness, metrics, queue UI, this description' },
@@ -191,13 +217,16 @@ export function openApiDocument(): Json {
       parameters: {
         IdempotencyKey: param('Idempotency-Key', 'header', IdempotencyKey, 'optional; see the schema'),
         Priority: param('X-Relay-Priority', 'header', Priority, 'optional, `normal` when absent'),
-        ExpiresIn: param('X-Relay-Expires-In', 'header', ExpiresIn, 'optional'),
+        ExpiresIn: param('X-Relay-Expires-In', 'header', ExpiresIn, 'optional; for a scheduled message it counts from X-Relay-Send-At'),
+        SendAt: param('X-Relay-Send-At', 'header', SendAt, 'optional; more than 30 days ahead is 400 `send_at_too_far`'),
+        Tag: param('X-Relay-Tag', 'header', Tag, 'optional'),
         MessageId: param('id', 'path', RelayId, 'the relay id'),
         SubscriberName: param('name', 'path', SubscriberName, 'the subscriber'),
         Channel: param('channel', 'path', ChannelId, 'a channel id from CHANNELS_FILE'),
         RuleChannel: param('channel', 'query', ChannelId, 'the channel; the default channel when absent'),
         OptOut_cursor: param('cursor', 'query', OptOutListQuery.shape.cursor.unwrap(), 'opaque: `nextCursor` of the previous page'),
         OptOut_limit: param('limit', 'query', z.int().min(1).max(500), 'page size, 1 to 500; 100 when absent'),
+        ChannelPathId: param('id', 'path', ChannelId, 'a channel id (`default` without CHANNELS_FILE)'),
         MediaChannel: param('channel', 'query', ChannelId, 'the channel (as a send body\'s `channel`); absent: the default channel'),
         MediaId: param('id', 'path', MediaId, "CBOT's media id (from an upload, or an inbound event's `media.id`)"),
         ...listParameters(),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MessageStatus, Recipient } from '@cbot-relay/messages';
 import { Attempt, MessageRecord } from '@cbot-relay/records';
-import { ChannelId, RelayId } from './send.js';
+import { ChannelId, RelayId, Tag } from './send.js';
 
 const isoTime = z.iso.datetime({ offset: true });
 
@@ -12,7 +12,7 @@ const isoTime = z.iso.datetime({ offset: true });
 export const MessageView = MessageRecord.extend({
   id: RelayId,
   status: MessageStatus.meta({
-    description: 'moves queued → sending → sent → delivered → read, or ends failed or expired; never moves back',
+    description: 'moves scheduled → queued → sending → sent → delivered → read, or ends failed, expired or canceled; never moves back',
   }),
   channel: ChannelId.meta({ description: 'the channel that sends it (records from before channels: default)' }),
   caller: z.string().optional().meta({ description: "the name of the caller's key: only in an admin key's list" }),
@@ -22,6 +22,8 @@ export const MessageView = MessageRecord.extend({
   createdAt: isoTime,
   updatedAt: isoTime,
   expiresAt: isoTime.optional(),
+  tag: Tag.optional().meta({ description: 'X-Relay-Tag of the send' }),
+  sendAt: isoTime.optional().meta({ description: 'X-Relay-Send-At of the send, when it was ahead (the message was scheduled)' }),
   error: z.unknown().optional().meta({ description: 'why the message failed (the CBOT error, or the relay\'s reason)' }),
 });
 export type MessageView = z.infer<typeof MessageView>;
@@ -38,6 +40,7 @@ const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 dat
 export const ListQuery = z.strictObject({
   to: Recipient.optional().meta({ description: 'recipient, normalised like the record\'s `to` (encode a leading + as %2B)' }),
   status: MessageStatus.optional().meta({ description: 'only messages in this status now' }),
+  tag: Tag.optional().meta({ description: 'only messages sent with this X-Relay-Tag' }),
   since: instant.optional().meta({ description: 'accepted at or after' }),
   until: instant.optional().meta({ description: 'accepted before; must be after `since`' }),
   limit: z

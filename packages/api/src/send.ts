@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { OutboundMessage } from '@cbot-relay/messages';
-import { PRIORITIES } from '@cbot-relay/records';
+import { MAX_SEND_AHEAD_S, PRIORITIES } from '@cbot-relay/records';
 import { ErrorBody } from './errors.js';
 
 /** `msg_` + 9 base-36 characters of time + 16 hex: what the ingress's newRelayId makes. */
@@ -32,8 +32,8 @@ export const SEND_VARIANTS = OutboundMessage.options.map((variant) => variant.ex
 export const SendRequest = z.discriminatedUnion('type', SEND_VARIANTS as unknown as [(typeof SEND_VARIANTS)[number], ...(typeof SEND_VARIANTS)[number][]]);
 export type SendRequest = z.infer<typeof SendRequest>;
 
-/** `202` of a send (and of a message replay): durable in Redis. */
-export const SendAccepted = z.object({ id: RelayId, status: z.literal('queued') });
+/** `202` of a send (and of a message replay): durable in Redis; `scheduled` when X-Relay-Send-At is ahead. */
+export const SendAccepted = z.object({ id: RelayId, status: z.enum(['queued', 'scheduled']) });
 export type SendAccepted = z.infer<typeof SendAccepted>;
 
 // Header values, as the ingress reads them (send-routes.ts).
@@ -48,6 +48,27 @@ export const ExpiresIn = z
   .min(1)
   .max(MAX_EXPIRES_IN_S)
   .meta({ description: 'seconds: a message not handed to CBOT by then is not sent and ends `expired`' });
+
+export { MAX_SEND_AHEAD_S };
+export const SendAt = z.iso
+  .datetime({ offset: true })
+  .meta({
+    description: `RFC 3339 time (with Z or an offset): the message is \`scheduled\` until then, at most ${MAX_SEND_AHEAD_S / 86_400} days ahead; a past time means now`,
+    examples: ['2026-12-24T09:00:00+01:00'],
+  });
+export const Tag = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,64}$/)
+  .meta({ description: '1 to 64 characters of A–Z a–z 0–9 . _ : -; labels the message for GET /v1/messages?tag= and POST /v1/messages/cancel', examples: ['campaign-2026-12'] });
+
+/** `POST /v1/messages/cancel`: every unsent message of the caller with this tag (an admin key may name the caller, else every caller's). */
+export const CancelTagRequest = z.strictObject({
+  tag: Tag,
+  caller: z.string().min(1).max(128).optional().meta({ description: "admin key only: whose messages (default: every caller's)" }),
+});
+export type CancelTagRequest = z.infer<typeof CancelTagRequest>;
+export const CancelTagResult = z.object({ canceled: z.int().min(0).meta({ description: 'messages canceled now; none of them is sent' }) });
+export type CancelTagResult = z.infer<typeof CancelTagResult>;
 
 /** `POST /v1/messages/batch`: 1 to 100 send bodies, each with its own optional idempotency key. */
 export const BATCH_MAX = 100;
@@ -72,8 +93,8 @@ const batchOf = <T extends z.ZodType>(item: T) =>
  */
 export const BatchEnvelope = batchOf(z.unknown());
 
-/** A send body plus its own optional idempotency key (removed before the body is stored). */
-export const BatchItem = z.intersection(SendRequest, z.object({ idempotencyKey: IdempotencyKey.optional() }));
+/** A send body plus its own optional idempotency key, send time and tag (removed before the body is stored). */
+export const BatchItem = z.intersection(SendRequest, z.object({ idempotencyKey: IdempotencyKey.optional(), sendAt: SendAt.optional(), tag: Tag.optional() }));
 export const BatchRequest = batchOf(BatchItem);
 export type BatchRequest = z.infer<typeof BatchRequest>;
 

@@ -18,6 +18,16 @@ describe('CBOT API flavours', () => {
     expect(messageBody('cloud', given)).toBe(given);
   });
 
+  it("adds the relay id as biz_opaque_callback_data on Cloud only, never over the caller's own", () => {
+    const body = '{"to":"905551112233","type":"text","text":{"body":"x"}}';
+    expect(messageBody('onprem', body, 'r1')).toBe(body);
+    expect(messageBody('cloud', body, 'r"1')).toBe('{"messaging_product":"whatsapp","biz_opaque_callback_data":"r\\"1","to":"905551112233","type":"text","text":{"body":"x"}}');
+    expect(JSON.parse(messageBody('cloud', body, 'r1'))).toEqual({ messaging_product: 'whatsapp', biz_opaque_callback_data: 'r1', ...JSON.parse(body) });
+    const own = '{"biz_opaque_callback_data":"mine","to":"1","type":"text","text":{"body":"x"}}';
+    expect(JSON.parse(messageBody('cloud', own, 'r1'))).toMatchObject({ biz_opaque_callback_data: 'mine' });
+    expect(messageBody('cloud', '{}', 'r1')).toBe('{"messaging_product":"whatsapp","biz_opaque_callback_data":"r1"}');
+  });
+
   it('reads a Cloud success body and Graph error bodies by WhatsApp code', () => {
     const ok = { messaging_product: 'whatsapp', contacts: [{ input: '905551112233', wa_id: '905551112233' }], messages: [{ id: 'wamid.C1' }] };
     expect(classifyResponse(200, ok, undefined)).toEqual({ kind: 'sent', wamid: 'wamid.C1', httpStatus: 200 });

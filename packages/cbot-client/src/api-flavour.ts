@@ -8,13 +8,21 @@ export function messagesPath(api: CbotApi): string {
 
 /**
  * The body as the API wants it. On-Premises: exactly as the caller gave it. Cloud: with
- * `"messaging_product":"whatsapp"` first unless the caller set it; the rest of the caller's text is
- * kept byte for byte (no re-serialising). `body` is a validated JSON object.
+ * `"messaging_product":"whatsapp"` first unless the caller set it, and `opaque` (the relay id) as
+ * `biz_opaque_callback_data` unless the caller set one — Cloud returns it in every status of the
+ * message, which is how an attempt whose answer was lost is recognised (docs/resilience.md); a
+ * caller's own value is kept, since its statuses are the caller's to read. The rest of the caller's
+ * text is kept byte for byte (no re-serialising). `body` is a validated JSON object.
  */
-export function messageBody(api: CbotApi, body: string): string {
+export function messageBody(api: CbotApi, body: string, opaque?: string): string {
   if (api !== 'cloud') return body;
   const parsed = JSON.parse(body) as Record<string, unknown>;
-  if (Object.hasOwn(parsed, 'messaging_product')) return body;
+  let head = '';
+  if (!Object.hasOwn(parsed, 'messaging_product')) head += '"messaging_product":"whatsapp",';
+  if (opaque !== undefined && !Object.hasOwn(parsed, 'biz_opaque_callback_data')) head += `"biz_opaque_callback_data":${JSON.stringify(opaque)},`;
+  if (head === '') return body;
   const open = body.indexOf('{');
-  return `{"messaging_product":"whatsapp",${body.slice(open + 1)}`;
+  // An empty object gets no trailing comma.
+  const rest = body.slice(open + 1);
+  return /^\s*}/.test(rest) ? `{${head.slice(0, -1)}${rest}` : `{${head}${rest}`;
 }

@@ -85,10 +85,13 @@ export class CbotClient {
     return new URL(path, this.#opts.baseUrl).href;
   }
 
-  /** On-Premises: POST {base}v1/messages with the body exactly as given; Cloud: POST {base}messages with messaging_product added. */
-  async sendMessage(body: string): Promise<SendOutcome> {
+  /**
+   * On-Premises: POST {base}v1/messages with the body exactly as given; Cloud: POST {base}messages
+   * with messaging_product added, and `opts.opaque` (the relay id) as biz_opaque_callback_data unless the body has one.
+   */
+  async sendMessage(body: string, opts: { opaque?: string } = {}): Promise<SendOutcome> {
     const api = this.#opts.api ?? 'onprem';
-    const res = await this.#post(messagesPath(api), messageBody(api, body));
+    const res = await this.#post(messagesPath(api), messageBody(api, body, opts.opaque));
     if ('error' in res) return classifyNetworkError(res.error);
     return classifyResponse(res.status, res.body, res.retryAfterMs);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyNetworkError, classifyResponse, parseRetryAfter } from './index.js';
+import { CODE_POLICY, classifyNetworkError, classifyResponse, parseRetryAfter } from './index.js';
 
 const onPrem = (code: number, title = 't') => ({ errors: [{ code, title }] });
 const cloud = (code: number) => ({ error: { message: 'm', type: 'OAuthException', code, fbtrace_id: 'x' } });
@@ -13,8 +13,13 @@ describe('classifyResponse', () => {
     expect(classifyResponse(200, { ok: true }, undefined).kind).toBe('permanent');
   });
 
-  it.each([130429, 131048, 80007, 4])('treats Cloud code %i as throttling of the whole sender even with HTTP 400', (code) => {
+  it.each([130429, 80007, 4])('treats Cloud code %i as throttling of the whole sender even with HTTP 400', (code) => {
     expect(classifyResponse(400, cloud(code), undefined)).toMatchObject({ kind: 'throttled', scope: 'sender' });
+  });
+
+  it('takes a restriction over a throttle, and a stop over a quality pause', () => {
+    expect(classifyResponse(400, { errors: [{ code: 130429 }, { code: 131048 }] }, 1000)).toMatchObject({ kind: 'restricted', action: 'quality', retryAfterMs: 1000 });
+    expect(classifyResponse(400, { errors: [{ code: 131048 }, { code: 368 }] }, undefined)).toMatchObject({ kind: 'restricted', action: 'stop' });
   });
 
   it('treats 131056 (pair rate limit) as throttling of that recipient alone', () => {
@@ -48,6 +53,42 @@ describe('classifyResponse', () => {
 
   it('records a permanent WhatsApp error such as 131047 (re-engagement)', () => {
     expect(classifyResponse(400, cloud(131047), undefined)).toMatchObject({ kind: 'permanent', error: { code: 131047 } });
+  });
+});
+
+/**
+ * Every code the policy knows, written out (not read from CODE_POLICY): dropping one from the table,
+ * or changing what it does, fails here. Cloud style: whatever the code, HTTP 400.
+ */
+const EXPECTED_POLICY: [number, Record<string, unknown>][] = [
+  [131056, { kind: 'throttled', scope: 'recipient' }],
+  [130429, { kind: 'throttled', scope: 'sender' }],
+  [80007, { kind: 'throttled', scope: 'sender' }],
+  [4, { kind: 'throttled', scope: 'sender' }],
+  [1015, { kind: 'throttled', scope: 'sender' }],
+  [131048, { kind: 'restricted', action: 'quality' }],
+  [368, { kind: 'restricted', action: 'stop' }],
+  [131031, { kind: 'restricted', action: 'stop' }],
+  [1, { kind: 'retryable', ambiguous: false }],
+  [2, { kind: 'retryable', ambiguous: false }],
+  [131000, { kind: 'retryable', ambiguous: false }],
+  [131016, { kind: 'retryable', ambiguous: false }],
+  [133004, { kind: 'retryable', ambiguous: false }],
+  [1011, { kind: 'retryable', ambiguous: false }],
+  [1014, { kind: 'retryable', ambiguous: false }],
+  [1016, { kind: 'retryable', ambiguous: false }],
+  [1023, { kind: 'retryable', ambiguous: false }],
+];
+
+describe('CODE_POLICY, code by code', () => {
+  it.each(EXPECTED_POLICY)('code %i under HTTP 400 (Cloud style) is %o', (code, expected) => {
+    expect(classifyResponse(400, cloud(code), undefined)).toMatchObject({ ...expected, httpStatus: 400, error: { code } });
+    // The On-Premises body shape classifies the same.
+    expect(classifyResponse(400, onPrem(code), undefined)).toMatchObject(expected);
+  });
+
+  it('lists exactly the codes above', () => {
+    expect([...CODE_POLICY.keys()].sort((a, b) => a - b)).toEqual(EXPECTED_POLICY.map(([c]) => c).sort((a, b) => a - b));
   });
 });
 

@@ -1,5 +1,5 @@
-import { CbotSendSuccess, extractCbotErrors } from '@cbot-relay/messages';
-import type { CbotError } from '@cbot-relay/messages';
+import { CbotSendSuccess, NUMBER_PROTECTION, extractCbotErrors } from '@cbot-relay/messages';
+import type { CbotError, NumberProtection } from '@cbot-relay/messages';
 
 export interface SendError {
   message: string;
@@ -15,24 +15,39 @@ export type SendOutcome =
   | { kind: 'throttled'; scope: ThrottleScope; httpStatus?: number; retryAfterMs?: number; error: SendError }
   /** Worth another attempt. `ambiguous`: the request may have reached CBOT (its answer was lost). */
   | { kind: 'retryable'; httpStatus?: number; retryAfterMs?: number; ambiguous: boolean; error: SendError }
+  /**
+   * WhatsApp restricted the number: `quality` (131048) pauses the channel for QUALITY_PAUSE_S, `stop`
+   * (368, 131031) stops it until an operator resumes it. The message is not failed and no attempt is spent.
+   */
+  | { kind: 'restricted'; action: RestrictAction; httpStatus?: number; retryAfterMs?: number; error: SendError }
   | { kind: 'permanent'; httpStatus: number; error: SendError };
+
+export type RestrictAction = 'quality' | 'stop';
 
 /** Who a throttle is about: one recipient (pair rate limit), or the whole sending number. */
 export type ThrottleScope = 'recipient' | 'sender';
 
-export type CodePolicy = { kind: 'throttled'; scope: ThrottleScope } | { kind: 'retryable' };
+export type CodePolicy = { kind: 'throttled'; scope: ThrottleScope } | { kind: 'restricted'; action: RestrictAction } | { kind: 'retryable' };
+
+const PROTECTION_POLICY: Record<NumberProtection, CodePolicy> = {
+  pair: { kind: 'throttled', scope: 'recipient' },
+  throughput: { kind: 'throttled', scope: 'sender' },
+  quality: { kind: 'restricted', action: 'quality' },
+  stop: { kind: 'restricted', action: 'stop' },
+};
 
 /**
  * The retry policy by WhatsApp error code, whatever the HTTP status (Cloud sends throttling with
- * 400). Throttles never spend the message's attempts; a sender-wide one pauses every dispatcher, a
- * recipient one holds only that recipient. Codes not listed here are permanent (HTTP 408, 429 and
- * 5xx without a listed code are handled by status in classifyResponse).
+ * 400). Throttles and restrictions never spend the message's attempts: a sender-wide throttle pauses
+ * the channel in every dispatcher, a recipient one holds only that recipient, 131048 pauses the
+ * channel for QUALITY_PAUSE_S and 368 / 131031 stop it (NUMBER_PROTECTION in @cbot-relay/messages).
+ * Codes not listed here are permanent (HTTP 408, 429 and 5xx without a listed code are handled by
+ * status in classifyResponse).
  */
 export const CODE_POLICY: ReadonlyMap<number, CodePolicy> = new Map<number, CodePolicy>([
-  // 131056 pair rate limit: too many messages to this one recipient.
-  [131056, { kind: 'throttled', scope: 'recipient' }],
-  // 4 app call limit, 80007 WABA rate limit, 130429 throughput, 131048 spam rate limit, On-Premises 1015.
-  ...[4, 80007, 130429, 131048, 1015].map((code): [number, CodePolicy] => [code, { kind: 'throttled', scope: 'sender' }]),
+  // 131056 pair rate limit; 4 app call limit, 80007 WABA rate limit, 130429 throughput, On-Premises
+  // 1015 too many requests; 131048 spam rate limit; 368 restricted, 131031 account locked.
+  ...[...NUMBER_PROTECTION].map(([code, p]): [number, CodePolicy] => [code, PROTECTION_POLICY[p]]),
   // 1 / 2 unknown / temporary API errors, 131000 something went wrong, 131016 service unavailable,
   // 133004 server temporarily unavailable, On-Premises 1011 not ready, 1014 internal, 1016 overloaded, 1023 database.
   ...[1, 2, 131000, 131016, 133004, 1011, 1014, 1016, 1023].map((code): [number, CodePolicy] => [code, { kind: 'retryable' }]),
@@ -62,6 +77,12 @@ export function classifyResponse(httpStatus: number, body: unknown, retryAfterMs
   const errors = extractCbotErrors(body);
   const error = summarize(httpStatus, errors);
   const policies = errors.map((e) => CODE_POLICY.get(e.code)).filter((p) => p !== undefined);
+  // A restriction next to anything else wins, a stop over a quality pause.
+  const restricted = policies.filter((p) => p.kind === 'restricted');
+  if (restricted.length > 0) {
+    const action = restricted.some((p) => p.action === 'stop') ? 'stop' : 'quality';
+    return { kind: 'restricted', action, httpStatus, retryAfterMs, error };
+  }
   const throttles = policies.filter((p) => p.kind === 'throttled');
   if (throttles.length > 0) {
     // A sender-wide code next to a pair one: the wider scope wins.

@@ -166,6 +166,57 @@ describe('RelayClient.sendBatch, list, waitFor', () => {
   });
 });
 
+describe('RelayClient channels (admin key)', () => {
+  it('lists, pauses (with and without seconds) and resumes, each call once, and refuses as the relay does', async () => {
+    const view = { id: 'sales', api: 'onprem', state: 'paused', reason: 'operator', code: null, until: null, rateLimit: 80, backlog: 0, quality: 'UNKNOWN' };
+    const { url, seen } = await relay([reply(200, [view]), reply(200, view), reply(200, view), reply(200, { ...view, state: 'active', reason: null }), refuse(404, 'not_found')]);
+    const c = client(url, [], { apiKey: 'admin-key-123456' });
+    expect(await c.channels()).toEqual([view]);
+    expect(await c.pauseChannel('sales', 60)).toEqual(view);
+    await c.pauseChannel('sales');
+    expect((await c.resumeChannel('sales')).state).toBe('active');
+    await expect(c.resumeChannel('a/b')).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    expect(seen.map((s) => [s.method, s.url, s.body])).toEqual([
+      ['GET', '/v1/channels', ''],
+      ['POST', '/v1/channels/sales/pause', '{"seconds":60}'],
+      ['POST', '/v1/channels/sales/pause', '{}'],
+      ['POST', '/v1/channels/sales/resume', ''],
+      ['POST', '/v1/channels/a%2Fb/resume', ''],
+    ]);
+    expect(seen[0]!.headers.authorization).toBe('Bearer admin-key-123456');
+  });
+});
+
+describe('RelayClient scheduling and cancel', () => {
+  it('sends sendAt and tag as X-Relay-Send-At and X-Relay-Tag', async () => {
+    const { url, seen } = await relay([reply(202, { id: ID, status: 'scheduled' })]);
+    const at = new Date('2026-12-24T08:00:00.000Z');
+    const sent = await client(url, []).send(text, { sendAt: at, tag: 'xmas' });
+    expect(sent.status).toBe('scheduled');
+    expect(seen[0]!.headers['x-relay-send-at']).toBe('2026-12-24T08:00:00.000Z');
+    expect(seen[0]!.headers['x-relay-tag']).toBe('xmas');
+  });
+
+  it('cancels one message with DELETE and a tag with POST /v1/messages/cancel; a 409 is a RelayError, not retried', async () => {
+    const { url, seen } = await relay([
+      reply(200, { id: ID, status: 'canceled' }),
+      reply(200, { canceled: 42 }),
+      refuse(409, 'not_cancelable'),
+    ]);
+    const c = client(url, []);
+    await expect(c.cancel(ID)).resolves.toMatchObject({ status: 'canceled' });
+    await expect(c.cancelTag('xmas')).resolves.toBe(42);
+    await expect(c.cancel(ID)).rejects.toMatchObject({ status: 409, code: 'not_cancelable' });
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([`DELETE /v1/messages/${ID}`, 'POST /v1/messages/cancel', `DELETE /v1/messages/${ID}`]);
+    expect(JSON.parse(seen[1]!.body)).toEqual({ tag: 'xmas' });
+  });
+
+  it('stops waiting at canceled, a status that ends the message', async () => {
+    const { url } = await relay([reply(200, { id: ID, status: 'canceled' })]);
+    await expect(client(url, []).waitFor(ID, 'sent')).resolves.toMatchObject({ status: 'canceled' });
+  });
+});
+
 describe('RelayClient media', () => {
   it('uploads bytes or a stream with their type and channel, and refuses with a RelayError', async () => {
     const { url, seen } = await relay([reply(201, { id: '4242', channel: 'sales' }), reply(201, { id: '4243', channel: 'default' }), refuse(415, 'unsupported_media_type')]);

@@ -1,5 +1,5 @@
 import { RelayError, RelayTimeoutError, errorFrom, retryAfterMs } from './errors.js';
-import type { BatchRequest, BatchResponse, MediaUploaded, Message, MessageList, OptOutList, Recipient, SendAccepted, SendRequest, TemplateList, UsageReport, WindowState } from './spec-types.js';
+import type { BatchRequest, BatchResponse, CancelTagResult, Channel, ChannelList, MediaUploaded, Message, MessageList, OptOutList, Recipient, SendAccepted, SendRequest, TemplateList, UsageReport, WindowState } from './spec-types.js';
 
 /** What the client needs of `fetch`; the global one (Node 20+) by default. */
 export type FetchLike = (
@@ -13,7 +13,7 @@ export type Priority = 'high' | 'normal' | 'bulk';
 export interface RelayClientOptions {
   /** The ingress, e.g. `http://relay.internal:8080`. */
   baseUrl: string;
-  /** A key from the relay's RELAY_API_KEYS. */
+  /** A key from the relay's RELAY_API_KEYS (RELAY_ADMIN_KEYS for the channel methods). */
   apiKey: string;
   /** Attempts of one send or batch, the first included (429, 503 and network errors are retried). Default 5. */
   maxAttempts?: number;
@@ -31,8 +31,12 @@ export interface SendOptions {
   /** Sent on every attempt; one is generated when absent, so a retry never makes a second message. */
   idempotencyKey?: string;
   priority?: Priority;
-  /** Not handed to CBOT within this many seconds: not sent at all, ends `expired`. */
+  /** Not handed to CBOT within this many seconds (of `sendAt`, when given): not sent at all, ends `expired`. */
   expiresInS?: number;
+  /** X-Relay-Send-At: the message is `scheduled` until then (at most 30 days ahead; a past time means now). */
+  sendAt?: Date | string;
+  /** X-Relay-Tag: 1–64 characters of A–Z a–z 0–9 . _ : -; list and cancel by it. */
+  tag?: string;
 }
 
 export interface MediaOptions {
@@ -52,6 +56,7 @@ export interface MediaDownload {
 export interface ListQuery {
   to?: string;
   status?: MessageStatus;
+  tag?: string;
   since?: string;
   until?: string;
   /** Page size, 1–200. */
@@ -69,8 +74,18 @@ export interface UsageQuery {
 }
 
 /** The relay's status order (STATUS_RANK): a status only moves to a higher rank. */
-export const STATUS_RANK: Readonly<Record<MessageStatus, number>> = { queued: 0, sending: 1, sent: 2, failed: 2.5, expired: 2.5, delivered: 3, read: 4 };
-const TERMINAL: ReadonlySet<MessageStatus> = new Set(['failed', 'expired']);
+export const STATUS_RANK: Readonly<Record<MessageStatus, number>> = {
+  scheduled: -1,
+  queued: 0,
+  sending: 1,
+  sent: 2,
+  failed: 2.5,
+  expired: 2.5,
+  canceled: 2.5,
+  delivered: 3,
+  read: 4,
+};
+const TERMINAL: ReadonlySet<MessageStatus> = new Set(['failed', 'expired', 'canceled']);
 
 const RETRY_STATUSES = new Set([429, 503]);
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -157,6 +172,19 @@ export class RelayClient {
     return (await this.#once('GET', `/v1/messages/${encodeURIComponent(id)}`, {})) as Message;
   }
 
+  /**
+   * Cancels a message not yet handed to CBOT: resolves with the `canceled` record. A message already
+   * sending or ended is a RelayError with status 409 (`not_cancelable`); an unknown one 404.
+   */
+  async cancel(id: string): Promise<Message> {
+    return (await this.#once('DELETE', `/v1/messages/${encodeURIComponent(id)}`, {})) as Message;
+  }
+
+  /** Cancels every unsent message of this key with `tag`; resolves with how many. None of them is sent afterwards. */
+  async cancelTag(tag: string): Promise<number> {
+    return ((await this.#once('POST', '/v1/messages/cancel', {}, JSON.stringify({ tag }))) as CancelTagResult).canceled;
+  }
+
   /** One page of the caller's messages, newest first. */
   async listPage(query: ListQuery & { cursor?: string } = {}): Promise<MessageList> {
     const params = new URLSearchParams();
@@ -186,8 +214,8 @@ export class RelayClient {
   }
 
   /**
-   * Polls the record until its status is `status` or a later one, or a status that ends it (failed or
-   * expired); resolves with that record, so check its `status`. RelayTimeoutError after `timeoutMs`.
+   * Polls the record until its status is `status` or a later one, or a status that ends it (failed,
+   * expired or canceled); resolves with that record, so check its `status`. RelayTimeoutError after `timeoutMs`.
    */
   async waitFor(id: string, status: MessageStatus, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<Message> {
     const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
@@ -199,6 +227,21 @@ export class RelayClient {
       if (Date.now() + interval > deadline) throw new RelayTimeoutError(`message ${id} is ${last.status}, not ${status}, after the timeout`, last);
       await this.#sleep(interval);
     }
+  }
+
+  /** Every channel: active, paused or stopped (and why, until when), backlog, number quality. Needs an admin key (RELAY_ADMIN_KEYS). */
+  async channels(): Promise<ChannelList> {
+    return (await this.#once('GET', '/v1/channels', {})) as ChannelList;
+  }
+
+  /** Holds sending on a channel for `seconds`, or until `resumeChannel` when absent. Admin key. */
+  async pauseChannel(id: string, seconds?: number): Promise<Channel> {
+    return (await this.#once('POST', `/v1/channels/${encodeURIComponent(id)}/pause`, {}, JSON.stringify(seconds === undefined ? {} : { seconds }))) as Channel;
+  }
+
+  /** Clears a channel's pause or stop (368 / 131031). Admin key. */
+  async resumeChannel(id: string): Promise<Channel> {
+    return (await this.#once('POST', `/v1/channels/${encodeURIComponent(id)}/resume`, {})) as Channel;
   }
 
   /**
@@ -280,6 +323,8 @@ function sendHeaders(opts: Omit<SendOptions, 'idempotencyKey'>): Record<string, 
   const h: Record<string, string> = {};
   if (opts.priority !== undefined) h['X-Relay-Priority'] = opts.priority;
   if (opts.expiresInS !== undefined) h['X-Relay-Expires-In'] = String(opts.expiresInS);
+  if (opts.sendAt !== undefined) h['X-Relay-Send-At'] = opts.sendAt instanceof Date ? opts.sendAt.toISOString() : opts.sendAt;
+  if (opts.tag !== undefined) h['X-Relay-Tag'] = opts.tag;
   return h;
 }
 

@@ -379,13 +379,17 @@ export type ReactionMessage = {
 
 export type SendAccepted = {
   id: string;
-  status: "queued";
+  status: "queued" | "scheduled";
 };
 
 export type BatchRequest = {
   messages: (SendRequest & {
     /** 1 to 255 visible ASCII characters; the same key with the same body within 24 h returns the first answer and sends nothing more; with another body it is 409 */
     idempotencyKey?: string;
+    /** RFC 3339 time (with Z or an offset): the message is `scheduled` until then, at most 30 days ahead; a past time means now */
+    sendAt?: string;
+    /** 1 to 64 characters of A–Z a–z 0–9 . _ : -; labels the message for GET /v1/messages?tag= and POST /v1/messages/cancel */
+    tag?: string;
   })[];
 };
 
@@ -415,10 +419,15 @@ export type BatchResponse = {
   }))[];
 };
 
+export type CancelTagResult = {
+  /** messages canceled now; none of them is sent */
+  canceled: number;
+};
+
 export type Message = {
   id: string;
-  /** moves queued → sending → sent → delivered → read, or ends failed or expired; never moves back */
-  status: "queued" | "sending" | "sent" | "failed" | "expired" | "delivered" | "read";
+  /** moves scheduled → queued → sending → sent → delivered → read, or ends failed, expired or canceled; never moves back */
+  status: "scheduled" | "queued" | "sending" | "sent" | "failed" | "expired" | "canceled" | "delivered" | "read";
   /** the recipient as queued: without a leading + or surrounding spaces */
   to: string;
   type: string;
@@ -438,6 +447,10 @@ export type Message = {
   /** the channel that sends it (records from before channels: default) */
   channel: string;
   sentBody?: "message" | "fallback";
+  /** X-Relay-Tag of the send */
+  tag?: string;
+  /** X-Relay-Send-At of the send, when it was ahead (the message was scheduled) */
+  sendAt?: string;
   /** what the message cost, from the first status callback that carried `pricing` or `conversation` */
   pricing?: {
     billable: boolean;
@@ -450,15 +463,16 @@ export type Message = {
 
 export type Attempt = {
   at: string;
-  outcome: "sent" | "retry" | "throttled" | "failed" | "expired" | "replayed";
+  outcome: "sent" | "retry" | "throttled" | "failed" | "expired" | "replayed" | "unknown" | "reconciled";
   httpStatus?: number;
   error?: string;
+  detail?: string;
 };
 
 /** one status the message reached, in the order reached */
 export type HistoryEntry = {
   /** the status reached, or `fallback`: where the relay chose to send the message's fallback template instead (customer-service window) */
-  status: ("queued" | "sending" | "sent" | "failed" | "expired" | "delivered" | "read") | "fallback";
+  status: ("scheduled" | "queued" | "sending" | "sent" | "failed" | "expired" | "canceled" | "delivered" | "read") | "fallback";
   /** when the relay recorded the status */
   at: string;
   /** CBOT's own time of the status, where a callback gave one */
@@ -564,6 +578,32 @@ export type OptOutList = {
   items: OptOut[];
   /** pass as `cursor` for the next page; null on the last */
   nextCursor: string | null;
+};
+
+export type Channel = {
+  id: string;
+  api: "onprem" | "cloud";
+  /** `paused`: sending waits until `until` (or an operator resume when `until` is null); `stopped`: WhatsApp restricted or locked the account (368, 131031), sending waits for an operator resume */
+  state: "active" | "paused" | "stopped";
+  /** why: `throughput` (130429, 80007, 4, 1015, HTTP 429), `quality` (131048), `restricted` (368, 131031), `operator` (POST …/pause); null when active */
+  reason: ("throughput" | "quality" | "restricted" | "operator") | null;
+  /** the WhatsApp error code that paused or stopped the channel, if one did */
+  code: number | null;
+  /** when a timed pause ends; null when active, stopped or paused until resumed */
+  until: string | null;
+  /** messages per second to CBOT on this channel (rateLimit / CBOT_RATE_LIMIT) */
+  rateLimit: number;
+  /** messages queued on the channel, not yet sent or ended */
+  backlog: number;
+  /** the number quality from the last phone_number_quality_update callback; UNKNOWN until one came */
+  quality: "GREEN" | "YELLOW" | "RED" | "UNKNOWN";
+};
+
+export type ChannelList = Channel[];
+
+export type ChannelPauseRequest = {
+  /** how long, 1 to 2592000; absent: until resumed */
+  seconds?: number;
 };
 
 export type MediaUploaded = {

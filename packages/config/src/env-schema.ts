@@ -258,9 +258,13 @@ export const EnvSchema = z.object({
     }),
   DISPATCH_CONCURRENCY: int(512, 1, 10_000),
   DISPATCH_MAX_ATTEMPTS: int(10, 1, 1000),
+  /** 131048 (spam rate limit): how long the channel pauses the first time, doubling on a repeat within 24 h (up to 24 h). */
+  QUALITY_PAUSE_S: int(900, 1, 86_400),
   DISPATCH_MAX_AGE_S: int(86_400, 1),
   DISPATCH_BACKOFF_BASE_MS: int(1_000, 1),
   DISPATCH_BACKOFF_MAX_MS: int(60_000, 1),
+  // How long a message whose attempt's answer was lost waits for a status identifying it (docs/resilience.md).
+  RECONCILE_WINDOW_S: int(30, 0, 3_600),
   OUTBOUND_BACKLOG_MAX: int(1_000_000, 1),
   OUTBOUND_BACKLOG_MAX_BYTES: int(512 * 1024 * 1024, 0),
   RELAY_API_KEY_WEIGHTS: weights,

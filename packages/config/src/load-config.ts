@@ -55,6 +55,10 @@ export interface RelayConfig {
     maxAgeMs: number;
     backoffBaseMs: number;
     backoffMaxMs: number;
+    /** QUALITY_PAUSE_S in ms: a channel's pause after 131048, doubling on a repeat within 24 h. */
+    qualityPauseMs: number;
+    /** RECONCILE_WINDOW_S in ms. */
+    reconcileWindowMs: number;
   };
   ingress: {
     maxBodyBytes: number;
@@ -200,6 +204,8 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
       maxAgeMs: e.DISPATCH_MAX_AGE_S * 1000,
       backoffBaseMs: e.DISPATCH_BACKOFF_BASE_MS,
       backoffMaxMs: e.DISPATCH_BACKOFF_MAX_MS,
+      qualityPauseMs: e.QUALITY_PAUSE_S * 1000,
+      reconcileWindowMs: e.RECONCILE_WINDOW_S * 1000,
     },
     ingress: {
       maxBodyBytes: e.INGRESS_MAX_BODY_BYTES,

@@ -11,6 +11,9 @@ export const RELAY_EVENT_TYPES = [
   'account.update',
   'recipient.opted_out',
   'recipient.opted_in',
+  'channel.paused',
+  'channel.stopped',
+  'channel.resumed',
   'unrecognized',
 ] as const;
 export const RelayEventType = z.enum(RELAY_EVENT_TYPES);
@@ -41,7 +44,7 @@ export const RelayEvent = z.object({
   media: EventMedia.optional(),
   /**
    * The CBOT message or status object (or unrecognized payload), unchanged; for recipient.opted_out /
-   * opted_in: `{channel, to, at, keyword, messageId}` (OptChange).
+   * opted_in: `{channel, to, at, keyword, messageId}` (OptChange); channel.* events: `{channel, reason, code, until}`.
    */
   data: z.unknown(),
 });

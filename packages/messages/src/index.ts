@@ -2,11 +2,17 @@ export { CbotInboundMessage, CbotStatus, DEFAULT_CALLBACK_LIMITS, FIELD_EVENT_TY
 export type { CallbackLimits } from './callback.js';
 export { CbotError, CbotSendSuccess, extractCbotErrors } from './cbot-response.js';
 export { OptChange, RELAY_EVENT_TYPES, RelayEvent, RelayEventType, eventId } from './event.js';
+export { channelEvent } from './channel-event.js';
+export { qualityFromCallback } from './number-quality.js';
+export type { NumberQuality } from './number-quality.js';
+export type { ChannelChange } from './channel-event.js';
 export type { FieldIssue } from './field-issue.js';
 export { EventMedia, INBOUND_MEDIA_TYPES, MEDIA_ID_PATTERN, MEDIA_KINDS, MEDIA_MAX_BYTES, eventMedia, mediaRule, mimeEssence } from './media.js';
 export type { MediaKind } from './media.js';
 export { MessageStatus, STATUS_RANK, isMessageStatus } from './message-status.js';
 export { INTERACTIVE_TYPES } from './outbound-interactive.js';
+export { NUMBER_PROTECTION, numberProtection } from './number-protection.js';
+export type { NumberProtection } from './number-protection.js';
 export { normalizeRecipient } from './recipient.js';
 export { Recipient } from './text-field.js';
 export { OUTBOUND_TYPES, OutboundMessage, validateOutboundMessage } from './outbound.js';

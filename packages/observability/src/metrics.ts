@@ -20,10 +20,18 @@ export function createMetrics() {
     }),
     failed: new Counter({ name: 'relay_messages_failed_total', help: 'Messages that ended failed.', labelNames: ['reason'], registers }),
     expired: new Counter({ name: 'relay_messages_expired_total', help: 'Messages not sent before their expiry.', registers }),
+    canceled: new Counter({ name: 'relay_messages_canceled_total', help: 'Messages canceled before they were handed to CBOT (DELETE /v1/messages/{id} or by tag).', labelNames: ['caller'], registers }),
+    scheduled: new Counter({ name: 'relay_messages_scheduled_total', help: 'Send requests accepted with an X-Relay-Send-At ahead (status scheduled).', labelNames: ['caller'], registers }),
     retried: new Counter({ name: 'relay_send_retries_total', help: 'Send attempts that will be retried.', labelNames: ['kind'], registers }),
     ambiguous: new Counter({
       name: 'relay_ambiguous_resends_total',
       help: 'Sends repeated although CBOT may have accepted the earlier attempt (its answer was lost).',
+      registers,
+    }),
+    reconciled: new Counter({
+      name: 'relay_reconciled_total',
+      help: 'Messages whose attempt had an unknown outcome (answer lost), by how it ended: matched_opaque or matched_recipient (a status identified it; not sent again), resent (no status within RECONCILE_WINDOW_S).',
+      labelNames: ['outcome'],
       registers,
     }),
     sendLatency: new Histogram({
@@ -79,6 +87,12 @@ export function createMetrics() {
       help: 'From acceptance to the first send attempt, per caller and priority.',
       labelNames: ['caller', 'priority'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+      registers,
+    }),
+    channelState: new Gauge({
+      name: 'relay_channel_state',
+      help: 'Each channel\'s state, read from Redis at scrape time: 1 for the current one of active, paused, stopped (0 for the others).',
+      labelNames: ['channel', 'state'],
       registers,
     }),
     inFlight: new Gauge({ name: 'relay_sends_in_flight', help: 'Sends to CBOT in flight in this process.', registers }),

@@ -18,6 +18,8 @@ export const InboundJob = z.object({
   receivedAt: z.number().int(),
   /** The channel whose endpoint and credentials took the callback; absent (older jobs): `default`. */
   channel: z.string().optional(),
+  /** true: `raw` is an event the relay originated (relayEventJob), not a CBOT callback. */
+  relay: z.literal(true).optional(),
 });
 export type InboundJob = z.infer<typeof InboundJob>;
 
@@ -40,3 +42,12 @@ export const INBOUND_JOB_OPTIONS = {
   removeOnComplete: true,
   removeOnFail: { age: 7 * 86_400 },
 } as const;
+
+/**
+ * An event the relay itself originates (a channel paused, stopped or resumed), travelling the inbound
+ * queue so the fanout delivers it like a callback's events: `raw` is the event's JSON, `relay` marks
+ * it, and the job id is the event id (a repeated emit is one job; subscriber adds dedupe by id too).
+ */
+export function relayEventJob(event: { id: string; channel?: string | undefined }, json: string, nowMs: number): { data: InboundJob; jobId: string } {
+  return { data: { raw: json, receivedAt: nowMs, relay: true, ...(event.channel === undefined ? {} : { channel: event.channel }) }, jobId: event.id };
+}

@@ -1,4 +1,5 @@
-export { INBOUND_JOB_OPTIONS, InboundJob, QueueNames, queueNameFor } from './catalog.js';
+export { INBOUND_JOB_OPTIONS, InboundJob, QueueNames, queueNameFor, relayEventJob } from './catalog.js';
+export { RelayEvents } from './relay-events.js';
 export { DEFAULT_REDIS_URL, closeRedis, createRedis } from './redis.js';
 export { ReplicaWait } from './replica-wait.js';
 export type { RedisClient } from './redis.js';

@@ -20,6 +20,8 @@
     ARGV[10] ch          channel
     ARGV[11] wpol        the channel's window policy: e(nforce), w(arn), o(ff)
     ARGV[12] fb          '1' when the body carries a `fallback` template, else ''
+    ARGV[13] dueAt       X-Relay-Send-At in ms, or '': a time after `now` makes the message `scheduled`
+    ARGV[14] tag         X-Relay-Tag, or ''
   Shared by the rows:
     SHARED[1] base
     SHARED[2] now
@@ -30,24 +32,24 @@
   Returns per row {'created'|'duplicate'|'conflict', id, window (o|c|u)}, {'full', 'count'|'bytes'},
   {'optout', optedOutAt} (the recipient opted out) or {'window', lastInboundAt|''} (a free-form
   message, window closed, policy enforce, no fallback); the last two write nothing.
+  A scheduled message: see includes/accept-schedule.
 ]]
 --- @include "includes/ready"
 --- @include "includes/accept-once"
 --- @include "includes/rules"
+--- @include "includes/accept-schedule"
 
 useChannel(ch)
 local win, lastIn, opt = recipientRules(to)
+local due = tonumber(dueAt)
+if due and due <= tonumber(now) then due = nil end
 local prev = earlier(idem, fingerprint)
 if prev then
   prev[3] = win
   return prev
 end
-if opt then return {'optout', opt} end
-local useFb = false
-if wpol == 'e' and mtype ~= 'template' and win == 'c' then
-  if fb ~= '1' then return {'window', lastIn or ''} end
-  useFb = true
-end
+local refused, useFb = acceptRule(mtype, wpol, fb, win, lastIn, opt)
+if refused then return refused end
 backlogNow()
 if openCount >= tonumber(backlogMax) then return {'full', 'count'} end
 local maxBytes = tonumber(backlogMaxBytes)
@@ -57,14 +59,21 @@ if maxBytes > 0 and openBytes + #body > maxBytes then return {'full', 'bytes'} e
 local f = {'to', to, 'type', mtype, 'caller', caller, 'status', 'queued', 'createdAt', now, 'priority', p, 'bytes', #body, 'hist', 'q0', 'channel', chId}
 if expiresAt ~= '' then f[#f + 1] = 'expiresAt'; f[#f + 1] = expiresAt end
 if tp ~= '' then f[#f + 1] = 'tp'; f[#f + 1] = tp end
+if tag ~= '' then f[#f + 1] = 'tag'; f[#f + 1] = tag end
 if fb == '1' then f[#f + 1] = 'fb'; f[#f + 1] = useFb and '2' or '1' end
+local ttl, sm = recTtl, nil
+if due then sm, ttl = scheduleRecord(f, id, due, now, recTtl) end
 redis.call('HSET', rec, unpack(f))
 if useFb then addHistory(rec, 'fallback', now) end
-redis.call('EXPIRE', rec, recTtl)
-redis.call('SET', bodyKey, body, 'EX', recTtl)
-indexMessage(id, caller, to)
-openCount = openCount + redis.call('ZADD', OPEN, now, id)
+redis.call('EXPIRE', rec, ttl)
+redis.call('SET', bodyKey, body, 'EX', ttl)
+indexMessage(id, caller, to, tag)
+openCount = openCount + redis.call('ZADD', OPEN, due or now, id)
 openBytes = redis.call('INCRBY', OPEN_BYTES, #body)
 if fingerprint ~= '' then redis.call('SET', idem, fingerprint .. '|' .. id, 'EX', idemTtl) end
-if enqueue(to, id, p, caller) then wakeOnce() end
+if due then
+  -- Not in the recipient's queue until due; an idle dispatcher is woken to learn the new due time.
+  parkScheduled(due, sm)
+  wakeOnce()
+elseif enqueue(to, id, p, caller) then wakeOnce() end
 return {'created', id, win}

@@ -21,25 +21,32 @@
     ARGV[9] intervalMs
     ARGV[10] toleranceMs
     ARGV[11] wpol        the channel's window policy: e(nforce), w(arn), o(ff)
-  The head is also held to WhatsApp's rules (includes/rules, headRule): an opted-out recipient's
-  message, or a free-form one whose window closed while it waited (policy e), ends failed here unless
-  it has a fallback template, which is then what goes.
+    ARGV[12] reconcileMs  RECONCILE_WINDOW_S in ms
+    ARGV[13] wamidTtl     s
+    ARGV[14] appliedUpTo  ms: every callback taken before it has been applied; '' = unknown (no check)
+  The head is also held to WhatsApp's rules (includes/rules, headRule), and a head whose last
+  attempt's outcome is unknown is reconciled first (includes/claim-take).
   Returns {jobs, ended, state, waitMs}. jobs: {to, tok, entry, body, ambiguous 0|1, failures,
   acceptedAt, caller, fb ''|1|2}; ended: {reason, id}; state: 'more' (n were claimed), 'rate' (the rate limit
-  held some back: try again in waitMs), 'paused' (CBOT throttled the sender: waitMs), 'idle'
-  (nothing ready; waitMs until the next hold or lease falls due, -1 if none).
+  held some back: try again in waitMs), 'paused' (the channel's gate holds it: waitMs), 'idle'
+  (nothing ready; waitMs until the next hold, lease or scheduled message falls due, -1 if none).
+  Scheduled messages due by now are moved into their recipients' queues first (includes/schedule).
 ]]
 --- @include "includes/claim-gate"
 --- @include "includes/claim-pick"
 --- @include "includes/claim-take"
+--- @include "includes/schedule"
 
 useChannel(ch)
 now = tonumber(now)
 local ended = {}
 local pausedFor = redis.call('PTTL', pause)
 if pausedFor > 0 then return {{}, ended, 'paused', pausedFor} end
+-- Held until an operator resumes (a stop, an operator's pause): ask again now and then; a resume wakes.
+if pausedFor == -1 then return {{}, ended, 'paused', 5000} end
 promote(HELD)
 promote(LEASES)
+promoteScheduled(500)
 
 local g = gateOpen()
 local want = math.min(tonumber(n), g.tokens)
@@ -56,9 +63,12 @@ gateSpend(g, #jobs)
 if #jobs >= tonumber(n) then return {jobs, ended, 'more', 0} end
 -- The rate limit held the rest back.
 if #jobs >= want and want < tonumber(n) then return {jobs, ended, 'rate', gateWait(g, #jobs)} end
+-- Stopped on a scan bound (stale entries, recipients with nothing left: a canceled campaign leaves
+-- many), not on an empty ring: there may be more ready.
+if capped or looked >= want + 200 then return {jobs, ended, 'more', 0} end
 redis.call('SET', idle, '1')
 local waitMs = -1
-for _, set in ipairs({HELD, LEASES}) do
+for _, set in ipairs({HELD, LEASES, SCHED}) do
   local first = redis.call('ZRANGE', set, 0, 0, 'WITHSCORES')
   if first[2] then
     local ms = math.max(1, math.ceil(tonumber(first[2]) - now))

@@ -20,7 +20,12 @@
     ARGV[13] errorJson
     ARGV[14] fallback     1|'': CBOT refused the free-form message for its window; the next attempt
                           sends the record's fallback template, once
-  Returns {'held'|'failed'|'stale', failures}.
+    ARGV[15] pair         1|0: 131056, the pair rate limit
+    ARGV[16] retryAfterMs or ''
+  With pair 1 the hold is the recipient's own escalating wait instead of untilMs: {{PAIR_FIRST_MS}} ms,
+  then doubling up to {{PAIR_MAX_MS}} ms (field `pr` of its state, reset by a send that goes
+  through), or Retry-After when CBOT gave one.
+  Returns {'held'|'failed'|'stale', failures, untilMs of the hold}.
 ]]
 --- @include "includes/record"
 --- @include "includes/lease"
@@ -46,5 +51,14 @@ if failures >= tonumber(maxAttempts) then
   advance(to, tok, entry)
   return {'failed', failures}
 end
-if hold(to, tok, tonumber(untilMs)) then return {'held', failures} end
-return {'stale', failures}
+local holdUntil = tonumber(untilMs)
+if pair == '1' and leaseHeld(to, tok) then
+  local prev = tonumber(redis.call('HGET', kr(to), 'pr') or '0')
+  local level = {{PAIR_FIRST_MS}}
+  if prev > 0 then level = math.min(prev * 2, {{PAIR_MAX_MS}}) end
+  redis.call('HSET', kr(to), 'pr', level)
+  local ra = tonumber(retryAfterMs)
+  if ra and ra > 0 then holdUntil = tonumber(now) + ra else holdUntil = tonumber(now) + level end
+end
+if hold(to, tok, holdUntil) then return {'held', failures, holdUntil} end
+return {'stale', failures, holdUntil}

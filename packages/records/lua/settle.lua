@@ -24,5 +24,9 @@
 
 useChannel(ch)
 local recorded = endRecord(string.sub(entry, 2), outcome, attemptJson, wamid, errorJson, wamidTtl)
+-- A send that went through ends the recipient's pair-rate escalation (retry.lua's `pr`; a no-op without
+-- one). After the record's own write: Redis checks maxmemory at a script's first write only, and a
+-- full Redis must refuse the whole settle (the dispatcher keeps its lease and writes it again).
+if outcome == 'sent' then redis.call('HDEL', kr(to), 'pr') end
 local moved = advance(to, tok, entry)
 return {recorded, moved and 1 or 0}

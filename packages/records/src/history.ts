@@ -11,12 +11,16 @@
 import { STATUS_RANK } from '@cbot-relay/messages';
 import { WINDOW_MS } from './window.js';
 import { USAGE_TTL_S } from './usage.js';
+import { GATE_CONSTANTS, PAIR_CONSTANTS } from './channel-gate.js';
+
+/** The furthest ahead X-Relay-Send-At may schedule a message (seconds); a tag's index is kept this much longer. */
+export const MAX_SEND_AHEAD_S = 30 * 86_400;
 
 /**
  * Codes of the record's timeline (field `hist`), one letter per status; message-record.ts reads them
  * back. `fallback` is no status: the step where the relay chose the message's fallback template.
  */
-export const HISTORY_CODES = { queued: 'q', sending: 'i', sent: 's', delivered: 'd', read: 'r', failed: 'f', expired: 'x', fallback: 'b' } as const;
+export const HISTORY_CODES = { scheduled: 'w', queued: 'q', sending: 'i', sent: 's', delivered: 'd', read: 'r', failed: 'f', expired: 'x', canceled: 'c', fallback: 'b' } as const;
 
 /** Longest `hist` kept (chars); past it later statuses are not added, so a record stays bounded (about 60 entries). */
 export const HISTORY_MAX_CHARS = 600;
@@ -31,5 +35,9 @@ export const LUA_CONSTANTS: Readonly<Record<string, string>> = {
     .join(', ')}}`,
   HISTORY_MAX_CHARS: String(HISTORY_MAX_CHARS),
   WINDOW_MS: String(WINDOW_MS),
+  MAX_SEND_AHEAD_S: String(MAX_SEND_AHEAD_S),
   USAGE_TTL_S: String(USAGE_TTL_S),
+  // The channel gate's escalation (lua/gate.lua) and the pair-rate holds (retry.lua, pair-hold.lua).
+  ...GATE_CONSTANTS,
+  ...PAIR_CONSTANTS,
 };

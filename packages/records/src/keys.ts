@@ -143,9 +143,21 @@ export class PartitionKeys {
   recipientIndex(to: string): string {
     return `${this.base}:ix:t:${to}`;
   }
+  /** zset: one caller's messages with one X-Relay-Tag, by acceptance time (kept MAX_SEND_AHEAD_S longer). */
+  tagIndex(caller: string, tag: string): string {
+    return `${this.base}:ix:g:${caller}:${tag}`;
+  }
+  /** counter: the acceptance sequence of scheduled messages (ties of one due time keep acceptance order). */
+  get scheduleSeq(): string {
+    return `${this.base}:o:seq`;
+  }
   /** set: callers with a caller index. */
   get indexedCallers(): string {
     return `${this.base}:ix:callers`;
+  }
+  /** hash: channel id → number quality (GREEN, YELLOW, RED) from phone_number_quality_update; partition 0's is read. */
+  get channelQuality(): string {
+    return `${this.base}:ch:quality`;
   }
   /** Prefix of the daily usage hashes: `<prefix><days since 1970-01-01 UTC>` (keys.lua's kusage). */
   get usagePrefix(): string {
@@ -189,6 +201,10 @@ export class ChannelKeys {
   get held(): string {
     return `${this.base}:o:held`;
   }
+  /** zset: scheduled messages not yet due, by due time, each `<16-digit acceptance sequence>|<relay id>`. */
+  get scheduled(): string {
+    return `${this.base}:o:sched`;
+  }
   /** zset: leased recipients by lease expiry. */
   get leases(): string {
     return `${this.base}:o:leases`;
@@ -197,9 +213,21 @@ export class ChannelKeys {
   get gateTat(): string {
     return `${this.base}:gate:tat`;
   }
-  /** string with TTL: CBOT throttled the sender; claims wait. */
+  /**
+   * string: the channel is held (channel-gate.ts): JSON `{state, reason, code?, until?, seq, at}`, its TTL
+   * the pause's end, none while held until resumed (a stop, an operator's pause); an older relay's `1`
+   * is a throughput pause. Claims wait while it exists.
+   */
   get gatePause(): string {
     return `${this.base}:gate:pause`;
+  }
+  /** hash: how far the automatic pauses escalated: `tMs`/`tAt` (throughput), `qMs`/`qAt` (131048); expires 48 h after the last. */
+  get gateEscalation(): string {
+    return `${this.base}:gate:esc`;
+  }
+  /** counter, no TTL: numbers every change of the channel's gate (the change's event id). */
+  get gateSeq(): string {
+    return `${this.base}:gate:seq`;
   }
   /** string: CBOT message id → relay id. */
   wamid(wamid: string): string {
@@ -223,5 +251,9 @@ export class ChannelKeys {
   /** zset (all scores 0, by recipient): the channel's opted-out recipients in this partition. */
   get optOuts(): string {
     return `${this.base}:o:optouts`;
+  }
+  /** hash: statuses for recipient `to` with a CBOT message id the relay never recorded (reconciliation's orphans). */
+  orphans(to: string): string {
+    return `${this.base}:o:orph:${to}`;
   }
 }

@@ -14,6 +14,8 @@ export interface ListQuery {
   /** The recipient as a key (normalizeRecipient). */
   to?: string;
   status?: string;
+  /** Only messages with this X-Relay-Tag. */
+  tag?: string;
   /** Accepted at or after (ms). */
   sinceMs?: number;
   /** Accepted before (ms). */
@@ -81,7 +83,13 @@ export async function listMessages(redis: Redis | Cluster, keys: ListKeys, q: Li
       scanned++;
       const rec = recordFromHash(e.id, hashes[i]!);
       if (!rec) gone.push(e.id);
-      else if ((q.caller === undefined || rec.caller === q.caller) && (q.status === undefined || rec.status === q.status)) records.push(rec);
+      else if (
+        (q.caller === undefined || rec.caller === q.caller) &&
+        (q.status === undefined || rec.status === q.status) &&
+        (q.tag === undefined || rec.tag === q.tag)
+      ) {
+        records.push(rec);
+      }
     }
     if (i === entries.length && entries.length < want) exhausted = true;
     if (exhausted) break;

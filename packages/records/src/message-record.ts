@@ -7,9 +7,14 @@ export const PRIORITY_NAME: Record<string, 'high' | 'normal' | 'bulk'> = { h: 'h
 
 export const Attempt = z.object({
   at: z.string(),
-  outcome: z.enum(['sent', 'retry', 'throttled', 'failed', 'expired', 'replayed']),
+  /**
+   * `unknown`: the answer to the attempt before was lost, and the message waits for a status that
+   * identifies it; `reconciled`: one did, so the message is recorded sent and not sent again.
+   */
+  outcome: z.enum(['sent', 'retry', 'throttled', 'failed', 'expired', 'replayed', 'unknown', 'reconciled']),
   httpStatus: z.number().int().optional(),
   error: z.string().optional(),
+  detail: z.string().optional(),
 });
 export type Attempt = z.infer<typeof Attempt>;
 
@@ -51,6 +56,10 @@ export const MessageRecord = z.object({
   channel: z.string(),
   /** Only for a message sent with a `fallback`: which body went (or goes) to CBOT. */
   sentBody: z.enum(['message', 'fallback']).optional(),
+  /** X-Relay-Tag, when the send had one. */
+  tag: z.string().optional(),
+  /** X-Relay-Send-At, when the message was scheduled (a send time in the past is not kept). */
+  sendAt: z.string().optional(),
   pricing: Pricing.optional(),
 });
 export type MessageRecord = z.infer<typeof MessageRecord>;
@@ -80,6 +89,8 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
   };
   if (h.expiresAt !== undefined) rec.expiresAt = iso(h.expiresAt);
   if (h.fb !== undefined) rec.sentBody = h.fb === '2' ? 'fallback' : 'message';
+  if (h.tag !== undefined) rec.tag = h.tag;
+  if (h.due !== undefined) rec.sendAt = iso(h.due);
   const pricing = pricingFromField(h.pr);
   if (pricing !== undefined) rec.pricing = pricing;
   if (h.error !== undefined && h.error !== '') rec.error = safeJson(h.error);

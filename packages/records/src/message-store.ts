@@ -21,7 +21,20 @@ export interface MessageStoreOptions {
   partitions?: number;
   /** How long a CBOT message id maps back to the relay id: callbacks come for up to 7 days (Cloud). */
   wamidTtlS?: number;
+  /**
+   * How long a status for an unknown wamid is kept per recipient as an orphan (reconciliation); it must
+   * outlast a lease plus RECONCILE_WINDOW_S. Default 3,600 s.
+   */
+  orphanTtlS?: number;
 }
+
+/** How a status identified a message whose attempt's answer was lost (docs/resilience.md). */
+export type Reconciled = 'opaque' | 'recipient';
+
+const ORPHAN = {
+  keys: ['state'],
+  args: ['base', 'now', 'recTtl', 'ch', 'nowIso', 'to', 'wamid', 'opaque', 'seenAt', 'orphanTtl', 'wamidTtl'],
+} as const;
 
 const APPLY_STATUS = {
   keys: ['wamidKey', 'wpend', 'dlq'],
@@ -42,6 +55,8 @@ export class MessageStore {
   readonly #recordTtlS: number;
   readonly #wamidTtlS: number;
   readonly #applyStatus: Script<(typeof APPLY_STATUS.keys)[number], (typeof APPLY_STATUS.args)[number], Applied>;
+  readonly #orphanTtlS: number;
+  readonly #orphan: Script<(typeof ORPHAN.keys)[number], (typeof ORPHAN.args)[number], { reconciled?: Reconciled; id?: string }>;
 
   constructor(opts: MessageStoreOptions) {
     this.#redis = opts.redis;
@@ -49,6 +64,18 @@ export class MessageStore {
     this.#recordTtlS = opts.recordTtlS;
     this.#wamidTtlS = opts.wamidTtlS ?? 8 * 86_400;
     this.#keys = this.#parts.bases.map((b) => new PartitionKeys(b));
+    this.#orphanTtlS = opts.orphanTtlS ?? 3_600;
+    this.#orphan = defineScript(this.#redis, {
+      name: 'orphan',
+      ...ORPHAN,
+      constants: LUA_CONSTANTS,
+      parse: (reply) => {
+        const [kind, id] = replyArray(reply, 'orphan').map((c) => replyString(c, 'orphan'));
+        if (kind === 'reconciled_opaque') return { reconciled: 'opaque', id: id! };
+        if (kind === 'reconciled_recipient') return { reconciled: 'recipient', id: id! };
+        return {};
+      },
+    });
     this.#applyStatus = defineScript(this.#redis, {
       name: 'apply-status',
       ...APPLY_STATUS,
@@ -93,6 +120,12 @@ export class MessageStore {
    *
    * `pricing` (from the status's `pricing`/`conversation`) goes on the record once and is counted in
    * the usage buckets then; `pricedFor` names the caller when this call counted it.
+   *
+   * A status nobody knows is also kept as an orphan of its recipient (`recipientHint`, or the record
+   * that `orphan.opaque` — the status's biz_opaque_callback_data — names), first seen when the ingress
+   * took the callback (`orphan.receivedAtMs`) or at CBOT's own time of the status, whichever is earlier:
+   * if that recipient's message waits on an attempt whose answer was lost and the status identifies
+   * it, the message is recorded sent (answer `reconciled`) instead of being sent again (docs/resilience.md).
    */
   async applyStatus(
     wamid: string,
@@ -103,6 +136,55 @@ export class MessageStore {
     channel: string = DEFAULT_CHANNEL,
     recipientHint?: string,
     pricing?: Pricing,
+    orphan: { opaque?: string; receivedAtMs?: number } = {},
+  ): Promise<{ relayId?: string; applied: boolean; pricedFor?: string; reconciled?: Reconciled }> {
+    const known = await this.#applyKnown(wamid, status, nowMs, errors, cbotAtS, channel, recipientHint, pricing);
+    if (known.relayId !== undefined) return known;
+    // Nobody recorded the wamid: it may be the status of an attempt whose answer was lost. First seen:
+    // when the ingress took it, or — earlier still, for a callback CBOT had to redeliver — CBOT's own
+    // time of the status (whole seconds, so up to 999 ms later).
+    const cbotAt = cbotAtS !== undefined && Number.isFinite(cbotAtS) && cbotAtS > 0 ? Math.floor(cbotAtS) : undefined;
+    const received = orphan.receivedAtMs ?? nowMs;
+    const seen = cbotAt === undefined ? received : Math.min(received, cbotAt * 1000 + 999);
+    const kept = await this.#keepOrphan(wamid, nowMs, channel, recipientHint, orphan.opaque, seen);
+    return kept.id === undefined ? known : { relayId: kept.id, applied: true, reconciled: kept.reconciled! };
+  }
+
+  /**
+   * Keeps a status for an unknown wamid as an orphan of its recipient, in the recipient's partition;
+   * a message of that recipient waiting on an unknown outcome that it identifies is recorded sent.
+   */
+  async #keepOrphan(wamid: string, nowMs: number, channel: string, recipientHint: string | undefined, opaque: string | undefined, seenAtMs: number) {
+    const to = recipientHint === undefined ? '' : normalizeRecipient(recipientHint);
+    if (to === '' && (opaque === undefined || opaque === '')) return {};
+    const keys = this.#keys[to !== '' ? this.#parts.ofRecipient(to) : this.#parts.ofId(opaque!)]!;
+    return this.#orphan(
+      { state: keys.channel(channel).recipient(to) },
+      {
+        base: keys.base,
+        now: nowMs,
+        recTtl: this.#recordTtlS,
+        ch: channel,
+        nowIso: new Date(nowMs).toISOString(),
+        to,
+        wamid,
+        opaque: opaque ?? '',
+        seenAt: Math.min(seenAtMs, nowMs),
+        orphanTtl: this.#orphanTtlS,
+        wamidTtl: this.#wamidTtlS,
+      },
+    );
+  }
+
+  async #applyKnown(
+    wamid: string,
+    status: string,
+    nowMs: number,
+    errors: unknown,
+    cbotAtS: number | undefined,
+    channel: string,
+    recipientHint: string | undefined,
+    pricing: Pricing | undefined,
   ): Promise<{ relayId?: string; applied: boolean; pricedFor?: string }> {
     const cbotAt = cbotAtS !== undefined && Number.isFinite(cbotAtS) && cbotAtS > 0 ? Math.floor(cbotAtS) : '';
     const err = errors === undefined ? '' : JSON.stringify(errors);
@@ -132,7 +214,7 @@ export class MessageStore {
 
   /**
    * Messages newest first by acceptance time, filtered, one page (see message-list.ts). Reads the
-   * narrowest index the query allows: the recipient's, else the caller's, else every message's.
+   * narrowest index the query allows: the recipient's, else the tag's, else the caller's, else every message's.
    */
   async list(q: ListQuery): Promise<ListPage> {
     const rec = (id: string) => this.recKey(id);
@@ -140,6 +222,14 @@ export class MessageStore {
     if (q.to !== undefined) {
       const index = this.#keys[this.#parts.ofRecipient(q.to)]!.recipientIndex(q.to);
       return listMessages(this.#redis, { indexes: [index], indexOf: () => [index], rec }, q);
+    }
+    if (q.tag !== undefined) {
+      // A tag's index is per caller (ix:g:<caller>:<tag>); an admin's list merges every caller's.
+      const tag = q.tag;
+      const callersOf = async (k: PartitionKeys) => (q.caller !== undefined ? [q.caller] : await this.#redis.smembers(k.indexedCallers));
+      const perPartition = await Promise.all(this.#keys.map(async (k) => ({ k, indexes: (await callersOf(k)).map((c) => k.tagIndex(c, tag)) })));
+      const of = new Map(perPartition.map((p) => [p.k, p.indexes]));
+      return listMessages(this.#redis, { indexes: perPartition.flatMap((p) => p.indexes), indexOf: (id) => of.get(this.#of(id)) ?? [], rec }, q);
     }
     if (q.caller !== undefined) {
       const caller = q.caller;

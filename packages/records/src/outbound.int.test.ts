@@ -116,6 +116,7 @@ describe('Outbound claim and settle', () => {
     await expect(out.retry(r1, 2000, { untilMs: 5000, countsAsFailure: true, keepInflight: false, maxAttempts: 3, error: {} }, attempt)).resolves.toEqual({
       kind: 'held',
       failures: 1,
+      untilMs: 5000,
     });
     await sent(out, c.leases.find((l) => l.id === 'x1')!);
     await accept(out, { id: 'x2', to: '9055512' });
@@ -149,7 +150,8 @@ describe('Outbound claim and settle', () => {
     const { out, store } = setup();
     await accept(out, { id: 'l1', to: '9055531' });
     await accept(out, { id: 'l2', to: '9055531' });
-    const policy = { ...FAST, leaseMs: 1000 };
+    // No reconcile window here (resent at once); the wait is the next test's.
+    const policy = { ...FAST, leaseMs: 1000, reconcileMs: 0 };
     const stale = (await out.claim(10, 2000, policy)).leases[0]!;
     expect(ids(await out.claim(10, 2999, policy))).toEqual([]);
     const fresh = (await out.claim(10, 3001, policy)).leases[0]!;
@@ -162,6 +164,23 @@ describe('Outbound claim and settle', () => {
     expect(ids(await out.claim(10, 3003, policy))).toEqual([]);
     await expect(sent(out, fresh, 3004)).resolves.toEqual({ recorded: 'closed', advanced: true });
     expect(ids(await out.claim(10, 3005, policy))).toEqual(['l2']);
+  });
+
+  it('holds an expired lease’s message and its recipient’s later ones for the reconcile window before resending it', async () => {
+    const { out, store } = setup();
+    await accept(out, { id: 'w1', to: '9055532' });
+    await accept(out, { id: 'w2', to: '9055532' });
+    const policy = { ...FAST, leaseMs: 1000, reconcileMs: 500 };
+    expect(ids(await out.claim(10, 2000, policy))).toEqual(['w1']);
+    // The lease ran out with the answer unknown: no status identifies it, so the recipient waits.
+    const waiting = await out.claim(10, 3001, policy);
+    expect(waiting.leases).toEqual([]);
+    expect(waiting).toMatchObject({ state: 'idle', waitMs: 500 });
+    expect((await store.get('w1'))?.attempts.map((a) => a.outcome)).toEqual(['unknown']);
+    expect(ids(await out.claim(10, 3500, policy))).toEqual([]);
+    const again = (await out.claim(10, 3501, policy)).leases[0]!;
+    expect(again).toMatchObject({ id: 'w1', ambiguous: true });
+    expect(await store.ambiguousResends()).toBe(1);
   });
 
   it('takes a lease back unused: the head stays, the next claim is not counted as a resend', async () => {

@@ -4,13 +4,16 @@ import { DEFAULT_CHANNEL, PartitionKeys } from './keys.js';
 import { LUA_CONSTANTS } from './history.js';
 import { defineBatchScript } from './lua/batch.js';
 import type { BatchScript } from './lua/batch.js';
-import { defineScript, replyArray, replyInteger, replyOneOf, replyString } from './lua/script.js';
-import type { Script } from './lua/script.js';
+import { checkHeader, loadLua } from './lua/loader.js';
+import { defineScript, luaCommand, namedLocals, replyArray, replyInteger, replyOneOf, replyString } from './lua/script.js';
+import type { Script, Value } from './lua/script.js';
 import type { Attempt } from './message-record.js';
 import { Partitions } from './partitions.js';
 import { POLICY_CODE, WINDOW_OF_CODE } from './window.js';
 import type { WindowPolicy, WindowState } from './window.js';
 import { PRIORITY_NAME } from './message-record.js';
+import { parseGate } from './channel-gate.js';
+import type { ChannelGateState, GateChange } from './channel-gate.js';
 
 export const PRIORITIES = ['high', 'normal', 'bulk'] as const;
 
@@ -47,6 +50,10 @@ export interface AcceptInput {
   nowMs: number;
   body: string;
   expiresAtMs?: number;
+  /** X-Relay-Send-At: a time after `nowMs` makes the message `scheduled` until then. */
+  sendAtMs?: number;
+  /** X-Relay-Tag: listed and canceled by it. */
+  tag?: string;
   idempotency?: { key: string; fingerprint: string };
   /** The accepting request's W3C trace context (tracing on): the send joins that trace. */
   traceparent?: string;
@@ -87,12 +94,33 @@ export interface Lease {
   fallback: 'none' | 'has' | 'use';
 }
 
+export interface RetryOptions {
+  untilMs: number;
+  countsAsFailure: boolean;
+  keepInflight: boolean;
+  maxAttempts: number;
+  error: unknown;
+  /** 131056: hold the recipient for its own escalating wait (6 s doubling to 5 min) instead of `untilMs`. */
+  pairRateLimit?: boolean;
+  /** CBOT's Retry-After: with `pairRateLimit`, it replaces the escalating wait. */
+  retryAfterMs?: number;
+  /** CBOT refused the free-form message for its window (131047/470): the next attempt sends the fallback template. */
+  fallback?: boolean;
+}
+
+export interface RetryResult {
+  kind: 'held' | 'failed' | 'stale';
+  failures: number;
+  /** When the recipient is held until (epoch ms), for a hold. */
+  untilMs?: number;
+}
+
 export type ClaimState = 'more' | 'rate' | 'paused' | 'idle';
 
 export interface Claim {
   leases: Lease[];
   /** Head messages that ended without a send: expired, too old, body gone, record missing. */
-  ended: { reason: 'expired' | 'max_age' | 'no_body' | 'missing' | 'opted_out' | 'window'; id: string }[];
+  ended: { reason: 'expired' | 'max_age' | 'no_body' | 'missing' | 'opted_out' | 'window' | 'reconciled_opaque' | 'reconciled_recipient'; id: string }[];
   state: ClaimState;
   /** For `rate`/`paused`: when to try again; for `idle`: when the next hold or lease falls due (-1: none). */
   waitMs: number;
@@ -104,7 +132,27 @@ export interface ClaimPolicy {
   ratePerSecond: number;
   /** The channel's WINDOW_POLICY (default `enforce`): under `enforce` a free-form head whose window closed is not sent. */
   windowPolicy?: WindowPolicy;
+  /**
+   * RECONCILE_WINDOW_S in ms (default 30 s): how long a message whose last attempt's outcome is unknown
+   * waits for a status that identifies it before it is sent again (0: at once).
+   */
+  reconcileMs?: number;
+  /**
+   * Every CBOT callback the ingress took before this time (ms) has been applied by a fanout (the
+   * inbound queue's oldest open job): a message is not resent after its window while callbacks from
+   * within the window may still identify it. Unset: no such check.
+   */
+  callbacksAppliedUpToMs?: number;
 }
+
+/** What a cancel found: canceled now, no such message (or another caller's), or a status past cancelling. */
+export type CancelResult = { kind: 'canceled' } | { kind: 'missing' } | { kind: 'not-cancelable'; status: string };
+
+/** Index entries one cancel-by-tag script call walks (each call is atomic; the claims run between them). */
+export const CANCEL_SLICE = 1000;
+
+/** RECONCILE_WINDOW_S's default, in ms. */
+export const DEFAULT_RECONCILE_MS = 30_000;
 
 export type ReplayResult =
   | { kind: 'replayed'; to: string }
@@ -118,18 +166,26 @@ type Common = (typeof COMMON)[number];
 type LeaseKeys = (typeof LEASE_KEYS)[number];
 const ACCEPT = {
   keys: ['rec', 'idem', 'bodyKey'],
-  args: ['id', 'to', 'mtype', 'caller', 'p', 'expiresAt', 'fingerprint', 'body', 'tp', 'ch', 'wpol', 'fb'],
+  args: ['id', 'to', 'mtype', 'caller', 'p', 'expiresAt', 'fingerprint', 'body', 'tp', 'ch', 'wpol', 'fb', 'dueAt', 'tag'],
   shared: [...COMMON, 'idemTtl', 'backlogMax', 'backlogMaxBytes'],
 } as const;
 const CLAIM = {
   keys: ['tat', 'pause', 'fence', 'weights', 'ambiguous', 'idle'],
-  args: [...COMMON, 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs', 'wpol'],
+  args: [...COMMON, 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs', 'wpol', 'reconcileMs', 'wamidTtl', 'appliedUpTo'],
 } as const;
+const RENEW = { keys: ['leases', 'state'], args: ['to', 'tok', 'untilMs'] } as const;
 const SETTLE_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'outcome', 'attemptJson', 'wamid', 'errorJson', 'wamidTtl'] as const;
-const RETRY_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson', 'fallback'] as const;
+const RETRY_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson', 'fallback', 'pair', 'retryAfterMs'] as const;
 const FALLBACK_REQUEUE_ARGS = [...COMMON, 'id'] as const;
+const PAIR_HOLD_ARGS = [...COMMON, 'ch', 'to'] as const;
+const GATE = {
+  keys: ['gate', 'esc', 'seq'],
+  args: ['action', 'reason', 'code', 'ms', 'now', 'qualityMs', 'value', 'wake'],
+} as const;
 const RELEASE_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'keepInflight'] as const;
 const REPLAY_ARGS = [...COMMON, 'id', 'attemptJson'] as const;
+const CANCEL_ARGS = [...COMMON, 'id', 'who'] as const;
+const CANCEL_TAG_ARGS = [...COMMON, 'afterScore', 'afterId', 'limit'] as const;
 const RETRY_KINDS = ['held', 'failed', 'stale'] as const;
 const ACCEPT_KINDS = ['created', 'duplicate', 'conflict', 'full', 'window', 'optout'] as const;
 
@@ -152,11 +208,16 @@ class OutboundPartition {
   readonly #accepts: Coalescer<AcceptInput, AcceptResult>;
   readonly #claim: Script<(typeof CLAIM.keys)[number], (typeof CLAIM.args)[number], unknown>;
   readonly #settle: Script<LeaseKeys, (typeof SETTLE_ARGS)[number], { recorded: string; advanced: boolean }>;
-  readonly #retry: Script<LeaseKeys, (typeof RETRY_ARGS)[number], { kind: 'held' | 'failed' | 'stale'; failures: number }>;
+  readonly #retry: Script<LeaseKeys, (typeof RETRY_ARGS)[number], RetryResult>;
+  readonly #pairHold: Script<'state', (typeof PAIR_HOLD_ARGS)[number], { held: boolean; untilMs: number }>;
+  readonly #gate: Script<(typeof GATE.keys)[number], (typeof GATE.args)[number], { changed: boolean; value: string; pttlMs: number }>;
   readonly #pause: Script<'pause', 'ms', number>;
   readonly #release: Script<LeaseKeys, (typeof RELEASE_ARGS)[number], boolean>;
   readonly #replay: Script<'rec', (typeof REPLAY_ARGS)[number], ReplayResult>;
   readonly #fallbackRequeue: Script<'rec', (typeof FALLBACK_REQUEUE_ARGS)[number], boolean>;
+  readonly #cancel: Script<'rec', (typeof CANCEL_ARGS)[number], CancelResult>;
+  readonly #cancelTag: Script<'index', (typeof CANCEL_TAG_ARGS)[number], { canceled: number; lastScore: string; lastId: string; done: boolean }>;
+  readonly #renew: (keys: string[], args: Value[]) => Promise<unknown>;
 
   constructor(opts: OutboundOptions & { index: number }) {
     this.index = opts.index;
@@ -193,8 +254,27 @@ class OutboundPartition {
       args: RETRY_ARGS,
       constants,
       parse: (reply) => {
-        const [kind, failures] = replyArray(reply, 'retry');
-        return { kind: replyOneOf(kind, RETRY_KINDS, 'retry'), failures: Number(failures) };
+        const [kind, failures, untilMs] = replyArray(reply, 'retry');
+        return { kind: replyOneOf(kind, RETRY_KINDS, 'retry'), failures: Number(failures), ...(untilMs === undefined ? {} : { untilMs: Number(untilMs) }) };
+      },
+    });
+    this.#pairHold = defineScript(redis, {
+      name: 'pair-hold',
+      keys: ['state'],
+      args: PAIR_HOLD_ARGS,
+      constants,
+      parse: (reply) => {
+        const [held, untilMs] = replyArray(reply, 'pair-hold');
+        return { held: Number(held) === 1, untilMs: Number(untilMs) };
+      },
+    });
+    this.#gate = defineScript(redis, {
+      name: 'gate',
+      ...GATE,
+      constants,
+      parse: (reply) => {
+        const [changed, value, pttl] = replyArray(reply, 'gate');
+        return { changed: Number(changed) === 1, value: replyString(value, 'gate'), pttlMs: Number(pttl) };
       },
     });
     this.#pause = defineScript(redis, { name: 'pause', keys: ['pause'], args: ['ms'], parse: (reply) => replyInteger(reply, 'pause') });
@@ -213,6 +293,22 @@ class OutboundPartition {
       constants,
       parse: (reply) => replyString(replyArray(reply, 'fallback-requeue')[0], 'fallback-requeue') === 'ok',
     });
+    this.#cancel = defineScript(redis, { name: 'cancel', keys: ['rec'], args: CANCEL_ARGS, constants, parse: parseCancel });
+    this.#cancelTag = defineScript(redis, {
+      name: 'cancel-tag',
+      keys: ['index'],
+      args: CANCEL_TAG_ARGS,
+      constants,
+      parse: (reply) => {
+        const [canceled, lastScore, lastId, done] = replyArray(reply, 'cancel-tag').map((c) => replyString(c, 'cancel-tag'));
+        return { canceled: Number(canceled), lastScore: lastScore!, lastId: lastId!, done: done === '1' };
+      },
+    });
+    // Not defineScript: the flags line (Redis runs an allow-oom script at maxmemory) must come first.
+    const renew = loadLua('renew');
+    checkHeader('renew', 'KEYS', RENEW.keys, renew.header.keys);
+    checkHeader('renew', 'ARGV', RENEW.args, renew.header.args);
+    this.#renew = luaCommand(redis, 'renew', `#!lua flags=allow-oom\n${namedLocals(RENEW.keys, RENEW.args)}\n${renew.includes}\n${renew.body}`, 2);
   }
 
   /** The channel an accept publishes on when a claim found nothing since (dispatchers subscribe). */
@@ -248,6 +344,8 @@ class OutboundPartition {
           ch: input.channel ?? DEFAULT_CHANNEL,
           wpol: POLICY_CODE[input.windowPolicy ?? 'enforce'],
           fb: input.hasFallback ? '1' : '',
+          dueAt: input.sendAtMs ?? '',
+          tag: input.tag ?? '',
         },
       })),
       { ...this.#common(now), idemTtl: this.#idemTtlS, backlogMax: this.#backlogMax, backlogMaxBytes: this.#backlogMaxBytes },
@@ -277,6 +375,9 @@ class OutboundPartition {
         intervalMs,
         toleranceMs: intervalMs * (burst - 1),
         wpol: POLICY_CODE[policy.windowPolicy ?? 'enforce'],
+        reconcileMs: policy.reconcileMs ?? DEFAULT_RECONCILE_MS,
+        wamidTtl: this.#wamidTtlS,
+        appliedUpTo: policy.callbacksAppliedUpToMs === undefined ? '' : Math.floor(policy.callbacksAppliedUpToMs),
       },
     ).then((reply) => parseClaim(reply, channel, this.index));
   }
@@ -314,12 +415,7 @@ class OutboundPartition {
    * The attempt will be retried at `untilMs` (the message stays at its recipient's head meanwhile),
    * unless `countsAsFailure` brings its failures to `maxAttempts`: then it ends failed with `error`.
    */
-  retry(
-    lease: Lease,
-    nowMs: number,
-    opts: { untilMs: number; countsAsFailure: boolean; keepInflight: boolean; maxAttempts: number; error: unknown; fallback?: boolean },
-    attempt: Attempt,
-  ): Promise<{ kind: 'held' | 'failed' | 'stale'; failures: number }> {
+  retry(lease: Lease, nowMs: number, opts: RetryOptions, attempt: Attempt): Promise<RetryResult> {
     return this.#retry(this.#leaseKeys(lease), {
       ...this.#common(nowMs),
       ch: lease.channel,
@@ -333,7 +429,15 @@ class OutboundPartition {
       maxAttempts: opts.maxAttempts,
       errorJson: JSON.stringify(opts.error ?? null),
       fallback: opts.fallback ? '1' : '',
+      pair: opts.pairRateLimit ? 1 : 0,
+      retryAfterMs: opts.retryAfterMs === undefined ? '' : Math.round(opts.retryAfterMs),
     });
+  }
+
+  /** Moves the lease's expiry to `untilMs` (also while Redis is at maxmemory); false when the lease had moved on. */
+  async renew(lease: Lease, untilMs: number): Promise<boolean> {
+    const ch = this.keys.channel(lease.channel);
+    return Number(await this.#renew([ch.leases, ch.recipient(lease.to)], [lease.to, lease.token, Math.round(untilMs)])) === 1;
   }
 
   /** Gives a lease back unused: the recipient is ready again, its head message in place. False when the lease had moved on. */
@@ -356,10 +460,77 @@ class OutboundPartition {
     return this.#fallbackRequeue({ rec: this.keys.record(id) }, { ...this.#common(nowMs), id });
   }
 
+  /** Cancels a message not yet handed to CBOT, atomically with the claims (lua/cancel.lua); `who` '' is any caller's. */
+  cancel(id: string, who: string, nowMs: number): Promise<CancelResult> {
+    return this.#cancel({ rec: this.keys.record(id) }, { ...this.#common(nowMs), id, who });
+  }
+
+  /**
+   * Cancels every scheduled or queued message of `caller` tagged `tag` in this partition, CANCEL_SLICE
+   * index entries per script call (lua/cancel-tag.lua). Returns how many it canceled.
+   */
+  async cancelTag(caller: string, tag: string, now: () => number): Promise<number> {
+    const index = this.keys.tagIndex(caller, tag);
+    let total = 0;
+    let after = { score: '0', id: '' };
+    for (;;) {
+      const slice = await this.#cancelTag({ index }, { ...this.#common(now()), afterScore: after.score, afterId: after.id, limit: CANCEL_SLICE });
+      total += slice.canceled;
+      if (slice.done) return total;
+      after = { score: slice.lastScore, id: slice.lastId };
+    }
+  }
+
+  /** The callers that sent through this partition within the retention. */
+  callers(): Promise<string[]> {
+    return this.#redis.smembers(this.keys.indexedCallers);
+  }
+
   /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms` (extends, never shortens). */
   async pause(ms: number, channel: string = DEFAULT_CHANNEL): Promise<void> {
     // One script: two dispatchers throttled at once must not let the shorter pause replace the longer.
     await this.#pause({ pause: this.keys.channel(channel).gatePause }, { ms: Math.max(1, Math.round(ms)) });
+  }
+
+  /** 131056 in a failed status callback: the recipient's pair-rate wait grows and, unless leased, it is held (PAIR_HOLD). */
+  holdRecipient(channel: string, to: string, nowMs: number): Promise<{ held: boolean; untilMs: number }> {
+    return this.#pairHold({ state: this.keys.channel(channel).recipient(to) }, { ...this.#common(nowMs), ch: channel, to });
+  }
+
+  #gateKeys(channel: string) {
+    const ch = this.keys.channel(channel);
+    return { gate: ch.gatePause, esc: ch.gateEscalation, seq: ch.gateSeq };
+  }
+
+  /** One step of a channel's gate (lua/gate.lua); `mirror` writes another partition's answer. */
+  gate(
+    channel: string,
+    step: { action: string; reason: string; code?: number; ms: number; value?: string },
+    nowMs: number,
+    qualityPauseMs: number,
+  ): Promise<{ changed: boolean; value: string; pttlMs: number }> {
+    return this.#gate(this.#gateKeys(channel), {
+      action: step.action,
+      reason: step.reason,
+      code: step.code ?? '',
+      ms: Math.max(-1, Math.round(step.ms)),
+      now: nowMs,
+      qualityMs: qualityPauseMs,
+      value: step.value ?? '',
+      wake: this.wakeChannel,
+    });
+  }
+
+  async gateState(channel: string, nowMs: number): Promise<ChannelGateState> {
+    const { gate } = this.#gateKeys(channel);
+    const [value, pttl] = await Promise.all([this.#redis.get(gate), this.#redis.pttl(gate)]);
+    return parseGate(value, pttl, nowMs);
+  }
+
+  /** The held-until time (epoch ms) of a recipient of a channel, when it is held (a retry, a pair hold). */
+  async heldUntil(channel: string, to: string): Promise<number | undefined> {
+    const score = await this.#redis.zscore(this.keys.channel(channel).held, to);
+    return score === null ? undefined : Number(score);
   }
 
   /** Caller weights for the fair share (default 1); every process of one relay writes the same. */
@@ -495,6 +666,10 @@ export class Outbound {
     return this.#parts[lease.partition]!.release(lease, nowMs);
   }
 
+  renew(lease: Lease, untilMs: number): Promise<boolean> {
+    return this.#parts[lease.partition]!.renew(lease, untilMs);
+  }
+
   replay(id: string, nowMs: number): Promise<ReplayResult> {
     return this.#of(id).replay(id, nowMs);
   }
@@ -503,9 +678,71 @@ export class Outbound {
     return this.#of(id).fallbackAfterFailure(id, nowMs);
   }
 
+  /** Cancels a message not yet handed to CBOT (lua/includes/cancel.lua); `who` undefined: any caller's. */
+  cancel(id: string, who: string | undefined, nowMs: number): Promise<CancelResult> {
+    return this.#of(id).cancel(id, who ?? '', nowMs);
+  }
+
+  /**
+   * Cancels every unsent message tagged `tag` of `caller` (undefined: of every caller), in every
+   * partition; returns how many. A message claimed before its slice ran is `sending` and not counted;
+   * every one counted is never sent.
+   */
+  async cancelTag(caller: string | undefined, tag: string, now: () => number): Promise<number> {
+    const counts = await Promise.all(
+      this.#parts.map(async (p) => {
+        const callers = caller === undefined ? await p.callers() : [caller];
+        let n = 0;
+        for (const c of callers) n += await p.cancelTag(c, tag, now);
+        return n;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
   /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms`, in every partition. */
   async pause(ms: number, channel: string = DEFAULT_CHANNEL): Promise<void> {
     await Promise.all(this.#parts.map((p) => p.pause(ms, channel)));
+  }
+
+  /**
+   * Changes a channel's gate (pause, stop, resume; see lua/gate.lua): partition 0 decides
+   * (escalation, what a stop or a longer pause keeps), every other partition gets its answer, so a
+   * claim in any partition sees the same. `changed`: the gate moved (a new state for an event); a
+   * throttle inside a longer pause, or anything but a resume on a stopped channel, changes nothing.
+   * Stopped and indefinite holds have no `until`.
+   */
+  async changeGate(channel: string, change: GateChange, nowMs: number, qualityPauseMs: number): Promise<{ changed: boolean; state: ChannelGateState }> {
+    const step = gateStep(change);
+    const first = await this.#parts[0]!.gate(channel, step, nowMs, qualityPauseMs);
+    if (first.changed && this.#parts.length > 1) {
+      const mirror = { action: 'mirror', reason: step.reason, ms: first.pttlMs, value: parseGate(first.value, first.pttlMs, nowMs).state === 'active' ? '' : first.value };
+      await Promise.all(this.#parts.slice(1).map((p) => p.gate(channel, mirror, nowMs, qualityPauseMs)));
+    }
+    return { changed: first.changed, state: parseGate(first.value, first.pttlMs, nowMs) };
+  }
+
+  /** A channel's gate now, as partition 0 holds it (the others mirror it). */
+  gateState(channel: string, nowMs: number): Promise<ChannelGateState> {
+    return this.#parts[0]!.gateState(channel, nowMs);
+  }
+
+  holdRecipient(channel: string, to: string, nowMs: number): Promise<{ held: boolean; untilMs: number }> {
+    return this.#parts[this.partitions.ofRecipient(to)]!.holdRecipient(channel, to, nowMs);
+  }
+
+  /** When a recipient of a channel is held until (epoch ms), if it is. */
+  heldUntil(channel: string, to: string): Promise<number | undefined> {
+    return this.#parts[this.partitions.ofRecipient(to)]!.heldUntil(channel, to);
+  }
+
+  /** A channel's number quality (`phone_number.quality` callbacks): GREEN, YELLOW, RED; absent when none came yet. */
+  async setQuality(channel: string, quality: string): Promise<void> {
+    await this.#redis.hset(this.#parts[0]!.keys.channelQuality, channel, quality);
+  }
+
+  async qualities(): Promise<Record<string, string>> {
+    return this.#redis.hgetall(this.#parts[0]!.keys.channelQuality);
   }
 
   async setWeights(weights: Record<string, number>): Promise<void> {
@@ -542,6 +779,22 @@ export class Outbound {
   }
 }
 
+/** What the gate script is told for a change. */
+function gateStep(change: GateChange): { action: string; reason: string; code?: number; ms: number } {
+  switch (change.action) {
+    case 'throughput':
+      return { action: 'throughput', reason: 'throughput', code: change.code, ms: change.retryAfterMs ?? -1 };
+    case 'quality':
+      return { action: 'quality', reason: 'quality', code: change.code, ms: change.retryAfterMs ?? -1 };
+    case 'stop':
+      return { action: 'stop', reason: 'restricted', code: change.code, ms: 0 };
+    case 'pause':
+      return { action: 'pause', reason: 'operator', ms: change.ms ?? 0 };
+    case 'resume':
+      return { action: 'resume', reason: 'operator', ms: 0 };
+  }
+}
+
 function parseClaim(reply: unknown, channel: string, partition: number): Claim {
   const [jobs, ended, state, waitMs] = replyArray(reply, 'claim');
   const s = replyString(state, 'claim');
@@ -572,6 +825,13 @@ function parseClaim(reply: unknown, channel: string, partition: number): Claim {
     state: s,
     waitMs: Number(waitMs),
   };
+}
+
+function parseCancel(reply: unknown): CancelResult {
+  const answer = replyString(replyArray(reply, 'cancel')[0], 'cancel');
+  if (answer === 'ok') return { kind: 'canceled' };
+  if (answer === 'missing') return { kind: 'missing' };
+  return { kind: 'not-cancelable', status: answer };
 }
 
 function parseReplay(reply: unknown): ReplayResult {

@@ -64,4 +64,50 @@ describe('the scheduler', () => {
       { numRuns: 10 },
     );
   });
+
+  it('sends a recipient\'s messages in (due time, acceptance) order, scheduled, immediate and canceled mixed', async () => {
+    type Step = { kind: 'accept'; dt: number; ahead: number } | { kind: 'claim'; dt: number } | { kind: 'cancel'; dt: number; pick: number };
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant('accept' as const), dt: fc.integer({ min: 0, max: 8 }), ahead: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 12 })) }),
+      fc.record({ kind: fc.constant('claim' as const), dt: fc.integer({ min: 0, max: 8 }) }),
+      fc.record({ kind: fc.constant('cancel' as const), dt: fc.integer({ min: 0, max: 30 }), pick: fc.nat() }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), async (steps) => {
+        const out = new Outbound({ redis, prefix: uniquePrefix(), recordTtlS: 600 });
+        // The model: unsent messages as (due, acceptance order); a claim at t sends the least one due by t.
+        const open: { id: string; due: number; seq: number }[] = [];
+        const key = (m: { due: number; seq: number }) => [m.due, m.seq] as const;
+        let t = 1000;
+        let seq = 0;
+        const claimAt = async (now: number) => {
+          const due = open.filter((m) => m.due <= now).sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1] - key(b)[1]);
+          const leases = (await out.claim(10, now, POLICY)).leases;
+          expect(leases.map((l) => l.id)).toEqual(due.slice(0, 1).map((m) => m.id));
+          for (const l of leases) {
+            await out.settle(l, now, { kind: 'sent', wamid: `w.${l.id}` });
+            open.splice(open.findIndex((m) => m.id === l.id), 1);
+          }
+        };
+        for (const s of steps) {
+          t += s.dt;
+          if (s.kind === 'accept') {
+            const id = `o${++n}`;
+            await out.accept({ id, to: '9057001', type: 'text', caller: 'c', priority: 'normal', nowMs: t, body, ...(s.ahead > 0 ? { sendAtMs: t + s.ahead } : {}) });
+            open.push({ id, due: t + s.ahead, seq: ++seq });
+          } else if (s.kind === 'claim') {
+            await claimAt(t);
+          } else if (open.length > 0) {
+            const [m] = open.splice(s.pick % open.length, 1);
+            expect(await out.cancel(m!.id, 'c', t)).toEqual({ kind: 'canceled' });
+          }
+        }
+        // Everything left goes, in order, once it is all due.
+        while (open.length > 0) await claimAt(t + 1000);
+        expect((await out.claim(10, t + 2000, POLICY)).leases).toEqual([]);
+        expect(await out.backlog()).toEqual({ count: 0, bytes: 0 });
+      }),
+      { numRuns: 100 },
+    );
+  });
 });

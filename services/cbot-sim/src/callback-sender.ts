@@ -13,6 +13,8 @@ export interface SimCallbackDelivery {
   status: number | null;
   error?: string;
   state: 'pending' | 'delivered' | 'failed' | 'cancelled';
+  /** When the webhook answered 200 (ISO time), once delivered. */
+  deliveredAt?: string;
 }
 
 export interface SimCallbackLog {
@@ -155,6 +157,7 @@ export class CallbackSender {
       entry.log.lastStatus = d.status;
       if (d.status === 200) {
         d.state = 'delivered';
+        d.deliveredAt = new Date(this.#opts.now()).toISOString();
         return;
       }
       if (d.attempts >= callbackRetry.attempts) {

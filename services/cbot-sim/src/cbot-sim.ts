@@ -55,6 +55,12 @@ export interface CbotSim {
   setKnobs(k: Partial<SimKnobs>): void;
   knobs(): SimKnobs;
   failNext(status: SimFailureStatus, count: number): void;
+  /**
+   * The next `count` sends fail with WhatsApp `code`: as the send's error answer (`mode: 'answer'`, HTTP
+   * `status` default 400, Retry-After `retryAfter` seconds when given), or accepted with 200 and then
+   * reported in a `failed` status callback (`mode: 'callback'`).
+   */
+  failNextCode(code: number, count: number, opts?: { mode?: 'answer' | 'callback'; status?: SimFailureStatus; retryAfter?: number }): void;
   setWebhook(url: string, headers?: Record<string, string>): void;
   webhook(): Webhook | undefined;
   /** Drops the callback URL, as a CBOT that lost its configuration would (`POST /_sim/forget-webhook`). */
@@ -116,6 +122,8 @@ export async function startCbotSim(opts: CbotSimOptions): Promise<CbotSim> {
     setKnobs: (k) => void sim.setKnobs(k),
     knobs: () => structuredClone(sim.knobs),
     failNext: (status, count) => sim.plan.failNext(status, count),
+    failNextCode: (code, count, o = {}) =>
+      sim.plan.failNext({ code, mode: o.mode ?? 'answer', ...(o.status === undefined ? {} : { status: o.status }), ...(o.retryAfter === undefined ? {} : { retryAfter: o.retryAfter }) }, count),
     setWebhook: (hookUrl, headers) => sim.setWebhook(hookUrl, headers),
     forgetWebhook: () => sim.forgetWebhook(),
     webhook: () => sim.webhook && { url: sim.webhook.url, headers: { ...sim.webhook.headers } },

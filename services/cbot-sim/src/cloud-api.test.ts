@@ -73,5 +73,11 @@ describe('the simulator playing the Cloud API', () => {
     const value = bodies[0].entry[0].changes[0].value;
     expect(bodies[0].object).toBe('whatsapp_business_account');
     expect(value).toMatchObject({ messaging_product: 'whatsapp', statuses: [{ id: sent.json.messages[0].id, status: 'sent', recipient_id: '905551112233' }] });
+    expect(value.statuses[0]).not.toHaveProperty('biz_opaque_callback_data');
+    // A send's biz_opaque_callback_data comes back in each of its statuses, as Cloud does.
+    await post(sim, 'messages', { ...text, biz_opaque_callback_data: 'relay-id-1' });
+    await expect.poll(() => bodies.length).toBe(6);
+    const opaque = bodies.slice(3).map((b) => b.entry[0].changes[0].value.statuses[0]);
+    expect(opaque.map((st) => [st.status, st.biz_opaque_callback_data])).toEqual([['sent', 'relay-id-1'], ['delivered', 'relay-id-1'], ['read', 'relay-id-1']]);
   });
 });

@@ -3,14 +3,37 @@ import { z } from 'zod';
 import { parseJson, readBody, sendJson } from './http-io.js';
 import { CallbackRequest, InboundRequest, RedeliverRequest } from './inbound-request.js';
 import { issuesText } from './issues-text.js';
+import type { SimFailure } from './fail-plan.js';
 import { SimKnobsPatch } from './knobs.js';
 import { NoWebhookError, type Delivery, type Simulator } from './simulator.js';
 import { AccountEventRequest, accountEvent } from './templates.js';
 import { invalidParameterBody, notFoundBody } from './wa-errors.js';
 
+/**
+ * `{status, count}`: the next `count` sends fail with that HTTP status. `{code, mode?, status?, retryAfter?, count}`: with that
+ * WhatsApp code, as the send's error answer (`mode: "answer"`, the default; HTTP `status`, default 400) or after a 200 in a
+ * `failed` status callback (`mode: "callback"`).
+ */
 export const FailNextItem = z
-  .object({ status: z.union([z.literal(500), z.literal(429), z.literal(400), z.literal(503)]), count: z.number().int().min(1) })
-  .strict();
+  .object({
+    status: z.union([z.literal(500), z.literal(429), z.literal(400), z.literal(503)]).optional(),
+    code: z.number().int().min(0).max(999_999_999).optional(),
+    mode: z.enum(['answer', 'callback']).optional(),
+    retryAfter: z.number().int().min(0).max(86_400).optional(),
+    count: z.number().int().min(1),
+  })
+  .strict()
+  .refine((f) => f.status !== undefined || f.code !== undefined, { message: 'give status or code' })
+  .refine((f) => f.code !== undefined || (f.mode === undefined && f.retryAfter === undefined), { message: 'mode and retryAfter go with code' });
+
+function failureOf(f: z.infer<typeof FailNextItem>): SimFailure {
+  return {
+    mode: f.mode ?? 'answer',
+    ...(f.status === undefined ? {} : { status: f.status }),
+    ...(f.code === undefined ? {} : { code: f.code }),
+    ...(f.retryAfter === undefined ? {} : { retryAfter: f.retryAfter }),
+  };
+}
 const KnobsRequest = SimKnobsPatch.extend({ failNext: z.array(FailNextItem).optional() }).strict();
 const ResetRequest = z.object({ knobs: z.boolean().optional() }).strict();
 
@@ -25,13 +48,13 @@ const routes: Record<string, Handler> = {
   'POST /_sim/knobs': (sim, body) => {
     const { failNext, ...patch } = KnobsRequest.parse(body);
     const knobs = sim.setKnobs(patch);
-    for (const f of failNext ?? []) sim.plan.failNext(f.status, f.count);
+    for (const f of failNext ?? []) sim.plan.failNext(failureOf(f), f.count);
     return knobs;
   },
   'GET /_sim/fail-next': (sim) => ({ failNext: sim.plan.pending() }),
   'POST /_sim/fail-next': (sim, body) => {
     const f = FailNextItem.parse(body);
-    sim.plan.failNext(f.status, f.count);
+    sim.plan.failNext(failureOf(f), f.count);
     return { failNext: sim.plan.pending() };
   },
   'POST /_sim/reset': (sim, body) => {

@@ -4,7 +4,7 @@ import type { SimReceivedMessage } from './message-log.js';
 import type { Simulator } from './simulator.js';
 import { validateMessage } from './validate-message.js';
 import {
-  accessDeniedBody, cloudAccessDeniedBody, cloudFailure, cloudInvalidParameterBody, cloudWindowClosedBody, failureBody, invalidParameterBody,
+  accessDeniedBody, cloudAccessDeniedBody, cloudFailure, cloudInvalidParameterBody, cloudWindowClosedBody, codedFailureBody, failureBody, invalidParameterBody,
   pairRateLimitBody, windowClosedBody,
 } from './wa-errors.js';
 
@@ -28,14 +28,21 @@ export async function handleMessages(sim: Simulator, req: IncomingMessage, res: 
   if (!sim.authorized(req.headers)) return answer(sim, res, 401, cloud ? cloudAccessDeniedBody : accessDeniedBody);
   const knobs = sim.knobs;
   const failure = sim.plan.next(knobs, sim.now());
-  if (failure !== undefined) {
-    const headers = failure === 429 ? { 'retry-after': String(knobs.retryAfterSeconds) } : undefined;
+  if (failure !== undefined && failure.mode === 'answer') {
+    if (failure.code !== undefined) {
+      const headers = failure.retryAfter !== undefined ? { 'retry-after': String(failure.retryAfter) } : undefined;
+      return answer(sim, res, failure.status ?? 400, codedFailureBody(sim.api, failure.code), headers);
+    }
+    const status = failure.status ?? 500;
+    const headers = status === 429 ? { 'retry-after': String(knobs.retryAfterSeconds) } : undefined;
     if (cloud) {
-      const f = cloudFailure(failure);
+      const f = cloudFailure(status);
       return answer(sim, res, f.status, f.body, headers);
     }
-    return answer(sim, res, failure, failureBody(failure), headers);
+    return answer(sim, res, status, failureBody(status), headers);
   }
+  // mode 'callback': accepted as usual, then reported failed with the code (see Simulator.accepted).
+  const failLater = failure?.code;
   const check = validateMessage(raw);
   if (!check.ok) return answer(sim, res, 400, invalid(sim, check.details));
   if (cloud && check.message.body.messaging_product !== 'whatsapp') {
@@ -65,7 +72,9 @@ export async function handleMessages(sim: Simulator, req: IncomingMessage, res: 
   });
 
   if (knobs.latencyMs > 0) await sim.timers.sleep(knobs.latencyMs);
-  sim.accepted({ wamid, to, type });
+  // Cloud returns the sender's biz_opaque_callback_data in every status of the message (a string, ≤ 512 chars).
+  const opaque = cloud && typeof body.biz_opaque_callback_data === 'string' ? body.biz_opaque_callback_data : undefined;
+  sim.accepted({ wamid, to, type, ...(opaque === undefined ? {} : { opaque }) }, failLater);
   if (record.answer === 'pending' && (res.destroyed || req.socket.destroyed)) {
     record.answer = 'client-gone'; // closed before the listeners above could see it
     sim.log.countClientGone();

@@ -9,6 +9,7 @@ import { mergeKnobs, type SimKnobs } from './knobs.js';
 import { MediaStore } from './media-store.js';
 import { MessageLog } from './message-log.js';
 import { sendStatusCallbacks } from './status-callbacks.js';
+import { cloudEnvelope, failedStatusPayload } from './status-payload.js';
 import { Timers } from './timers.js';
 import { STATUS_AFTER_EVENT, defaultTemplates, type SimTemplate } from './templates.js';
 import type { SimApi } from './wa-errors.js';
@@ -140,9 +141,26 @@ export class Simulator {
     this.#webhook = undefined;
   }
 
-  /** Schedules sent/delivered/read callbacks for an accepted message, when enabled and a webhook is set. */
-  accepted(message: { wamid: string; to: string; type: string }): void {
+  /**
+   * Schedules sent/delivered/read callbacks for an accepted message, when enabled and a webhook is set;
+   * with `failedCode`, one `failed` status callback carrying that WhatsApp code instead (whatever the
+   * statusCallbacks knob: it was asked for), after the first status delay. Cloud statuses carry the
+   * send's `opaque` (biz_opaque_callback_data).
+   */
+  accepted(message: { wamid: string; to: string; type: string; opaque?: string }, failedCode?: number): void {
     const knobs = this.#knobs;
+    if (failedCode !== undefined) {
+      if (!this.#webhook || this.timers.closed) return;
+      const cloud = this.api === 'cloud';
+      void (async () => {
+        const delay = knobs.statusDelaysMs[0] ?? 0;
+        if (delay > 0) await this.timers.sleep(delay);
+        if (this.timers.closed) return;
+        const payload = failedStatusPayload(message.wamid, message.to, Math.floor(this.now() / 1000), failedCode);
+        await this.sender.deliver('status', cloud ? cloudEnvelope(payload) : payload).done;
+      })().catch(() => undefined);
+      return;
+    }
     if (!knobs.statusCallbacks || !this.#webhook || this.timers.closed) return;
     if (this.#pendingStatus >= this.#maxPendingStatus) {
       if (this.log.counters().statusCallbacksSkipped === 0) {

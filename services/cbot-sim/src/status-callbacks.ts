@@ -21,7 +21,7 @@ const conversationWindowS = 24 * 3600;
  */
 export function sendStatusCallbacks(
   opts: StatusCallbacksOptions,
-  message: { wamid: string; to: string; type: string },
+  message: { wamid: string; to: string; type: string; opaque?: string },
   delaysMs: readonly [number, number, number],
 ): Promise<void> {
   return run(opts, message, delaysMs);
@@ -29,7 +29,7 @@ export function sendStatusCallbacks(
 
 async function run(
   { sender, timers, ids, now, cloud }: StatusCallbacksOptions,
-  message: { wamid: string; to: string; type: string },
+  message: { wamid: string; to: string; type: string; opaque?: string },
   delaysMs: readonly [number, number, number],
 ): Promise<void> {
   const acceptedAt = now();
@@ -43,7 +43,7 @@ async function run(
     if (timers.closed || sender.generation !== generation) return;
     const payload = statusPayload({
       wamid: message.wamid, recipientId: message.to, status, timestamp: Math.floor(now() / 1000),
-      conversationId, expiresAt, category, cloud: cloud === true,
+      conversationId, expiresAt, category, cloud: cloud === true, ...(message.opaque === undefined ? {} : { opaque: message.opaque }),
     });
     await sender.deliver('status', cloud ? cloudEnvelope(payload) : payload).done;
   }

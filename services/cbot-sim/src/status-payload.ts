@@ -1,3 +1,4 @@
+import { codeTitle } from './wa-errors.js';
 export type SimStatus = 'sent' | 'delivered' | 'read';
 
 export interface StatusPayloadInput {
@@ -10,6 +11,8 @@ export interface StatusPayloadInput {
   /** Unix seconds when the conversation window closes (sent only). */
   expiresAt: number;
   category: string;
+  /** Cloud: the send's `biz_opaque_callback_data`, returned in each of its statuses. */
+  opaque?: string;
   /** Cloud's pricing object (`pricing_model` PMP with `type`) instead of On-Premises' (CBP, no type). */
   cloud?: boolean;
 }
@@ -26,6 +29,7 @@ export function statusPayload(input: StatusPayloadInput): { statuses: Array<Reco
     status: input.status,
     timestamp: String(input.timestamp),
   };
+  if (input.opaque !== undefined) status.biz_opaque_callback_data = input.opaque;
   if (input.status !== 'read') {
     status.conversation = {
       id: input.conversationId,
@@ -57,4 +61,11 @@ export function cloudEnvelope(value: Record<string, unknown>): Record<string, un
 /** Template messages open a business-initiated conversation; anything else is a service reply. */
 export function conversationCategory(messageType: string): string {
   return messageType === 'template' ? 'utility' : 'service';
+}
+
+/** A `failed` status with one WhatsApp error, as WhatsApp reports a send it accepted and then could not deliver. */
+export function failedStatusPayload(wamid: string, recipientId: string, timestamp: number, code: number): { statuses: Array<Record<string, unknown>> } {
+  return {
+    statuses: [{ id: wamid, recipient_id: recipientId, status: 'failed', timestamp: String(timestamp), errors: [{ code, title: codeTitle(code) }] }],
+  };
 }

@@ -75,3 +75,25 @@ const cloudFailures: Record<SimFailureStatus, { status: number; body: string }> 
 export function cloudFailure(status: SimFailureStatus): { status: number; body: string } {
   return cloudFailures[status];
 }
+
+/** Titles of the WhatsApp codes the simulator is asked to answer with by code (fail-next `code`). */
+const CODE_TITLES: Record<number, string> = {
+  4: 'Application request limit reached',
+  368: 'Temporarily blocked for policies violations',
+  1015: 'Too many requests',
+  80007: 'Rate limit issues',
+  130429: 'Rate limit hit',
+  131031: 'Account has been locked',
+  131047: 'Re-engagement message',
+  131048: 'Spam rate limit hit',
+  131056: '(Business Account, Consumer Account) pair rate limit hit',
+};
+
+export function codeTitle(code: number): string {
+  return CODE_TITLES[code] ?? `Simulated error ${code}`;
+}
+
+/** An error answer carrying WhatsApp `code`, in the API's own body shape. */
+export function codedFailureBody(api: SimApi, code: number): string {
+  return api === 'cloud' ? graphBody(code, codeTitle(code)) : errorBody(code, codeTitle(code));
+}

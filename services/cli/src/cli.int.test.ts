@@ -220,6 +220,35 @@ describe('cbot-relay CLI', { timeout: 240_000 }, () => {
     expect(bad.err).toContain('--cursor');
   });
 
+  it('messages cancel: one message by id (exit 3 unknown, 1 when already sent), or every unsent one by --tag', async () => {
+    const schedule = async (text: string, tag: string) => {
+      const res = await fetch(`${base}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', 'X-Relay-Send-At': new Date(Date.now() + 600_000).toISOString(), 'X-Relay-Tag': tag },
+        body: JSON.stringify({ to: '905559990101', type: 'text', text: { body: text } }),
+      });
+      expect(res.status).toBe(202);
+      return ((await res.json()) as { id: string; status: string }).id;
+    };
+    const one = await schedule('cli cancel one', 'cli-a');
+    const byId = await runCli(['messages', 'cancel', one, '--json'], env);
+    expect(byId.code).toBe(0);
+    expect(json(byId)).toEqual(await apiView(one));
+    expect(((await apiView(one)) as { status: string }).status).toBe('canceled');
+    const again = await inProcess(['messages', 'cancel', one], env);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('is canceled');
+    expect((await inProcess(['messages', 'cancel', 'msg_000000000aaaaaaaaaaaaaaaa'], env)).code).toBe(3);
+    const tagged = [await schedule('cli tag 1', 'cli-b'), await schedule('cli tag 2', 'cli-b')];
+    expect(json(await inProcess(['messages', 'cancel', '--tag', 'cli-b', '--json'], env))).toEqual({ canceled: 2 });
+    for (const id of tagged) expect(((await apiView(id)) as { status: string }).status).toBe('canceled');
+    const listed = json<{ items: { id: string }[] }>(await inProcess(['messages', 'list', '--tag', 'cli-b', '--json'], env));
+    expect(listed.items.map((r) => r.id).sort()).toEqual([...tagged].sort());
+    for (const args of [['messages', 'cancel'], ['messages', 'cancel', one, '--tag', 'x'], ['messages', 'cancel', '--tag', 'bad tag']]) {
+      expect((await inProcess(args, env)).code, args.join(' ')).toBe(2);
+    }
+  });
+
   it('dead letters: lists both kinds, replays a message twice and it is sent once', async () => {
     sim.failNext(400, 1);
     const id = await send('cli dead letter');
@@ -374,6 +403,28 @@ describe('cbot-relay CLI', { timeout: 240_000 }, () => {
     expect((await inProcess(['recipients', 'show', 'abc'], env)).code).toBe(2);
     expect((await inProcess(['opt-outs', 'list', '--cursor', 'nope'], env)).code).toBe(2);
     expect((await inProcess(['recipients', 'show', to, '--channel', 'nope'], env)).code).toBe(3);
+  });
+
+  it('channels list, pause and resume: what GET /v1/channels shows; bad seconds exit 2, unknown channel 3', async () => {
+    const api = async () => (await (await fetch(`${base}/v1/channels`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json()) as { id: string; state: string; reason: string | null; until: string | null }[];
+    const listed = json<{ channels: { id: string; state: string }[] }>(await inProcess(['channels', 'list', '--json'], env));
+    expect(listed.channels).toEqual(await api());
+    expect(listed.channels).toMatchObject([{ id: 'default', api: 'onprem', state: 'active', reason: null, quality: 'UNKNOWN' }]);
+    const paused = json<{ channels: { state: string; reason: string; until: string }[] }>(await inProcess(['channels', 'pause', 'default', '--seconds', '600', '--json'], env));
+    expect(paused.channels[0]).toMatchObject({ state: 'paused', reason: 'operator' });
+    expect(Date.parse(paused.channels[0]!.until) - Date.now()).toBeGreaterThan(590_000);
+    expect((await api())[0]).toMatchObject({ state: 'paused', reason: 'operator', until: paused.channels[0]!.until });
+    expect((await inProcess(['channels', 'list'], env)).out).toMatch(/default\s+onprem\s+paused\s+operator\s+-\s+\S+Z/);
+    // Held until resumed, then resumed: messages go again.
+    expect((await inProcess(['channels', 'pause', 'default'], env)).out).toMatch(/paused\s+operator\s+-\s+resume/);
+    const id = await send('after-resume');
+    expect((await inProcess(['channels', 'resume', 'default'], env)).out).toMatch(/default\s+onprem\s+active/);
+    await waitFor(async () => ((await apiView(id)) as { status: string }).status === 'sent', { what: 'the message sent after the resume' });
+    for (const bad of ['0', '-5', '1.5', 'soon', '9999999999']) expect((await inProcess(['channels', 'pause', 'default', '--seconds', bad], env)).code).toBe(2);
+    const unknown = await inProcess(['channels', 'pause', 'nope'], env);
+    expect(unknown.code).toBe(3);
+    expect(unknown.err).toContain('no channel "nope"');
+    expect((await api())[0]).toMatchObject({ state: 'active' });
   });
 
   it('templates list and usage: what GET /v1/templates and GET /v1/usage (admin) answer; bad input is exit 2 or 3', async () => {

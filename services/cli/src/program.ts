@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '@cbot-relay/config';
 import { CliContext } from './cli-context.js';
 import type { CliIo } from './cli-context.js';
 import { EXIT, toCliError, usageError } from './cli-error.js';
+import { channelsCommand } from './channels-command.js';
 import { deadLettersCommand } from './dead-letters-command.js';
 import { mediaCommand } from './media-command.js';
 import { messagesCommand } from './messages-command.js';
@@ -22,13 +23,13 @@ Exit codes: 0 ok, 1 the operation failed, 2 usage error or invalid configuration
 /** The command tree; `ctx` builds the context (config, connections) on first use, so `--help` needs none. */
 export function buildProgram(ctx: () => CliContext, io: CliIo): Command {
   const program = new Command('cbot-relay')
-    .description('operate a cbot-relay deployment: messages, dead letters, the CBOT callback URL, media, subscribers, queues, templates, usage, recipients, opt-outs')
+    .description('operate a cbot-relay deployment: messages, dead letters, the CBOT callback URL, media, subscribers, channels, queues, templates, usage, recipients, opt-outs')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', HELP_FOOTER);
   // Subcommands inherit exitOverride, output and help settings from here.
-  for (const make of [messagesCommand, deadLettersCommand, webhookCommand, mediaCommand, subscribersCommand, queuesCommand, templatesCommand, usageCommand, recipientsCommand, optOutsCommand]) {
+  for (const make of [messagesCommand, deadLettersCommand, webhookCommand, mediaCommand, subscribersCommand, channelsCommand, queuesCommand, templatesCommand, usageCommand, recipientsCommand, optOutsCommand]) {
     const cmd = make(ctx);
     program.addCommand(inherit(cmd, program));
   }

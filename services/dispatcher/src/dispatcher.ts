@@ -1,5 +1,6 @@
 import { Cluster } from 'ioredis';
 import type { Redis } from 'ioredis';
+import { DEFAULT_RECONCILE_MS } from '@cbot-relay/records';
 import type { Claim, ClaimPolicy } from '@cbot-relay/records';
 import type { DispatchDeps } from './dispatch-message.js';
 import { sendLeased } from './dispatch-message.js';
@@ -25,6 +26,18 @@ export interface DispatcherOptions {
   maxClaim?: number;
   /** Longest sleep while idle: a safety net under the wake-up publish. */
   idlePollMs?: number;
+  /**
+   * RECONCILE_WINDOW_S in ms: how long a message whose last attempt's answer was lost waits for a
+   * status that identifies it before it is sent again (default 30 s; docs/resilience.md).
+   */
+  reconcileWindowMs?: number;
+  /**
+   * Every callback the ingress took before the answer (ms) has been applied (callbacks-watermark.ts):
+   * asked every `watermarkEveryMs`; a message is not resent after its window while it lags the window's
+   * end. Absent: no such check (a relay without fanouts, tests).
+   */
+  callbacksAppliedUpTo?: () => Promise<number>;
+  watermarkEveryMs?: number;
 }
 
 export interface DispatchChannel {
@@ -62,7 +75,10 @@ interface ChannelTurn {
  * or idle waits out its own time while the others keep claiming. A wake-up names its partition.
  */
 export class Dispatcher {
-  readonly #o: Required<Omit<DispatcherOptions, 'channels'>>;
+  readonly #o: Required<Omit<DispatcherOptions, 'channels' | 'callbacksAppliedUpTo'>> & Pick<DispatcherOptions, 'callbacksAppliedUpTo'>;
+  /** The last callbacksAppliedUpTo answer; 0 until the first (nothing is resent before it is known). */
+  #appliedUpTo = 0;
+  #watermarkTimer: NodeJS.Timeout | undefined;
   readonly #turns: ChannelTurn[];
   #rr = 0;
   /** Wake-ups received so far, per partition: a claim that answered `idle` while one arrived must not sleep. */
@@ -75,14 +91,14 @@ export class Dispatcher {
   #closing: Promise<void> | undefined;
 
   private constructor(opts: DispatcherOptions) {
-    this.#o = { maxClaim: 64, idlePollMs: 5_000, ...opts };
+    this.#o = { maxClaim: 64, idlePollMs: 5_000, reconcileWindowMs: DEFAULT_RECONCILE_MS, watermarkEveryMs: 500, ...opts };
     const channels = opts.channels ?? [{ id: 'default', ratePerSecond: opts.ratePerSecond }];
     // Partitions first, channels within: consecutive claims go to different partitions (and Redis primaries).
     this.#turns = Array.from({ length: opts.deps.outbound.partitions.count }, (_, partition) =>
       channels.map((c) => ({
         id: c.id,
         partition,
-        policy: { leaseMs: opts.leaseMs, maxAgeMs: opts.deps.policy.maxAgeMs, ratePerSecond: c.ratePerSecond, ...(c.windowPolicy ? { windowPolicy: c.windowPolicy } : {}) },
+        policy: { leaseMs: opts.leaseMs, maxAgeMs: opts.deps.policy.maxAgeMs, ratePerSecond: c.ratePerSecond, reconcileMs: this.#o.reconcileWindowMs, ...(c.windowPolicy ? { windowPolicy: c.windowPolicy } : {}) },
         notBefore: 0,
         idle: false,
       })),
@@ -102,8 +118,23 @@ export class Dispatcher {
     });
     // Subscribed before the first claim, so no wake-up published after it can be missed.
     await d.#sub.subscribe(...wakeChannels);
+    await d.#readWatermark();
     d.#pump();
     return d;
+  }
+
+  async #readWatermark(): Promise<void> {
+    const read = this.#o.callbacksAppliedUpTo;
+    if (!read || this.#closing) return;
+    try {
+      this.#appliedUpTo = await read();
+    } catch (err) {
+      this.#o.deps.log.warn({ err }, 'could not read how far callbacks are applied; unknown outcomes wait meanwhile');
+    }
+    // Idle (every channel's last claim found nothing, nothing in flight): as often as the idle poll,
+    // so an idle dispatcher stays at a Redis call every few seconds; a stale watermark only holds longer.
+    const idle = this.#inflight.size === 0 && this.#turns.every((t) => t.idle);
+    if (!this.#closing) this.#watermarkTimer = setTimeout(() => void this.#readWatermark(), idle ? this.#o.idlePollMs : this.#o.watermarkEveryMs);
   }
 
   get inFlight(): number {
@@ -167,11 +198,12 @@ export class Dispatcher {
       // lease's end less the CBOT timeout and the in-attempt retries (2 × 2 s connect + 0.4 s), with margin.
       const sendBy = deps.now() + this.#o.leaseMs - this.#o.cbotTimeoutMs - 5_000;
       const wakes = this.#wakes[turn.partition];
-      const claim = await deps.outbound.claim(Math.min(concurrency - this.#inflight.size, maxClaim), deps.now(), turn.policy, turn.id, turn.partition);
+      const policy = this.#o.callbacksAppliedUpTo ? { ...turn.policy, callbacksAppliedUpToMs: this.#appliedUpTo } : turn.policy;
+      const claim = await deps.outbound.claim(Math.min(concurrency - this.#inflight.size, maxClaim), deps.now(), policy, turn.id, turn.partition);
       const now = deps.now();
       for (const lease of claim.leases) {
         if (lease.failures === 0 && !lease.ambiguous) deps.metrics.queueWait.observe({ caller: lease.caller, priority: lease.priority }, Math.max(0, now - lease.acceptedAtMs) / 1000);
-        const sending: Promise<void> = sendLeased(deps, lease, sendBy)
+        const sending: Promise<void> = sendLeased(deps, lease, sendBy, { leaseMs: this.#o.leaseMs })
           .catch((err: unknown) => {
             // Only a bug gets here (Redis calls wait out a restart): the lease expires and the message is retried.
             deps.log.error({ err, relayId: lease.id }, 'send step failed; the message is retried when its lease expires');
@@ -186,7 +218,8 @@ export class Dispatcher {
         this.#inflight.add(sending);
       }
       this.#count(claim);
-      turn.idle = claim.state === 'idle';
+      // A paused channel is woken like an idle one: a resume publishes on the partition's wake-up channel.
+      turn.idle = claim.state === 'idle' || claim.state === 'paused';
       turn.notBefore = claim.state === 'more' ? 0 : now + (claim.waitMs < 0 ? idlePollMs : Math.min(claim.waitMs, idlePollMs));
       // The claim left the idle flag, and an accept saw it and published before this reply was read:
       // that wake-up found the turn not yet idle, so it is this turn's to act on now.
@@ -197,6 +230,13 @@ export class Dispatcher {
   #count(claim: Claim): void {
     const { metrics, log, tracing, outbound } = this.#o.deps;
     for (const { reason, id } of claim.ended) {
+      if (reason === 'reconciled_opaque' || reason === 'reconciled_recipient') {
+        // CBOT took an attempt whose answer was lost, and a status said so: recorded sent, not sent again.
+        metrics.reconciled.inc({ outcome: reason === 'reconciled_opaque' ? 'matched_opaque' : 'matched_recipient' });
+        metrics.sent.inc();
+        log.info({ relayId: id, by: reason.slice('reconciled_'.length) }, 'a status identified a message whose answer was lost: recorded sent, not sent again');
+        continue;
+      }
       if (reason === 'expired') metrics.expired.inc();
       else if (reason !== 'missing') metrics.failed.inc({ reason });
       const say = () => {
@@ -220,10 +260,16 @@ export class Dispatcher {
     this.#timer = setTimeout(() => this.#pump(), Math.max(1, ms));
   }
 
-  /** Stops claiming and waits for the sends in flight to be recorded. Idempotent. */
+  /**
+   * Stops claiming and waits for the sends in flight to be recorded — a write of CBOT's answer that
+   * Redis refuses is retried until it lands (keep-writing.ts), so this waits for Redis too; the
+   * relay's SHUTDOWN_TIMEOUT_MS bounds it (past it the process exits: an answer left unwritten is in
+   * the log, and its message is reconciled from its status callback, docs/resilience.md). Idempotent.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearTimeout(this.#timer);
+      clearTimeout(this.#watermarkTimer);
       while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
       this.#sub.disconnect();
     })();

@@ -135,6 +135,74 @@ describe('job options', () => {
   });
 });
 
+describe('fanOutCallback: the number protection in failed status callbacks', () => {
+  function protectedDeps(applied: boolean) {
+    const base = fakeDeps({ 'wamid.F': 'msg_1' });
+    const calls: string[] = [];
+    let seq = 0;
+    base.deps.store = { applyStatus: async () => ({ relayId: 'msg_1', applied }) };
+    base.deps.protection = {
+      qualityPauseMs: 900_000,
+      outbound: {
+        changeGate: async (channel, change) => {
+          calls.push(`gate ${channel} ${change.action}`);
+          return { changed: true, state: { state: change.action === 'stop' ? 'stopped' : 'paused', reason: 'quality', code: 131048, seq: ++seq, untilMs: 1_717_173_500_000 } };
+        },
+        holdRecipient: async (channel, to) => (calls.push(`hold ${channel} ${to}`), { held: true, untilMs: 1 }),
+        replay: async (id) => (calls.push(`replay ${id}`), { kind: 'replayed', to: '905551112233' }),
+        setQuality: async (channel, q) => void calls.push(`quality ${channel} ${q}`),
+      },
+    };
+    return { ...base, calls };
+  }
+  const failed = (code: number) => ({
+    raw: JSON.stringify({ statuses: [{ id: 'wamid.F', recipient_id: '+905551112233', status: 'failed', timestamp: '1717172600', errors: [{ code, title: 't' }] }] }),
+    receivedAt: 1_717_172_600_000,
+    channel: 'sales',
+  });
+
+  it('pauses the channel first, then requeues the message, and announces the pause after the status', async () => {
+    const { deps, added, calls } = protectedDeps(true);
+    await fanOutCallback(failed(131048), deps);
+    expect(calls).toEqual(['gate sales quality', 'replay msg_1']);
+    expect(added.filter(([sub]) => sub === 'all').map(([, e]) => e.type)).toEqual(['message.status', 'channel.paused']);
+    expect(added.at(-1)![1]).toMatchObject({ channel: 'sales', data: { channel: 'sales', reason: 'quality', code: 131048 } });
+  });
+
+  it('stops on 368, holds the recipient on 131056, and leaves other codes alone', async () => {
+    const stop = protectedDeps(true);
+    await fanOutCallback(failed(368), stop.deps);
+    expect(stop.calls).toEqual(['gate sales stop', 'replay msg_1']);
+    const pair = protectedDeps(true);
+    await fanOutCallback(failed(131056), pair.deps);
+    expect(pair.calls).toEqual(['replay msg_1', 'hold sales 905551112233']);
+    const other = protectedDeps(true);
+    await fanOutCallback(failed(131047), other.deps);
+    expect(other.calls).toEqual([]);
+  });
+
+  it('does not requeue for a callback that did not move the record (a redelivery)', async () => {
+    const { deps, calls } = protectedDeps(false);
+    await fanOutCallback(failed(131048), deps);
+    expect(calls).toEqual(['gate sales quality']);
+  });
+
+  it('stores the quality a Cloud quality update reports, and delivers relay events as they are', async () => {
+    const { deps, added, calls } = protectedDeps(true);
+    const update = { object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'phone_number_quality_update', value: { event: 'FLAGGED' } }] }] };
+    await fanOutCallback({ raw: JSON.stringify(update), receivedAt: 1, channel: 'sales' }, deps);
+    expect(calls).toEqual(['quality sales RED']);
+    const event = { id: `evt_${'a'.repeat(32)}`, type: 'channel.resumed', occurredAt: '2026-01-01T00:00:00.000Z', receivedAt: '2026-01-01T00:00:00.000Z', channel: 'sales', data: { channel: 'sales', reason: 'operator', code: null, until: null } };
+    const before = added.length;
+    await fanOutCallback({ raw: JSON.stringify(event), receivedAt: 1, channel: 'sales', relay: true }, deps);
+    await fanOutCallback({ raw: JSON.stringify(event), receivedAt: 1, channel: 'sales', relay: true }, deps);
+    expect(added.slice(before).map(([sub, e]) => [sub, e])).toEqual([['all', event]]);
+    // Not an event: dropped with a warning, never fanned out as one.
+    await fanOutCallback({ raw: '{"id": "x"}', receivedAt: 1, relay: true }, deps);
+    expect(added.length).toBe(before + 1);
+  });
+});
+
 describe('fanOutCallback: pricing and template events', () => {
   it('passes a status\'s pricing to the store and counts the message when the store counted it', async () => {
     const { deps } = fakeDeps();

@@ -1,9 +1,12 @@
-import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventId, eventMedia, eventsFromCallback, pricingFromStatus } from '@cbot-relay/messages';
-import type { CallbackLimits, RelayEvent } from '@cbot-relay/messages';
+import {
+  CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, RelayEvent, channelEvent, eventId, eventMedia, eventsFromCallback, normalizeRecipient, numberProtection,
+  pricingFromStatus, qualityFromCallback,
+} from '@cbot-relay/messages';
+import type { CallbackLimits } from '@cbot-relay/messages';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { InboundJob } from '@cbot-relay/queues';
 import { wantsChannel } from '@cbot-relay/records';
-import type { MessageStore } from '@cbot-relay/records';
+import type { GateChange, MessageStore, Outbound } from '@cbot-relay/records';
 import { applyRecipientRules } from './recipient-rules.js';
 import type { RecipientRulesDeps } from './recipient-rules.js';
 import { wants } from './subscriptions.js';
@@ -15,7 +18,7 @@ export interface FanOutDeps {
   /** Adds the event to the subscriber's queue; false when it was already there. */
   add: (sub: Subscriber, event: RelayEvent) => Promise<boolean>;
   now: () => number;
-  metrics: Pick<Metrics, 'events' | 'duplicateEvents' | 'callbackItemsOverCap' | 'messagesPriced'>;
+  metrics: Pick<Metrics, 'events' | 'duplicateEvents' | 'callbackItemsOverCap' | 'messagesPriced' | 'reconciled'>;
   log: Logger;
   /** A template.status event came in on the channel: its template list is to be reloaded. */
   templatesChanged?: (channel: string) => Promise<void>;
@@ -29,6 +32,14 @@ export interface FanOutDeps {
    * false when it has none. Absent: such a message stays failed.
    */
   windowFallback?: (relayId: string) => Promise<boolean>;
+  /** The number's protection from callbacks (failed statuses' codes, quality updates); absent: callbacks change no channel. */
+  protection?: ProtectionDeps;
+}
+
+export interface ProtectionDeps {
+  outbound: Pick<Outbound, 'changeGate' | 'holdRecipient' | 'replay' | 'setQuality'>;
+  /** QUALITY_PAUSE_S in ms. */
+  qualityPauseMs: number;
 }
 
 export interface FanOutResult {
@@ -51,22 +62,36 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
   }
   const result: FanOutResult = { events: 0, duplicates: 0 };
   const channel = job.channel ?? 'default';
+  if (job.relay) {
+    // An event the relay originated (relayEventJob): delivered as it is.
+    const event = RelayEvent.safeParse(payload);
+    if (event.success) await deliver(event.data, channel, deps, result);
+    else deps.log.warn({ issues: event.error.issues.length }, 'relay event job does not hold an event; dropped');
+    return result;
+  }
+  if (deps.protection) {
+    const quality = qualityFromCallback(payload);
+    if (quality !== undefined) await deps.protection.outbound.setQuality(channel, quality);
+  }
   for (const item of eventsFromCallback(payload, new Date(job.receivedAt), job.raw, deps.limits ?? DEFAULT_CALLBACK_LIMITS)) {
     if (item.reason === OVER_CAP_REASON) countOverCap(item, deps);
     // Another number's identical item is another event; channel default keeps the ids it always had.
     const media = item.type === 'message.received' ? eventMedia(item.data, channel) : undefined;
     const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel, ...(media ? { media } : {}) };
-    const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, deps) : produced;
+    const follow: RelayEvent[] = [];
+    const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, job.receivedAt, deps, follow) : produced;
     if (event.type === 'template.status') await deps.templatesChanged?.(channel);
     // The window and opt-outs are written before the message's event goes out: a consumer that answers
     // it at once finds the window open.
     const opt = event.type === 'message.received' && deps.rules ? await applyRecipientRules(event, channel, deps.now(), deps.rules) : undefined;
     await deliver(event, channel, deps, result);
     if (opt) await deliver(opt, channel, deps, result);
+    for (const e of follow) await deliver(e, channel, deps, result);
   }
   return result;
 }
 
+/** One event to every subscriber that wants its type and channel. */
 async function deliver(event: RelayEvent, channel: string, deps: FanOutDeps, result: FanOutResult): Promise<void> {
   let added = 0;
   let targets = 0;
@@ -84,8 +109,16 @@ async function deliver(event: RelayEvent, channel: string, deps: FanOutDeps, res
   }
 }
 
-/** Moves the sent message's record and names its relay id on the event when the wamid is ours. */
-async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOutDeps): Promise<RelayEvent> {
+/**
+ * Moves the sent message's record and names its relay id on the event when the wamid is ours. A
+ * `failed` status whose `errors[].code` protects the number (NUMBER_PROTECTION) applies that
+ * protection as the send's own answer would: the channel's pause or stop (its event joins `follow`),
+ * or the recipient's pair hold; and the message, which WhatsApp did not deliver, goes back on its
+ * recipient's queue (at the end: its later messages may have gone meanwhile) to be sent again when the
+ * channel lets it. Only the callback that moved the record to `failed` requeues it, so a redelivered
+ * callback does not send it twice.
+ */
+async function withStatusApplied(event: RelayEvent, channel: string, receivedAt: number, deps: FanOutDeps, follow: RelayEvent[]): Promise<RelayEvent> {
   const status = CbotStatus.safeParse(event.data);
   if (!status.success) return event;
   const errors = status.data['errors'];
@@ -97,7 +130,15 @@ async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOu
   const rid = status.data['recipient_id'];
   const hint = typeof rid === 'string' ? rid : undefined;
   const pricing = pricingFromStatus(status.data);
-  const { relayId, pricedFor } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint, pricing);
+  // Cloud returns the send's biz_opaque_callback_data (the relay id, unless the caller set its own).
+  const bizOpaque = status.data['biz_opaque_callback_data'];
+  const opaque = typeof bizOpaque === 'string' && bizOpaque.length <= 512 ? bizOpaque : undefined;
+  const seen = { receivedAtMs: receivedAt, ...(opaque === undefined ? {} : { opaque }) };
+  const { relayId, applied, pricedFor, reconciled } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint, pricing, seen);
+  if (reconciled !== undefined) {
+    deps.metrics.reconciled.inc({ outcome: `matched_${reconciled}` });
+    deps.log.info({ relayId, wamid: status.data.id, by: reconciled }, 'a status identified a message whose answer was lost: recorded sent, not sent again');
+  }
   if (pricing !== undefined && pricedFor !== undefined) {
     deps.metrics.messagesPriced.inc({ channel, caller: pricedFor, category: pricing.category, type: pricing.type });
   }
@@ -106,12 +147,35 @@ async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOu
     // callback finds the fallback used and does nothing.
     if (await deps.windowFallback(relayId)) deps.log.info({ relayId }, 'WhatsApp failed the message for its customer-service window; sending its fallback template');
   }
+  if (status.data.status === 'failed' && deps.protection) await protect(deps.protection, channel, errors, hint, relayId !== undefined && applied ? relayId : undefined, deps, follow);
   return relayId === undefined ? event : { ...event, relayMessageId: relayId };
 }
 
 /** A status's `errors` name WhatsApp's customer-service window: 131047 (Cloud), 470 (On-Premises). */
 function windowRefused(errors: unknown): boolean {
   return Array.isArray(errors) && errors.some((e) => typeof e === 'object' && e !== null && [131047, 470].includes(Number((e as { code?: unknown }).code)));
+}
+
+async function protect(p: ProtectionDeps, channel: string, errors: unknown, to: string | undefined, requeue: string | undefined, deps: FanOutDeps, follow: RelayEvent[]): Promise<void> {
+  const codes = Array.isArray(errors) ? errors.flatMap((e) => (typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'number' ? [(e as { code: number }).code] : [])) : [];
+  const kind = numberProtection(codes);
+  if (kind === undefined) return;
+  const code = codes.find((c) => numberProtection([c]) === kind);
+  const now = deps.now();
+  // The channel first: the requeued message must find it paused.
+  if (kind !== 'pair') {
+    const change: GateChange = kind === 'stop' ? { action: 'stop', code } : { action: kind, code };
+    const { changed, state } = await p.outbound.changeGate(channel, change, now, p.qualityPauseMs);
+    if (changed) {
+      deps.log.warn({ channel, code, state }, 'a failed status callback paused or stopped the channel');
+      follow.push(channelEvent(channel, state, now));
+    }
+  }
+  if (requeue !== undefined) {
+    const r = await p.outbound.replay(requeue, now);
+    deps.log.info({ relayId: requeue, code, requeued: r.kind === 'replayed' }, 'CBOT reported the message failed for a code that protects the number; queued again');
+  }
+  if (kind === 'pair' && to !== undefined) await p.outbound.holdRecipient(channel, normalizeRecipient(to), now);
 }
 
 /** Items past CALLBACK_MAX_ITEMS travel in one unrecognized event; say so, since their statuses move no record. */

@@ -6,6 +6,7 @@ import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { QueueNames, queueNameFor } from '@cbot-relay/queues';
 import type { MessageStore, PreviousSecret, SubscriberStore } from '@cbot-relay/records';
 import { EventDeadLetters } from './dead-letters.js';
+import type { ProtectionDeps } from './fan-out-callback.js';
 import { startInboundWorker } from './inbound-worker.js';
 import { PushWorker } from './push-worker.js';
 import type { SignedSubscriber } from './push-worker.js';
@@ -29,6 +30,8 @@ export interface FanoutOptions {
   rules?: RecipientRulesDeps;
   /** Sends a message's fallback template when a `failed` status says its window was closed (FanOutDeps.windowFallback). */
   windowFallback?: (relayId: string) => Promise<boolean>;
+  /** Failed status callbacks with a code that protects the number pause or stop the channel; quality updates are kept. */
+  protection?: ProtectionDeps;
   /** A template.status event came in on the channel (its template list is to be reloaded). */
   templatesChanged?: (channel: string) => Promise<void>;
   fanout: RelayConfig['fanout'];
@@ -112,6 +115,7 @@ export class Fanout {
       telemetry,
       deps: {
         store: opts.store,
+        ...(opts.protection ? { protection: opts.protection } : {}),
         // Read per callback: a subscriber added, changed or removed applies from the next callback on.
         get subscribers() {
           return self.#active;

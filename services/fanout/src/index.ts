@@ -1,7 +1,7 @@
 export { EventDeadLetters, deadLetterId } from './dead-letters.js';
 export type { EventDeadLetter, EventReplayResult } from './dead-letters.js';
 export { fanOutCallback } from './fan-out-callback.js';
-export type { FanOutDeps, FanOutResult } from './fan-out-callback.js';
+export type { FanOutDeps, FanOutResult, ProtectionDeps } from './fan-out-callback.js';
 export { Fanout, retentionPolicy, startFanout, startFanoutFromStore } from './fanout.js';
 export type { FanoutOptions, LiveSubscriber } from './fanout.js';
 export { SubscriberWatch } from './subscriber-watch.js';

@@ -10,6 +10,7 @@ import { adminRoutes } from './admin-routes.js';
 import { requireSingleAuthorization } from './auth.js';
 import { batchRoute } from './batch-route.js';
 import { streamRoute } from './stream-route.js';
+import { cancelRoutes } from './cancel-routes.js';
 import { BodyBudget } from './body-budget.js';
 import { docsRoutes } from './docs-routes.js';
 import { hotRoutes } from './hot-routes.js';
@@ -22,6 +23,8 @@ import { opsRoutes } from './ops-routes.js';
 import type { RecipientRoutesDeps } from './recipients-routes.js';
 import { recipientRoutes } from './recipients-routes.js';
 import type { SendRoutesDeps } from './send-routes.js';
+import type { ChannelRoutesDeps } from './channel-routes.js';
+import { channelRoutes } from './channel-routes.js';
 import type { SubscriberRoutesDeps } from './subscriber-routes.js';
 import { subscriberRoutes } from './subscriber-routes.js';
 import { sendRoutes } from './send-routes.js';
@@ -43,6 +46,8 @@ export interface IngressAppDeps {
   media?: Omit<MediaRoutesDeps, 'send' | 'log'>;
   /** `/v1/subscribers` (admin API); absent: not served. */
   subscribers?: SubscriberRoutesDeps;
+  /** `/v1/channels` (admin API: state, pause, resume); absent: not served. */
+  channels?: ChannelRoutesDeps;
   /** The /admin/queues UI (see queue-ui.ts); absent: not served. */
   queueUi?: Router;
   /** INGRESS_BODY_BUFFER_BYTES: request bodies held at once. Unset: no budget. */
@@ -127,9 +132,11 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.use(templatesUsageRoutes({ ...deps.send, ...(deps.templates ? { catalog: deps.templates } : {}) }));
   app.use(batchRoute({ ...deps.send, ...(budget ? { budget } : {}) }));
   app.use(streamRoute(deps.send));
+  app.use(cancelRoutes(deps.send));
   app.use(adminRoutes(deps.admin));
   if (deps.subscribers) app.use(subscriberRoutes(deps.subscribers));
   if (deps.recipients) app.use(recipientRoutes(deps.recipients));
+  if (deps.channels) app.use(channelRoutes(deps.channels));
   app.use(webhookRoute({ ...deps.webhook, ...(budget ? { budget } : {}) }));
   if (deps.queueUi) app.use(deps.queueUi);
   app.use((_req, res) => sendError(res, new HttpError(404, 'not_found', 'no such route')));

@@ -9,7 +9,7 @@ import { readBody } from './hot-routes.js';
 import { HttpError, ReplicationTimeoutError, UnavailableError } from './http-error.js';
 import { readJson } from './read-json.js';
 import type { SendRoutesDeps } from './send-routes.js';
-import { acceptMessage, admit, answerDeadline, caller, readExpiresIn, readPriority, requireJson } from './send-routes.js';
+import { acceptMessage, admit, answerDeadline, caller, readExpiresIn, readPriority, readSendAt, readTag, requireJson } from './send-routes.js';
 
 /** The items of `{"messages": [...]}` (BatchEnvelope, the schema the description is built from), or the whole request's 400. */
 function batchItems(value: unknown): unknown[] {
@@ -22,6 +22,11 @@ function batchItems(value: unknown): unknown[] {
   );
   throw new HttpError(400, 'invalid_request', `body must be {"messages": [1 to ${BATCH_MAX} send bodies]}`, details);
 }
+
+const ITEM_HEADERS = [
+  ['sendAt', 'x-relay-send-at'],
+  ['tag', 'x-relay-tag'],
+] as const;
 
 const itemError = (err: HttpError): BatchResult => ({ status: err.status, error: { code: err.code, message: err.message, details: err.details } });
 
@@ -43,6 +48,16 @@ export function acceptItem(deps: SendRoutesDeps, who: string, item: unknown, hea
       return fail(new HttpError(400, 'invalid_message', 'the item is not a valid message', [{ path: 'idempotencyKey', message: 'must be 1 to 255 visible ASCII characters' }]));
     }
     itemHeaders['idempotency-key'] = idempotencyKey;
+    message = rest;
+  }
+  // `sendAt` and `tag` are the item's X-Relay-Send-At and X-Relay-Tag (over the batch's headers), checked as those are.
+  for (const [field, header] of ITEM_HEADERS) {
+    if (message === null || typeof message !== 'object' || Array.isArray(message) || !Object.hasOwn(message, field)) continue;
+    const { [field]: given, ...rest } = message as Record<string, unknown>;
+    if (typeof given !== 'string') {
+      return fail(new HttpError(400, 'invalid_message', 'the item is not a valid message', [{ path: field, message: 'must be a string' }]));
+    }
+    itemHeaders[header] = given;
     message = rest;
   }
   const text = Buffer.from(JSON.stringify(message) ?? '', 'utf8');
@@ -70,6 +85,8 @@ export function batchRoute(deps: SendRoutesDeps & { budget?: BodyBudget }): Rout
     }
     readPriority(req.headers);
     readExpiresIn(req.headers);
+    readSendAt(req.headers, deps.now());
+    readTag(req.headers);
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
       throw new HttpError(415, 'unsupported_encoding', 'a batch body must not be compressed (Content-Encoding)');

@@ -45,10 +45,10 @@ export function hotRoutes(deps: HotRoutesDeps): (req: IncomingMessage, res: Serv
     await admit(deps.send, who, res, due);
     requireJson(req.headers);
     const body = await readBody(req, res, deps.send.maxBodyBytes, deps.budget, due);
-    const { id, window } = await acceptMessage(deps.send, who, body, req.headers, due);
-    res.setHeader('Location', `${SEND}/${id}`);
-    res.setHeader(WINDOW_HEADER, window);
-    writeJson(res, 202, { id, status: 'queued' });
+    const accepted = await acceptMessage(deps.send, who, body, req.headers, due);
+    res.setHeader('Location', `${SEND}/${accepted.id}`);
+    res.setHeader(WINDOW_HEADER, accepted.window);
+    writeJson(res, 202, { id: accepted.id, status: accepted.status });
   };
 
   const webhook = async (req: IncomingMessage, res: ServerResponse, named: string | undefined) => {

@@ -19,5 +19,7 @@ export type { KeyAdmission, KeyRateLimiterOptions } from './key-rate-limiter.js'
 export { subscriberRoutes } from './subscriber-routes.js';
 export type { SubscriberRoutesDeps } from './subscriber-routes.js';
 export type { RecipientRoutesDeps } from './recipients-routes.js';
+export { channelRoutes } from './channel-routes.js';
+export type { ChannelRoutesDeps } from './channel-routes.js';
 export { TemplateCatalog } from './template-catalog.js';
 export type { TemplateCatalogOptions, TemplateLoader } from './template-catalog.js';

@@ -13,7 +13,7 @@ import { caller } from './send-routes.js';
  * Who is listing: a caller key (RELAY_API_KEYS) sees its own messages, an admin key
  * (RELAY_ADMIN_KEYS) everyone's. Undefined `caller` means every caller.
  */
-function lister(deps: SendRoutesDeps, headers: IncomingHttpHeaders): { caller?: string } {
+export function lister(deps: SendRoutesDeps, headers: IncomingHttpHeaders): { caller?: string } {
   const token = bearerToken(headers.authorization);
   const adminKeys = deps.adminKeys;
   if (token !== undefined && adminKeys !== undefined && deps.keys.match(token) === undefined && adminKeys.match(token) !== undefined) return {};
@@ -30,6 +30,7 @@ export function listQueryFrom(raw: unknown): Omit<StoreListQuery, 'caller'> {
   const out: Omit<StoreListQuery, 'caller'> = { limit: q.limit ?? LIST_DEFAULT_LIMIT };
   if (q.to !== undefined) out.to = normalizeRecipient(q.to);
   if (q.status !== undefined) out.status = q.status;
+  if (q.tag !== undefined) out.tag = q.tag;
   if (q.since !== undefined) out.sinceMs = Date.parse(q.since);
   if (q.until !== undefined) out.untilMs = Date.parse(q.until);
   if (out.sinceMs !== undefined && out.untilMs !== undefined && out.sinceMs >= out.untilMs) {

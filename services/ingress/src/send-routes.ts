@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Router, raw } from 'express';
 import type { RequestHandler } from 'express';
-import { ExpiresIn, IdempotencyKey, MAX_EXPIRES_IN_S, Priority as PriorityHeader } from '@cbot-relay/api';
+import { ExpiresIn, IdempotencyKey, MAX_EXPIRES_IN_S, MAX_SEND_AHEAD_S, Priority as PriorityHeader, SendAt, Tag } from '@cbot-relay/api';
 import { normalizeRecipient, validateOutboundMessage } from '@cbot-relay/messages';
 import type { WindowPolicy, WindowState } from '@cbot-relay/records';
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
@@ -140,12 +140,6 @@ export function requireJson(headers: IncomingHttpHeaders): void {
   }
 }
 
-/** What an accepted send answers with: its relay id and the recipient's customer-service window (X-Relay-Window). */
-export interface Accepted {
-  id: string;
-  window: WindowState;
-}
-
 /** The `X-Relay-Window` header every 202 carries. */
 export const WINDOW_HEADER = 'X-Relay-Window';
 
@@ -189,6 +183,10 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
   const expiresIn = readExpiresIn(headers);
   const priority = readPriority(headers);
   const now = deps.now();
+  const sendAt = readSendAt(headers, now);
+  const tag = readTag(headers);
+  // A scheduled message's expiry counts from its send time: X-Relay-Expires-In is how late it may go.
+  const startsAt = sendAt ?? now;
 
   const message = checked.message as { to: string; type: string };
   const routed = routeChannel(deps.channels, who, value as Record<string, unknown>, text);
@@ -215,7 +213,9 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
       channel: routed.channel,
       nowMs: now,
       body: routed.text,
-      ...(expiresIn === undefined ? {} : { expiresAtMs: now + expiresIn * 1000 }),
+      ...(expiresIn === undefined ? {} : { expiresAtMs: startsAt + expiresIn * 1000 }),
+      ...(sendAt === undefined ? {} : { sendAtMs: sendAt }),
+      ...(tag === undefined ? {} : { tag }),
       ...(idem === undefined ? {} : { idempotency: { key: idem, fingerprint: fingerprint(value) } }),
       ...(traceparent === undefined ? {} : { traceparent }),
       windowPolicy: deps.channels?.windowPolicy?.get(routed.channel) ?? 'enforce',
@@ -248,11 +248,22 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
     const optedOutAt = new Date(accepted.optedOutAtMs).toISOString();
     throw new HttpError(422, 'recipient_opted_out', `the recipient opted out on channel "${routed.channel}"`, [{ path: 'to', message: `opted out at ${optedOutAt}`, optedOutAt }]);
   }
-  if (accepted.kind === 'created') deps.metrics.accepted.inc({ caller: who });
+  if (accepted.kind === 'created') {
+    deps.metrics.accepted.inc({ caller: who });
+    if (sendAt !== undefined) deps.metrics.scheduled.inc({ caller: who });
+  }
   // A repeated key waits too: its first accept may be the write no replica has yet.
   await replicatedWithin(deps.replicated, deadline, 'send');
   deps.tracing?.annotate({ 'cbot_relay.message_id': accepted.id, 'cbot_relay.accept': accepted.kind });
-  return { id: accepted.id, window: accepted.window };
+  return { id: accepted.id, status: sendAt === undefined ? 'queued' : 'scheduled', window: accepted.window };
+}
+
+/** What a 202 says: the relay id, whether the message waits for its X-Relay-Send-At, and the recipient's customer-service window (X-Relay-Window). */
+export interface Accepted {
+  id: string;
+  status: 'queued' | 'scheduled';
+  /** The customer-service window the accept saw (X-Relay-Window). */
+  window: WindowState;
 }
 
 /**
@@ -276,8 +287,8 @@ export function sendRoutes(deps: SendRoutesDeps): Router {
   };
 
   r.post('/v1/messages', authenticate, admission, pauseDeadline, body, resumeDeadline, async (req, res) => {
-    const { id, window } = await acceptMessage(deps, res.locals.caller as string, req.body, req.headers, answerDeadline(deps, res.locals));
-    res.status(202).location(`/v1/messages/${id}`).setHeader(WINDOW_HEADER, window).json({ id, status: 'queued' });
+    const accepted = await acceptMessage(deps, res.locals.caller as string, req.body, req.headers, answerDeadline(deps, res.locals));
+    res.status(202).location(`/v1/messages/${accepted.id}`).setHeader(WINDOW_HEADER, accepted.window).json({ id: accepted.id, status: accepted.status });
   });
 
   r.get('/v1/messages/:id', authenticate, async (req, res) => {
@@ -362,4 +373,38 @@ export function readExpiresIn(headers: IncomingHttpHeaders): number | undefined 
     ]);
   }
   return n;
+}
+
+/**
+ * X-Relay-Send-At: an RFC 3339 time with Z or an offset. Returns the send time in ms when it is after
+ * `now`, undefined when absent or not ahead (a past time means now); more than MAX_SEND_AHEAD_S ahead
+ * is 400 send_at_too_far.
+ */
+export function readSendAt(headers: IncomingHttpHeaders, now: number): number | undefined {
+  const v = headers['x-relay-send-at'];
+  if (v === undefined) return undefined;
+  const text = typeof v === 'string' ? v.trim().toUpperCase() : '';
+  const ms = text.length <= 64 && SendAt.safeParse(text).success ? Date.parse(text) : NaN;
+  if (!Number.isFinite(ms)) {
+    throw new HttpError(400, 'invalid_header', 'X-Relay-Send-At must be an RFC 3339 time with Z or an offset, e.g. 2026-12-24T09:00:00+01:00', [
+      { path: 'X-Relay-Send-At', message: 'invalid' },
+    ]);
+  }
+  if (ms - now > MAX_SEND_AHEAD_S * 1000) {
+    throw new HttpError(400, 'send_at_too_far', `X-Relay-Send-At may be at most ${MAX_SEND_AHEAD_S / 86_400} days ahead`, [
+      { path: 'X-Relay-Send-At', message: `more than ${MAX_SEND_AHEAD_S / 86_400} days ahead` },
+    ]);
+  }
+  return ms > now ? ms : undefined;
+}
+
+/** X-Relay-Tag: 1 to 64 characters of [A-Za-z0-9._:-]. */
+export function readTag(headers: IncomingHttpHeaders): string | undefined {
+  const v = headers['x-relay-tag'];
+  if (v === undefined) return undefined;
+  const tag = typeof v === 'string' ? Tag.safeParse(v.trim()).data : undefined;
+  if (tag === undefined) {
+    throw new HttpError(400, 'invalid_header', 'X-Relay-Tag must be 1 to 64 characters of A-Z a-z 0-9 . _ : -', [{ path: 'X-Relay-Tag', message: 'invalid' }]);
+  }
+  return tag;
 }

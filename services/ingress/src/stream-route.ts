@@ -7,7 +7,7 @@ import { acceptItem } from './batch-route.js';
 import { HttpError } from './http-error.js';
 import { readJson } from './read-json.js';
 import type { SendRoutesDeps } from './send-routes.js';
-import { admit, answerDeadline, caller, readExpiresIn, readPriority } from './send-routes.js';
+import { admit, answerDeadline, caller, readExpiresIn, readPriority, readSendAt, readTag } from './send-routes.js';
 
 
 const PATH = '/v1/messages/stream';
@@ -127,6 +127,8 @@ export function streamRoute(deps: SendRoutesDeps): Router {
     }
     readPriority(req.headers);
     readExpiresIn(req.headers);
+    readSendAt(req.headers, deps.now());
+    readTag(req.headers);
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
       throw new HttpError(415, 'unsupported_encoding', 'a stream body must not be compressed (Content-Encoding)');

@@ -115,8 +115,8 @@ describe('channels: sending', () => {
     // On-Premises: the key as is in D360-API-KEY (the simulator only answers /v1/messages then).
     expect(onprem.counters().attempts).toBe(2);
     const [tr] = cloud.received();
-    // Cloud: /messages, Bearer key, messaging_product added, channel removed.
-    expect(tr!.body).toEqual({ messaging_product: 'whatsapp', ...text('905550000002') });
+    // Cloud: /messages, Bearer key, messaging_product and the relay id as biz_opaque_callback_data added, channel removed.
+    expect(tr!.body).toEqual({ messaging_product: 'whatsapp', biz_opaque_callback_data: b.json.id, ...text('905550000002') });
 
     const recs = await waitFor(async () => {
       const all = await Promise.all([a, b, c].map((r) => record(r.json.id)));

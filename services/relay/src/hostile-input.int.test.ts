@@ -103,6 +103,40 @@ describe('hostile input on POST /v1/messages', () => {
   });
 });
 
+describe('hostile input on scheduling and cancel', () => {
+  it('answers 400 to generated bad X-Relay-Send-At and X-Relay-Tag values, never reflects them, and queues nothing', async () => {
+    const valid = Buffer.from('{"to":"905551112299","type":"text","text":{"body":"x"}}');
+    const before = (await redis.keys(`${h.prefix}:msg:*`)).length;
+    const junk = fc.string({ minLength: 1, maxLength: 300 }).map((s) => s.replace(/[^\x20-\x7e]/g, '~').trim());
+    await fc.assert(
+      fc.asyncProperty(junk.filter((s) => s.length > 0 && Number.isNaN(Date.parse(s))), junk.filter((s) => !/^[A-Za-z0-9._:-]{1,64}$/.test(s)), async (at, tag) => {
+        for (const headers of [{ 'x-relay-send-at': at }, { 'x-relay-tag': tag }] as Record<string, string>[]) {
+          const res = await post('/v1/messages', valid, { ...jsonHeaders, ...headers });
+          expect(res.status).toBe(400);
+          const v = Object.values(headers)[0]!;
+          if (v.length > 3) expect(res.body).not.toContain(v);
+        }
+      }),
+      { numRuns: 150 },
+    );
+    expect((await redis.keys(`${h.prefix}:msg:*`)).length).toBe(before);
+  });
+
+  it('answers 4xx to generated malformed cancel bodies and cancels nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(malformed, async (body) => {
+        const res = await post('/v1/messages/cancel', body, jsonHeaders);
+        expect(res.status).toBeGreaterThanOrEqual(400);
+        expect(res.status).toBeLessThan(500);
+      }),
+      { numRuns: 200 },
+    );
+    expect((await post('/v1/messages/cancel', Buffer.from('{"tag":"ok"}'), { 'content-type': 'application/json' })).status).toBe(401);
+    expect((await fetch(`${h.base}/v1/messages/msg_000000000aaaaaaaaaaaaaaaa`, { method: 'DELETE' })).status).toBe(401);
+    expect((await fetch(`${h.base}/healthz`)).status).toBe(200);
+  });
+});
+
 describe('hostile input on POST /webhooks/cbot', () => {
   const notJson = fc.oneof(
     fc.string().filter((s) => { try { JSON.parse(s); return false; } catch { return true; } }).map((s) => Buffer.from(s)),

@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down: no new work, finishing in-flight work');
     const deadline = setTimeout(() => {
-      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline passed; exiting with work possibly in flight (it will be retried)');
+      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline passed; exiting with work possibly in flight (retried after its lease; a CBOT answer not yet written is reconciled from its status callback, see docs/resilience.md)');
       process.exit(1);
     }, config.shutdownTimeoutMs);
     deadline.unref();

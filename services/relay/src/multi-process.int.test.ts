@@ -81,8 +81,10 @@ describe('several dispatcher processes', () => {
     h.sim.setKnobs({ latencyMs: 200 });
     const bodies = Array.from({ length: 1000 }, (_, i) => ({ to: `90555888${String(i % 100).padStart(4, '0')}`, text: `k${i}` }));
     const ids = await sendAll(bodies, 20);
-    // A short CBOT timeout makes the dead process's leases (timeout + 10 s) expire within the test.
-    const fast = { CBOT_TIMEOUT_MS: '1000' };
+    // A short CBOT timeout makes the dead process's leases (timeout + 10 s) expire within the test,
+    // and a short reconcile window sends them again soon: this CBOT sends no status that could
+    // identify them (reconcile.int.test.ts has the statuses).
+    const fast = { CBOT_TIMEOUT_MS: '1000', RECONCILE_WINDOW_S: '2' };
     const first = await dispatcher(fast);
     await waitFor(() => h.sim.received().length >= 200, { timeoutMs: 60_000, intervalMs: 20 });
     expect(await first.stop('SIGKILL')).toBeNull();

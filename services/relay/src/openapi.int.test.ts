@@ -336,6 +336,29 @@ describe("WhatsApp's rules: the answers match the description", () => {
   });
 });
 
+describe('the channels API conforms to the description', () => {
+  const admin = (path: string, method = 'GET', body?: string, key = ADMIN_KEY) =>
+    fetch(`${h.base}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body }) });
+
+  it('lists, pauses (with and without seconds, and with an empty body) and resumes; 400, 401, 404, 413 with documented codes', async () => {
+    const listed = (await conforms(await admin('/v1/channels'), '/v1/channels', 'GET', 200)) as { id: string }[];
+    expect(listed.map((c) => c.id)).toEqual(['default']);
+    const pause = '/v1/channels/{id}/pause';
+    const resume = '/v1/channels/{id}/resume';
+    expect(await conforms(await admin('/v1/channels/default/pause', 'POST', JSON.stringify({ seconds: 60 })), pause, 'POST', 200)).toMatchObject({ state: 'paused', reason: 'operator' });
+    await conforms(await admin('/v1/channels/default/pause', 'POST', '{}'), pause, 'POST', 200);
+    await conforms(await admin('/v1/channels/default/pause', 'POST'), pause, 'POST', 200);
+    expect(await conforms(await admin('/v1/channels/default/resume', 'POST'), resume, 'POST', 200)).toMatchObject({ state: 'active' });
+    await conforms(await admin('/v1/channels', 'GET', undefined, API_KEY), '/v1/channels', 'GET', 401);
+    await conforms(await admin('/v1/channels/default/pause', 'POST', '{"seconds":"1"}'), pause, 'POST', 400);
+    await conforms(await admin('/v1/channels/default/pause', 'POST', '{'), pause, 'POST', 400);
+    await conforms(await admin('/v1/channels/default/pause', 'POST', JSON.stringify({ seconds: 1, pad: 'x'.repeat(2000) })), pause, 'POST', 413);
+    await conforms(await admin('/v1/channels/nosuch/pause', 'POST', '{}'), pause, 'POST', 404);
+    await conforms(await admin('/v1/channels/nosuch/resume', 'POST'), resume, 'POST', 404);
+    await conforms(await admin('/v1/channels/default/resume', 'POST', undefined, 'wrong-key-123'), resume, 'POST', 401);
+  });
+});
+
 describe('media routes against the document', () => {
   const media = '/v1/media';
   const one = '/v1/media/{id}';

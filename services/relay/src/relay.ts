@@ -2,7 +2,7 @@ import type { ChannelConfig, RelayConfig } from '@cbot-relay/config';
 import { ConfigError, channelsOf, requireChannelCbot } from '@cbot-relay/config';
 import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } from '@cbot-relay/observability';
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
-import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, ReplicaWait, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
+import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, RelayEvents, ReplicaWait, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
 import { MediaMissing, MessageStore, Outbound, PartitionsError, Recipients, SubscriberStore, TemplateStore, resolvePartitions } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
@@ -75,7 +75,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     throw err;
   }
   const storeOpts = { prefix, recordTtlS: config.recordTtlS, partitions };
-  const workerStore = new MessageStore({ redis: workerRedis, ...storeOpts });
+  // Orphan statuses (reconciliation) must outlast a lease plus the reconcile window.
+  const orphanTtlS = Math.max(3_600, 2 * Math.ceil((config.cbot.timeoutMs + 10_000 + config.dispatch.reconcileWindowMs) / 1000));
+  const workerStore = new MessageStore({ redis: workerRedis, ...storeOpts, orphanTtlS });
   const httpStore = new MessageStore({ redis: httpRedis, ...storeOpts });
   const outboundOpts = { ...storeOpts, backlogMax: config.ingress.backlogMax, backlogMaxBytes: config.ingress.backlogMaxBytes };
   const httpOutbound = new Outbound({ redis: httpRedis, ...outboundOpts });
@@ -107,7 +109,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {
-      const [{ CbotClient }, { Dispatcher }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
+      const [{ CbotClient }, { Dispatcher, callbacksAppliedUpTo }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
       const concurrency = config.dispatch.concurrency;
       // One client per channel (its base URL, API and key); one keep-alive socket per send in flight each.
       const clients = new Map(
@@ -119,11 +121,19 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       const client = clients.get(defaultChannel)!;
       const outbound = new Outbound({ redis: workerRedis, ...outboundOpts });
       const dlog = log.child({ role: 'dispatcher' });
+      // channel.paused / channel.stopped go to the fanout through the inbound queue.
+      const { Queue } = await import('bullmq');
+      const eventQueue = new Queue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: workerRedis, prefix });
+      eventQueue.on('error', () => undefined);
+      const events = new RelayEvents(eventQueue);
       const dispatcher = await Dispatcher.start({
         redis: workerRedis,
         concurrency,
         leaseMs: config.cbot.timeoutMs + 10_000,
         cbotTimeoutMs: config.cbot.timeoutMs,
+        reconcileWindowMs: config.dispatch.reconcileWindowMs,
+        // Statuses waiting in a fanout backlog still count: no resend until those from the window are applied.
+        callbacksAppliedUpTo: callbacksAppliedUpTo(workerRedis, `${prefix}:${queueNameFor(QueueNames.inbound, config.redis.cluster)}`, now),
         ratePerSecond: config.cbot.rateLimitPerSecond,
         channels: channels.map((ch) => ({ id: ch.id, ratePerSecond: ch.rateLimitPerSecond, windowPolicy: ch.windowPolicy ?? config.rules.windowPolicy })),
         deps: {
@@ -134,18 +144,27 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           log: dlog,
           metrics,
           tracing,
+          emit: (event, nowMs) => events.emit(event, nowMs),
           policy: {
             maxAttempts: config.dispatch.maxAttempts,
             maxAgeMs: config.dispatch.maxAgeMs,
             baseMs: config.dispatch.backoffBaseMs,
             maxMs: config.dispatch.backoffMaxMs,
             throttleDefaultMs: 1_000,
+            qualityPauseMs: config.dispatch.qualityPauseMs,
           },
         },
       });
       gaugeFromSource(metrics.inFlight, async () => dispatcher.inFlight);
-      closers.push(async () => void (await Promise.all([...clients.values()].map((c) => c.close()))), () => dispatcher.close());
+      closers.push(async () => void (await Promise.all([...clients.values()].map((c) => c.close()))), () => dispatcher.close(), () => eventQueue.close());
       running.push(() => dispatcher.running);
+    }
+    if (roles.has('ingress') || roles.has('dispatcher')) {
+      // 1 for each channel's current state (active, paused, stopped), read from Redis when scraped.
+      labelledGaugeFromSource(metrics.channelState, async () => {
+        const states = await Promise.all(channels.map((ch) => httpOutbound.gateState(ch.id, now())));
+        return channels.flatMap((ch, i) => (['active', 'paused', 'stopped'] as const).map((state) => ({ labels: { channel: ch.id, state }, value: states[i]!.state === state ? 1 : 0 })));
+      });
     }
     if (roles.has('ingress') || roles.has('fanout')) {
       const { seedSubscribers } = await import('@cbot-relay/fanout');
@@ -167,6 +186,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           recipients: new Recipients({ redis: workerRedis, prefix, partitions }),
           keywords: { optOut: config.rules.optOutKeywords, optIn: config.rules.optInKeywords },
         },
+        protection: { outbound: new Outbound({ redis: workerRedis, ...outboundOpts }), qualityPauseMs: config.dispatch.qualityPauseMs },
         // A template changed status: every ingress reloads that channel's list at its next look.
         templatesChanged: (channel) => workerTemplates.markStale(channel),
         fanout: config.fanout,
@@ -244,6 +264,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     const inbound = new Queue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: httpRedis, prefix });
     inbound.on('error', () => undefined);
     const inboundAdds = new BulkJobAdder<InboundJob>(inbound, 'cb', INBOUND_JOB_OPTIONS);
+    const operatorEvents = new RelayEvents(inbound);
     closers.unshift(() => inbound.close());
     const ingressOn = roles.has('ingress');
     gaugeFromSource(metrics.backlog, async () => (await httpOutbound.backlog()).count);
@@ -351,6 +372,15 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         log,
       },
       subscribers: { adminKeys: new KeyRing(config.adminKeys), store: httpSubscribers, now, log },
+      channels: {
+        adminKeys: new KeyRing(config.adminKeys),
+        channels: channels.map((ch) => ({ id: ch.id, api: ch.api, rateLimit: ch.rateLimitPerSecond })),
+        outbound: httpOutbound,
+        qualityPauseMs: config.dispatch.qualityPauseMs,
+        emit: (event, nowMs) => operatorEvents.emit(event, nowMs),
+        now,
+        log,
+      },
       media: {
         cbot: mediaCbot,
         missing: new MediaMissing({ redis: httpRedis, prefix }),

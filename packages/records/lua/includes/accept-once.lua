@@ -33,9 +33,20 @@ local function indexKey(key, id)
     trimmed[key] = true
   end
 end
-local function indexMessage(id, caller, to)
+local function indexMessage(id, caller, to, tag)
   indexKey(kixCaller(caller), id)
   indexKey(kixTo(to), id)
+  if tag ~= '' then
+    -- A tag's index (GET /v1/messages?tag=, POST /v1/messages/cancel) keeps its entries as long as a
+    -- record can live: the retention after the furthest send time, so a cancel finds every one.
+    local key = kixTag(caller, tag)
+    redis.call('ZADD', key, now, id)
+    if not trimmed[key] then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (tonumber(now) - (tonumber(recTtl) + {{MAX_SEND_AHEAD_S}}) * 1000))
+      redis.call('EXPIRE', key, tonumber(recTtl) + {{MAX_SEND_AHEAD_S}})
+      trimmed[key] = true
+    end
+  end
   if not callersSeen[caller] then
     redis.call('SADD', IX_CALLERS, caller)
     redis.call('EXPIRE', IX_CALLERS, recTtl)

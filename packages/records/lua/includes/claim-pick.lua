@@ -15,12 +15,15 @@ local function promote(set)
   end
 end
 
+-- Set when pick gave up on a long run of stale entries: there may be more ready (the claim says 'more').
+local capped = false
 local function pick()
   for i = 1, 3 do
     local p = PRIORITIES[i]
     local ring = kring(p)
     local credit = kcredit(p)
-    for _ = 1, 1000 do
+    for scanned = 1, 1000 do
+      if scanned == 1000 then capped = true end
       local c = redis.call('LINDEX', ring, 0)
       if not c then break end
       local list = kready(p, c)

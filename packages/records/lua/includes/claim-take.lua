@@ -1,30 +1,17 @@
 --[[
   take(to, ended): leases `to` for its head message, ending heads that can no longer be sent
-  (expired, too old, body gone, record missing; each added to `ended` as {reason, id}). Returns the
-  job {to, tok, entry, body, ambiguous 0|1, failures, acceptedAt, caller}, or false when none is
-  left. Needs the claim's `now` (a number), `nowIso`, `leaseMs`, `maxAgeMs`, `fence`, `ambiguous`.
+  (expired, too old, body gone, record missing, WhatsApp's rules; each added to `ended` as {reason,
+  id}). A head whose last attempt's outcome is unknown is reconciled first (includes/reconcile):
+  recorded sent when a status identifies it ({'reconciled_opaque'|'reconciled_recipient', id}), else
+  its recipient waits up to `reconcileMs` (past it, while `appliedUpTo` lags, up to ten windows).
+  Returns the job {to, tok, entry, body, ambiguous 0|1, failures, acceptedAt (a scheduled message's:
+  its due time), caller, fb}, or false when none is left or the recipient waits.
 ]]
 --- @include "includes/ready"
 --- @include "includes/record"
 --- @include "includes/rules"
-
-local function attempt(outcome) return '{"at":"' .. nowIso .. '","outcome":"' .. outcome .. '"}' end
-
--- The head message `id` is sent now: stamped in flight, the recipient leased under a fresh token.
-local function lease(to, entry, id, rec, r, body)
-  if r[1] ~= 'sending' then addHistory(rec, 'sending', now) end
-  redis.call('HSET', rec, 'status', 'sending', 'inflight', now, 'updatedAt', now)
-  local amb = 0
-  if r[4] then
-    amb = 1
-    redis.call('HINCRBY', rec, 'resends', 1)
-    redis.call('INCR', ambiguous)
-  end
-  local tok = tostring(redis.call('INCR', fence))
-  redis.call('HSET', kr(to), 's', 'leased', 'tok', tok)
-  redis.call('ZADD', LEASES, now + tonumber(leaseMs), to)
-  return {to, tok, entry, body, amb, r[5] or '0', r[6], r[7] or '-', r[9] or ''}
-end
+--- @include "includes/reconcile-wait"
+--- @include "includes/claim-lease"
 
 local function take(to, ended)
   local q = kq(to)
@@ -36,7 +23,7 @@ local function take(to, ended)
     end
     local id = string.sub(entry, 2)
     local rec = krec(id)
-    local r = redis.call('HMGET', rec, 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'createdAt', 'caller', 'type', 'fb')
+    local r = redis.call('HMGET', rec, 'status', 'expiresAt', 'epoch', 'inflight', 'failures', 'createdAt', 'caller', 'type', 'fb', 'due', 'rcw')
     local reason = nil
     if not r[1] then reason = 'missing'
     elseif r[1] ~= 'queued' and r[1] ~= 'sending' then reason = 'done'
@@ -44,8 +31,17 @@ local function take(to, ended)
     elseif now - tonumber(r[3] or r[6]) > tonumber(maxAgeMs) then reason = 'max_age'
     else
       local body = redis.call('GET', kbody(id))
-      local rule = body and headRule(rec, to, r[8], r[9], wpol)
-      if not body then
+      local m = nil
+      if body and r[4] then
+        m = unknownOutcome(to, id, rec, r)
+        if m == 'wait' then return false end
+      end
+      local rule = body and not m and headRule(rec, to, r[8], r[9], wpol)
+      if m then
+        reconcileHead(to, entry, m)
+        ended[#ended + 1] = {'reconciled_' .. m[2], id}
+        reason = 'reconciled'
+      elseif not body then
         reason = 'no_body'
       elseif rule == 'opted_out' or rule == 'window' then
         reason = rule
@@ -54,7 +50,7 @@ local function take(to, ended)
         return lease(to, entry, id, rec, r, body)
       end
     end
-    popHead(to, entry)
+    if reason ~= 'reconciled' then popHead(to, entry) end
     if reason == 'expired' then
       endRecord(id, 'expired', attempt('expired'), '', '', 0)
     elseif reason == 'max_age' then
@@ -66,7 +62,7 @@ local function take(to, ended)
     elseif reason == 'window' then
       endRecord(id, 'failed', '', '', '{"code":"outside_customer_service_window","message":"the customer-service window closed before the message could be sent"}', 0)
     end
-    if reason ~= 'done' then ended[#ended + 1] = {reason, id} end
+    if reason ~= 'done' and reason ~= 'reconciled' then ended[#ended + 1] = {reason, id} end
   end
   -- Many ended heads in a row: leave the rest to the next claim.
   makeReady(to)

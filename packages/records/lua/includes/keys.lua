@@ -3,13 +3,14 @@
   together (keys.int.test.ts compares them). Needs the local `base` (the partition's base) declared
   before it. Channel keys are under `cb`, set by useChannel (channel `default`: base itself).
 ]]
-local chId, cb, HELD, LEASES
+local chId, cb, HELD, LEASES, SCHED
 local function useChannel(ch)
   if not ch or ch == '' then ch = 'default' end
   chId = ch
   if ch == 'default' then cb = base else cb = base .. ':c:' .. ch end
   HELD = cb .. ':o:held'
   LEASES = cb .. ':o:leases'
+  SCHED = cb .. ':o:sched'
 end
 useChannel('default')
 -- ChannelKeys
@@ -22,12 +23,15 @@ local function kwamid(w) return cb .. ':wamid:' .. w end
 local function kwpend(w) return cb .. ':wpend:' .. w end
 local function kwindow(to) return cb .. ':o:w:' .. to end
 local function kwtrack() return cb .. ':o:wtrack' end
+local function korph(to) return cb .. ':o:orph:' .. to end
 -- PartitionKeys
 local function krec(id) return base .. ':msg:' .. id end
 local function idOfRec(rec) return string.sub(rec, #base + 6) end
 local function kbody(id) return base .. ':body:' .. id end
 local function kixCaller(c) return base .. ':ix:c:' .. c end
 local function kixTo(to) return base .. ':ix:t:' .. to end
+local function kixTag(c, t) return base .. ':ix:g:' .. c .. ':' .. t end
+local SEQ = base .. ':o:seq'
 local IX_CALLERS = base .. ':ix:callers'
 local function kusage(day) return base .. ':usage:' .. day end
 local CHANNELS = base .. ':channels'

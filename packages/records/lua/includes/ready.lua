@@ -19,7 +19,7 @@ end
 -- forgotten when nothing is pending.
 local function makeReady(to)
   local r = kr(to)
-  redis.call('HDEL', r, 's', 'tok')
+  redis.call('HDEL', r, 's', 'tok', 'rc')
   local head = redis.call('LINDEX', kq(to), 0)
   if not head then
     redis.call('DEL', r)

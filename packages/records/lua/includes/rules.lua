@@ -9,6 +9,8 @@
   headRule(rec, to, mtype, fb, wpol): the head message goes as it is ('send'), as its fallback template
   ('fallback', recorded here), or not at all: 'opted_out', 'window' (free-form, window closed, policy
   e(nforce), no fallback). fb is the record's field (absent: no fallback, '1' has one, '2' sends it).
+  acceptRule(mtype, wpol, fb, win, lastIn, opt): the accept's refusal ({'optout', at} or {'window',
+  lastInboundAt}) or nil, and whether the message goes as its fallback.
   Needs `now` and the current channel (useChannel).
 ]]
 --- @include "includes/keys"
@@ -40,4 +42,13 @@ local function headRule(rec, to, mtype, fb, wpol)
   redis.call('HSET', rec, 'fb', '2')
   addHistory(rec, 'fallback', now)
   return 'fallback'
+end
+
+local function acceptRule(mtype, wpol, fb, win, lastIn, opt)
+  if opt then return {'optout', opt}, false end
+  if wpol == 'e' and mtype ~= 'template' and win == 'c' then
+    if fb ~= '1' then return {'window', lastIn or ''}, false end
+    return nil, true
+  end
+  return nil, false
 end
