@@ -88,6 +88,18 @@ describe('POST /v1/messages/stream', () => {
     expect(conflict.results).toMatchObject([{ line: 1, status: 409, error: { code: 'idempotency_conflict' } }]);
   });
 
+  it('takes sendAt and tag per line as batch items do', async () => {
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const { results } = await stream(
+      [
+        JSON.stringify({ to: '905557770005', type: 'text', text: { body: 'later' }, sendAt: later, tag: 'camp-stream-1' }),
+        JSON.stringify({ to: '905557770005', type: 'text', text: { body: 'bad' }, sendAt: 'tomorrow' }),
+      ].join('\n'),
+    );
+    expect(results.map((r) => [r.line, r.status])).toEqual([[1, 202], [2, 400]]);
+    expect(await json<{ status: string }>(await h.get(results[0]!.id!))).toMatchObject({ status: 'scheduled' });
+  });
+
   it.each([
     ['no API key', { 'content-type': 'application/x-ndjson' }, 401, 'unauthorized'],
     ['JSON instead of NDJSON', { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, 415, 'unsupported_media_type'],
