@@ -44,7 +44,8 @@ export async function* splitLines(chunks: AsyncIterable<Buffer>, max: number): A
     else {
       let bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
       if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
-      if (bytes.toString('latin1').trim() !== '') yield { n, bytes };
+      if (bytes.length > max) yield { n, tooLong: true };
+      else if (bytes.toString('latin1').trim() !== '') yield { n, bytes };
     }
     parts = [];
     size = 0;
