@@ -20,14 +20,16 @@
     ARGV[8] maxAgeMs
     ARGV[9] intervalMs
     ARGV[10] toleranceMs
-  Returns {jobs, ended, state, waitMs}. jobs: {to, tok, entry, body, ambiguous 0|1, failures,
-  acceptedAt, caller}; ended: {reason, id}; state: 'more' (n were claimed), 'rate' (the rate limit
+  Due read receipts are leased first (includes/claim-receipts.lua), each spending a rate token.
+  Returns {jobs, ended, state, waitMs, receipts}. jobs: {to, tok, entry, body, ambiguous 0|1, failures,
+  acceptedAt, caller}; ended: {reason, id}; receipts: {jobs, dropped} (absent when paused); state: 'more' (n were claimed), 'rate' (the rate limit
   held some back: try again in waitMs), 'paused' (CBOT throttled the sender: waitMs), 'idle'
   (nothing ready; waitMs until the next hold or lease falls due, -1 if none).
 ]]
 --- @include "includes/claim-gate"
 --- @include "includes/claim-pick"
 --- @include "includes/claim-take"
+--- @include "includes/claim-receipts"
 
 useChannel(ch)
 now = tonumber(now)
@@ -38,7 +40,8 @@ promote(HELD)
 promote(LEASES)
 
 local g = gateOpen()
-local want = math.min(tonumber(n), g.tokens)
+local rc = takeReceipts(math.min(tonumber(n), g.tokens))
+local want = math.min(tonumber(n), g.tokens) - #rc[1]
 local jobs = {}
 local looked = 0
 while #jobs < want and looked < want + 200 do
@@ -48,17 +51,18 @@ while #jobs < want and looked < want + 200 do
   local job = take(to, ended)
   if job then jobs[#jobs + 1] = job end
 end
-gateSpend(g, #jobs)
-if #jobs >= tonumber(n) then return {jobs, ended, 'more', 0} end
+local took = #jobs + #rc[1]
+gateSpend(g, took)
+if took >= tonumber(n) then return {jobs, ended, 'more', 0, rc} end
 -- The rate limit held the rest back.
-if #jobs >= want and want < tonumber(n) then return {jobs, ended, 'rate', gateWait(g, #jobs)} end
+if #jobs >= want and want + #rc[1] < tonumber(n) then return {jobs, ended, 'rate', gateWait(g, took), rc} end
 redis.call('SET', idle, '1')
 local waitMs = -1
-for _, set in ipairs({HELD, LEASES}) do
+for _, set in ipairs({HELD, LEASES, RCPT}) do
   local first = redis.call('ZRANGE', set, 0, 0, 'WITHSCORES')
   if first[2] then
     local ms = math.max(1, math.ceil(tonumber(first[2]) - now))
     if waitMs < 0 or ms < waitMs then waitMs = ms end
   end
 end
-return {jobs, ended, 'idle', waitMs}
+return {jobs, ended, 'idle', waitMs, rc}

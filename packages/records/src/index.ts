@@ -10,6 +10,7 @@ export { MessageStore } from './message-store.js';
 export type { MessageStoreOptions } from './message-store.js';
 export { Outbound, PRIORITIES } from './outbound.js';
 export type { AcceptInput, AcceptResult, Claim, ClaimPolicy, Lease, OutboundOptions, Priority, ReplayResult } from './outbound.js';
+export type { DroppedReceipt, ReceiptAcceptResult, ReceiptInput, ReceiptLease, ReceiptOutcome, ReceiptSettled } from './outbound-receipts.js';
 export { PreviousSecret, SUBSCRIBER_NAME, SubscriberRecord, generateSecret, rotateSecret, signingSecrets, wantsChannel } from './subscriber-record.js';
 export type { HttpSubscriberRecord } from './subscriber-record.js';
 export { SubscriberStore } from './subscriber-store.js';

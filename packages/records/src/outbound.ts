@@ -9,6 +9,8 @@ import type { Script } from './lua/script.js';
 import type { Attempt } from './message-record.js';
 import { Partitions } from './partitions.js';
 import { PRIORITY_NAME } from './message-record.js';
+import { PartitionReceipts, parseClaimReceipts } from './outbound-receipts.js';
+import type { DroppedReceipt, ReceiptAcceptResult, ReceiptInput, ReceiptLease, ReceiptOutcome, ReceiptSettled } from './outbound-receipts.js';
 
 export const PRIORITIES = ['high', 'normal', 'bulk'] as const;
 
@@ -31,6 +33,8 @@ export interface OutboundOptions {
   backlogMaxBytes?: number;
   /** Most accepts sent to Redis as one script call. */
   maxAcceptBatch?: number;
+  /** How long a read receipt's wamid is remembered: a second one within it sends nothing (default 24 h). */
+  receiptTtlS?: number;
 }
 
 export interface AcceptInput {
@@ -85,6 +89,10 @@ export interface Claim {
   state: ClaimState;
   /** For `rate`/`paused`: when to try again; for `idle`: when the next hold or lease falls due (-1: none). */
   waitMs: number;
+  /** Read receipts leased before any message (each spent a rate token). */
+  receipts: ReceiptLease[];
+  /** Read receipts dropped unsent: their window closed, or older than the maximum age. */
+  droppedReceipts: DroppedReceipt[];
 }
 
 export interface ClaimPolicy {
@@ -142,6 +150,7 @@ class OutboundPartition {
   readonly #pause: Script<'pause', 'ms', number>;
   readonly #release: Script<LeaseKeys, (typeof RELEASE_ARGS)[number], boolean>;
   readonly #replay: Script<'rec', (typeof REPLAY_ARGS)[number], ReplayResult>;
+  readonly receipts: PartitionReceipts;
 
   constructor(opts: OutboundOptions & { index: number }) {
     this.index = opts.index;
@@ -191,6 +200,8 @@ class OutboundPartition {
       parse: (reply) => Number(replyArray(reply, 'release')[0]) === 1,
     });
     this.#replay = defineScript(redis, { name: 'replay', keys: ['rec'], args: REPLAY_ARGS, constants, parse: parseReplay });
+    // Receipts waiting per channel are bounded like the backlog (they hold no body: a few dozen bytes each).
+    this.receipts = new PartitionReceipts(redis, this.keys, { ttlS: opts.receiptTtlS ?? 86_400, max: this.#backlogMax });
   }
 
   /** The channel an accept publishes on when a claim found nothing since (dispatchers subscribe). */
@@ -464,6 +475,20 @@ export class Outbound {
     return this.#of(id).replay(id, nowMs);
   }
 
+  /**
+   * Queues a read receipt for an inbound message (once per wamid and channel for 24 h), in the
+   * partition the wamid hashes to: the recipient is not needed, since claims serve receipts before
+   * recipients. `duplicate`: one was queued within the window, nothing more is sent.
+   */
+  acceptReceipt(input: ReceiptInput): Promise<ReceiptAcceptResult> {
+    return this.#parts[this.partitions.ofRecipient(input.wamid)]!.receipts.accept(input);
+  }
+
+  /** A receipt's attempt ended: sent, failed, or to retry later (lua/receipt-settle.lua). */
+  settleReceipt(lease: ReceiptLease, outcome: ReceiptOutcome): Promise<ReceiptSettled> {
+    return this.#parts[lease.partition]!.receipts.settle(lease, outcome);
+  }
+
   /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms`, in every partition. */
   async pause(ms: number, channel: string = DEFAULT_CHANNEL): Promise<void> {
     await Promise.all(this.#parts.map((p) => p.pause(ms, channel)));
@@ -504,7 +529,7 @@ export class Outbound {
 }
 
 function parseClaim(reply: unknown, channel: string, partition: number): Claim {
-  const [jobs, ended, state, waitMs] = replyArray(reply, 'claim');
+  const [jobs, ended, state, waitMs, receipts] = replyArray(reply, 'claim');
   const s = replyString(state, 'claim');
   if (s !== 'more' && s !== 'rate' && s !== 'paused' && s !== 'idle') throw new Error(`claim: unexpected state ${s}`);
   return {
@@ -531,6 +556,7 @@ function parseClaim(reply: unknown, channel: string, partition: number): Claim {
     }),
     state: s,
     waitMs: Number(waitMs),
+    ...parseClaimReceipts(receipts, channel, partition),
   };
 }
 

@@ -3,13 +3,14 @@
   together (keys.int.test.ts compares them). Needs the local `base` (the partition's base) declared
   before it. Channel keys are under `cb`, set by useChannel (channel `default`: base itself).
 ]]
-local chId, cb, HELD, LEASES
+local chId, cb, HELD, LEASES, RCPT
 local function useChannel(ch)
   if not ch or ch == '' then ch = 'default' end
   chId = ch
   if ch == 'default' then cb = base else cb = base .. ':c:' .. ch end
   HELD = cb .. ':o:held'
   LEASES = cb .. ':o:leases'
+  RCPT = cb .. ':o:rcpt'
 end
 useChannel('default')
 -- ChannelKeys
@@ -20,6 +21,7 @@ local function kready(p, c) return cb .. ':o:ready:' .. p .. ':' .. c end
 local function kcredit(p) return cb .. ':o:credit:' .. p end
 local function kwamid(w) return cb .. ':wamid:' .. w end
 local function kwpend(w) return cb .. ':wpend:' .. w end
+local function kreceipt(w) return cb .. ':rcpt:' .. w end
 -- PartitionKeys
 local function krec(id) return base .. ':msg:' .. id end
 local function kbody(id) return base .. ':body:' .. id end
