@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { handleControl } from './control-routes.js';
 import { BodyTooLargeError, sendJson } from './http-io.js';
 import { handleMessages } from './messages-route.js';
+import { handleRead } from './read-route.js';
 import type { Simulator } from './simulator.js';
 import { cloudNotFoundBody, invalidParameterBody, notFoundBody } from './wa-errors.js';
 import { handleWebhookConfig } from './webhook-route.js';
@@ -17,6 +18,9 @@ export function createRequestListener(sim: Simulator, logger: Logger): RequestLi
     const method = req.method ?? 'GET';
     let work: Promise<void> | undefined;
     if (path === messagesPath && method === 'POST') work = handleMessages(sim, req, res);
+    else if (sim.api === 'onprem' && method === 'PUT' && path.startsWith('/v1/messages/') && path.length > 13) {
+      work = handleRead(sim, req, res, { encodedWamid: path.slice(13) });
+    }
     else if (path === '/v1/configs/webhook' && (method === 'POST' || method === 'GET')) {
       work = handleWebhookConfig(sim, req, res);
     } else if (path.startsWith('/_sim/')) work = handleControl(sim, req, res, path);

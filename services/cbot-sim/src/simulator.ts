@@ -7,6 +7,7 @@ import { inboundPayload } from './inbound-payload.js';
 import { InboundRequest } from './inbound-request.js';
 import { mergeKnobs, type SimKnobs } from './knobs.js';
 import { MessageLog } from './message-log.js';
+import { ReadLog } from './read-log.js';
 import { sendStatusCallbacks } from './status-callbacks.js';
 import { Timers } from './timers.js';
 import type { SimApi } from './wa-errors.js';
@@ -47,6 +48,8 @@ export class Simulator {
   readonly timers = new Timers();
   readonly plan: FailPlan;
   readonly log: MessageLog;
+  /** Read receipts accepted (read-route.ts). */
+  readonly reads: ReadLog;
   readonly sender: CallbackSender;
   readonly now: () => number;
   readonly random: () => number;
@@ -74,6 +77,7 @@ export class Simulator {
     this.#logger = opts.logger;
     this.plan = new FailPlan(opts.random);
     this.log = new MessageLog(opts.maxRecorded);
+    this.reads = new ReadLog(opts.maxRecorded);
     this.sender = new CallbackSender({
       webhook: () => this.#webhook,
       knobs: () => this.#knobs,
@@ -161,6 +165,7 @@ export class Simulator {
   /** Clears records, callback log, pending callbacks and scripted failures; knobs too when asked. */
   reset(opts: { knobs?: boolean } = {}): void {
     this.log.clear();
+    this.reads.clear();
     this.plan.clear();
     this.sender.reset();
     this.timers.cancelAll();
