@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Claim, ClaimPolicy } from '@cbot-relay/records';
 import type { DispatchDeps } from './dispatch-message.js';
 import { sendLeased } from './dispatch-message.js';
+import { sendReceipt } from './dispatch-receipt.js';
 
 export interface DispatcherOptions {
   deps: DispatchDeps;
@@ -167,6 +168,16 @@ export class Dispatcher {
       const wakes = this.#wakes[turn.partition];
       const claim = await deps.outbound.claim(Math.min(concurrency - this.#inflight.size, maxClaim), deps.now(), turn.policy, turn.id, turn.partition);
       const now = deps.now();
+      // Read receipts first: the claim leased them ahead of every message.
+      for (const receipt of claim.receipts) {
+        this.#track(
+          turn,
+          sendReceipt(deps, receipt).catch((err: unknown) => {
+            // Only a bug gets here: the lease expires and the receipt is tried again.
+            deps.log.error({ err, wamid: receipt.wamid }, 'read receipt step failed; retried when its lease expires');
+          }),
+        );
+      }
       for (const lease of claim.leases) {
         if (lease.failures === 0 && !lease.ambiguous) deps.metrics.queueWait.observe({ caller: lease.caller, priority: lease.priority }, Math.max(0, now - lease.acceptedAtMs) / 1000);
         const sending: Promise<void> = sendLeased(deps, lease, sendBy)
@@ -183,7 +194,7 @@ export class Dispatcher {
           });
         this.#inflight.add(sending);
       }
-      this.#count(claim);
+      this.#count(claim, turn.id);
       turn.idle = claim.state === 'idle';
       turn.notBefore = claim.state === 'more' ? 0 : now + (claim.waitMs < 0 ? idlePollMs : Math.min(claim.waitMs, idlePollMs));
       // The claim left the idle flag, and an accept saw it and published before this reply was read:
@@ -192,8 +203,22 @@ export class Dispatcher {
     }
   }
 
-  #count(claim: Claim): void {
+  /** A send in flight; when it ends, this channel is asked again at once. */
+  #track(turn: ChannelTurn, work: Promise<void>): void {
+    const sending: Promise<void> = work.finally(() => {
+      this.#inflight.delete(sending);
+      turn.notBefore = 0;
+      this.#pump();
+    });
+    this.#inflight.add(sending);
+  }
+
+  #count(claim: Claim, channel: string): void {
     const { metrics, log, tracing, outbound } = this.#o.deps;
+    for (const { reason, wamid } of claim.droppedReceipts) {
+      metrics.readReceipts.inc({ channel, outcome: 'dropped' });
+      log.warn({ wamid, channel, reason }, reason === 'max_age' ? 'read receipt older than the maximum age; dropped' : 'read receipt past its 24 h window; dropped');
+    }
     for (const { reason, id } of claim.ended) {
       if (reason === 'expired') metrics.expired.inc();
       else if (reason !== 'missing') metrics.failed.inc({ reason });
