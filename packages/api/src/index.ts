@@ -3,6 +3,7 @@ export { ERROR_CODES, ErrorBody, ErrorDetail, codesFor } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { OPENAPI_VERSION, jsonSchemas, openApiDocument } from './openapi.js';
 export { Health, Readiness } from './ops.js';
+export { READ_MAX_BODY_BYTES, ReadAccepted, ReadQuery, ReadRequest, Wamid } from './read-receipts.js';
 export { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
 export {
   BATCH_MAX,

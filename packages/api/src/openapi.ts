@@ -5,6 +5,7 @@ import { ErrorBody } from './errors.js';
 import { Health, Readiness } from './ops.js';
 import type { Json } from './openapi-parts.js';
 import { param, ref } from './openapi-parts.js';
+import { ReadAccepted, ReadRequest, Wamid } from './read-receipts.js';
 import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
 import { BatchRequest, BatchResponse, ChannelId, ExpiresIn, IdempotencyKey, Priority, RelayId, SEND_VARIANTS, SendAccepted, SendRequest } from './send.js';
 import {
@@ -34,6 +35,8 @@ function componentSchemas(): Record<string, z.ZodType> {
     SendRequest,
     ...variants,
     SendAccepted,
+    ReadRequest,
+    ReadAccepted,
     BatchRequest,
     BatchResponse,
     Message: MessageView,
@@ -175,6 +178,8 @@ export function openApiDocument(): Json {
         MessageId: param('id', 'path', RelayId, 'the relay id'),
         SubscriberName: param('name', 'path', SubscriberName, 'the subscriber'),
         Channel: param('channel', 'path', ChannelId, 'a channel id from CHANNELS_FILE'),
+        Wamid: param('wamid', 'path', Wamid, 'the CBOT message id of an inbound message'),
+        ReadChannel: param('channel', 'query', ChannelId, 'the channel the message came in on (default: the default channel)'),
         ...listParameters(),
       },
     },

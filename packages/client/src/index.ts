@@ -16,6 +16,8 @@ export type {
   Message,
   MessageList,
   ReactionMessage,
+  ReadAccepted,
+  ReadRequest,
   SendAccepted,
   SendRequest,
   StickerMessage,

@@ -129,3 +129,17 @@ describe('RelayClient.sendBatch, list, waitFor', () => {
     expect(STATUS_RANK).toEqual(RELAY_STATUS_RANK);
   });
 });
+
+describe('RelayClient.markRead', () => {
+  it('posts to /v1/messages/{wamid}/read with the channel and typing, retrying a 503', async () => {
+    const { url, seen } = await relay([refuse(503, 'unavailable', { 'Retry-After': '1' }), reply(202, { wamid: 'wamid.a/b', channel: 'sales', status: 'queued', duplicate: false })]);
+    const waits: number[] = [];
+    const answer = await client(url, waits).markRead('wamid.a/b', { channel: 'sales', typing: true });
+    expect(answer).toEqual({ wamid: 'wamid.a/b', channel: 'sales', status: 'queued', duplicate: false });
+    expect(seen.map((s) => [s.method, s.url, s.body])).toEqual([
+      ['POST', '/v1/messages/wamid.a%2Fb/read?channel=sales', '{"typing":true}'],
+      ['POST', '/v1/messages/wamid.a%2Fb/read?channel=sales', '{"typing":true}'],
+    ]);
+    expect(waits).toEqual([1000]);
+  });
+});

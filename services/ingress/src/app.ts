@@ -16,6 +16,7 @@ import { HttpError, errorMiddleware, sendError } from './http-error.js';
 import { listRoute } from './list-route.js';
 import type { OpsDeps } from './ops-routes.js';
 import { opsRoutes } from './ops-routes.js';
+import { readRoute } from './read-route.js';
 import type { SendRoutesDeps } from './send-routes.js';
 import type { SubscriberRoutesDeps } from './subscriber-routes.js';
 import { subscriberRoutes } from './subscriber-routes.js';
@@ -110,6 +111,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.use(docsRoutes());
   app.use(sendRoutes(deps.send));
   app.use(listRoute(deps.send));
+  app.use(readRoute(deps.send));
   app.use(batchRoute({ ...deps.send, ...(budget ? { budget } : {}) }));
   app.use(adminRoutes(deps.admin));
   if (deps.subscribers) app.use(subscriberRoutes(deps.subscribers));
