@@ -24,7 +24,7 @@ describe('read receipts in the outbound scheduler', () => {
     await expect(receipt(out, 'wamid.A', { channel: 'sales' })).resolves.toBe('created');
     const ch = new PartitionKeys(prefix).channel('default');
     expect(await redis.ttl(ch.receipt('wamid.A'))).toBeGreaterThan(0);
-    expect(await redis.zrange(ch.receipts, 0, -1)).toEqual(['wamid.A']);
+    expect(await redis.zrange(ch.receipts, '0', '-1')).toEqual(['wamid.A']);
     // Still remembered once it was sent: a later POST sends nothing more.
     const c = await out.claim(10, 2000, FAST);
     expect(c.receipts.map((r) => r.wamid)).toEqual(['wamid.A']);
