@@ -166,45 +166,66 @@ describe('read receipts through the relay', () => {
   });
 });
 
+// Scaled down (50 receipts behind 600 messages at 100/s); the issue's target (500 behind 6,000 at
+// 1000/s) with RECEIPTS_CAMPAIGN=6000,500,1000 (messages, receipts and recipients, rate).
+const [CAMPAIGN, RECEIPTS, RATE] = (process.env.RECEIPTS_CAMPAIGN ?? '600,50,100').split(',').map(Number) as [number, number, number];
+
 describe('read receipts behind a campaign', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ env: { CBOT_RATE_LIMIT: '100', API_KEY_RATE_LIMIT: '0' }, knobs: { statusCallbacks: false } });
+    h = await startHarness({ env: { CBOT_RATE_LIMIT: String(RATE), API_KEY_RATE_LIMIT: '0' }, knobs: { statusCallbacks: false } });
   });
   afterAll(async () => {
     await h?.close();
   });
 
-  it('50 receipts queued behind 600 messages to the same recipients all reach CBOT before the campaign ends (rate 100/s)', async () => {
-    const recipients = Array.from({ length: 50 }, (_, i) => `9055510${String(i).padStart(5, '0')}`);
-    for (let b = 0; b < 6; b++) {
-      const messages = Array.from({ length: 100 }, (_, i) => ({ to: recipients[(b * 100 + i) % 50]!, type: 'text', text: { body: `campaign ${b * 100 + i}` } }));
-      const res = await fetch(`${h.base}/v1/messages/batch`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', 'x-relay-priority': 'high' },
-        body: JSON.stringify({ messages }),
-      });
-      expect(res.status).toBe(207);
-    }
+  it(`${RECEIPTS} receipts queued behind ${CAMPAIGN} messages to the same recipients all reach CBOT before the campaign ends (rate ${RATE}/s)`, async () => {
+    const recipients = Array.from({ length: RECEIPTS }, (_, i) => `9055510${String(i).padStart(5, '0')}`);
+    // The campaign's batches at once, so it is accepted much faster than the rate sends it.
+    await Promise.all(
+      Array.from({ length: CAMPAIGN / 100 }, async (_, b) => {
+        const messages = Array.from({ length: 100 }, (_, i) => ({ to: recipients[(b * 100 + i) % RECEIPTS]!, type: 'text', text: { body: `campaign ${b * 100 + i}` } }));
+        const res = await fetch(`${h.base}/v1/messages/batch`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', 'x-relay-priority': 'high' },
+          body: JSON.stringify({ messages }),
+        });
+        expect(res.status).toBe(207);
+      }),
+    );
+    const queuedAhead = CAMPAIGN - h.sim.counters().accepted;
     const postedAt = new Map<string, number>();
+    const answered = new Map<string, number>();
     await Promise.all(
       recipients.map(async (_to, i) => {
         const wamid = `wamid.INBOUND${i}`;
+        postedAt.set(wamid, Date.now());
         const res = await fetch(`${h.base}/v1/messages/${wamid}/read`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}` } });
         expect(res.status).toBe(202);
-        postedAt.set(wamid, Date.now());
+        answered.set(wamid, Date.now());
       }),
     );
-    await waitFor(() => h.sim.reads().length === 50, { what: '50 receipts at CBOT', timeoutMs: 10_000 });
-    await waitFor(() => h.sim.received().length === 600, { what: 'the whole campaign at CBOT', timeoutMs: 30_000 });
+    const answeredAt = Date.now();
+    await waitFor(() => h.sim.reads().length === RECEIPTS, { what: 'every receipt at CBOT', timeoutMs: 10_000 });
+    const readsAt = Date.now();
     const reads = h.sim.reads();
-    const lastMessageAt = Date.parse(h.sim.received().at(-1)!.receivedAt);
-    // Every receipt reached CBOT while the campaign still had messages to send.
-    expect(Math.max(...reads.map((r) => r.messagesBefore))).toBeLessThan(600);
-    expect(Math.max(...reads.map((r) => Date.parse(r.receivedAt)))).toBeLessThan(lastMessageAt);
-    const latencies = reads.map((r) => Date.parse(r.receivedAt) - postedAt.get(r.wamid)!);
-    // At 100/s, 50 tokens take 0.5 s; the campaign alone takes 6 s.
-    expect(Math.max(...latencies)).toBeLessThan(2_000);
-    console.info(`read receipts behind a 600-message campaign: slowest ${Math.max(...latencies)} ms, receipts after ${Math.max(...reads.map((r) => r.messagesBefore))} of 600 messages`);
-  });
+    // Every receipt reached CBOT while the campaign still had messages to send (the simulator counts
+    // the messages it had taken when each receipt arrived).
+    const sentBefore = Math.max(...reads.map((r) => r.messagesBefore));
+    // From the start of each receipt's POST, and from its 202, to CBOT taking it.
+    const fromPost = reads.map((r) => Date.parse(r.receivedAt) - postedAt.get(r.wamid)!).sort((a, b) => a - b);
+    const from202 = reads.map((r) => Date.parse(r.receivedAt) - answered.get(r.wamid)!).sort((a, b) => a - b);
+    const mid = (a: number[]) => a[Math.floor(a.length / 2)];
+    console.info(
+      `${RECEIPTS} read receipts posted behind ${queuedAhead} queued messages of a ${CAMPAIGN}-message campaign at ${RATE}/s: POST to CBOT median ${mid(fromPost)} ms, ` +
+        `slowest ${fromPost.at(-1)} ms; 202 to CBOT median ${mid(from202)} ms, slowest ${from202.at(-1)} ms; all at CBOT ${readsAt - answeredAt} ms after the last 202, ` +
+        `the last after ${sentBefore} of ${CAMPAIGN} messages`,
+    );
+    // Behind a real backlog (the campaign alone takes 6 s at 100/s; 50 tokens take 0.5 s), every receipt
+    // reached CBOT before the campaign's last message, each within 2 s of its 202 (from the POST's
+    // start too at this scale; docs/read-receipts.md has the full-size figures).
+    expect(queuedAhead).toBeGreaterThan(CAMPAIGN / 4);
+    expect(sentBefore).toBeLessThan(CAMPAIGN);
+    expect(from202.at(-1)).toBeLessThan(2_000);
+  }, 120_000);
 });
