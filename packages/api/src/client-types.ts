@@ -27,7 +27,10 @@ export const CLIENT_TYPES = [
   'Attempt',
   'HistoryEntry',
   'MessageList',
+  'TemplateList',
+  'UsageReport',
   'ErrorBody',
+  'MediaUploaded',
 ];
 
 const PRIMITIVE: Record<string, string> = { string: 'string', number: 'number', integer: 'number', boolean: 'boolean', null: 'null' };

@@ -1,6 +1,7 @@
 export { DeadLetterList, EventDeadLetter, MessageDeadLetter, ReplayAccepted, ReplayManyRequest, ReplayManyResult } from './dead-letters.js';
 export { ERROR_CODES, ErrorBody, ErrorDetail, codesFor } from './errors.js';
 export type { ErrorCode } from './errors.js';
+export { MediaId, MediaUploaded } from './media.js';
 export { OPENAPI_VERSION, jsonSchemas, openApiDocument } from './openapi.js';
 export { Health, Readiness } from './ops.js';
 export { READ_MAX_BODY_BYTES, ReadAccepted, ReadQuery, ReadRequest, Wamid } from './read-receipts.js';
@@ -40,4 +41,5 @@ export {
   SubscriberName,
   WebhookSecret,
 } from './subscribers.js';
+export { Template, TemplateList, TemplatesQuery, USAGE_DEFAULT_DAYS, USAGE_MAX_RANGE_DAYS, UsageItem, UsageQuery, UsageReport } from './templates-usage.js';
 export { Callback, CallbackAccepted, CloudCallback, Event, OnPremisesCallback } from './webhooks.js';

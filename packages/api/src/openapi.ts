@@ -6,6 +6,7 @@ import { Health, Readiness } from './ops.js';
 import type { Json } from './openapi-parts.js';
 import { param, ref } from './openapi-parts.js';
 import { ReadAccepted, ReadRequest, Wamid } from './read-receipts.js';
+import { MediaId, MediaUploaded } from './media.js';
 import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
 import { BatchRequest, BatchResponse, ChannelId, ExpiresIn, IdempotencyKey, Priority, RelayId, SEND_VARIANTS, SendAccepted, SendRequest } from './send.js';
 import {
@@ -20,6 +21,7 @@ import {
   SubscriberList,
   SubscriberName,
 } from './subscribers.js';
+import { TemplateList, UsageReport } from './templates-usage.js';
 import { Callback, CallbackAccepted, Event } from './webhooks.js';
 import { paths } from './openapi-paths.js';
 
@@ -43,6 +45,8 @@ function componentSchemas(): Record<string, z.ZodType> {
     Attempt,
     HistoryEntry,
     MessageList,
+    TemplateList,
+    UsageReport,
     ErrorBody,
     DeadLetterList,
     ReplayAccepted,
@@ -60,6 +64,7 @@ function componentSchemas(): Record<string, z.ZodType> {
     Callback,
     CallbackAccepted,
     Event,
+    MediaUploaded,
     Health,
     Readiness,
   };
@@ -118,8 +123,10 @@ export function openApiDocument(): Json {
     servers: [{ url: '/', description: 'the ingress (PORT)' }],
     tags: [
       { name: 'messages', description: 'Send API (RELAY_API_KEYS)' },
+      { name: 'templates and usage', description: 'Template lists (RELAY_API_KEYS) and what messages cost (RELAY_API_KEYS, RELAY_ADMIN_KEYS)' },
       { name: 'dead letters', description: 'Failed messages and subscriber deliveries (RELAY_ADMIN_KEYS)' },
       { name: 'subscribers', description: 'Downstream subscribers (RELAY_ADMIN_KEYS)' },
+      { name: 'media', description: 'Media uploads and downloads through the channel\'s CBOT (RELAY_API_KEYS)' },
       { name: 'callbacks', description: 'CBOT webhook callbacks' },
       { name: 'operations', description: 'Health, readiness, metrics, queue UI, this description' },
     ],
@@ -180,6 +187,8 @@ export function openApiDocument(): Json {
         Channel: param('channel', 'path', ChannelId, 'a channel id from CHANNELS_FILE'),
         Wamid: param('wamid', 'path', Wamid, 'the CBOT message id of an inbound message'),
         ReadChannel: param('channel', 'query', ChannelId, 'the channel the message came in on (default: the default channel)'),
+        MediaChannel: param('channel', 'query', ChannelId, 'the channel (as a send body\'s `channel`); absent: the default channel'),
+        MediaId: param('id', 'path', MediaId, "CBOT's media id (from an upload, or an inbound event's `media.id`)"),
         ...listParameters(),
       },
     },

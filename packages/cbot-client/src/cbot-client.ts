@@ -1,8 +1,12 @@
 import pRetry from 'p-retry';
 import { Agent, request } from 'undici';
+import { templatesFromAnswer } from '@cbot-relay/messages';
+import type { CbotTemplate } from '@cbot-relay/messages';
 import type { CbotApi } from './api-flavour.js';
 import { markReadRequest, messageBody, messagesPath } from './api-flavour.js';
 import type { ReadOutcome, SendOutcome } from './classify.js';
+import type { MediaContext, MediaDownload, MediaUpload, MediaUploadInput } from './media-calls.js';
+import { openMedia, uploadMedia } from './media-calls.js';
 import { classifyNetworkError, classifyReadResponse, classifyResponse, isNotSentError, parseRetryAfter } from './classify.js';
 
 type CbotAnswer = { status: number; body: unknown; retryAfterMs?: number } | { error: unknown };
@@ -18,6 +22,10 @@ export interface CbotClientOptions {
   /** Keep-alive sockets to CBOT per process. */
   connections?: number;
   now?: () => number;
+  /** Media transfers: a body moving no byte for this long is cut (default 30 s). */
+  mediaIdleTimeoutMs?: number;
+  /** Cloud media downloads: `base` fetches the look-up's URL from the base URL's origin (default `cdn`: as given). */
+  mediaHost?: 'cdn' | 'base';
 }
 
 /**
@@ -47,6 +55,29 @@ export class CbotClient {
     this.#headers = {
       'content-type': 'application/json',
       [opts.apiKeyHeader.toLowerCase()]: isAuth ? `Bearer ${opts.apiKey}` : opts.apiKey,
+    };
+  }
+
+  /** Streams a file up to CBOT (On-Premises raw, Cloud multipart); never throws. */
+  uploadMedia(input: MediaUploadInput): Promise<MediaUpload> {
+    return uploadMedia(this.#media(), input);
+  }
+
+  /** Opens a media download (Cloud: look-up, then the URL); the caller consumes or destroys `body`. Never throws. */
+  openMedia(id: string, signal?: AbortSignal): Promise<MediaDownload> {
+    return openMedia(this.#media(), id, signal);
+  }
+
+  #media(): MediaContext {
+    const [name, value] = Object.entries(this.#headers).find(([k]) => k !== 'content-type')!;
+    return {
+      agent: this.#agent,
+      baseUrl: this.#opts.baseUrl,
+      api: this.#opts.api ?? 'onprem',
+      keyHeader: [name, value],
+      timeoutMs: this.#opts.timeoutMs,
+      idleTimeoutMs: this.#opts.mediaIdleTimeoutMs ?? 30_000,
+      mediaHost: this.#opts.mediaHost ?? 'cdn',
     };
   }
 
@@ -91,6 +122,18 @@ export class CbotClient {
     const url = (res.body as { url?: unknown } | undefined)?.url;
     if (url === null || typeof url === 'string') return { ok: true, url: url === '' ? null : url };
     return { ok: false, detail: 'answer without a url field' };
+  }
+
+  /**
+   * GET {base}v1/configs/templates: the channel's message templates (`{"waba_templates": […]}` or
+   * `{"data": […]}`, both APIs). `ok: false` when CBOT could not be asked or gave neither shape.
+   */
+  async listTemplates(): Promise<{ ok: true; templates: CbotTemplate[] } | { ok: false; detail: string }> {
+    const res = await this.#request('GET', 'v1/configs/templates');
+    if ('error' in res) return { ok: false, detail: classifyNetworkError(res.error).error.message };
+    if (res.status < 200 || res.status > 299) return { ok: false, detail: `HTTP ${res.status}` };
+    const templates = templatesFromAnswer(res.body);
+    return templates === undefined ? { ok: false, detail: 'answer has neither waba_templates nor data' } : { ok: true, templates };
   }
 
   #post(path: string, body: string): Promise<CbotAnswer> {

@@ -109,6 +109,18 @@ describe('RelayClient.sendBatch, list, waitFor', () => {
     expect(seen.map((s) => s.url)).toEqual(['/v1/messages?to=905551112233&limit=2', '/v1/messages?to=905551112233&limit=2&cursor=c2']);
   });
 
+  it('reads templates and usage with their queries, and surfaces a refusal as a RelayError', async () => {
+    const list = { channel: 'sales', fetchedAt: '2026-12-06T00:00:00.000Z', templates: [{ name: 'hello_world', language: 'en_US', status: 'APPROVED' }] };
+    const usage = { since: '2026-12-01T00:00:00.000Z', until: '2026-12-07T00:00:00.000Z', items: [{ caller: 'crm', channel: 'sales', category: 'utility', type: 'regular', count: 2 }] };
+    const { url, seen } = await relay([reply(200, list), reply(200, usage), reply(200, usage), refuse(400, 'invalid_query')]);
+    const c = client(url, []);
+    expect(await c.templates({ channel: 'sales' })).toEqual(list);
+    expect(await c.usage({ since: '2026-12-01T00:00:00Z', caller: 'crm' })).toEqual(usage);
+    expect(await c.usage()).toEqual(usage);
+    await expect(c.usage({ since: 'yesterday' })).rejects.toMatchObject({ status: 400, code: 'invalid_query' });
+    expect(seen.map((s) => s.url)).toEqual(['/v1/templates?channel=sales', '/v1/usage?since=2026-12-01T00%3A00%3A00Z&caller=crm', '/v1/usage', '/v1/usage?since=yesterday']);
+  });
+
   it('waits until the status or a later one, stops on failed, and times out', async () => {
     const steps = ['queued', 'sending', 'delivered'].map((status) => reply(200, { id: ID, status }));
     const walk = await relay(steps);
@@ -141,5 +153,33 @@ describe('RelayClient.markRead', () => {
       ['POST', '/v1/messages/wamid.a%2Fb/read?channel=sales', '{"typing":true}'],
     ]);
     expect(waits).toEqual([1000]);
+  });
+});
+
+describe('RelayClient media', () => {
+  it('uploads bytes or a stream with their type and channel, and refuses with a RelayError', async () => {
+    const { url, seen } = await relay([reply(201, { id: '4242', channel: 'sales' }), reply(201, { id: '4243', channel: 'default' }), refuse(415, 'unsupported_media_type')]);
+    const c = client(url, []);
+    expect(await c.uploadMedia(new TextEncoder().encode('%PDF'), 'application/pdf', { channel: 'sales' })).toEqual({ id: '4242', channel: 'sales' });
+    const stream = new ReadableStream<Uint8Array>({ start: (ctl) => (ctl.enqueue(new TextEncoder().encode('png!')), ctl.close()) });
+    expect((await c.uploadMedia(stream, 'image/png')).id).toBe('4243');
+    expect(await c.uploadMedia(new Uint8Array(1), 'image/gif').catch((e: unknown) => e)).toMatchObject({ status: 415, code: 'unsupported_media_type' });
+    expect(seen.map((s) => [s.url, s.headers['content-type'], s.body])).toEqual([
+      ['/v1/media?channel=sales', 'application/pdf', '%PDF'],
+      ['/v1/media', 'image/png', 'png!'],
+      ['/v1/media', 'image/gif', '\u0000'],
+    ]);
+  });
+
+  it('downloads as a stream with its type and length', async () => {
+    const { url, seen } = await relay([
+      (_req, res) => void res.writeHead(200, { 'content-type': 'image/png', 'content-length': '4' }).end('png!'),
+      refuse(404, 'media_not_found'),
+    ]);
+    const c = client(url, []);
+    const got = await c.downloadMedia('77', { channel: 'support-tr' });
+    expect([got.contentType, got.contentLength, await new Response(got.body).text()]).toEqual(['image/png', 4, 'png!']);
+    expect(seen[0]!.url).toBe('/v1/media/77?channel=support-tr');
+    expect(await c.downloadMedia('78').catch((e: unknown) => e)).toMatchObject({ status: 404, code: 'media_not_found' });
   });
 });

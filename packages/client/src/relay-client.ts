@@ -1,5 +1,5 @@
 import { RelayError, RelayTimeoutError, errorFrom, retryAfterMs } from './errors.js';
-import type { BatchRequest, BatchResponse, Message, MessageList, ReadAccepted, SendAccepted, SendRequest } from './spec-types.js';
+import type { BatchRequest, BatchResponse, MediaUploaded, Message, MessageList, ReadAccepted, SendAccepted, SendRequest, TemplateList, UsageReport } from './spec-types.js';
 
 /** What the client needs of `fetch`; the global one (Node 20+) by default. */
 export type FetchLike = (
@@ -35,6 +35,20 @@ export interface SendOptions {
   expiresInS?: number;
 }
 
+export interface MediaOptions {
+  /** The channel (as a send's `channel`); absent: the relay's default channel. */
+  channel?: string;
+  /** The whole transfer within this. Default 5 min. */
+  timeoutMs?: number;
+}
+
+/** A media download: its type, its size when the relay gave one, and the bytes as a web stream (read it or cancel it). */
+export interface MediaDownload {
+  contentType: string;
+  contentLength: number | undefined;
+  body: ReadableStream<Uint8Array>;
+}
+
 export interface ListQuery {
   to?: string;
   status?: MessageStatus;
@@ -42,6 +56,16 @@ export interface ListQuery {
   until?: string;
   /** Page size, 1–200. */
   limit?: number;
+}
+
+export interface UsageQuery {
+  /** ISO 8601 date-time; rounded down to 00:00 UTC. 30 days before `until` when absent. */
+  since?: string;
+  /** ISO 8601 date-time; rounded up to the next 00:00 UTC. Now when absent. */
+  until?: string;
+  channel?: string;
+  /** Another caller's counts: an admin key only. */
+  caller?: string;
 }
 
 /** The relay's status order (STATUS_RANK): a status only moves to a higher rank. */
@@ -122,6 +146,16 @@ export class RelayClient {
     return (await this.#once('GET', `/v1/messages${qs}`, {})) as MessageList;
   }
 
+  /** The channel's message templates as CBOT lists them (the default channel when none is named). */
+  async templates(query: { channel?: string } = {}): Promise<TemplateList> {
+    return (await this.#once('GET', `/v1/templates${queryString(query)}`, {})) as TemplateList;
+  }
+
+  /** Messages priced per caller, channel, category and type (own counts; an admin key: everyone's). */
+  async usage(query: UsageQuery = {}): Promise<UsageReport> {
+    return (await this.#once('GET', `/v1/usage${queryString(query)}`, {})) as UsageReport;
+  }
+
   /** Every matching message, newest first, fetching pages as the loop goes. */
   async *list(query: ListQuery = {}): AsyncGenerator<Message, void, undefined> {
     let cursor: string | undefined;
@@ -146,6 +180,38 @@ export class RelayClient {
       if (Date.now() + interval > deadline) throw new RelayTimeoutError(`message ${id} is ${last.status}, not ${status}, after the timeout`, last);
       await this.#sleep(interval);
     }
+  }
+
+  /**
+   * Uploads a file to the channel's CBOT (streamed through the relay, never held whole) and resolves
+   * with CBOT's media id, to send by `id`. Not retried: a stream cannot be sent twice. Uses the global
+   * fetch (a ReadableStream body needs Node 20+).
+   */
+  async uploadMedia(file: Uint8Array | Blob | ReadableStream<Uint8Array>, contentType: string, opts: MediaOptions = {}): Promise<MediaUploaded> {
+    const res = await fetch(`${this.#base}/v1/media${channelQuery(opts)}`, {
+      method: 'POST',
+      headers: { Authorization: this.#auth, Accept: 'application/json', 'Content-Type': contentType },
+      body: file,
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 300_000),
+      ...(file instanceof ReadableStream ? { duplex: 'half' } : {}),
+    } as RequestInit);
+    if (res.status === 201) return (await res.json()) as MediaUploaded;
+    throw await errorFrom(res, retryAfterMs(res.headers.get('retry-after')));
+  }
+
+  /** Downloads a media file (an upload's id, or an inbound event's `media.id`) through the relay. */
+  async downloadMedia(id: string, opts: MediaOptions = {}): Promise<MediaDownload> {
+    const res = await fetch(`${this.#base}/v1/media/${encodeURIComponent(id)}${channelQuery(opts)}`, {
+      headers: { Authorization: this.#auth },
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 300_000),
+    });
+    if (res.status !== 200 || res.body === null) throw await errorFrom(res, retryAfterMs(res.headers.get('retry-after')));
+    const length = res.headers.get('content-length');
+    return {
+      contentType: res.headers.get('content-type') ?? 'application/octet-stream',
+      contentLength: length === null ? undefined : Number(length),
+      body: res.body as ReadableStream<Uint8Array>,
+    };
   }
 
   async #retrying(method: string, path: string, headers: Record<string, string>, body: string): Promise<unknown> {
@@ -176,6 +242,16 @@ export class RelayClient {
     if (res.status >= 200 && res.status < 300) return JSON.parse(await res.text()) as unknown;
     throw await errorFrom(res, retryAfterMs(res.headers.get('retry-after')));
   }
+}
+
+function channelQuery(opts: MediaOptions): string {
+  return opts.channel === undefined ? '' : `?channel=${encodeURIComponent(opts.channel)}`;
+}
+
+function queryString(query: object): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  return params.size > 0 ? `?${params}` : '';
 }
 
 function sendHeaders(opts: Omit<SendOptions, 'idempotencyKey'>): Record<string, string> {

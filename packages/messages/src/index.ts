@@ -1,11 +1,16 @@
-export { CbotInboundMessage, CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventsFromCallback } from './callback.js';
+export { CbotInboundMessage, CbotStatus, DEFAULT_CALLBACK_LIMITS, FIELD_EVENT_TYPES, OVER_CAP_REASON, eventsFromCallback } from './callback.js';
 export type { CallbackLimits } from './callback.js';
 export { CbotError, CbotSendSuccess, extractCbotErrors } from './cbot-response.js';
 export { RELAY_EVENT_TYPES, RelayEvent, RelayEventType, eventId } from './event.js';
 export type { FieldIssue } from './field-issue.js';
+export { EventMedia, INBOUND_MEDIA_TYPES, MEDIA_ID_PATTERN, MEDIA_KINDS, MEDIA_MAX_BYTES, eventMedia, mediaRule, mimeEssence } from './media.js';
+export type { MediaKind } from './media.js';
 export { MessageStatus, STATUS_RANK, isMessageStatus } from './message-status.js';
 export { INTERACTIVE_TYPES } from './outbound-interactive.js';
 export { normalizeRecipient } from './recipient.js';
 export { Recipient } from './text-field.js';
 export { OUTBOUND_TYPES, OutboundMessage, validateOutboundMessage } from './outbound.js';
 export type { OutboundType, OutboundValidation } from './outbound.js';
+export { PRICING_CATEGORIES, PRICING_TYPES, Pricing, pricingFromStatus } from './pricing.js';
+export { CbotTemplate, checkTemplateSend, countPlaceholders, indexTemplates, templateKey, templateShape, templatesFromAnswer } from './templates.js';
+export type { TemplateIndex, TemplateRefusal, TemplateShape } from './templates.js';

@@ -6,6 +6,8 @@ export { decodeCursor, encodeCursor } from './message-list.js';
 export type { ListPage, ListQuery } from './message-list.js';
 export { Attempt, HistoryEntry, MessageRecord } from './message-record.js';
 export { Partitions, PartitionsError, resolvePartitions } from './partitions.js';
+export { HistoryFeed } from './history-feed.js';
+export type { DirtyEntry, DirtyPartition } from './history-feed.js';
 export { MessageStore } from './message-store.js';
 export type { MessageStoreOptions } from './message-store.js';
 export { Outbound, PRIORITIES } from './outbound.js';
@@ -15,3 +17,8 @@ export { PreviousSecret, SUBSCRIBER_NAME, SubscriberRecord, generateSecret, rota
 export type { HttpSubscriberRecord } from './subscriber-record.js';
 export { SubscriberStore } from './subscriber-store.js';
 export type { SeedResult, SubscriberSnapshot, SubscriberStoreOptions } from './subscriber-store.js';
+export { MEDIA_MISSING_TTL_S, MediaMissing } from './media-missing.js';
+export { DAY_MS, usageDays } from './usage.js';
+export type { UsageQuery, UsageRow } from './usage.js';
+export { TemplateStore } from './template-store.js';
+export type { TemplateStamp } from './template-store.js';

@@ -49,6 +49,18 @@ export class RelayKeys {
   get apiKeyRatePrefix(): string {
     return `${this.prefix}:apikey-rate`;
   }
+  /** string with TTL (MEDIA_MISSING_TTL_S): CBOT answered 404 for this media id on this channel. */
+  mediaMissing(channel: string, id: string): string {
+    return `${this.prefix}:media-missing:${channel}:${id}`;
+  }
+  /** hash: a channel's template list as last loaded from CBOT (`list` JSON, `at` ms, `stale` '1'), shared by every ingress. */
+  templates(channel: string): string {
+    return `${this.prefix}:tpl:${channel}`;
+  }
+  /** string with TTL: one ingress loads a channel's template list at a time. */
+  templatesLock(channel: string): string {
+    return `${this.prefix}:tpl:${channel}:lock`;
+  }
   /** string with TTL: one fanout trims a subscriber's queue at a time. */
   retentionLock(subscriber: string): string {
     return `${this.prefix}:retention-lock:${subscriber}`;
@@ -107,6 +119,14 @@ export class PartitionKeys {
   get wake(): string {
     return `${this.base}:o:wake`;
   }
+  /** string: set while the history store is on (HISTORY_DATABASE_URL); record changes then mark `historyDirty`. */
+  get historyOn(): string {
+    return `${this.base}:hist:on`;
+  }
+  /** zset: records changed since the history writer last copied them, by time of the change (ms). */
+  get historyDirty(): string {
+    return `${this.base}:hist:dirty`;
+  }
   /** hash `<caller>|<h|n|b>` → queued messages. */
   get pending(): string {
     return `${this.base}:o:pending`;
@@ -126,6 +146,14 @@ export class PartitionKeys {
   /** set: callers with a caller index. */
   get indexedCallers(): string {
     return `${this.base}:ix:callers`;
+  }
+  /** Prefix of the daily usage hashes: `<prefix><days since 1970-01-01 UTC>` (keys.lua's kusage). */
+  get usagePrefix(): string {
+    return `${this.base}:usage:`;
+  }
+  /** hash `<channel>|<caller>|<category>|<type>` → messages priced on that UTC day. */
+  usage(day: number): string {
+    return `${this.usagePrefix}${day}`;
   }
   /** The scheduler keys of one channel in this partition. */
   channel(channel: string): ChannelKeys {

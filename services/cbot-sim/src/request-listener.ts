@@ -2,11 +2,12 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Logger } from 'pino';
 import { handleControl } from './control-routes.js';
 import { BodyTooLargeError, sendJson } from './http-io.js';
+import { handleMedia, mediaRoute } from './media-routes.js';
 import { handleMessages } from './messages-route.js';
 import { handleRead } from './read-route.js';
 import type { Simulator } from './simulator.js';
 import { cloudNotFoundBody, invalidParameterBody, notFoundBody } from './wa-errors.js';
-import { handleWebhookConfig } from './webhook-route.js';
+import { handleTemplates, handleWebhookConfig } from './webhook-route.js';
 
 /** Plain node:http routing: the simulator has a handful of fixed paths and must stay fast. */
 export function createRequestListener(sim: Simulator, logger: Logger): RequestListener {
@@ -17,13 +18,16 @@ export function createRequestListener(sim: Simulator, logger: Logger): RequestLi
     const path = q === -1 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
     let work: Promise<void> | undefined;
+    const media = mediaRoute(sim.api, method, path);
     if (path === messagesPath && method === 'POST') work = handleMessages(sim, req, res);
     else if (sim.api === 'onprem' && method === 'PUT' && path.startsWith('/v1/messages/') && path.length > 13) {
       work = handleRead(sim, req, res, { encodedWamid: path.slice(13) });
     }
     else if (path === '/v1/configs/webhook' && (method === 'POST' || method === 'GET')) {
       work = handleWebhookConfig(sim, req, res);
-    } else if (path.startsWith('/_sim/')) work = handleControl(sim, req, res, path);
+    } else if (path === '/v1/configs/templates' && method === 'GET') work = handleTemplates(sim, req, res);
+    else if (path.startsWith('/_sim/')) work = handleControl(sim, req, res, path);
+    else if (media) work = handleMedia(sim, req, res, media);
     else if (path === '/healthz' && method === 'GET') sendJson(res, 200, '{"status":"ok"}');
     else notFound(req, res, sim.api === 'cloud' ? cloudNotFoundBody : notFoundBody);
     work?.catch((err: unknown) => fail(logger, res, err));

@@ -47,6 +47,20 @@ function fakeDeps(relayIds: Record<string, string> = {}) {
 const job = (sample: string) => ({ raw: readSample(sample), receivedAt: 1_717_172_600_000 });
 
 describe('fanOutCallback', () => {
+  it('puts a media reference on events of media messages (either shape), and none on others', async () => {
+    const { deps, added } = fakeDeps();
+    const onprem = { messages: [{ from: '905551112233', id: 'ABGH1', type: 'voice', voice: { id: 'm-1', mime_type: 'audio/ogg; codecs=opus' } }, { from: '905551112233', id: 'ABGH2', type: 'text', text: { body: 'hi' } }] };
+    await fanOutCallback({ raw: JSON.stringify(onprem), receivedAt: 1_717_172_600_000, channel: 'sales' }, deps);
+    const cloud = { object: 'whatsapp_business_account', entry: [{ changes: [{ field: 'messages', value: { messages: [{ from: '905551112233', id: 'wamid.X', type: 'image', image: { id: '1037', mime_type: 'image/jpeg' } }] } }] }] };
+    await fanOutCallback({ raw: JSON.stringify(cloud), receivedAt: 1_717_172_600_000 }, deps);
+    const media = added.filter(([sub]) => sub === 'all').map(([, e]) => e.media);
+    expect(media).toEqual([
+      { id: 'm-1', mimeType: 'audio/ogg; codecs=opus', url: '/v1/media/m-1?channel=sales' },
+      undefined,
+      { id: '1037', mimeType: 'image/jpeg', url: '/v1/media/1037?channel=default' },
+    ]);
+  });
+
   it('sends each event to the subscribers whose types match, once', async () => {
     const { deps, added } = fakeDeps();
     await expect(fanOutCallback(job('t11-batch-two-senders'), deps)).resolves.toEqual({ events: 2, duplicates: 0 });
@@ -118,5 +132,40 @@ describe('job options', () => {
     });
     expect(subscriberJobOptions(subscribers[0]!, event, cfg)).toMatchObject({ attempts: 10, backoff: { type: 'exponential', delay: 1000 } });
     expect(INBOUND_JOB_OPTIONS).toEqual({ attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { age: 604_800 } });
+  });
+});
+
+describe('fanOutCallback: pricing and template events', () => {
+  it('passes a status\'s pricing to the store and counts the message when the store counted it', async () => {
+    const { deps } = fakeDeps();
+    const priced: unknown[] = [];
+    deps.store = {
+      applyStatus: async (...args) => {
+        priced.push(args[7]);
+        return { relayId: 'msg_1', applied: true, ...(priced.length === 1 ? { pricedFor: 'crm' } : {}) };
+      },
+    };
+    const status = (s: string) => JSON.stringify({ statuses: [{ id: 'wamid.1', status: s, recipient_id: '9055', pricing: { billable: true, pricing_model: 'CBP', category: 'utility' } }] });
+    await fanOutCallback({ raw: status('sent'), receivedAt: 1 }, deps);
+    await fanOutCallback({ raw: status('delivered'), receivedAt: 2 }, deps);
+    expect(priced).toEqual([
+      { billable: true, model: 'CBP', category: 'utility', type: 'regular' },
+      { billable: true, model: 'CBP', category: 'utility', type: 'regular' },
+    ]);
+    expect((await deps.metrics.messagesPriced.get()).values).toEqual([
+      expect.objectContaining({ value: 1, labels: { channel: 'default', caller: 'crm', category: 'utility', type: 'regular' } }),
+    ]);
+  });
+
+  it('marks the channel\'s template list changed on each template.status event, and not on other fields', async () => {
+    const { deps, added } = fakeDeps();
+    const changed: string[] = [];
+    deps.templatesChanged = async (channel) => void changed.push(channel);
+    const change = (field: string) =>
+      JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'W', time: 1, changes: [{ field, value: { event: 'APPROVED', message_template_name: 'x' } }] }] });
+    await fanOutCallback({ raw: change('message_template_status_update'), receivedAt: 1, channel: 'sales' }, deps);
+    await fanOutCallback({ raw: change('message_template_quality_update'), receivedAt: 1, channel: 'sales' }, deps);
+    expect(changed).toEqual(['sales']);
+    expect(added.map(([sub, e]) => `${sub}:${e.type}:${e.field}`)).toEqual(['all:template.status:message_template_status_update', 'all:template.quality:message_template_quality_update']);
   });
 });

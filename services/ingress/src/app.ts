@@ -14,6 +14,8 @@ import { docsRoutes } from './docs-routes.js';
 import { hotRoutes } from './hot-routes.js';
 import { HttpError, errorMiddleware, sendError } from './http-error.js';
 import { listRoute } from './list-route.js';
+import type { MediaRoutesDeps } from './media-routes.js';
+import { mediaRoutes } from './media-routes.js';
 import type { OpsDeps } from './ops-routes.js';
 import { opsRoutes } from './ops-routes.js';
 import { readRoute } from './read-route.js';
@@ -21,6 +23,8 @@ import type { SendRoutesDeps } from './send-routes.js';
 import type { SubscriberRoutesDeps } from './subscriber-routes.js';
 import { subscriberRoutes } from './subscriber-routes.js';
 import { sendRoutes } from './send-routes.js';
+import type { TemplateCatalog } from './template-catalog.js';
+import { templatesUsageRoutes } from './templates-usage-routes.js';
 import type { WebhookDeps } from './webhook-route.js';
 import { webhookRoute } from './webhook-route.js';
 
@@ -31,6 +35,8 @@ export interface IngressAppDeps {
   ops: OpsDeps;
   log: Logger;
   metrics: Metrics;
+  /** `/v1/media` (uploads and downloads through the channels' CBOT); absent: not served. */
+  media?: Omit<MediaRoutesDeps, 'send' | 'log'>;
   /** `/v1/subscribers` (admin API); absent: not served. */
   subscribers?: SubscriberRoutesDeps;
   /** The /admin/queues UI (see queue-ui.ts); absent: not served. */
@@ -39,6 +45,8 @@ export interface IngressAppDeps {
   bodyBufferBytes?: number;
   /** A SERVER span per send and per callback request when tracing is on. */
   tracing?: Tracing;
+  /** GET /v1/templates; also set as `send.templates` for the accept-time check. */
+  templates?: TemplateCatalog;
 }
 
 /** The requests that start a trace: a message's and a callback's. */
@@ -112,6 +120,8 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.use(sendRoutes(deps.send));
   app.use(listRoute(deps.send));
   app.use(readRoute(deps.send));
+  if (deps.media) app.use(mediaRoutes({ ...deps.media, send: deps.send, log: deps.log.child({ component: 'media' }) }));
+  app.use(templatesUsageRoutes({ ...deps.send, ...(deps.templates ? { catalog: deps.templates } : {}) }));
   app.use(batchRoute({ ...deps.send, ...(budget ? { budget } : {}) }));
   app.use(adminRoutes(deps.admin));
   if (deps.subscribers) app.use(subscriberRoutes(deps.subscribers));

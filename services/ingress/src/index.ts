@@ -7,6 +7,8 @@ export type { QueueUi, QueueUiDeps } from './queue-ui.js';
 export { DEFAULT_LIMITS, IngressServer } from './ingress-server.js';
 export type { ServerLimits } from './ingress-server.js';
 export type { OpsDeps } from './ops-routes.js';
+export { isMediaUpload } from './media-source.js';
+export type { MediaCbot, MediaRoutesDeps } from './media-routes.js';
 export { RELAY_ID_PATTERN, newRelayId } from './relay-id.js';
 export type { SendRoutesDeps } from './send-routes.js';
 export { signatureValid } from './webhook-route.js';
@@ -15,3 +17,5 @@ export { KeyRateLimiter, rateLimitHeaders, windowFor } from './key-rate-limiter.
 export type { KeyAdmission, KeyRateLimiterOptions } from './key-rate-limiter.js';
 export { subscriberRoutes } from './subscriber-routes.js';
 export type { SubscriberRoutesDeps } from './subscriber-routes.js';
+export { TemplateCatalog } from './template-catalog.js';
+export type { TemplateCatalogOptions, TemplateLoader } from './template-catalog.js';

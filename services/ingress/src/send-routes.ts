@@ -4,7 +4,7 @@ import type { RequestHandler } from 'express';
 import { ExpiresIn, IdempotencyKey, MAX_EXPIRES_IN_S, Priority as PriorityHeader } from '@cbot-relay/api';
 import { normalizeRecipient, validateOutboundMessage } from '@cbot-relay/messages';
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
-import type { MessageStore, Outbound, Priority } from '@cbot-relay/records';
+import type { ListPage, ListQuery, MessageRecord, MessageStore, Outbound, Priority } from '@cbot-relay/records';
 import { fingerprint } from '@cbot-relay/records';
 import { AnswerDeadline, AnswerTimeoutError } from './answer-deadline.js';
 import type { KeyRing } from './auth.js';
@@ -14,6 +14,7 @@ import type { KeyAdmission } from './key-rate-limiter.js';
 import { rateLimitHeaders } from './key-rate-limiter.js';
 import { isJsonContentType, readJson } from './read-json.js';
 import { RELAY_ID_PATTERN, newRelayId } from './relay-id.js';
+import type { TemplateCatalog } from './template-catalog.js';
 
 export interface SendRoutesDeps {
   keys: KeyRing;
@@ -31,6 +32,8 @@ export interface SendRoutesDeps {
   tracing?: Tracing;
   /** The CBOT channels a send may name; absent: the one channel `default`. */
   channels?: ChannelRouting;
+  /** The channels' template lists: a `template` send is checked against its channel's (template-catalog.ts). */
+  templates?: Pick<TemplateCatalog, 'check'>;
   /**
    * REDIS_ANSWER_TIMEOUT_MS: a send is answered within this of its body arriving; Redis slower than
    * that is a 503 (the accept may still complete: a retry with the same Idempotency-Key returns it).
@@ -42,6 +45,14 @@ export interface SendRoutesDeps {
    * WAIT); false or a failure is a 503 replication_timeout. Absent: no wait.
    */
   replicated?: () => Promise<boolean>;
+  /**
+   * HISTORY_DATABASE_URL: reads that miss Redis (a record past HOT_RETENTION) go on to PostgreSQL, and
+   * lists merge both (MessageHistory). Absent: Redis alone.
+   */
+  history?: {
+    get(id: string): Promise<MessageRecord | undefined>;
+    list(q: ListQuery): Promise<ListPage>;
+  };
 }
 
 export interface ChannelRouting {
@@ -143,6 +154,11 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
 
   const message = checked.message as { to: string; type: string };
   const routed = routeChannel(deps.channels, who, value as Record<string, unknown>, text);
+  if (message.type === 'template' && deps.templates) {
+    // In-process (no Redis read): the channel's list as this ingress last took it.
+    const refused = deps.templates.check(routed.channel, (value as { template?: unknown }).template);
+    if (refused) throw new HttpError(400, refused.code, refused.message, refused.details);
+  }
   const id = newRelayId(now);
   const traceparent = deps.tracing?.traceparent();
   let accepted;
@@ -211,7 +227,7 @@ export function sendRoutes(deps: SendRoutesDeps): Router {
     if (!RELAY_ID_PATTERN.test(id)) throw new HttpError(404, 'not_found', 'no such message');
     let rec;
     try {
-      rec = await deps.store.get(id);
+      rec = (await deps.store.get(id)) ?? (await deps.history?.get(id));
     } catch (err) {
       throw new UnavailableError(err);
     }

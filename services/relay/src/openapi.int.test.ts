@@ -180,6 +180,28 @@ describe('the list, the history and the batch conform to the description', () =>
     expect(rec.history.map((e) => e.status)).toEqual(expect.arrayContaining(['sending', 'sent', 'delivered', 'read']));
   });
 
+  it('GET /v1/templates, a refused template send, the priced record and GET /v1/usage', async () => {
+    const get = (path: string, key = API_KEY) => fetch(`${h.base}${path}`, { headers: { authorization: `Bearer ${key}` } });
+    await conforms(await get('/v1/templates'), '/v1/templates', 'GET', 200);
+    await conforms(await get('/v1/templates?channel=nope'), '/v1/templates', 'GET', 400);
+    await conforms(await get('/v1/templates?x=1'), '/v1/templates', 'GET', 400);
+    await conforms(await get('/v1/templates', 'not-a-key-123456'), '/v1/templates', 'GET', 401);
+    const unknown = { to: '905553331010', type: 'template', template: { name: 'nope', language: { code: 'en_US' } } };
+    await conforms(await post('/v1/messages', JSON.stringify(unknown)), '/v1/messages', 'POST', 400);
+    const pending = { ...unknown, template: { name: 'spring_sale', language: { code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }] } };
+    await conforms(await post('/v1/messages', JSON.stringify(pending)), '/v1/messages', 'POST', 400);
+
+    const { id } = (await conforms(await post('/v1/messages', JSON.stringify(text('905553331011'))), '/v1/messages', 'POST', 202)) as { id: string };
+    await waitFor(async () => ((await json<{ pricing?: unknown; status: string }>(await h.get(id))).status === 'read' ? true : undefined), { what: 'read' });
+    const rec = (await conforms(await h.get(id), '/v1/messages/{id}', 'GET', 200)) as { pricing?: unknown };
+    expect(rec.pricing).toEqual({ billable: true, model: 'CBP', category: 'service', type: 'regular' });
+    const usage = (await conforms(await get('/v1/usage'), '/v1/usage', 'GET', 200)) as { items: unknown[] };
+    expect(usage.items.length).toBeGreaterThan(0);
+    await conforms(await get('/v1/usage?caller=other', ADMIN_KEY), '/v1/usage', 'GET', 200);
+    await conforms(await get('/v1/usage?since=yesterday'), '/v1/usage', 'GET', 400);
+    await conforms(await get('/v1/usage', 'not-a-key-123456'), '/v1/usage', 'GET', 401);
+  });
+
   it('POST /v1/messages/batch: 207 with accepted, invalid and conflicting items; whole-request 400, 401, 413, 415', async () => {
     const path = '/v1/messages/batch';
     await conforms(await post('/v1/messages', JSON.stringify(text('905553331004', 'first')), { 'Idempotency-Key': 'oas-batch-1' }), '/v1/messages', 'POST', 202);
@@ -285,5 +307,23 @@ describe('the subscribers API conforms to the description', () => {
     await refused(await subs('/v1/subscribers/oas-dup/rotate-secret', 'POST', JSON.stringify({ overlapSeconds: '60' })), rotate, 'POST', 400);
     expect(new Set(codes)).toEqual(new Set(['unauthorized', 'invalid_json', 'invalid_request', 'payload_too_large', 'unsupported_encoding', 'subscriber_exists', 'not_found', 'no_secret']));
     expect((await subs('/v1/subscribers/oas-dup', 'DELETE')).status).toBe(204);
+  });
+});
+
+describe('media routes against the document', () => {
+  const media = '/v1/media';
+  const one = '/v1/media/{id}';
+  const upload = (body: string, type: string, key = API_KEY, query = '') =>
+    fetch(`${h.base}${media}${query}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': type }, body });
+
+  it('upload 201 and the download; 400, 401, 404, 415 each with a documented code', async () => {
+    const up = (await conforms(await upload('%PDF-1.4', 'application/pdf'), media, 'POST', 201)) as { id: string };
+    const got = await fetch(`${h.base}/v1/media/${up.id}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    expect([got.status, got.headers.get('content-type'), await got.text()]).toEqual([200, 'application/pdf', '%PDF-1.4']);
+    await conforms(await upload('x', 'image/gif'), media, 'POST', 415);
+    await conforms(await upload('x', 'image/png', 'wrong-key-123'), media, 'POST', 401);
+    await conforms(await upload('x', 'image/png', API_KEY, '?channel=nowhere'), media, 'POST', 400);
+    await conforms(await upload('--b\r\n', 'multipart/form-data; boundary=b'), media, 'POST', 400);
+    await conforms(await fetch(`${h.base}/v1/media/424242`, { headers: { authorization: `Bearer ${API_KEY}` } }), one, 'GET', 404);
   });
 });

@@ -4,11 +4,12 @@ import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } fro
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, ReplicaWait, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
-import { MessageStore, Outbound, PartitionsError, SubscriberStore, resolvePartitions } from '@cbot-relay/records';
+import { MediaMissing, MessageStore, Outbound, PartitionsError, SubscriberStore, TemplateStore, resolvePartitions } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
 import { webhookHeaders } from './register-webhook.js';
 import { WebhookRegistrar } from './webhook-registrar.js';
 import type { RegistrarTimings } from './webhook-registrar.js';
+import { startHistory } from './history.js';
 
 export interface RelayOptions {
   config: RelayConfig;
@@ -22,6 +23,8 @@ export interface RelayOptions {
   host?: string;
   /** Backoff and re-check period of the webhook registration; tests pass short ones. */
   webhookTimings?: Partial<RegistrarTimings>;
+  /** How often an ingress looks at the shared template lists (ms); default 2 s. Tests pass short ones. */
+  templatePollMs?: number;
 }
 
 export interface Relay {
@@ -149,12 +152,15 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     if (roles.has('fanout')) {
       const { startFanoutFromStore } = await import('@cbot-relay/fanout');
+      const workerTemplates = new TemplateStore({ redis: workerRedis, prefix });
       const fanout = await startFanoutFromStore({
         connection: workerRedis,
         prefix,
         cluster: config.redis.cluster,
         subscriberStore: new SubscriberStore({ redis: workerRedis, prefix }),
         store: workerStore,
+        // A template changed status: every ingress reloads that channel's list at its next look.
+        templatesChanged: (channel) => workerTemplates.markStale(channel),
         fanout: config.fanout,
         log: log.child({ role: 'fanout' }),
         metrics,
@@ -164,6 +170,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       closers.push(() => fanout.close());
       running.push(() => fanout.running);
     }
+
+    const history = await startHistory({ config, redis: workerRedis as RedisClient, prefix, partitions, roles, store: httpStore, log, metrics });
+    closers.push(() => history.close());
 
     const answerMs = config.redis.answerTimeoutMs;
     const ready = async () => {
@@ -199,7 +208,30 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     // Loaded only by processes that serve the API: express, the queue UI, the routes and BullMQ (the
     // inbound queue) are ~9 MB of heap a dispatcher-only process has no use for.
-    const [{ IngressServer, KeyRateLimiter, KeyRing, createIngressApp, queueUi }, { Queue }] = await Promise.all([import('@cbot-relay/ingress'), import('bullmq')]);
+    const [{ IngressServer, KeyRateLimiter, KeyRing, TemplateCatalog, createIngressApp, isMediaUpload, queueUi }, { Queue }, { CbotClient }] = await Promise.all([
+      import('@cbot-relay/ingress'),
+      import('bullmq'),
+      import('@cbot-relay/cbot-client'),
+    ]);
+    // Media goes through the channel's CBOT: one client per channel that has a base URL and key (a
+    // channel without them answers media calls 503), with sockets enough for the concurrent uploads.
+    const mediaCbot = new Map(
+      channels.flatMap((ch) => {
+        if (ch.baseUrl === undefined || ch.apiKey === undefined) return [];
+        const client = new CbotClient({
+          baseUrl: ch.baseUrl,
+          apiKey: ch.apiKey,
+          api: ch.api,
+          apiKeyHeader: ch.apiKeyHeader,
+          timeoutMs: config.cbot.timeoutMs,
+          connections: config.media.maxConcurrentUploads * 2,
+          mediaIdleTimeoutMs: config.media.idleTimeoutMs,
+          mediaHost: ch.mediaHost,
+        });
+        closers.unshift(() => client.destroy());
+        return [[ch.id, client] as const];
+      }),
+    );
 
     const inbound = new Queue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: httpRedis, prefix });
     inbound.on('error', () => undefined);
@@ -243,10 +275,36 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       log: log.child({ component: 'queue-ui' }),
     });
     closers.unshift(() => ui.close());
+    // Each channel's template list, loaded from CBOT with the channel's key (one keep-alive socket each).
+    const { CbotClient: TemplatesClient } = await import('@cbot-relay/cbot-client');
+    const templateClients = channels.flatMap((ch) =>
+      ch.baseUrl === undefined || ch.apiKey === undefined
+        ? []
+        : [[ch.id, new TemplatesClient({ baseUrl: ch.baseUrl, apiKey: ch.apiKey, api: ch.api, apiKeyHeader: ch.apiKeyHeader, timeoutMs: config.cbot.timeoutMs, connections: 1 })] as const],
+    );
+    const templates = new TemplateCatalog({
+      store: new TemplateStore({ redis: httpRedis, prefix }),
+      loaders: new Map(templateClients.map(([id, client]) => [id, () => client.listTemplates()])),
+      refreshMs: config.ingress.templatesRefreshS * 1000,
+      pollMs: opts.templatePollMs ?? 2_000,
+      now,
+      log: log.child({ component: 'templates' }),
+      metrics,
+    });
+    closers.unshift(async () => {
+      // A load in flight against a hanging CBOT would hold the stop for CBOT_TIMEOUT_MS: abort it.
+      const closed = templates.close();
+      await Promise.all(templateClients.map(([, client]) => client.destroy()));
+      await closed;
+    });
+    // The first look before the ingress listens, so the first template sends are checked (bounded:
+    // a CBOT that does not answer delays the start by at most 3 s, and sends then go unchecked).
+    await Promise.race([templates.syncAll(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
     const app = createIngressApp({
       log,
       metrics,
       tracing,
+      templates,
       queueUi: ui.router,
       bodyBufferBytes: config.ingress.bodyBufferBytes,
       ops: { metrics, ready, adminKeys: new KeyRing(config.adminKeys), readyTimeoutMs: answerMs },
@@ -263,6 +321,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         metrics,
         adminKeys: new KeyRing(config.adminKeys),
         tracing,
+        ...(history.reader ? { history: history.reader } : {}),
+        templates,
         channels: {
           ids: channels.map((ch) => ch.id),
           defaultId: defaultChannel,
@@ -270,6 +330,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         },
       },
       subscribers: { adminKeys: new KeyRing(config.adminKeys), store: httpSubscribers, now, log },
+      media: {
+        cbot: mediaCbot,
+        missing: new MediaMissing({ redis: httpRedis, prefix }),
+        maxConcurrentUploads: config.media.maxConcurrentUploads,
+        timeoutMs: config.media.timeoutMs,
+      },
       admin: {
         adminKeys: new KeyRing(config.adminKeys),
         store: httpStore,
@@ -302,6 +368,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     });
     const server = await IngressServer.listen(app, config.port, opts.host ?? config.host, {
       ...config.ingress,
+      longBody: { matches: isMediaUpload, timeoutMs: config.media.timeoutMs, idleTimeoutMs: config.media.idleTimeoutMs },
       onDrop: () => metrics.connectionsDropped.inc(),
     });
     // Stop intake first: the server closes before any worker does.

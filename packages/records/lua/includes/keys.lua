@@ -24,10 +24,12 @@ local function kwpend(w) return cb .. ':wpend:' .. w end
 local function kreceipt(w) return cb .. ':rcpt:' .. w end
 -- PartitionKeys
 local function krec(id) return base .. ':msg:' .. id end
+local function idOfRec(rec) return string.sub(rec, #base + 6) end
 local function kbody(id) return base .. ':body:' .. id end
 local function kixCaller(c) return base .. ':ix:c:' .. c end
 local function kixTo(to) return base .. ':ix:t:' .. to end
 local IX_CALLERS = base .. ':ix:callers'
+local function kusage(day) return base .. ':usage:' .. day end
 local CHANNELS = base .. ':channels'
 local OPEN = base .. ':open'
 local OPEN_BYTES = base .. ':open:bytes'
@@ -35,3 +37,5 @@ local PENDING = base .. ':o:pending'
 local DLQ = base .. ':dlq'
 local IDLE = base .. ':o:idle'
 local WAKE = base .. ':o:wake'
+local HIST_ON = base .. ':hist:on'
+local HIST_DIRTY = base .. ':hist:dirty'
