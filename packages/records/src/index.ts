@@ -13,6 +13,7 @@ export type { MessageStoreOptions, Reconciled } from './message-store.js';
 export { MAX_SEND_AHEAD_S } from './history.js';
 export { DEFAULT_RECONCILE_MS, Outbound, PRIORITIES } from './outbound.js';
 export type { AcceptInput, AcceptResult, CancelResult, Claim, ClaimPolicy, Lease, OutboundOptions, Priority, ReplayResult, RetryOptions, RetryResult } from './outbound.js';
+export type { DroppedReceipt, ReceiptAcceptResult, ReceiptInput, ReceiptLease, ReceiptOutcome, ReceiptSettled } from './outbound-receipts.js';
 export { PreviousSecret, SUBSCRIBER_NAME, SubscriberRecord, generateSecret, rotateSecret, signingSecrets, wantsChannel } from './subscriber-record.js';
 export type { HttpSubscriberRecord } from './subscriber-record.js';
 export { SubscriberStore } from './subscriber-store.js';

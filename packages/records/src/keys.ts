@@ -256,4 +256,12 @@ export class ChannelKeys {
   orphans(to: string): string {
     return `${this.base}:o:orph:${to}`;
   }
+  /** zset: read receipts to send, wamid → due at (ms) while waiting, lease expiry while sending; claims serve it first. */
+  get receipts(): string {
+    return `${this.base}:o:rcpt`;
+  }
+  /** hash with a 24 h TTL: one read receipt's state (receipt-accept.lua); its existence is the per-wamid idempotency. */
+  receipt(wamid: string): string {
+    return `${this.base}:rcpt:${wamid}`;
+  }
 }

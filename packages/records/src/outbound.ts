@@ -14,6 +14,8 @@ import type { WindowPolicy, WindowState } from './window.js';
 import { PRIORITY_NAME } from './message-record.js';
 import { parseGate } from './channel-gate.js';
 import type { ChannelGateState, GateChange } from './channel-gate.js';
+import { PartitionReceipts, parseClaimReceipts } from './outbound-receipts.js';
+import type { DroppedReceipt, ReceiptAcceptResult, ReceiptInput, ReceiptLease, ReceiptOutcome, ReceiptSettled } from './outbound-receipts.js';
 
 export const PRIORITIES = ['high', 'normal', 'bulk'] as const;
 
@@ -36,6 +38,8 @@ export interface OutboundOptions {
   backlogMaxBytes?: number;
   /** Most accepts sent to Redis as one script call. */
   maxAcceptBatch?: number;
+  /** How long a read receipt's wamid is remembered: a second one within it sends nothing (default 24 h). */
+  receiptTtlS?: number;
 }
 
 export interface AcceptInput {
@@ -124,6 +128,10 @@ export interface Claim {
   state: ClaimState;
   /** For `rate`/`paused`: when to try again; for `idle`: when the next hold or lease falls due (-1: none). */
   waitMs: number;
+  /** Read receipts leased before any message (each spent a rate token). */
+  receipts: ReceiptLease[];
+  /** Read receipts dropped unsent: their window closed, or older than the maximum age. */
+  droppedReceipts: DroppedReceipt[];
 }
 
 export interface ClaimPolicy {
@@ -218,6 +226,7 @@ class OutboundPartition {
   readonly #cancel: Script<'rec', (typeof CANCEL_ARGS)[number], CancelResult>;
   readonly #cancelTag: Script<'index', (typeof CANCEL_TAG_ARGS)[number], { canceled: number; lastScore: string; lastId: string; done: boolean }>;
   readonly #renew: (keys: string[], args: Value[]) => Promise<unknown>;
+  readonly receipts: PartitionReceipts;
 
   constructor(opts: OutboundOptions & { index: number }) {
     this.index = opts.index;
@@ -309,6 +318,8 @@ class OutboundPartition {
     checkHeader('renew', 'KEYS', RENEW.keys, renew.header.keys);
     checkHeader('renew', 'ARGV', RENEW.args, renew.header.args);
     this.#renew = luaCommand(redis, 'renew', `#!lua flags=allow-oom\n${namedLocals(RENEW.keys, RENEW.args)}\n${renew.includes}\n${renew.body}`, 2);
+    // Receipts waiting per channel are bounded like the backlog (they hold no body: a few dozen bytes each).
+    this.receipts = new PartitionReceipts(redis, this.keys, { ttlS: opts.receiptTtlS ?? 86_400, max: this.#backlogMax });
   }
 
   /** The channel an accept publishes on when a claim found nothing since (dispatchers subscribe). */
@@ -700,6 +711,20 @@ export class Outbound {
     return counts.reduce((a, b) => a + b, 0);
   }
 
+  /**
+   * Queues a read receipt for an inbound message (once per wamid and channel for 24 h), in the
+   * partition the wamid hashes to: the recipient is not needed, since claims serve receipts before
+   * recipients. `duplicate`: one was queued within the window, nothing more is sent.
+   */
+  acceptReceipt(input: ReceiptInput): Promise<ReceiptAcceptResult> {
+    return this.#parts[this.partitions.ofRecipient(input.wamid)]!.receipts.accept(input);
+  }
+
+  /** A receipt's attempt ended: sent, failed, or to retry later (lua/receipt-settle.lua). */
+  settleReceipt(lease: ReceiptLease, outcome: ReceiptOutcome): Promise<ReceiptSettled> {
+    return this.#parts[lease.partition]!.receipts.settle(lease, outcome);
+  }
+
   /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms`, in every partition. */
   async pause(ms: number, channel: string = DEFAULT_CHANNEL): Promise<void> {
     await Promise.all(this.#parts.map((p) => p.pause(ms, channel)));
@@ -796,7 +821,7 @@ function gateStep(change: GateChange): { action: string; reason: string; code?: 
 }
 
 function parseClaim(reply: unknown, channel: string, partition: number): Claim {
-  const [jobs, ended, state, waitMs] = replyArray(reply, 'claim');
+  const [jobs, ended, state, waitMs, receipts] = replyArray(reply, 'claim');
   const s = replyString(state, 'claim');
   if (s !== 'more' && s !== 'rate' && s !== 'paused' && s !== 'idle') throw new Error(`claim: unexpected state ${s}`);
   return {
@@ -824,6 +849,7 @@ function parseClaim(reply: unknown, channel: string, partition: number): Claim {
     }),
     state: s,
     waitMs: Number(waitMs),
+    ...parseClaimReceipts(receipts, channel, partition),
   };
 }
 

@@ -21,6 +21,7 @@ import type { OpsDeps } from './ops-routes.js';
 import { opsRoutes } from './ops-routes.js';
 import type { RecipientRoutesDeps } from './recipients-routes.js';
 import { recipientRoutes } from './recipients-routes.js';
+import { readRoute } from './read-route.js';
 import type { SendRoutesDeps } from './send-routes.js';
 import type { ChannelRoutesDeps } from './channel-routes.js';
 import { channelRoutes } from './channel-routes.js';
@@ -127,6 +128,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.use(docsRoutes());
   app.use(sendRoutes(deps.send));
   app.use(listRoute(deps.send));
+  app.use(readRoute(deps.send));
   if (deps.media) app.use(mediaRoutes({ ...deps.media, send: deps.send, log: deps.log.child({ component: 'media' }) }));
   app.use(templatesUsageRoutes({ ...deps.send, ...(deps.templates ? { catalog: deps.templates } : {}) }));
   app.use(batchRoute({ ...deps.send, ...(budget ? { budget } : {}) }));

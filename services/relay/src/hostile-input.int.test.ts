@@ -137,6 +137,47 @@ describe('hostile input on scheduling and cancel', () => {
   });
 });
 
+/** `{}`, `{"typing": true}` or `{"typing": false}`: the only bodies the read route takes. */
+const isReadBody = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).every((k) => k === 'typing') && ['boolean', 'undefined'].includes(typeof (v as { typing?: unknown }).typing);
+
+describe('hostile input on POST /v1/messages/{wamid}/read', () => {
+  const notAReadBody = fc.oneof(
+    fc.string({ minLength: 1 }).filter((t) => { try { JSON.parse(t); return false; } catch { return true; } }).map((t) => Buffer.from(t)),
+    fc.jsonValue().filter((v) => !isReadBody(v)).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')),
+    fc.integer({ min: 65, max: 5_000 }).map((d) => Buffer.from(`{"typing":${'['.repeat(d)}${']'.repeat(d)}}`)),
+    fc.integer({ min: 1_025, max: 100_000 }).map((n) => Buffer.from(`{"typing":true,"x":"${'a'.repeat(n)}"}`)),
+  );
+  const badWamid = fc.oneof(
+    fc.string({ minLength: 1, maxLength: 40 }).filter((w) => /[^A-Za-z0-9._:=+/-]/.test(w)),
+    fc.integer({ min: 257, max: 2_000 }).map((n) => 'w'.repeat(n)),
+  );
+
+  it('answers 4xx to generated malformed bodies and wamids and takes no receipt', async () => {
+    await fc.assert(
+      fc.asyncProperty(notAReadBody, async (body) => {
+        const res = await post('/v1/messages/wamid.HOSTILE/read', body, jsonHeaders);
+        expect([400, 413]).toContain(res.status);
+        expect(typeof (JSON.parse(res.body) as { error: { code: string } }).error.code).toBe('string');
+      }),
+      { numRuns: 300 },
+    );
+    await fc.assert(
+      fc.asyncProperty(badWamid, async (wamid) => {
+        const res = await post(`/v1/messages/${encodeURIComponent(wamid)}/read`, Buffer.alloc(0), { authorization: `Bearer ${API_KEY}` });
+        expect([400, 404, 414, 431]).toContain(res.status);
+      }),
+      { numRuns: 150 },
+    );
+    const receipts = async () => (await redis.keys(`${h.prefix}:rcpt:*`)).length + (await redis.zcard(`${h.prefix}:o:rcpt`));
+    expect(await receipts()).toBe(0);
+    expect((await post('/v1/messages/wamid.HOSTILE/read', Buffer.alloc(0), { authorization: 'Bearer nope' })).status).toBe(401);
+    // The check can see a receipt: a valid one leaves its hash and its queue entry.
+    expect((await post('/v1/messages/wamid.HOSTILE/read', Buffer.from('{"typing":true}'), jsonHeaders)).status).toBe(202);
+    expect(await receipts()).toBe(2);
+  });
+});
+
 describe('hostile input on POST /webhooks/cbot', () => {
   const notJson = fc.oneof(
     fc.string().filter((s) => { try { JSON.parse(s); return false; } catch { return true; } }).map((s) => Buffer.from(s)),
