@@ -7,6 +7,7 @@ import type { ListPage, ListQuery } from './message-list.js';
 import { listMessages } from './message-list.js';
 import { APPLY_STATUS } from './scripts.js';
 import { DEFAULT_CHANNEL, channelKeyBase } from './outbound.js';
+import { MinuteCounters } from './minute-counters.js';
 import { Partitions } from './partitions.js';
 
 export interface MessageStoreOptions {
@@ -31,12 +32,14 @@ export class MessageStore {
   readonly #recordTtlS: number;
   readonly #wamidTtlS: number;
   readonly #applyStatus: Eval;
+  readonly #counts: MinuteCounters;
 
   constructor(opts: MessageStoreOptions) {
     this.#redis = opts.redis;
     this.#parts = new Partitions(opts.prefix, opts.partitions ?? 1);
     this.#recordTtlS = opts.recordTtlS;
     this.#wamidTtlS = opts.wamidTtlS ?? 8 * 86_400;
+    this.#counts = new MinuteCounters(opts.redis, opts.prefix);
     const run = luaCommand(this.#redis, APPLY_STATUS, 3);
     this.#applyStatus = async (k, a) => (await run(k, a)) as string[];
   }
@@ -57,6 +60,18 @@ export class MessageStore {
 
   async get(id: string): Promise<MessageRecord | undefined> {
     return recordFromHash(id, await this.#redis.hgetall(this.recKey(id)));
+  }
+
+  /** The message body as accepted (the caller's JSON, channel field taken out), while it is kept. */
+  async body(id: string): Promise<string | undefined> {
+    return (await this.#redis.get(`${this.#base(id)}:body:${id}`)) ?? undefined;
+  }
+
+  /** The relay id a CBOT message id (wamid) maps to, looked up on each of `channels` in every partition. */
+  async byWamid(wamid: string, channels: readonly string[]): Promise<string | undefined> {
+    const keys = this.#parts.bases.flatMap((b) => channels.map((ch) => this.#wamidKey(b, wamid, ch)));
+    const ids = await Promise.all(keys.map((k) => this.#redis.get(k)));
+    return ids.find((id) => id !== null) ?? undefined;
   }
 
   async status(id: string): Promise<string | undefined> {
@@ -93,12 +108,16 @@ export class MessageStore {
       );
       return r[0] === 'unknown' ? undefined : { relayId: r[1], applied: r[0] === 'applied' };
     };
+    const counted = (r: { relayId?: string; applied: boolean }) => {
+      if (r.applied && status === 'failed') this.#counts.bump('failed', 1, nowMs);
+      return r;
+    };
     const n = this.#parts.count;
-    if (n === 1) return (await at(0, true)) ?? { applied: false };
+    if (n === 1) return counted((await at(0, true)) ?? { applied: false });
     const first = recipientHint === undefined ? 0 : this.#parts.ofRecipient(normalizeRecipient(recipientHint));
     const found = (await at(first, false)) ?? (await Promise.all(this.#others(first).map((k) => at(k, false)))).find((r) => r !== undefined);
-    if (found) return found;
-    return (await Promise.all(Array.from({ length: n }, (_, k) => at(k, true)))).find((r) => r !== undefined) ?? { applied: false };
+    if (found) return counted(found);
+    return counted((await Promise.all(Array.from({ length: n }, (_, k) => at(k, true)))).find((r) => r !== undefined) ?? { applied: false });
   }
 
   #others(k: number): number[] {

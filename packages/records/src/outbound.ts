@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { Coalescer, MAX_BATCH_CHARS, batchCall, batchLua, defineScript, luaCommand, replyArray, replyString } from '@cbot-relay/queues';
 import type { Script } from '@cbot-relay/queues';
 import type { Attempt } from './message-record.js';
+import { MinuteCounters } from './minute-counters.js';
 import { Partitions } from './partitions.js';
 import { PRIORITY_NAME } from './message-record.js';
 import {
@@ -385,6 +386,11 @@ class OutboundPartition {
     await this.#pause({ pause: `${channelKeyBase(this.#p, channel)}:gate:pause` }, { ms: Math.max(1, Math.round(ms)) });
   }
 
+  /** How much longer claims on the channel wait after CBOT's throttling (0: not paused). */
+  async pausedForMs(channel: string): Promise<number> {
+    return Math.max(0, await this.#redis.pttl(`${channelKeyBase(this.#p, channel)}:gate:pause`));
+  }
+
   /** Caller weights for the fair share (default 1); every process of one relay writes the same. */
   async setWeights(weights: Record<string, number>): Promise<void> {
     const key = this.#key('o:weights');
@@ -445,9 +451,12 @@ export class Outbound {
   readonly #parts: OutboundPartition[];
   readonly #redis: Redis | Cluster;
   readonly #idemTtlS: number;
+  /** Per-minute accepted / sent / failed for the console's overview. */
+  readonly #counts: MinuteCounters;
 
   constructor(opts: OutboundOptions) {
     this.partitions = new Partitions(opts.prefix, opts.partitions ?? 1);
+    this.#counts = new MinuteCounters(opts.redis, opts.prefix);
     const n = this.partitions.count;
     this.#redis = opts.redis;
     this.#idemTtlS = opts.idempotencyTtlS ?? 86_400;
@@ -488,7 +497,9 @@ export class Outbound {
       const first = await this.#redis.set(`${home}:idp:${input.caller}:${key}`, fingerprint, 'EX', this.#idemTtlS, 'NX', 'GET');
       if (first !== null && first !== fingerprint) return { kind: 'conflict' };
     }
-    return this.#parts[k]!.accept(row);
+    const result = await this.#parts[k]!.accept(row);
+    if (result.kind === 'created') this.#counts.bump('accepted', 1, input.nowMs);
+    return result;
   }
 
   /** The W3C `traceparent` the message was accepted under, when tracing was on then. */
@@ -505,12 +516,17 @@ export class Outbound {
     return this.#parts[partition]!.claim(n, nowMs, share, channel);
   }
 
-  settle(...args: Parameters<OutboundPartition['settle']>): ReturnType<OutboundPartition['settle']> {
-    return this.#parts[args[0].partition]!.settle(...args);
+  async settle(...args: Parameters<OutboundPartition['settle']>): ReturnType<OutboundPartition['settle']> {
+    const result = await this.#parts[args[0].partition]!.settle(...args);
+    const kind = args[2].kind;
+    if (kind !== 'expired') this.#counts.bump(kind, 1, args[1]);
+    return result;
   }
 
-  retry(...args: Parameters<OutboundPartition['retry']>): ReturnType<OutboundPartition['retry']> {
-    return this.#parts[args[0].partition]!.retry(...args);
+  async retry(...args: Parameters<OutboundPartition['retry']>): ReturnType<OutboundPartition['retry']> {
+    const result = await this.#parts[args[0].partition]!.retry(...args);
+    if (result.kind === 'failed') this.#counts.bump('failed', 1, args[1]);
+    return result;
   }
 
   release(lease: Lease, nowMs: number): Promise<boolean> {
@@ -528,6 +544,10 @@ export class Outbound {
   /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms`, in every partition. */
   async pause(ms: number, channel: string = DEFAULT_CHANNEL): Promise<void> {
     await Promise.all(this.#parts.map((p) => p.pause(ms, channel)));
+  }
+
+  async pausedForMs(channel: string = DEFAULT_CHANNEL): Promise<number> {
+    return Math.max(0, ...(await Promise.all(this.#parts.map((p) => p.pausedForMs(channel)))));
   }
 
   async setWeights(weights: Record<string, number>): Promise<void> {

@@ -32,6 +32,8 @@ export interface IngressAppDeps {
   metrics: Metrics;
   /** `/v1/subscribers` (admin API); absent: not served. */
   subscribers?: SubscriberRoutesDeps;
+  /** The operators' console at /console (console/console-routes.ts); absent: not served. */
+  console?: Router;
   /** The /admin/queues UI (see queue-ui.ts); absent: not served. */
   queueUi?: Router;
   /** INGRESS_BODY_BUFFER_BYTES: request bodies held at once. Unset: no budget. */
@@ -115,6 +117,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   if (deps.subscribers) app.use(subscriberRoutes(deps.subscribers));
   app.use(webhookRoute({ ...deps.webhook, ...(budget ? { budget } : {}) }));
   if (deps.queueUi) app.use(deps.queueUi);
+  if (deps.console) app.use(deps.console);
   app.use((_req, res) => sendError(res, new HttpError(404, 'not_found', 'no such route')));
   app.use(errorMiddleware(deps.log, onRejected));
   const hot = hotRoutes({ send: deps.send, webhook: deps.webhook, log: deps.log, prepare, onRejected, ...(budget ? { budget } : {}) });

@@ -1,4 +1,6 @@
-export type { AdminRoutesDeps, DeadLetterSource } from './admin-routes.js';
+export type { AdminRoutesDeps } from './admin-routes.js';
+export { DeadLetters } from './dead-letters.js';
+export type { DeadLetterSource } from './dead-letters.js';
 export { createIngressApp } from './app.js';
 export type { IngressAppDeps } from './app.js';
 export { KeyRing, basicMatches, basicPassword, bearerToken } from './auth.js';
@@ -15,3 +17,5 @@ export { KeyRateLimiter, rateLimitHeaders, windowFor } from './key-rate-limiter.
 export type { KeyAdmission, KeyRateLimiterOptions } from './key-rate-limiter.js';
 export { subscriberRoutes } from './subscriber-routes.js';
 export type { SubscriberRoutesDeps } from './subscriber-routes.js';
+export { consoleRoutes } from './console/console-routes.js';
+export type { ChannelView, ConsoleDeps, SubscriberHealth } from './console/console-deps.js';

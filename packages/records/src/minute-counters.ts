@@ -1,0 +1,61 @@
+import type { Cluster, Redis } from 'ioredis';
+
+export const MINUTE_FIELDS = ['accepted', 'sent', 'failed'] as const;
+export type MinuteField = (typeof MINUTE_FIELDS)[number];
+
+export interface MinuteRow {
+  /** Start of the minute, epoch ms. */
+  atMs: number;
+  accepted: number;
+  sent: number;
+  failed: number;
+}
+
+/** A minute's hash lives 2 h: the console shows the last hour, with room for clocks that disagree. */
+export const MINUTE_TTL_S = 2 * 3600;
+
+/** The hash of one minute's counts (epoch minute). The console's overview reads these. */
+export function minuteKey(prefix: string, minute: number): string {
+  return `${prefix}:stats:m:${minute}`;
+}
+
+/**
+ * Messages accepted, sent and failed per minute, in Redis, for the console's overview (which reads the
+ * relay's own data, not Prometheus): one hash per minute under the relay's prefix, counted by every
+ * process. Counting is best effort and off the answer's path: a lost increment is a dip in a chart,
+ * never a failed send.
+ */
+export class MinuteCounters {
+  readonly #redis: Redis | Cluster;
+  readonly #prefix: string;
+
+  constructor(redis: Redis | Cluster, prefix: string) {
+    this.#redis = redis;
+    this.#prefix = prefix;
+  }
+
+  /** Adds `n` to `field` of the minute `nowMs` falls in; never throws, never waits for Redis. */
+  bump(field: MinuteField, n: number, nowMs: number): void {
+    if (n <= 0) return;
+    const key = minuteKey(this.#prefix, Math.floor(nowMs / 60_000));
+    this.#redis
+      .multi()
+      .hincrby(key, field, n)
+      .expire(key, MINUTE_TTL_S)
+      .exec()
+      .catch(() => undefined);
+  }
+
+  /** The `minutes` minutes up to and including the one `nowMs` falls in, oldest first; missing minutes are zeros. */
+  async recent(nowMs: number, minutes = 60): Promise<MinuteRow[]> {
+    const last = Math.floor(nowMs / 60_000);
+    const range = Array.from({ length: minutes }, (_, i) => last - minutes + 1 + i);
+    const pipe = this.#redis.pipeline();
+    for (const m of range) pipe.hgetall(minuteKey(this.#prefix, m));
+    const replies = (await pipe.exec()) ?? [];
+    return range.map((m, i) => {
+      const h = (replies[i]?.[1] ?? {}) as Record<string, string>;
+      return { atMs: m * 60_000, accepted: Number(h.accepted ?? 0), sent: Number(h.sent ?? 0), failed: Number(h.failed ?? 0) };
+    });
+  }
+}
