@@ -7,7 +7,7 @@ import type { ConsoleSession } from './console-session.js';
 import { clearedCookie, cookieSecure, csrfMatches, issueSession, readSession } from './console-session.js';
 import { deadLettersPage } from './dead-letters-page.js';
 import { html } from './html.js';
-import { CONSOLE_CSP, CONSOLE_CSS, page } from './layout.js';
+import { CONSOLE_CSP, CONSOLE_CSS, CONSOLE_ICON, page } from './layout.js';
 import type { Rendered } from './messages-page.js';
 import { messagePage, messagesPage } from './messages-page.js';
 import { channelsPage, overviewPage, subscribersPage } from './status-pages.js';
@@ -39,6 +39,10 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
   r.get('/console/static/console.css', (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=3600');
     res.type('text/css').send(CONSOLE_CSS);
+  });
+  r.get('/console/static/icon.svg', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=86400');
+    res.type('image/svg+xml').send(CONSOLE_ICON);
   });
 
   const signIn = (res: Response, status: number, next: string | undefined, error?: string): void =>

@@ -64,7 +64,7 @@ ${listed.next !== undefined ? html`<p><a href="/console/dead-letters?${new URLSe
 ${
   events.length === 0
     ? html`<p class="quiet">No failed subscriber deliveries${caller || channel ? ' (not filtered by caller or channel: clear those to see them)' : ''}.</p>`
-    : html`<div class="scroll"><table><caption>${events.length} failed deliveries</caption><thead><tr><th scope="col">Dead letter</th><th scope="col">Subscriber</th><th scope="col">Event type</th><th scope="col">Failed</th><th scope="col">Last error</th><th scope="col">Action</th></tr></thead>
+    : html`<div class="scroll" tabindex="0" role="region" aria-label="table, scrolls sideways"><table><caption>${events.length} failed deliveries</caption><thead><tr><th scope="col">Dead letter</th><th scope="col">Subscriber</th><th scope="col">Event type</th><th scope="col">Failed</th><th scope="col">Last error</th><th scope="col">Action</th></tr></thead>
 <tbody>${events.map((e) => html`<tr><td>${e.id}</td><td>${e.subscriber}</td><td>${e.type}</td><td>${shortTime(e.failedAt)}</td><td>${e.failedReason}</td><td>${postButton(session, `/console/dead-letters/${e.id}/replay`, 'Replay')}</td></tr>`)}</tbody></table></div>`
 }`;
   return { status: 200, html: page({ title: 'Dead letters', current: '/console/dead-letters', session, body, ...(notice ? { notice } : {}) }) };

@@ -40,7 +40,7 @@ export function page(opts: { title: string; current: string; session?: ConsoleSe
     : '';
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${opts.title} · cbot-relay console</title><link rel="stylesheet" href="/console/static/console.css"></head>
+<title>${opts.title} · cbot-relay console</title><link rel="stylesheet" href="/console/static/console.css"><link rel="icon" href="/console/static/icon.svg" type="image/svg+xml"></head>
 <body>${nav}<main><h1>${opts.title}</h1>${opts.notice ? html`<p class="notice" role="status">${opts.notice}</p>` : ''}${
     opts.error ? html`<p class="error" role="alert">${opts.error}</p>` : ''
   }${opts.body}</main></body></html>`.text;
@@ -58,11 +58,15 @@ nav a { color: var(--accent); }
 nav a[aria-current="page"] { font-weight: 700; color: var(--fg); }
 .who { color: var(--muted); }
 main { padding: 1rem; max-width: 72rem; margin: 0 auto; }
-h1 { font-size: 1.5rem; margin: .25rem 0 1rem; }
+h1 { font-size: 1.5rem; margin: .25rem 0 1rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.2rem; margin: 1.5rem 0 .5rem; }
 a { color: var(--accent); }
 table { border-collapse: collapse; width: 100%; font-size: .95rem; }
-th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
+th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { white-space: nowrap; }
+caption { text-align: left; color: var(--muted); padding: .25rem 0; }
+td { overflow-wrap: break-word; min-width: 4rem; }
+td code, td a { overflow-wrap: anywhere; }
 .scroll { overflow-x: auto; }
 form.filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: flex-end; margin-bottom: 1rem; }
 form.filters label, form.login label { display: flex; flex-direction: column; font-size: .9rem; color: var(--muted); }
@@ -85,3 +89,6 @@ svg.chart .failed { fill: var(--bad); }
 .legend span { margin-right: 1rem; }
 .legend .accepted { color: var(--accent); } .legend .sent { color: var(--ok); } .legend .failed { color: var(--bad); }
 `;
+
+/** The tab's icon (without one, a browser asks for /favicon.ico and logs the 404). */
+export const CONSOLE_ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0550ae"/><path d="M4 8h8M9 5l3 3-3 3" stroke="#fff" stroke-width="1.8" fill="none"/></svg>';

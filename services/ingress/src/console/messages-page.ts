@@ -73,7 +73,7 @@ ${next ? html`<p><a href="/console/messages?${params({ cursor: next })}">Older m
 }
 
 export function messageTable(records: readonly MessageRecord[], caption: string, extra?: (r: MessageRecord) => SafeHtml): SafeHtml {
-  return html`<div class="scroll"><table><caption>${caption}</caption>
+  return html`<div class="scroll" tabindex="0" role="region" aria-label="table, scrolls sideways"><table><caption>${caption}</caption>
 <thead><tr><th scope="col">Relay id</th><th scope="col">To</th><th scope="col">Status</th><th scope="col">Caller</th><th scope="col">Channel</th><th scope="col">Accepted</th>${extra ? html`<th scope="col">Action</th>` : ''}</tr></thead>
 <tbody>${records.map(
     (r) => html`<tr><td><a href="/console/messages/${r.id}">${r.id}</a></td><td>${r.to}</td><td>${r.status}</td><td>${r.caller}</td><td>${r.channel}</td><td>${shortTime(r.createdAt)}</td>${extra ? html`<td>${extra(r)}</td>` : ''}</tr>`,
@@ -117,13 +117,13 @@ export async function messagePage(deps: ConsoleDeps, session: ConsoleSession, id
 <h2>Actions</h2>
 ${actions}
 <h2>Timeline</h2>
-<div class="scroll"><table><thead><tr><th scope="col">Status</th><th scope="col">Recorded</th><th scope="col">CBOT time</th><th scope="col">Error</th></tr></thead>
+<div class="scroll" tabindex="0" role="region" aria-label="table, scrolls sideways"><table><thead><tr><th scope="col">Status</th><th scope="col">Recorded</th><th scope="col">CBOT time</th><th scope="col">Error</th></tr></thead>
 <tbody>${rec.history.map((h) => html`<tr><td>${h.status}</td><td>${shortTime(h.at)}</td><td>${shortTime(h.cbotAt)}</td><td>${errorText(h.error)}</td></tr>`)}</tbody></table></div>
 <h2>Attempts</h2>
 ${
   rec.attempts.length === 0
     ? html`<p class="quiet">No send attempt yet.</p>`
-    : html`<div class="scroll"><table><thead><tr><th scope="col">At</th><th scope="col">Outcome</th><th scope="col">HTTP status</th><th scope="col">CBOT's error</th></tr></thead>
+    : html`<div class="scroll" tabindex="0" role="region" aria-label="table, scrolls sideways"><table><thead><tr><th scope="col">At</th><th scope="col">Outcome</th><th scope="col">HTTP status</th><th scope="col">CBOT's error</th></tr></thead>
 <tbody>${rec.attempts.map((a) => html`<tr><td>${shortTime(a.at)}</td><td>${a.outcome}</td><td>${a.httpStatus ?? ''}</td><td>${a.error ?? ''}</td></tr>`)}</tbody></table></div>`
 }
 <h2>Pricing</h2>

@@ -34,12 +34,12 @@ export async function overviewPage(deps: ConsoleDeps, session: ConsoleSession): 
   const body = html`
 <h2>What would alert now</h2>
 <p>${firing === 0 ? 'Nothing would alert now.' : `${firing} condition${firing === 1 ? '' : 's'} would alert now.`}</p>
-<div class="scroll"><table><thead><tr><th scope="col">Rule</th><th scope="col">State</th><th scope="col">Severity</th><th scope="col">Now</th><th scope="col">Runbook</th></tr></thead>
+<div class="scroll" tabindex="0" role="region" aria-label="table, scrolls sideways"><table><thead><tr><th scope="col">Rule</th><th scope="col">State</th><th scope="col">Severity</th><th scope="col">Now</th><th scope="col">Runbook</th></tr></thead>
 <tbody>${checks.map((c) => html`<tr><td>${c.name}</td><td class="${c.firing ? 'firing' : 'quiet'}">${c.firing ? 'firing' : 'ok'}</td><td>${c.severity}</td><td>${c.detail}</td><td>${runbook(c.runbook)}</td></tr>`)}</tbody></table></div>
 <h2>The last hour</h2>
 <p>Accepted ${total.accepted}, sent ${total.sent}, failed ${total.failed} (per minute below, newest first).</p>
 ${chart(rows)}
-<details><summary>Per minute</summary><div class="scroll"><table><thead><tr><th scope="col">Minute (UTC)</th><th scope="col">Accepted</th><th scope="col">Sent</th><th scope="col">Failed</th></tr></thead>
+<details><summary>Per minute</summary><div class="scroll" tabindex="0" role="region" aria-label="table, scrolls sideways"><table><thead><tr><th scope="col">Minute (UTC)</th><th scope="col">Accepted</th><th scope="col">Sent</th><th scope="col">Failed</th></tr></thead>
 <tbody>${[...rows].reverse().map((r) => html`<tr><td>${shortTime(r.atMs).slice(11, 16)}</td><td>${r.accepted}</td><td>${r.sent}</td><td>${r.failed}</td></tr>`)}</tbody></table></div></details>`;
   return { status: 200, html: page({ title: 'Overview', current: '/console', session, body }) };
 }
@@ -60,7 +60,7 @@ function chart(rows: { accepted: number; sent: number; failed: number }[]): Safe
 /** `/console/channels`: each CBOT channel's rate, backlog and pause. */
 export async function channelsPage(deps: ConsoleDeps, session: ConsoleSession): Promise<Rendered> {
   const channels = await deps.channels();
-  const body = html`<div class="scroll"><table><thead><tr><th scope="col">Channel</th><th scope="col">State</th><th scope="col">Reason</th><th scope="col">Until</th><th scope="col">Rate</th><th scope="col">Backlog</th></tr></thead>
+  const body = html`<div class="scroll" tabindex="0" role="region" aria-label="table, scrolls sideways"><table><thead><tr><th scope="col">Channel</th><th scope="col">State</th><th scope="col">Reason</th><th scope="col">Until</th><th scope="col">Rate</th><th scope="col">Backlog</th></tr></thead>
 <tbody>${channels.map(
     (c) =>
       html`<tr><td>${c.id}</td><td>${c.pausedForMs > 0 ? 'paused' : 'sending'}</td><td>${c.pausedForMs > 0 ? 'CBOT asked to slow down (throttled)' : ''}</td><td>${
@@ -77,7 +77,7 @@ export async function subscribersPage(deps: ConsoleDeps, session: ConsoleSession
   const body =
     subs.length === 0
       ? html`<p>No subscribers.</p>`
-      : html`<div class="scroll"><table><thead><tr><th scope="col">Subscriber</th><th scope="col">Kind</th><th scope="col">Enabled</th><th scope="col">Waiting</th><th scope="col">Lag</th><th scope="col">Failures</th><th scope="col">Last error</th></tr></thead>
+      : html`<div class="scroll" tabindex="0" role="region" aria-label="table, scrolls sideways"><table><thead><tr><th scope="col">Subscriber</th><th scope="col">Kind</th><th scope="col">Enabled</th><th scope="col">Waiting</th><th scope="col">Lag</th><th scope="col">Failures</th><th scope="col">Last error</th></tr></thead>
 <tbody>${subs.map(
           (s) =>
             html`<tr><td>${s.name}</td><td>${s.kind}</td><td>${s.enabled ? 'yes' : 'no'}</td><td>${s.waiting}</td><td>${s.waiting > 0 ? seconds(s.oldestWaitingMs) : '0 s'}</td><td>${s.failed}${
