@@ -1,7 +1,7 @@
 #!/bin/sh
 # The image's runtime tree, from a workspace that `pnpm install` and `pnpm build` have run in:
 # the production dependencies of every deployable project (services/*, examples/*) and of the
-# workspace packages they depend on, their compiled JavaScript and package.json files, nothing else
+# workspace packages they depend on, their compiled JavaScript, Lua scripts and package.json files, nothing else
 # (no TypeScript sources, tests, source maps or declarations; no packages/testing, which only
 # devDependencies name, so no testcontainers, dockerode or ssh2). One pnpm virtual store serves
 # every entry point (relay, simulator, CLI, example consumer); `pnpm deploy` would copy the
@@ -31,6 +31,8 @@ for dir in $(pnpm ls -r --depth -1 --parseable --prod "$@"); do
   if [ -d "$rel/dist" ]; then
     (cd "$rel" && find dist -type f -name '*.js' -exec cp --parents -t "$out/$rel/" {} +)
   fi
+  # Lua scripts, read at load time from <package>/lua/ beside dist/ (packages/records).
+  if [ -d "$rel/lua" ]; then cp -a "$rel/lua" "$out/$rel/"; fi
 done
 
 # valibot (under the queue UI's bull-board) names typescript as an optional peer, and pnpm links the

@@ -153,7 +153,7 @@ describe('the image runtime tree (Dockerfile deps and build stages re-run)', () 
     expect(existsSync(join(runtime, 'packages/testing'))).toBe(false);
   });
 
-  it('holds compiled JavaScript and package.json files only: no TypeScript, tests, maps or declarations', () => {
+  it('holds compiled JavaScript, the Lua scripts and package.json files only: no TypeScript, tests, maps or declarations', () => {
     const ours: string[] = [];
     const ts: string[] = [];
     walk(runtime, (p) => {
@@ -163,7 +163,7 @@ describe('the image runtime tree (Dockerfile deps and build stages re-run)', () 
       if (!rel.split('/').includes('node_modules')) ours.push(rel);
     });
     expect(ts).toEqual([]);
-    expect(ours.filter((f) => !(f.endsWith('/package.json') || f === 'package.json' || /\/dist\/.*\.js$/.test(f)))).toEqual([]);
+    expect(ours.filter((f) => !(f.endsWith('/package.json') || f === 'package.json' || /\/dist\/.*\.js$/.test(f) || /^packages\/records\/lua\/.*\.lua$/.test(f)))).toEqual([]);
     expect(ours.filter((f) => /test|fixture|bench/.test(f))).toEqual([]);
   });
 
@@ -186,6 +186,16 @@ describe('the image runtime tree (Dockerfile deps and build stages re-run)', () 
     });
     expect(writable).toEqual([]);
     expect(links).toEqual([]);
+  });
+
+  it('holds every Lua script, found from the compiled data layer', () => {
+    const names = readdirSync(join(REPO_ROOT, 'packages/records/lua')).filter((f) => f.endsWith('.lua'));
+    expect(names.length).toBeGreaterThan(5);
+    const loader = join(runtime, 'packages/records/dist/lua/loader.js');
+    const script = 'const { loadLua } = await import(process.argv[1]); for (const n of process.argv.slice(2)) loadLua(n, new Proxy({}, { get: () => "0" }));';
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, loader, ...names.map((n) => n.replace(/\.lua$/, ''))], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   it('accepts every subscriptions file deploy/ ships (compose and Kubernetes), read by the fanout in the tree', () => {

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { PartitionKeys } from '@cbot-relay/records';
 import { HTTP_SUBSCRIBER, QUEUE_SUBSCRIBER } from './cluster.js';
 
 const OPEN_STATES = ['wait', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
@@ -33,7 +34,7 @@ export class RelayQueues {
    * outbound side counts as `outbound`: messages accepted and not yet sent, failed or expired.
    */
   async counts(): Promise<{ open: number; failed: number; byQueue: Record<string, { open: number; failed: number }> }> {
-    let open = await this.#redis.zcard(`${this.#prefix}:open`);
+    let open = await this.#redis.zcard(new PartitionKeys(this.#prefix).open);
     let failed = 0;
     const byQueue: Record<string, { open: number; failed: number }> = open > 0 ? { outbound: { open, failed: 0 } } : {};
     for (const q of this.#queues) {

@@ -1,6 +1,5 @@
 import type { JobsOptions, Queue } from 'bullmq';
-import { Coalescer } from './coalescer.js';
-import { MAX_BATCH_CHARS } from './batch-script.js';
+import { Coalescer, MAX_BATCH_CHARS } from './coalescer.js';
 
 /**
  * `queue.add(name, data, opts)` for many concurrent callers: adds made while a batch is in Redis go

@@ -5,21 +5,12 @@ import { z } from 'zod';
  * during a rolling deploy. Renaming a queue or changing a payload incompatibly needs a migration.
  */
 export const QueueNames = {
-  /** Outbound lane `i` of the layout before per-recipient queues: read only by the upgrade (adoptLanes). */
-  lane: (i: number) => `out.${i}`,
   inbound: 'inbound',
   /** Queue subscribers consume this one (the contract names it). */
   events: (subscriber: string) => `events.${subscriber}`,
   /** HTTP subscribers: the fanout role's push workers consume this one. */
   push: (subscriber: string) => `push.${subscriber}`,
 } as const;
-
-/** A lane job's data in the layout before per-recipient queues (read only by the upgrade). */
-export const OutboundJob = z.object({
-  id: z.string().min(1),
-  to: z.string().min(1),
-});
-export type OutboundJob = z.infer<typeof OutboundJob>;
 
 /** One CBOT callback, kept as the raw text so nothing is lost to re-serialisation. */
 export const InboundJob = z.object({

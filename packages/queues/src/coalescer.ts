@@ -90,3 +90,6 @@ export class Coalescer<I, O> {
     }
   }
 }
+
+/** Payload (bodies, job data) per batch call (Coalescer's maxBatchWeight), past its first item: large items go in calls of their own. */
+export const MAX_BATCH_CHARS = 1 << 20;

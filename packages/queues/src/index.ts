@@ -1,11 +1,6 @@
-export { INBOUND_JOB_OPTIONS, InboundJob, OutboundJob, QueueNames, queueNameFor } from './catalog.js';
+export { INBOUND_JOB_OPTIONS, InboundJob, QueueNames, queueNameFor } from './catalog.js';
 export { DEFAULT_REDIS_URL, closeRedis, createRedis } from './redis.js';
 export { ReplicaWait } from './replica-wait.js';
-export type { RedisClient, RedisSettings } from './redis.js';
+export type { RedisClient } from './redis.js';
 export { BulkJobAdder } from './bulk-job-adder.js';
-export { MAX_BATCH_CHARS, batchCall, batchLua } from './batch-script.js';
-export type { BatchItem } from './batch-script.js';
-export { Coalescer } from './coalescer.js';
-export { luaCommand } from './lua-command.js';
-export type { LuaCommand, Script, ScriptSpec } from './lua-command.js';
-export { defineScript, replyArray, replyString } from './lua-command.js';
+export { Coalescer, MAX_BATCH_CHARS } from './coalescer.js';

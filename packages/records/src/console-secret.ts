@@ -1,15 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-
-/** The string key holding one relay deployment's console secret (see ConsoleSecret). */
-export function consoleSecretKey(prefix: string): string {
-  return `${prefix}:console:secret`;
-}
-
-/** A signed-out console session: kept until the cookie would have expired anyway. */
-export function consoleRevokedKey(prefix: string, sessionId: string): string {
-  return `${prefix}:console:revoked:${sessionId}`;
-}
+import type { RelayKeys } from './keys.js';
 
 /**
  * A random secret per relay deployment (per Redis and prefix), created once with SET NX by whichever
@@ -18,12 +9,12 @@ export function consoleRevokedKey(prefix: string, sessionId: string): string {
  */
 export class ConsoleSecret {
   readonly #redis: Redis | Cluster;
-  readonly #prefix: string;
+  readonly #keys: RelayKeys;
   #secret: Promise<Buffer> | undefined;
 
-  constructor(redis: Redis | Cluster, prefix: string) {
+  constructor(redis: Redis | Cluster, keys: RelayKeys) {
     this.#redis = redis;
-    this.#prefix = prefix;
+    this.#keys = keys;
   }
 
   /** 32 random bytes, the same for every process of this relay; read from Redis once per process. */
@@ -36,7 +27,7 @@ export class ConsoleSecret {
   }
 
   async #load(): Promise<Buffer> {
-    const key = consoleSecretKey(this.#prefix);
+    const key = this.#keys.consoleSecret;
     const fresh = randomBytes(32).toString('base64url');
     const previous = await this.#redis.set(key, fresh, 'NX', 'GET');
     return Buffer.from(previous ?? fresh, 'base64url');
@@ -44,10 +35,10 @@ export class ConsoleSecret {
 
   /** Marks a session as signed out until `ttlS` from now. */
   async revoke(sessionId: string, ttlS: number): Promise<void> {
-    await this.#redis.set(consoleRevokedKey(this.#prefix, sessionId), '1', 'EX', Math.max(1, Math.ceil(ttlS)));
+    await this.#redis.set(this.#keys.consoleRevoked(sessionId), '1', 'EX', Math.max(1, Math.ceil(ttlS)));
   }
 
   async revoked(sessionId: string): Promise<boolean> {
-    return (await this.#redis.exists(consoleRevokedKey(this.#prefix, sessionId))) === 1;
+    return (await this.#redis.exists(this.#keys.consoleRevoked(sessionId))) === 1;
   }
 }

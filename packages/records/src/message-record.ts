@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MessageStatus } from '@cbot-relay/messages';
-import { HISTORY_CODES } from './scripts.js';
+import { HISTORY_CODES } from './history.js';
 
 /** A message's priority as the outbound scripts store it (one letter) and as the API names it. */
 export const PRIORITY_NAME: Record<string, 'high' | 'normal' | 'bulk'> = { h: 'high', n: 'normal', b: 'bulk' };
@@ -82,7 +82,7 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
 const STATUS_OF_CODE = new Map<string, MessageStatus>((Object.entries(HISTORY_CODES) as [MessageStatus, string][]).map(([status, code]) => [code, status]));
 const HISTORY_ENTRY = /^([a-z])([0-9a-z]+)(?:~([0-9a-z]+))?$/;
 
-/** Reads the `hist` field (see HISTORY_LIB in scripts.ts); a record from before it has its current status only. */
+/** Reads the `hist` field (see lua/includes/history.lua); a record from before it has its current status only. */
 function historyFromField(hist: string | undefined, createdAtMs: number, rec: MessageRecord): HistoryEntry[] {
   if (hist === undefined || hist === '') {
     const first: HistoryEntry = { status: 'queued', at: rec.createdAt };

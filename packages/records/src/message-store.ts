@@ -1,12 +1,13 @@
 import type { Cluster, Redis } from 'ioredis';
 import { normalizeRecipient } from '@cbot-relay/messages';
-import { luaCommand } from '@cbot-relay/queues';
 import type { MessageRecord } from './message-record.js';
 import { recordFromHash } from './message-record.js';
 import type { ListPage, ListQuery } from './message-list.js';
 import { listMessages } from './message-list.js';
-import { APPLY_STATUS } from './scripts.js';
-import { DEFAULT_CHANNEL, channelKeyBase } from './outbound.js';
+import { LUA_CONSTANTS } from './history.js';
+import { DEFAULT_CHANNEL, PartitionKeys, RelayKeys } from './keys.js';
+import { defineScript, replyArray, replyOneOf, replyString } from './lua/script.js';
+import type { Script } from './lua/script.js';
 import { MinuteCounters } from './minute-counters.js';
 import { Partitions } from './partitions.js';
 
@@ -20,7 +21,12 @@ export interface MessageStoreOptions {
   wamidTtlS?: number;
 }
 
-type Eval = (keys: string[], args: (string | number | Buffer)[]) => Promise<string[]>;
+const APPLY_STATUS = {
+  keys: ['wamidKey', 'wpend', 'dlq'],
+  args: ['base', 'status', 'now', 'errorJson', 'pendTtl', 'recTtl', 'cbotAt', 'park'],
+} as const;
+const APPLY_ANSWERS = ['unknown', 'gone', 'applied', 'ignored'] as const;
+type Applied = { answer: (typeof APPLY_ANSWERS)[number]; id?: string };
 
 /**
  * The message records as callbacks and readers see them: status callbacks, the record view, dead
@@ -29,9 +35,10 @@ type Eval = (keys: string[], args: (string | number | Buffer)[]) => Promise<stri
 export class MessageStore {
   readonly #redis: Redis | Cluster;
   readonly #parts: Partitions;
+  readonly #keys: PartitionKeys[];
   readonly #recordTtlS: number;
   readonly #wamidTtlS: number;
-  readonly #applyStatus: Eval;
+  readonly #applyStatus: Script<(typeof APPLY_STATUS.keys)[number], (typeof APPLY_STATUS.args)[number], Applied>;
   readonly #counts: MinuteCounters;
 
   constructor(opts: MessageStoreOptions) {
@@ -39,23 +46,24 @@ export class MessageStore {
     this.#parts = new Partitions(opts.prefix, opts.partitions ?? 1);
     this.#recordTtlS = opts.recordTtlS;
     this.#wamidTtlS = opts.wamidTtlS ?? 8 * 86_400;
-    this.#counts = new MinuteCounters(opts.redis, opts.prefix);
-    const run = luaCommand(this.#redis, APPLY_STATUS, 3);
-    this.#applyStatus = async (k, a) => (await run(k, a)) as string[];
+    this.#counts = new MinuteCounters(opts.redis, new RelayKeys(opts.prefix));
+    this.#keys = this.#parts.bases.map((b) => new PartitionKeys(b));
+    this.#applyStatus = defineScript(this.#redis, {
+      name: 'apply-status',
+      ...APPLY_STATUS,
+      constants: LUA_CONSTANTS,
+      parse: (reply) => {
+        const [answer, id] = replyArray(reply, 'apply-status');
+        return { answer: replyOneOf(answer, APPLY_ANSWERS, 'apply-status'), ...(id === undefined ? {} : { id: replyString(id, 'apply-status') }) };
+      },
+    });
   }
 
-  #base(id: string): string {
-    return this.#parts.bases[this.#parts.ofId(id)]!;
+  #of(id: string): PartitionKeys {
+    return this.#keys[this.#parts.ofId(id)]!;
   }
   recKey(id: string): string {
-    return `${this.#base(id)}:msg:${id}`;
-  }
-  // CBOT message ids are per channel (number): channel default keeps the partition's own base.
-  #wamidKey(base: string, wamid: string, channel: string) {
-    return `${channelKeyBase(base, channel)}:wamid:${wamid}`;
-  }
-  #wpendKey(base: string, wamid: string, channel: string) {
-    return `${channelKeyBase(base, channel)}:wpend:${wamid}`;
+    return this.#of(id).record(id);
   }
 
   async get(id: string): Promise<MessageRecord | undefined> {
@@ -64,12 +72,12 @@ export class MessageStore {
 
   /** The message body as accepted (the caller's JSON, channel field taken out), while it is kept. */
   async body(id: string): Promise<string | undefined> {
-    return (await this.#redis.get(`${this.#base(id)}:body:${id}`)) ?? undefined;
+    return (await this.#redis.get(this.#of(id).body(id))) ?? undefined;
   }
 
   /** The relay id a CBOT message id (wamid) maps to, looked up on each of `channels` in every partition. */
   async byWamid(wamid: string, channels: readonly string[]): Promise<string | undefined> {
-    const keys = this.#parts.bases.flatMap((b) => channels.map((ch) => this.#wamidKey(b, wamid, ch)));
+    const keys = this.#keys.flatMap((k) => channels.map((ch) => k.channel(ch).wamid(wamid)));
     const ids = await Promise.all(keys.map((k) => this.#redis.get(k)));
     return ids.find((id) => id !== null) ?? undefined;
   }
@@ -101,12 +109,14 @@ export class MessageStore {
     const cbotAt = cbotAtS !== undefined && Number.isFinite(cbotAtS) && cbotAtS > 0 ? Math.floor(cbotAtS) : '';
     const err = errors === undefined ? '' : JSON.stringify(errors);
     const at = async (k: number, park: boolean) => {
-      const base = this.#parts.bases[k]!;
+      // CBOT message ids are per channel (number): channel default keeps the partition's own base.
+      const keys = this.#keys[k]!;
+      const ch = keys.channel(channel);
       const r = await this.#applyStatus(
-        [this.#wamidKey(base, wamid, channel), this.#wpendKey(base, wamid, channel), `${base}:dlq`],
-        [status, nowMs, err, this.#wamidTtlS, `${base}:msg:`, this.#recordTtlS, `${base}:body:`, cbotAt, park ? '1' : '0'],
+        { wamidKey: ch.wamid(wamid), wpend: ch.parkedStatus(wamid), dlq: keys.deadLetters },
+        { base: keys.base, status, now: nowMs, errorJson: err, pendTtl: this.#wamidTtlS, recTtl: this.#recordTtlS, cbotAt, park: park ? '1' : '0' },
       );
-      return r[0] === 'unknown' ? undefined : { relayId: r[1], applied: r[0] === 'applied' };
+      return r.answer === 'unknown' ? undefined : { relayId: r.id, applied: r.answer === 'applied' };
     };
     const counted = (r: { relayId?: string; applied: boolean }) => {
       if (r.applied && status === 'failed') this.#counts.bump('failed', 1, nowMs);
@@ -132,25 +142,20 @@ export class MessageStore {
     const rec = (id: string) => this.recKey(id);
     // A recipient's messages are all in its partition; a caller's are in every one.
     if (q.to !== undefined) {
-      const index = `${this.#parts.bases[this.#parts.ofRecipient(q.to)]!}:ix:t:${q.to}`;
+      const index = this.#keys[this.#parts.ofRecipient(q.to)]!.recipientIndex(q.to);
       return listMessages(this.#redis, { indexes: [index], indexOf: () => [index], rec }, q);
     }
     if (q.caller !== undefined) {
-      const name = `ix:c:${q.caller}`;
-      return listMessages(this.#redis, { indexes: this.#parts.bases.map((b) => `${b}:${name}`), indexOf: (id) => [`${this.#base(id)}:${name}`], rec }, q);
+      const caller = q.caller;
+      return listMessages(this.#redis, { indexes: this.#keys.map((k) => k.callerIndex(caller)), indexOf: (id) => [this.#of(id).callerIndex(caller)], rec }, q);
     }
-    // Everyone's: every caller's index in every partition, merged. Redis written by an earlier
-    // release also has one index of every message (until it expires with its retention): read with
-    // the others, it lists callers that have sent nothing since (an id in two indexes is listed once).
+    // Everyone's: every caller's index in every partition, merged (an id in two indexes is listed once).
     const perPartition = await Promise.all(
-      this.#parts.bases.map(async (b) => {
-        const [callers, legacy] = await Promise.all([this.#redis.smembers(`${b}:ix:callers`), this.#redis.exists(`${b}:ix:all`)]);
-        return { b, indexes: [...callers.map((c) => `${b}:ix:c:${c}`), ...(legacy === 1 ? [`${b}:ix:all`] : [])] };
-      }),
+      this.#keys.map(async (k) => ({ k, indexes: (await this.#redis.smembers(k.indexedCallers)).map((c) => k.callerIndex(c)) })),
     );
     const indexes = perPartition.flatMap((p) => p.indexes);
-    const of = new Map(perPartition.map((p) => [p.b, p.indexes]));
-    return listMessages(this.#redis, { indexes, indexOf: (id) => of.get(this.#base(id)) ?? [], rec }, q);
+    const of = new Map(perPartition.map((p) => [p.k, p.indexes]));
+    return listMessages(this.#redis, { indexes, indexOf: (id) => of.get(this.#of(id)) ?? [], rec }, q);
   }
 
   /** Newest first. `before` is the score (ms) to page from. */
@@ -176,7 +181,7 @@ export class MessageStore {
 
   /** The newest `limit` dead letters scored within [min, max], over every partition. */
   async #deadLetterPage(max: string, min: string, limit: number): Promise<{ id: string; atMs: number }[]> {
-    const flats = await Promise.all(this.#parts.bases.map((b) => this.#redis.zrevrangebyscore(`${b}:dlq`, max, min, 'WITHSCORES', 'LIMIT', 0, limit)));
+    const flats = await Promise.all(this.#keys.map((k) => this.#redis.zrevrangebyscore(k.deadLetters, max, min, 'WITHSCORES', 'LIMIT', 0, limit)));
     const all: { id: string; atMs: number }[] = [];
     for (const flat of flats) for (let i = 0; i + 1 < flat.length; i += 2) all.push({ id: flat[i]!, atMs: Number(flat[i + 1]) });
     return all.sort((a, b) => b.atMs - a.atMs || (a.id < b.id ? 1 : -1)).slice(0, limit);
@@ -184,7 +189,7 @@ export class MessageStore {
 
   /** Resends after a possibly lost CBOT answer, over all dispatchers since the start (kept in Redis). */
   async ambiguousResends(): Promise<number> {
-    const counts = await Promise.all(this.#parts.bases.map((b) => this.#redis.get(`${b}:ambiguous`)));
+    const counts = await Promise.all(this.#keys.map((k) => this.#redis.get(k.ambiguous)));
     return counts.reduce((sum, n) => sum + Number(n ?? 0), 0);
   }
 

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { RelayKeys } from './keys.js';
 
 export const MINUTE_FIELDS = ['accepted', 'sent', 'failed'] as const;
 export type MinuteField = (typeof MINUTE_FIELDS)[number];
@@ -14,11 +15,6 @@ export interface MinuteRow {
 /** A minute's hash lives 2 h: the console shows the last hour, with room for clocks that disagree. */
 export const MINUTE_TTL_S = 2 * 3600;
 
-/** The hash of one minute's counts (epoch minute). The console's overview reads these. */
-export function minuteKey(prefix: string, minute: number): string {
-  return `${prefix}:stats:m:${minute}`;
-}
-
 /**
  * Messages accepted, sent and failed per minute, in Redis, for the console's overview (which reads the
  * relay's own data, not Prometheus): one hash per minute under the relay's prefix, counted by every
@@ -27,17 +23,17 @@ export function minuteKey(prefix: string, minute: number): string {
  */
 export class MinuteCounters {
   readonly #redis: Redis | Cluster;
-  readonly #prefix: string;
+  readonly #keys: RelayKeys;
 
-  constructor(redis: Redis | Cluster, prefix: string) {
+  constructor(redis: Redis | Cluster, keys: RelayKeys) {
     this.#redis = redis;
-    this.#prefix = prefix;
+    this.#keys = keys;
   }
 
   /** Adds `n` to `field` of the minute `nowMs` falls in; never throws, never waits for Redis. */
   bump(field: MinuteField, n: number, nowMs: number): void {
     if (n <= 0) return;
-    const key = minuteKey(this.#prefix, Math.floor(nowMs / 60_000));
+    const key = this.#keys.minuteStats(Math.floor(nowMs / 60_000));
     this.#redis
       .multi()
       .hincrby(key, field, n)
@@ -51,7 +47,7 @@ export class MinuteCounters {
     const last = Math.floor(nowMs / 60_000);
     const range = Array.from({ length: minutes }, (_, i) => last - minutes + 1 + i);
     const pipe = this.#redis.pipeline();
-    for (const m of range) pipe.hgetall(minuteKey(this.#prefix, m));
+    for (const m of range) pipe.hgetall(this.#keys.minuteStats(m));
     const replies = (await pipe.exec()) ?? [];
     return range.map((m, i) => {
       const h = (replies[i]?.[1] ?? {}) as Record<string, string>;

@@ -176,13 +176,6 @@ describe('resolvePartitions', () => {
     expect(await resolvePartitions(redis, uniquePrefix(), { cluster: false })).toBe(1);
   });
 
-  it('keeps Redis with outbound data from before partitions at one, and says so when told otherwise', async () => {
-    const p = uniquePrefix();
-    await new Outbound({ redis, prefix: p, recordTtlS: 60 }).accept({ id: newId(), to: '1', type: 'text', caller: 'c', priority: 'normal', body: '{}', nowMs: 1 });
-    await expect(resolvePartitions(redis, p, { configured: 3, cluster: true })).rejects.toThrow(/without partitions/);
-    expect(await resolvePartitions(redis, p, { cluster: true })).toBe(1);
-  });
-
   it('writes nothing when asked read-only (the CLI)', async () => {
     const p = uniquePrefix();
     expect(await resolvePartitions(redis, p, { cluster: true, readOnly: true })).toBe(12);

@@ -1,47 +1,18 @@
 import type { Cluster, Redis } from 'ioredis';
-import { Coalescer, MAX_BATCH_CHARS, batchCall, batchLua, defineScript, luaCommand, replyArray, replyString } from '@cbot-relay/queues';
-import type { Script } from '@cbot-relay/queues';
+import { Coalescer, MAX_BATCH_CHARS } from '@cbot-relay/queues';
+import { DEFAULT_CHANNEL, PartitionKeys, RelayKeys } from './keys.js';
+import { LUA_CONSTANTS } from './history.js';
+import { defineBatchScript } from './lua/batch.js';
+import type { BatchScript } from './lua/batch.js';
+import { defineScript, replyArray, replyInteger, replyOneOf, replyString } from './lua/script.js';
+import type { Script } from './lua/script.js';
 import type { Attempt } from './message-record.js';
 import { MinuteCounters } from './minute-counters.js';
 import { Partitions } from './partitions.js';
 import { PRIORITY_NAME } from './message-record.js';
-import {
-  ACCEPT_BATCH_PRELUDE,
-  ACCEPT_PER_ROW,
-  ACCEPT_ROW,
-  ACCEPT_SHARED,
-  ADOPT,
-  ADOPT_ARGS,
-  ADOPT_KEYS,
-  CLAIM,
-  CLAIM_ARGS,
-  CLAIM_KEYS,
-  PAUSE,
-  PAUSE_ARGS,
-  PAUSE_KEYS,
-  RELEASE,
-  RELEASE_ARGS,
-  RELEASE_KEYS,
-  REPLAY,
-  REPLAY_ARGS,
-  REPLAY_KEYS,
-  RETRY,
-  RETRY_ARGS,
-  RETRY_KEYS,
-  SETTLE,
-  SETTLE_ARGS,
-  SETTLE_KEYS,
-} from './outbound-scripts.js';
 
 export const PRIORITIES = ['high', 'normal', 'bulk'] as const;
 
-/** The channel whose scheduler keys are the relay's own (today's names): what the CBOT_* variables form. */
-export const DEFAULT_CHANNEL = 'default';
-
-/** The base of a channel's scheduler keys (must match useChannel in outbound-scripts.ts). */
-export function channelKeyBase(prefix: string, channel: string): string {
-  return channel === DEFAULT_CHANNEL ? prefix : `${prefix}:c:${channel}`;
-}
 export type Priority = (typeof PRIORITIES)[number];
 const PRIORITY_CODE: Record<Priority, string> = { high: 'h', normal: 'n', bulk: 'b' };
 
@@ -129,13 +100,34 @@ export type ReplayResult =
   | { kind: 'not-failed'; status: string }
   | { kind: 'no-body' };
 
+const COMMON = ['base', 'now', 'recTtl'] as const;
+const LEASE_KEYS = ['rec', 'state'] as const;
+type Common = (typeof COMMON)[number];
+type LeaseKeys = (typeof LEASE_KEYS)[number];
+const ACCEPT = {
+  keys: ['rec', 'idem', 'bodyKey'],
+  args: ['id', 'to', 'mtype', 'caller', 'p', 'expiresAt', 'fingerprint', 'body', 'tp', 'ch'],
+  shared: [...COMMON, 'idemTtl', 'backlogMax', 'backlogMaxBytes'],
+} as const;
+const CLAIM = {
+  keys: ['tat', 'pause', 'fence', 'weights', 'ambiguous', 'idle'],
+  args: [...COMMON, 'ch', 'nowIso', 'n', 'leaseMs', 'maxAgeMs', 'intervalMs', 'toleranceMs'],
+} as const;
+const SETTLE_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'outcome', 'attemptJson', 'wamid', 'errorJson', 'wamidTtl'] as const;
+const RETRY_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson'] as const;
+const RELEASE_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'keepInflight'] as const;
+const REPLAY_ARGS = [...COMMON, 'id', 'attemptJson'] as const;
+const RETRY_KINDS = ['held', 'failed', 'stale'] as const;
+const ACCEPT_KINDS = ['created', 'duplicate', 'conflict', 'full'] as const;
+
 /**
  * One partition of the outbound side (all of it when there is one): accepting a message onto its
  * recipient's queue, claiming recipients fairly for sending, and settling each attempt — every step
- * one Lua script over keys the relay owns (outbound-scripts.ts), all under the partition's base.
+ * one Lua script (lua/*.lua) over keys the relay owns (keys.ts), all under the partition's base.
  */
 class OutboundPartition {
   readonly index: number;
+  readonly keys: PartitionKeys;
   readonly #redis: Redis | Cluster;
   readonly #p: string;
   readonly #recordTtlS: number;
@@ -143,79 +135,68 @@ class OutboundPartition {
   readonly #wamidTtlS: number;
   readonly #backlogMax: number;
   readonly #backlogMaxBytes: number;
-  readonly #acceptBatch: (keys: string[], args: (string | number | Buffer)[]) => Promise<unknown>;
+  readonly #acceptBatch: BatchScript<(typeof ACCEPT.keys)[number], (typeof ACCEPT.args)[number], (typeof ACCEPT.shared)[number], AcceptResult>;
   readonly #accepts: Coalescer<AcceptInput, AcceptResult>;
-  readonly #claim: Script<(typeof CLAIM_KEYS)[number], (typeof CLAIM_ARGS)[number], unknown>;
-  readonly #settle: Script<(typeof SETTLE_KEYS)[number], (typeof SETTLE_ARGS)[number], { recorded: string; advanced: boolean }>;
-  readonly #retry: Script<(typeof RETRY_KEYS)[number], (typeof RETRY_ARGS)[number], { kind: 'held' | 'failed' | 'stale'; failures: number }>;
-  readonly #pause: Script<(typeof PAUSE_KEYS)[number], (typeof PAUSE_ARGS)[number], unknown>;
-  readonly #release: Script<(typeof RELEASE_KEYS)[number], (typeof RELEASE_ARGS)[number], boolean>;
-  readonly #replay: Script<(typeof REPLAY_KEYS)[number], (typeof REPLAY_ARGS)[number], ReplayResult>;
-  readonly #adopt: Script<(typeof ADOPT_KEYS)[number], (typeof ADOPT_ARGS)[number], boolean>;
+  readonly #claim: Script<(typeof CLAIM.keys)[number], (typeof CLAIM.args)[number], unknown>;
+  readonly #settle: Script<LeaseKeys, (typeof SETTLE_ARGS)[number], { recorded: string; advanced: boolean }>;
+  readonly #retry: Script<LeaseKeys, (typeof RETRY_ARGS)[number], { kind: 'held' | 'failed' | 'stale'; failures: number }>;
+  readonly #pause: Script<'pause', 'ms', number>;
+  readonly #release: Script<LeaseKeys, (typeof RELEASE_ARGS)[number], boolean>;
+  readonly #replay: Script<'rec', (typeof REPLAY_ARGS)[number], ReplayResult>;
 
   constructor(opts: OutboundOptions & { index: number }) {
     this.index = opts.index;
     this.#redis = opts.redis;
     this.#p = opts.prefix;
+    this.keys = new PartitionKeys(opts.prefix);
     this.#recordTtlS = opts.recordTtlS;
     this.#idemTtlS = opts.idempotencyTtlS ?? 86_400;
     this.#wamidTtlS = opts.wamidTtlS ?? 8 * 86_400;
     this.#backlogMax = opts.backlogMax ?? Number.MAX_SAFE_INTEGER;
     this.#backlogMaxBytes = opts.backlogMaxBytes ?? 0;
-    this.#acceptBatch = luaCommand(
-      this.#redis,
-      batchLua({ ...ACCEPT_ROW, shared: ACCEPT_SHARED, prelude: ACCEPT_BATCH_PRELUDE, perItem: ACCEPT_PER_ROW }),
-      'any',
-    );
+    const redis = this.#redis;
+    const constants = LUA_CONSTANTS;
+    this.#acceptBatch = defineBatchScript(redis, { name: 'accept', ...ACCEPT, constants, parse: parseAccept });
     this.#accepts = new Coalescer((items) => this.#acceptRows(items), {
       maxBatch: opts.maxAcceptBatch ?? 100,
       maxBatchWeight: MAX_BATCH_CHARS,
       weigh: (input) => input.body.length,
     });
-    this.#claim = defineScript(this.#redis, { keys: CLAIM_KEYS, args: CLAIM_ARGS, lua: CLAIM, parse: (reply) => reply });
-    this.#settle = defineScript(this.#redis, {
-      keys: SETTLE_KEYS,
+    this.#claim = defineScript(redis, { name: 'claim', ...CLAIM, constants, parse: (reply) => reply });
+    this.#settle = defineScript(redis, {
+      name: 'settle',
+      keys: LEASE_KEYS,
       args: SETTLE_ARGS,
-      lua: SETTLE,
+      constants,
       parse: (reply) => {
         const [recorded, advanced] = replyArray(reply, 'settle');
         return { recorded: replyString(recorded, 'settle'), advanced: Number(advanced) === 1 };
       },
     });
-    this.#retry = defineScript(this.#redis, {
-      keys: RETRY_KEYS,
+    this.#retry = defineScript(redis, {
+      name: 'retry',
+      keys: LEASE_KEYS,
       args: RETRY_ARGS,
-      lua: RETRY,
+      constants,
       parse: (reply) => {
         const [kind, failures] = replyArray(reply, 'retry');
-        const k = replyString(kind, 'retry');
-        if (k !== 'held' && k !== 'failed' && k !== 'stale') throw new Error(`retry: unexpected answer ${k}`);
-        return { kind: k, failures: Number(failures) };
+        return { kind: replyOneOf(kind, RETRY_KINDS, 'retry'), failures: Number(failures) };
       },
     });
-    this.#pause = defineScript(this.#redis, { keys: PAUSE_KEYS, args: PAUSE_ARGS, lua: PAUSE, parse: (reply) => reply });
-    this.#release = defineScript(this.#redis, {
-      keys: RELEASE_KEYS,
+    this.#pause = defineScript(redis, { name: 'pause', keys: ['pause'], args: ['ms'], parse: (reply) => replyInteger(reply, 'pause') });
+    this.#release = defineScript(redis, {
+      name: 'release',
+      keys: LEASE_KEYS,
       args: RELEASE_ARGS,
-      lua: RELEASE,
+      constants,
       parse: (reply) => Number(replyArray(reply, 'release')[0]) === 1,
     });
-    this.#replay = defineScript(this.#redis, { keys: REPLAY_KEYS, args: REPLAY_ARGS, lua: REPLAY, parse: parseReplay });
-    this.#adopt = defineScript(this.#redis, {
-      keys: ADOPT_KEYS,
-      args: ADOPT_ARGS,
-      lua: ADOPT,
-      parse: (reply) => replyString(replyArray(reply, 'adopt')[0], 'adopt') === 'moved',
-    });
-  }
-
-  #key(name: string): string {
-    return `${this.#p}:${name}`;
+    this.#replay = defineScript(redis, { name: 'replay', keys: ['rec'], args: REPLAY_ARGS, constants, parse: parseReplay });
   }
 
   /** The channel an accept publishes on when a claim found nothing since (dispatchers subscribe). */
   get wakeChannel(): string {
-    return this.#key('o:wake');
+    return this.keys.wake;
   }
 
   /**
@@ -227,70 +208,42 @@ class OutboundPartition {
     return this.#accepts.submit(input);
   }
 
-  async #acceptRows(items: AcceptInput[]): Promise<(AcceptResult | Error)[]> {
-    const { keys, args } = batchCall(
-      items.map((input) => ({
-        keys: [this.#key(`msg:${input.id}`), this.#idemKey(input), this.#key(`body:${input.id}`)],
-        args: [
-          input.id,
-          input.to,
-          input.type,
-          input.caller,
-          PRIORITY_CODE[input.priority],
-          input.expiresAtMs ?? '',
-          input.idempotency?.fingerprint ?? '',
-          input.body,
-          input.traceparent ?? '',
-          input.channel ?? DEFAULT_CHANNEL,
-        ],
-      })),
-      ACCEPT_ROW,
-    );
+  #acceptRows(items: AcceptInput[]): Promise<(AcceptResult | Error)[]> {
     // Rows share the clock of the batch's first request: they were all accepted within one round trip.
     const now = items[0]!.nowMs;
-    const shared = [this.#p, now, this.#recordTtlS, this.#idemTtlS, this.#backlogMax, this.#backlogMaxBytes];
-    const answers = replyArray(await this.#acceptBatch(keys, [...args, ...shared]), 'accept');
-    return answers.map((answer, i) => {
-      const [kind, detail] = replyArray(answer, 'accept');
-      const k = replyString(kind, 'accept');
-      const d = detail === undefined ? items[i]!.id : replyString(detail, 'accept');
-      switch (k) {
-        case 'created':
-        case 'duplicate':
-        case 'conflict':
-          return { kind: k, id: d };
-        case 'full':
-          return { kind: 'full', bound: d === 'bytes' ? 'bytes' : 'count' };
-        default:
-          return new Error(`accept failed in Redis: ${d}`);
-      }
-    });
-  }
-
-  #idemKey(input: AcceptInput): string {
-    return input.idempotency ? this.#key(`idem:${input.caller}:${input.idempotency.key}`) : this.#key('idem:-');
+    return this.#acceptBatch(
+      items.map((input) => ({
+        keys: { rec: this.keys.record(input.id), idem: this.keys.idempotency(input.caller, input.idempotency?.key), bodyKey: this.keys.body(input.id) },
+        args: {
+          id: input.id,
+          to: input.to,
+          mtype: input.type,
+          caller: input.caller,
+          p: PRIORITY_CODE[input.priority],
+          expiresAt: input.expiresAtMs ?? '',
+          fingerprint: input.idempotency?.fingerprint ?? '',
+          body: input.body,
+          tp: input.traceparent ?? '',
+          ch: input.channel ?? DEFAULT_CHANNEL,
+        },
+      })),
+      { ...this.#common(now), idemTtl: this.#idemTtlS, backlogMax: this.#backlogMax, backlogMaxBytes: this.#backlogMaxBytes },
+    );
   }
 
   /** The W3C `traceparent` the message was accepted under, when tracing was on then. */
   async traceparent(id: string): Promise<string | undefined> {
-    return (await this.#redis.hget(this.#key(`msg:${id}`), 'tp')) ?? undefined;
+    return (await this.#redis.hget(this.keys.record(id), 'tp')) ?? undefined;
   }
 
-  /** Claims up to `n` recipients of one channel (see CLAIM in outbound-scripts.ts), within that channel's rate and pause. */
+  /** Claims up to `n` recipients of one channel (lua/claim.lua), within that channel's rate and pause. */
   claim(n: number, nowMs: number, policy: ClaimPolicy, channel: string = DEFAULT_CHANNEL): Promise<Claim> {
-    const cb = channelKeyBase(this.#p, channel);
+    const ch = this.keys.channel(channel);
     const intervalMs = 1000 / policy.ratePerSecond;
     // Bursts of up to a tenth of a second's worth pass at once.
     const burst = Math.max(1, Math.floor(policy.ratePerSecond / 10));
     return this.#claim(
-      {
-        tat: `${cb}:gate:tat`,
-        pause: `${cb}:gate:pause`,
-        fence: this.#key('o:fence'),
-        weights: this.#key('o:weights'),
-        ambiguous: this.#key('ambiguous'),
-        idle: this.#key('o:idle'),
-      },
+      { tat: ch.gateTat, pause: ch.gatePause, fence: this.keys.fence, weights: this.keys.weights, ambiguous: this.keys.ambiguous, idle: this.keys.idle },
       {
         ...this.#common(nowMs),
         ch: channel,
@@ -304,11 +257,11 @@ class OutboundPartition {
     ).then((reply) => parseClaim(reply, channel, this.index));
   }
 
-  #leaseKeys(lease: Lease) {
-    return { rec: this.#key(`msg:${lease.id}`), state: `${channelKeyBase(this.#p, lease.channel)}:o:r:${lease.to}` };
+  #leaseKeys(lease: Lease): Record<LeaseKeys, string> {
+    return { rec: this.keys.record(lease.id), state: this.keys.channel(lease.channel).recipient(lease.to) };
   }
 
-  #common(nowMs: number) {
+  #common(nowMs: number): Record<Common, string | number> {
     return { base: this.#p, now: nowMs, recTtl: this.#recordTtlS };
   }
 
@@ -319,21 +272,18 @@ class OutboundPartition {
     outcome: { kind: 'sent'; wamid: string } | { kind: 'failed'; error: unknown } | { kind: 'expired' },
     attempt?: Attempt,
   ): Promise<{ recorded: string; advanced: boolean }> {
-    return this.#settle(
-      this.#leaseKeys(lease),
-      {
-        ...this.#common(nowMs),
-        ch: lease.channel,
-        to: lease.to,
-        tok: lease.token,
-        entry: lease.entry,
-        outcome: outcome.kind,
-        attemptJson: attempt ? JSON.stringify(attempt) : '',
-        wamid: outcome.kind === 'sent' ? outcome.wamid : '',
-        errorJson: outcome.kind === 'failed' ? JSON.stringify(outcome.error ?? null) : '',
-        wamidTtl: this.#wamidTtlS,
-      },
-    );
+    return this.#settle(this.#leaseKeys(lease), {
+      ...this.#common(nowMs),
+      ch: lease.channel,
+      to: lease.to,
+      tok: lease.token,
+      entry: lease.entry,
+      outcome: outcome.kind,
+      attemptJson: attempt ? JSON.stringify(attempt) : '',
+      wamid: outcome.kind === 'sent' ? outcome.wamid : '',
+      errorJson: outcome.kind === 'failed' ? JSON.stringify(outcome.error ?? null) : '',
+      wamidTtl: this.#wamidTtlS,
+    });
   }
 
   /**
@@ -346,22 +296,19 @@ class OutboundPartition {
     opts: { untilMs: number; countsAsFailure: boolean; keepInflight: boolean; maxAttempts: number; error: unknown },
     attempt: Attempt,
   ): Promise<{ kind: 'held' | 'failed' | 'stale'; failures: number }> {
-    return this.#retry(
-      this.#leaseKeys(lease),
-      {
-        ...this.#common(nowMs),
-        ch: lease.channel,
-        to: lease.to,
-        tok: lease.token,
-        entry: lease.entry,
-        attemptJson: JSON.stringify(attempt),
-        counts: opts.countsAsFailure ? 1 : 0,
-        keepInflight: opts.keepInflight ? 1 : 0,
-        untilMs: Math.round(opts.untilMs),
-        maxAttempts: opts.maxAttempts,
-        errorJson: JSON.stringify(opts.error ?? null),
-      },
-    );
+    return this.#retry(this.#leaseKeys(lease), {
+      ...this.#common(nowMs),
+      ch: lease.channel,
+      to: lease.to,
+      tok: lease.token,
+      entry: lease.entry,
+      attemptJson: JSON.stringify(attempt),
+      counts: opts.countsAsFailure ? 1 : 0,
+      keepInflight: opts.keepInflight ? 1 : 0,
+      untilMs: Math.round(opts.untilMs),
+      maxAttempts: opts.maxAttempts,
+      errorJson: JSON.stringify(opts.error ?? null),
+    });
   }
 
   /** Gives a lease back unused: the recipient is ready again, its head message in place. False when the lease had moved on. */
@@ -372,28 +319,23 @@ class OutboundPartition {
   /** A failed message back to 'queued' behind its recipient's pending ones, atomically. */
   replay(id: string, nowMs: number): Promise<ReplayResult> {
     const attempt: Attempt = { at: new Date(nowMs).toISOString(), outcome: 'replayed' };
-    return this.#replay({ rec: this.#key(`msg:${id}`) }, { ...this.#common(nowMs), id, attemptJson: JSON.stringify(attempt) });
-  }
-
-  /** An open record of the lane layout onto its recipient's queue; false when it was moved already or has ended. */
-  adopt(id: string, to: string, nowMs: number): Promise<boolean> {
-    return this.#adopt({ rec: this.#key(`msg:${id}`) }, { ...this.#common(nowMs), id, to });
+    return this.#replay({ rec: this.keys.record(id) }, { ...this.#common(nowMs), id, attemptJson: JSON.stringify(attempt) });
   }
 
   /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms` (extends, never shortens). */
   async pause(ms: number, channel: string = DEFAULT_CHANNEL): Promise<void> {
     // One script: two dispatchers throttled at once must not let the shorter pause replace the longer.
-    await this.#pause({ pause: `${channelKeyBase(this.#p, channel)}:gate:pause` }, { ms: Math.max(1, Math.round(ms)) });
+    await this.#pause({ pause: this.keys.channel(channel).gatePause }, { ms: Math.max(1, Math.round(ms)) });
   }
 
   /** How much longer claims on the channel wait after CBOT's throttling (0: not paused). */
   async pausedForMs(channel: string): Promise<number> {
-    return Math.max(0, await this.#redis.pttl(`${channelKeyBase(this.#p, channel)}:gate:pause`));
+    return Math.max(0, await this.#redis.pttl(this.keys.channel(channel).gatePause));
   }
 
   /** Caller weights for the fair share (default 1); every process of one relay writes the same. */
   async setWeights(weights: Record<string, number>): Promise<void> {
-    const key = this.#key('o:weights');
+    const key = this.keys.weights;
     const flat = Object.entries(weights).flatMap(([caller, w]) => [caller, String(w)]);
     const multi = this.#redis.multi().del(key);
     if (flat.length > 0) multi.hset(key, ...flat);
@@ -406,10 +348,11 @@ class OutboundPartition {
    * a recipient with messages is always ready, held or leased in its channel's scheduler.
    */
   async queuedByChannel(): Promise<Record<string, number>> {
-    const h = await this.#redis.hgetall(this.#key('channels'));
+    const h = await this.#redis.hgetall(this.keys.channels);
     const out: Record<string, number> = Object.fromEntries(Object.entries(h).map(([ch, n]) => [ch, Number(n)]).filter(([, n]) => (n as number) > 0));
     if (out[DEFAULT_CHANNEL] === undefined) {
-      const keys = ['o:ring:h', 'o:ring:n', 'o:ring:b', 'o:held', 'o:leases'].map((k) => this.#key(k));
+      const ch = this.keys.channel(DEFAULT_CHANNEL);
+      const keys = [ch.ring('h'), ch.ring('n'), ch.ring('b'), ch.held, ch.leases];
       if ((await this.#redis.exists(...keys)) > 0) out[DEFAULT_CHANNEL] = 1;
     }
     return out;
@@ -417,13 +360,13 @@ class OutboundPartition {
 
   /** Open messages (accepted, not sent, failed or expired) and their body bytes. */
   async backlog(): Promise<{ count: number; bytes: number }> {
-    const [count, bytes] = await Promise.all([this.#redis.zcard(this.#key('open')), this.#redis.get(this.#key('open:bytes'))]);
+    const [count, bytes] = await Promise.all([this.#redis.zcard(this.keys.open), this.#redis.get(this.keys.openBytes)]);
     return { count, bytes: Number(bytes ?? 0) };
   }
 
   /** Queued messages (not in flight) per caller and priority. */
   async pending(): Promise<{ caller: string; priority: Priority; count: number }[]> {
-    const h = await this.#redis.hgetall(this.#key('o:pending'));
+    const h = await this.#redis.hgetall(this.keys.pending);
     return Object.entries(h).map(([field, n]) => {
       const at = field.lastIndexOf('|');
       return { caller: field.slice(0, at), priority: PRIORITY_NAME[field.slice(at + 1)] ?? 'normal', count: Number(n) };
@@ -432,7 +375,7 @@ class OutboundPartition {
 
   /** Age of the oldest open message (0 when none). */
   async oldestOpenAgeMs(nowMs: number): Promise<number> {
-    const first = await this.#redis.zrange(this.#key('open'), '0', '0', 'WITHSCORES');
+    const first = await this.#redis.zrange(this.keys.open, '0', '0', 'WITHSCORES');
     return first[1] === undefined ? 0 : Math.max(0, nowMs - Number(first[1]));
   }
 }
@@ -456,7 +399,7 @@ export class Outbound {
 
   constructor(opts: OutboundOptions) {
     this.partitions = new Partitions(opts.prefix, opts.partitions ?? 1);
-    this.#counts = new MinuteCounters(opts.redis, opts.prefix);
+    this.#counts = new MinuteCounters(opts.redis, new RelayKeys(opts.prefix));
     const n = this.partitions.count;
     this.#redis = opts.redis;
     this.#idemTtlS = opts.idempotencyTtlS ?? 86_400;
@@ -493,8 +436,8 @@ export class Outbound {
       // A key reused for another recipient would reach another partition's Idempotency-Key: the first
       // body's fingerprint, kept by key, sends it away with a conflict.
       const { key, fingerprint } = input.idempotency;
-      const home = this.partitions.bases[this.partitions.ofRecipient(`${input.caller}:${key}`)];
-      const first = await this.#redis.set(`${home}:idp:${input.caller}:${key}`, fingerprint, 'EX', this.#idemTtlS, 'NX', 'GET');
+      const home = new PartitionKeys(this.partitions.bases[this.partitions.ofRecipient(`${input.caller}:${key}`)]!);
+      const first = await this.#redis.set(home.idempotencyFingerprint(input.caller, key), fingerprint, 'EX', this.#idemTtlS, 'NX', 'GET');
       if (first !== null && first !== fingerprint) return { kind: 'conflict' };
     }
     const result = await this.#parts[k]!.accept(row);
@@ -508,7 +451,7 @@ export class Outbound {
   }
 
   /**
-   * Claims up to `n` recipients of one channel in one partition (see CLAIM in outbound-scripts.ts),
+   * Claims up to `n` recipients of one channel in one partition (lua/claim.lua),
    * within the channel's pause and the partition's share of its rate.
    */
   claim(n: number, nowMs: number, policy: ClaimPolicy, channel: string = DEFAULT_CHANNEL, partition = 0): Promise<Claim> {
@@ -535,10 +478,6 @@ export class Outbound {
 
   replay(id: string, nowMs: number): Promise<ReplayResult> {
     return this.#of(id).replay(id, nowMs);
-  }
-
-  adopt(id: string, to: string, nowMs: number): Promise<boolean> {
-    return this.#of(id).adopt(id, to, nowMs);
   }
 
   /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms`, in every partition. */
@@ -627,4 +566,11 @@ function parseReplay(reply: unknown): ReplayResult {
     default:
       return { kind: 'missing' };
   }
+}
+
+function parseAccept(answer: unknown): AcceptResult {
+  const [kind, detail] = replyArray(answer, 'accept');
+  const k = replyOneOf(kind, ACCEPT_KINDS, 'accept');
+  const d = replyString(detail, 'accept');
+  return k === 'full' ? { kind: 'full', bound: d === 'bytes' ? 'bytes' : 'count' } : { kind: k, id: d };
 }

@@ -1,5 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
+import { RelayKeys } from './keys.js';
 
 /** Redis Cluster's slot count. */
 const SLOTS = 16384;
@@ -64,22 +65,18 @@ export function partitionBase(prefix: string, k: number, n: number): string {
   }
 }
 
-/** Keys that show a relay without partitions wrote outbound data under the bare prefix. */
-const LEGACY_MARKS = ['open', 'ix:all', 'ix:callers', 'channels', 'o:leases', 'o:held', 'dlq'];
-
 /**
  * The partition count this relay uses, fixed for the life of the Redis data: the first relay to start
  * writes it to `<prefix>:o:partitions`, and every later process takes it from there. `configured`
  * (OUTBOUND_PARTITIONS) must agree with what Redis holds; unset, a fresh Redis gets one partition,
- * or `CLUSTER_DEFAULT_PARTITIONS` on Redis Cluster. Redis with outbound data from before partitions
- * stays at one. Throws with the reason when the configuration cannot be honoured.
+ * or `CLUSTER_DEFAULT_PARTITIONS` on Redis Cluster. Throws with the reason when the configuration cannot be honoured.
  */
 export async function resolvePartitions(
   redis: Redis | Cluster,
   prefix: string,
   opts: { configured?: number; cluster: boolean; readOnly?: boolean },
 ): Promise<number> {
-  const marker = `${prefix}:o:partitions`;
+  const marker = new RelayKeys(prefix).partitionCount;
   const stored = await redis.get(marker);
   if (stored !== null) {
     const n = Number(stored);
@@ -90,13 +87,7 @@ export async function resolvePartitions(
     }
     return n;
   }
-  const legacy = (await redis.exists(...LEGACY_MARKS.map((k) => `${prefix}:${k}`))) > 0;
-  if (legacy && opts.configured !== undefined && opts.configured !== 1) {
-    throw new PartitionsError(
-      `OUTBOUND_PARTITIONS=${opts.configured}, but this Redis holds outbound data written without partitions; it stays at 1 partition: leave OUTBOUND_PARTITIONS unset or set it to 1`,
-    );
-  }
-  const n = legacy ? 1 : (opts.configured ?? (opts.cluster ? CLUSTER_DEFAULT_PARTITIONS : 1));
+  const n = opts.configured ?? (opts.cluster ? CLUSTER_DEFAULT_PARTITIONS : 1);
   if (opts.readOnly) return n;
   // Two processes starting at once agree: the first write wins and the other takes it.
   await redis.set(marker, String(n), 'NX');

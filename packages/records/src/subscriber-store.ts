@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
-import { defineScript } from '@cbot-relay/queues';
-import type { Script } from '@cbot-relay/queues';
+import { RelayKeys } from './keys.js';
+import { defineScript, replyInteger } from './lua/script.js';
+import type { Script } from './lua/script.js';
 import { SubscriberRecord } from './subscriber-record.js';
 
 export interface SubscriberStoreOptions {
@@ -21,15 +22,6 @@ export type SeedResult = { created: string[]; updated: string[]; kept: string[] 
 
 type Keys = 'all' | 'deleted' | 'version';
 const KEYS = ['all', 'deleted', 'version'] as const;
-const int = (what: string) => (reply: unknown) => {
-  if (typeof reply !== 'number') throw new Error(`${what}: unexpected reply from Redis: ${typeof reply}`);
-  return reply;
-};
-
-// Each change writes the hash, bumps the version and publishes the new version in one script, so a
-// fanout that reads the version after a change also reads the change.
-const BUMP = `local v = redis.call('incr', version) redis.call('publish', channel, v)`;
-
 /**
  * The subscriber list in Redis: `<prefix>:subscribers` (hash name → JSON record),
  * `<prefix>:subscribers:deleted` (names deleted by the API, so a restart does not seed them again),
@@ -46,34 +38,13 @@ export class SubscriberStore {
 
   constructor(opts: SubscriberStoreOptions) {
     this.#redis = opts.redis;
-    this.#keys = { all: `${opts.prefix}:subscribers`, deleted: `${opts.prefix}:subscribers:deleted`, version: `${opts.prefix}:subscribers:version` };
-    this.channel = `${opts.prefix}:subscribers:changed`;
+    const keys = new RelayKeys(opts.prefix);
+    this.#keys = { all: keys.subscribers, deleted: keys.subscribersDeleted, version: keys.subscribersVersion };
+    this.channel = keys.subscribersChanged;
     // seed = '1': only when never deleted by the API; seed = 'empty': only when the list is empty too.
-    this.#create = defineScript(opts.redis, {
-      keys: KEYS,
-      args: ['name', 'json', 'channel', 'seed'],
-      lua: `if redis.call('hexists', all, name) == 1 then return 0 end
-if seed ~= '0' and redis.call('sismember', deleted, name) == 1 then return -1 end
-if seed == 'empty' and redis.call('hlen', all) > 0 then return -1 end
-redis.call('hset', all, name, json) redis.call('srem', deleted, name) ${BUMP} return 1`,
-      parse: int('subscriber create'),
-    });
-    this.#replace = defineScript(opts.redis, {
-      keys: KEYS,
-      args: ['name', 'expected', 'json', 'channel'],
-      lua: `local cur = redis.call('hget', all, name)
-if not cur then return -1 end
-if cur ~= expected then return 0 end
-redis.call('hset', all, name, json) ${BUMP} return 1`,
-      parse: int('subscriber replace'),
-    });
-    this.#delete = defineScript(opts.redis, {
-      keys: KEYS,
-      args: ['name', 'channel'],
-      lua: `if redis.call('hdel', all, name) == 0 then return 0 end
-redis.call('sadd', deleted, name) ${BUMP} return 1`,
-      parse: int('subscriber delete'),
-    });
+    this.#create = defineScript(opts.redis, { name: 'subscriber-create', keys: KEYS, args: ['name', 'json', 'channel', 'seed'], parse: (r) => replyInteger(r, 'subscriber-create') });
+    this.#replace = defineScript(opts.redis, { name: 'subscriber-replace', keys: KEYS, args: ['name', 'expected', 'json', 'channel'], parse: (r) => replyInteger(r, 'subscriber-replace') });
+    this.#delete = defineScript(opts.redis, { name: 'subscriber-delete', keys: KEYS, args: ['name', 'channel'], parse: (r) => replyInteger(r, 'subscriber-delete') });
   }
 
   async version(): Promise<number> {

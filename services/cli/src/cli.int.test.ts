@@ -372,8 +372,6 @@ describe('cbot-relay CLI', { timeout: 240_000 }, () => {
       headers: { Authorization: `Basic ${Buffer.from('cbot:s3cr3t-pass').toString('base64')}` },
     });
     expect(json(await inProcess(['webhook', 'show', '--json'], hookEnv))).toMatchObject({ matches: true });
-    // The command this CLI replaced still works.
-    expect((await runCli(['register-webhook'], hookEnv)).code).toBe(0);
 
     const refused = await runCli(['webhook', 'register'], { ...hookEnv, CBOT_API_KEY: 'wrong-key' });
     expect(refused.code).toBe(1);

@@ -7,7 +7,7 @@ import { deadLettersCommand } from './dead-letters-command.js';
 import { messagesCommand } from './messages-command.js';
 import { queuesCommand } from './queues-command.js';
 import { subscribersCommand } from './subscribers-command.js';
-import { registerWebhook, webhookCommand } from './webhook-command.js';
+import { webhookCommand } from './webhook-command.js';
 
 const HELP_FOOTER = `
 Reads the relay's environment: REDIS_URL, REDIS_CLUSTER, QUEUE_PREFIX, SUBSCRIPTIONS_FILE, CBOT_*,
@@ -29,12 +29,6 @@ export function buildProgram(ctx: () => CliContext, io: CliIo): Command {
     const cmd = make(ctx);
     program.addCommand(inherit(cmd, program));
   }
-  // `pnpm relay register-webhook`, the command this CLI replaced.
-  program
-    .command('register-webhook', { hidden: true })
-    .description('same as `webhook register [--channel <id>]`')
-    .argument('[channel]', 'the channel (default: the default channel)')
-    .action((channel: string | undefined) => registerWebhook(ctx(), channel === undefined ? {} : { channel }));
   return program;
 }
 

@@ -15,7 +15,7 @@ const cbotFailure = (what: string, detail: string) =>
 const urlSetting = (channel: ChannelConfig, c: CliContext) =>
   c.config.channelsFile === undefined ? 'PUBLIC_WEBHOOK_URL' : `channel "${channel.id}" publicWebhookUrl`;
 
-export async function registerWebhook(c: CliContext, opts: { channel?: string; json?: boolean }): Promise<void> {
+async function registerWebhook(c: CliContext, opts: { channel?: string; json?: boolean }): Promise<void> {
   const channel = c.channel(opts.channel);
   const url = channel.webhook.publicUrl;
   if (url === undefined) throw usageError(`${urlSetting(channel, c)}: required to register the callback URL`);

@@ -4,5 +4,3 @@ export { sendLeased } from './dispatch-message.js';
 export type { DispatchDeps, DispatchPolicy } from './dispatch-message.js';
 export { Dispatcher } from './dispatcher.js';
 export type { DispatchChannel, DispatcherOptions } from './dispatcher.js';
-export { adoptLanes } from './adopt-lanes.js';
-export type { AdoptLanesOptions } from './adopt-lanes.js';

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger, Metrics } from '@cbot-relay/observability';
+import { RelayKeys } from '@cbot-relay/records';
 
 /** How long a subscriber's waiting events are kept; 0 turns a bound off. */
 export interface RetentionPolicy {
@@ -80,7 +81,7 @@ export class SubscriberRetention {
 
   async #trimLocked(q: RetainedQueue, policy: RetentionPolicy): Promise<void> {
     const { redis, prefix } = this.#opts;
-    const lock = `${prefix}:retention-lock:${q.subscriber}`;
+    const lock = new RelayKeys(prefix).retentionLock(q.subscriber);
     const token = `${process.pid}:${Math.random()}`;
     if ((await redis.set(lock, token, 'PX', 60_000, 'NX')) !== 'OK') return;
     try {

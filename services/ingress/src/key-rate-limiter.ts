@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RelayKeys } from '@cbot-relay/records';
 
 /** One caller's standing after a request was counted. */
 export interface KeyAdmission {
@@ -41,7 +42,7 @@ export class KeyRateLimiter {
     this.#limiter = new RateLimiterRedis({
       storeClient: opts.redis,
       // One key per API key name, under the relay's prefix (and its hash tag in a cluster).
-      keyPrefix: `${opts.prefix}:apikey-rate`,
+      keyPrefix: new RelayKeys(opts.prefix).apiKeyRatePrefix,
       points: this.#points,
       duration: this.#windowS,
       inMemoryBlockOnConsumed: this.#points + 1,

@@ -4,7 +4,7 @@ import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } fro
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, ReplicaWait, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
-import { ConsoleSecret, MessageStore, MinuteCounters, Outbound, PartitionsError, SubscriberStore, resolvePartitions } from '@cbot-relay/records';
+import { ConsoleSecret, MessageStore, MinuteCounters, Outbound, PartitionsError, RelayKeys, SubscriberStore, resolvePartitions } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
 import { webhookHeaders } from './register-webhook.js';
 import { WebhookRegistrar } from './webhook-registrar.js';
@@ -102,7 +102,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     // Each role's code is loaded only by processes that run it: a smaller footprint per container.
     if (roles.has('dispatcher')) {
-      const [{ CbotClient }, { Dispatcher, adoptLanes }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
+      const [{ CbotClient }, { Dispatcher }] = await Promise.all([import('@cbot-relay/cbot-client'), import('@cbot-relay/dispatcher')]);
       const concurrency = config.dispatch.concurrency;
       // One client per channel (its base URL, API and key); one keep-alive socket per send in flight each.
       const clients = new Map(
@@ -114,7 +114,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       const client = clients.get(defaultChannel)!;
       const outbound = new Outbound({ redis: workerRedis, ...outboundOpts });
       const dlog = log.child({ role: 'dispatcher' });
-      await adoptLanes({ redis: workerRedis, prefix, cluster: config.redis.cluster, outbound, log: dlog, now });
       const dispatcher = await Dispatcher.start({
         redis: workerRedis,
         concurrency,
@@ -248,11 +247,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     const adminDeadLetters = new DeadLetters({ store: httpStore, outbound: httpOutbound, events: deadLetters, now, log });
     const consoleUi = consoleRoutes({
       adminKeys: new KeyRing(config.adminKeys),
-      secret: new ConsoleSecret(httpRedis, prefix),
+      secret: new ConsoleSecret(httpRedis, new RelayKeys(prefix)),
       store: httpStore,
       outbound: httpOutbound,
       deadLetters: adminDeadLetters,
-      counters: new MinuteCounters(httpRedis, prefix),
+      counters: new MinuteCounters(httpRedis, new RelayKeys(prefix)),
       channelIds: channels.map((ch) => ch.id),
       channels: async () => {
         const queued = await httpOutbound.queuedByChannel();

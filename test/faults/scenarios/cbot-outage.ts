@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PartitionKeys } from '@cbot-relay/records';
 import type { Scenario } from '../scenario.js';
 
 const OUTAGE_MS = 120_000;
@@ -34,7 +35,7 @@ export const cbotOutage: Scenario = {
     await sleep(3_000);
   },
   async verify(ctx) {
-    const failed = await ctx.cluster.client.zcard(`${ctx.cluster.prefix}:dlq`);
+    const failed = await ctx.cluster.client.zcard(new PartitionKeys(ctx.cluster.prefix).deadLetters);
     if (failed > 0) ctx.fail(`${failed} messages ended failed (dead letters) instead of riding out the outage`);
   },
 };

@@ -1,6 +1,10 @@
-
-/** Payload (bodies, job data) per batch script call, past its first item: large items go in calls of their own. */
-export const MAX_BATCH_CHARS = 1 << 20;
+import type { Cluster, Redis } from 'ioredis';
+import { scriptErrorFrom } from './errors.js';
+import type { ScriptError } from './errors.js';
+import { checkHeader, loadLua } from './loader.js';
+import type { LuaSource } from './loader.js';
+import { luaCommand, namedLocals, replyArray, replyString } from './script.js';
+import type { Value } from './script.js';
 
 /** One item of a batch script call: its keys and its arguments, as a one-item script would take them. */
 export interface BatchItem {
@@ -9,26 +13,30 @@ export interface BatchItem {
 }
 
 /**
- * Lua that runs `item(k, a)` for each item of a batch (see batchCall for how a batch travels), each in
- * pcall: an item's error is that item's answer ({'error', message}) and the others still go through.
- * `perItem` is the body of `item`, returning the item's answer from `k` (its keys) and `a` (its args).
+ * Lua that runs a script's body once per row of a batch (see batchCall for how a batch travels), each
+ * in pcall: a row's error is that row's answer ({'error', message}) and the others still go through.
+ * The body reads the row's keys and arguments as locals of their header names, the shared arguments
+ * (ARGV[2], ARGV[3], ...) likewise; the includes run once per call, outside the rows.
  */
-export function batchLua(opts: { prelude: string; keysPerItem: number; argsPerItem: number; perItem: string; shared?: readonly string[] }): string {
-  // Arguments every item shares travel once, after the rows: ARGV[2], ARGV[3], ... as named locals.
-  const shared = (opts.shared ?? []).map((name, i) => `local ${name} = ARGV[${i + 2}]`).join('\n');
-  return `${shared}
-${opts.prelude}
+export function batchLua(src: LuaSource, shape: { keys: readonly string[]; args: readonly string[]; shared: readonly string[] }): string {
+  const row = [
+    shape.keys.length > 0 ? `  local ${shape.keys.join(', ')} = ${shape.keys.map((_, i) => `k[${i + 1}]`).join(', ')}` : '',
+    shape.args.length > 0 ? `  local ${shape.args.join(', ')} = ${shape.args.map((_, i) => `a[${i + 1}]`).join(', ')}` : '',
+  ].join('\n');
+  return `${namedLocals([], shape.shared, 1)}
+${src.includes}
 local function item(k, a)
-${opts.perItem}
+${row}
+${src.body}
 end
 local rows = cmsgpack.unpack(ARGV[1])
 local out = {}
 for i = 1, #rows do
   local row = rows[i]
   local k = {}
-  for j = 1, ${opts.keysPerItem} do k[j] = KEYS[row[j]] end
+  for j = 1, ${shape.keys.length} do k[j] = KEYS[row[j]] end
   local a = {}
-  for j = 1, ${opts.argsPerItem} do a[j] = row[${opts.keysPerItem} + j] end
+  for j = 1, ${shape.args.length} do a[j] = row[${shape.keys.length} + j] end
   local ok, r = pcall(item, k, a)
   if ok then out[i] = r
   elseif type(r) == 'table' and r.err then out[i] = {'error', r.err}
@@ -38,8 +46,48 @@ return out
 `;
 }
 
+export interface BatchScriptSpec<K extends string, A extends string, S extends string, R> {
+  /** The file, lua/<name>.lua: its header names each row's KEYS and ARGV and the SHARED arguments. */
+  name: string;
+  keys: readonly K[];
+  args: readonly A[];
+  shared: readonly S[];
+  /** One row's answer (a row that raised an error becomes a ScriptError without it). */
+  parse: (answer: unknown) => R;
+  constants?: Readonly<Record<string, string>>;
+}
+
+export type BatchScript<K extends string, A extends string, S extends string, R> = (
+  rows: readonly { keys: Record<K, string>; args: Record<A, Value> }[],
+  shared: Record<S, Value>,
+) => Promise<(R | ScriptError)[]>;
+
+/** A script run once per row in one call (defineScript's batch form): each row its own atomic step. */
+export function defineBatchScript<K extends string, A extends string, S extends string, R>(
+  redis: Redis | Cluster,
+  spec: BatchScriptSpec<K, A, S, R>,
+): BatchScript<K, A, S, R> {
+  const src = loadLua(spec.name, spec.constants);
+  checkHeader(spec.name, 'KEYS', spec.keys, src.header.keys);
+  checkHeader(spec.name, 'ARGV', spec.args, src.header.args);
+  checkHeader(spec.name, 'SHARED', spec.shared, src.header.shared);
+  const run = luaCommand(redis, spec.name, batchLua(src, spec), 'any');
+  const shape = { keysPerItem: spec.keys.length, argsPerItem: spec.args.length };
+  return async (rows, shared) => {
+    const { keys, args } = batchCall(
+      rows.map((r) => ({ keys: spec.keys.map((k) => r.keys[k]), args: spec.args.map((a) => r.args[a]) })),
+      shape,
+    );
+    const answers = replyArray(await run(keys, [...args, ...spec.shared.map((s) => shared[s])]), spec.name);
+    return answers.map((answer) => {
+      if (Array.isArray(answer) && answer[0] === 'error') return scriptErrorFrom(spec.name, replyString(answer[1], spec.name));
+      return spec.parse(answer);
+    });
+  };
+}
+
 /**
- * The KEYS and ARGV of a batchLua call. KEYS holds each distinct key once (every key is declared, as
+ * The KEYS and ARGV of a batch call. KEYS holds each distinct key once (every key is declared, as
  * Redis Cluster wants); ARGV[1] is every item as one msgpack array of rows, a row being the item's key
  * positions in KEYS followed by its arguments (numbers as strings, as ARGV would carry them). One
  * encoded argument instead of ~25 per item is most of what a batch saves on both sides.

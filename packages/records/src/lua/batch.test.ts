@@ -1,6 +1,6 @@
 import { unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { batchCall, packRows } from './batch-script.js';
+import { batchCall, packRows } from './batch.js';
 
 describe('packRows', () => {
   it('writes msgpack that a standard decoder reads back, at every length boundary', () => {

@@ -1,0 +1,48 @@
+--[[
+  A CBOT status callback for a wamid. Statuses only move forward. A status for a wamid the relay has
+  not recorded yet is parked (with its times) and applied by the settle when the send is recorded.
+
+    KEYS[1] wamidKey     the channel's wamid → relay id
+    KEYS[2] wpend        the channel's parked statuses for the wamid
+    KEYS[3] dlq
+    ARGV[1] base
+    ARGV[2] status
+    ARGV[3] now          ms
+    ARGV[4] errorJson    or ''
+    ARGV[5] pendTtl      s
+    ARGV[6] recTtl       s
+    ARGV[7] cbotAt       the callback's own timestamp (unix s) or ''
+    ARGV[8] park         '0': do not park an unknown wamid's status (another partition may know it)
+  Returns {'unknown'} | {'gone', id} | {'applied', id} | {'ignored', id}.
+]]
+--- @include "includes/keys"
+--- @include "includes/history"
+
+local rank = RANK[status]
+local id = redis.call('GET', wamidKey)
+if not id then
+  if rank and rank >= 2 and park ~= '0' then
+    local cur = redis.call('HGET', wpend, 'status')
+    if not cur or RANK[cur] < rank then
+      -- Each parked status with its times (`h`: "<status> <ms> <cbot s>;" …), for the record's history.
+      local parked = redis.call('HGET', wpend, 'h') or ''
+      redis.call('HSET', wpend, 'status', status, 'error', errorJson, 'h', parked .. status .. ' ' .. now .. ' ' .. (cbotAt or '') .. ';')
+      redis.call('EXPIRE', wpend, pendTtl)
+    end
+  end
+  return {'unknown'}
+end
+local rec = krec(id)
+local cur = redis.call('HGET', rec, 'status')
+if not cur then return {'gone', id} end
+if rank and rank >= 2 and RANK[cur] and RANK[cur] >= 2 and rank > RANK[cur] then
+  redis.call('HSET', rec, 'status', status, 'updatedAt', now)
+  addHistory(rec, status, now, cbotAt)
+  if errorJson ~= '' then redis.call('HSET', rec, 'error', errorJson) end
+  if status == 'failed' then redis.call('ZADD', dlq, now, id) end
+  -- Delivered or read is final success: the body is no longer needed for a replay.
+  if status == 'delivered' or status == 'read' then redis.call('DEL', kbody(id)) else redis.call('EXPIRE', kbody(id), recTtl) end
+  redis.call('EXPIRE', rec, recTtl)
+  return {'applied', id}
+end
+return {'ignored', id}

@@ -1,0 +1,35 @@
+--[[
+  Key names, the Lua side of packages/records/src/keys.ts (PartitionKeys, ChannelKeys): change both
+  together (keys.int.test.ts compares them). Needs the local `base` (the partition's base) declared
+  before it. Channel keys are under `cb`, set by useChannel (channel `default`: base itself).
+]]
+local chId, cb, HELD, LEASES
+local function useChannel(ch)
+  if not ch or ch == '' then ch = 'default' end
+  chId = ch
+  if ch == 'default' then cb = base else cb = base .. ':c:' .. ch end
+  HELD = cb .. ':o:held'
+  LEASES = cb .. ':o:leases'
+end
+useChannel('default')
+-- ChannelKeys
+local function kq(to) return cb .. ':o:q:' .. to end
+local function kr(to) return cb .. ':o:r:' .. to end
+local function kring(p) return cb .. ':o:ring:' .. p end
+local function kready(p, c) return cb .. ':o:ready:' .. p .. ':' .. c end
+local function kcredit(p) return cb .. ':o:credit:' .. p end
+local function kwamid(w) return cb .. ':wamid:' .. w end
+local function kwpend(w) return cb .. ':wpend:' .. w end
+-- PartitionKeys
+local function krec(id) return base .. ':msg:' .. id end
+local function kbody(id) return base .. ':body:' .. id end
+local function kixCaller(c) return base .. ':ix:c:' .. c end
+local function kixTo(to) return base .. ':ix:t:' .. to end
+local IX_CALLERS = base .. ':ix:callers'
+local CHANNELS = base .. ':channels'
+local OPEN = base .. ':open'
+local OPEN_BYTES = base .. ':open:bytes'
+local PENDING = base .. ':o:pending'
+local DLQ = base .. ':dlq'
+local IDLE = base .. ':o:idle'
+local WAKE = base .. ':o:wake'
