@@ -25,6 +25,8 @@ export const CLIENT_TYPES = [
   'Attempt',
   'HistoryEntry',
   'MessageList',
+  'TemplateList',
+  'UsageReport',
   'ErrorBody',
 ];
 

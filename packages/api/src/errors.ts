@@ -13,6 +13,9 @@ export const ERROR_CODES = {
   invalid_request: { statuses: [400], meaning: 'the body or query does not have the documented shape; `details` names each field' },
   invalid_query: { statuses: [400], meaning: 'the query is not valid for the route; `details` names each parameter' },
   unknown_channel: { statuses: [400], meaning: 'the body names a channel the relay does not have' },
+  unknown_template: { statuses: [400], meaning: "the channel's template list has no template of that name and language" },
+  template_not_approved: { statuses: [400], meaning: 'the template exists but is not APPROVED (pending, rejected, paused...)' },
+  template_parameters: { statuses: [400], meaning: "a header, body or URL-button component's parameter count differs from the template's placeholders; the message names the expected count" },
   request_aborted: { statuses: [400], meaning: 'the client aborted the request' },
   bad_request: { statuses: [400], meaning: 'the request could not be read' },
   unauthorized: { statuses: [401], meaning: 'missing, unknown or unconfigured key or callback credentials' },
@@ -42,6 +45,7 @@ export const ERROR_CODES = {
     statuses: [503],
     meaning: 'the write reached fewer than REDIS_WAIT_REPLICAS replicas within REDIS_WAIT_TIMEOUT_MS; retry with the same Idempotency-Key, which returns the message (Retry-After)',
   },
+  templates_unavailable: { statuses: [503], meaning: "the channel's template list could not be loaded from CBOT; retry (Retry-After)" },
 } as const satisfies Record<string, { statuses: readonly number[]; meaning: string; queueUiOnly?: true }>;
 export type ErrorCode = keyof typeof ERROR_CODES;
 

@@ -39,4 +39,5 @@ export {
   SubscriberName,
   WebhookSecret,
 } from './subscribers.js';
+export { Template, TemplateList, TemplatesQuery, USAGE_DEFAULT_DAYS, USAGE_MAX_RANGE_DAYS, UsageItem, UsageQuery, UsageReport } from './templates-usage.js';
 export { Callback, CallbackAccepted, CloudCallback, Event, OnPremisesCallback } from './webhooks.js';

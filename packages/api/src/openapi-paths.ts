@@ -77,6 +77,53 @@ function sendPaths(): Json {
   };
 }
 
+function templatesUsagePaths(): Json {
+  const query = (name: string, description: string, schema: Json = { type: 'string' }): Json => ({ name, in: 'query', required: false, schema, description });
+  const instant = { type: 'string', format: 'date-time' };
+  return {
+    '/v1/templates': {
+      get: {
+        tags: ['templates and usage'],
+        operationId: 'listTemplates',
+        summary: "The channel's message templates, as CBOT lists them",
+        description:
+          'From the relay\'s per-channel cache (reloaded from CBOT `GET {base}v1/configs/templates` every TEMPLATES_REFRESH_S and on ' +
+          'template.status events). A `template` send on the channel is checked against this list at accept: unknown name or language ' +
+          '400 `unknown_template`, not APPROVED 400 `template_not_approved`, a component with another parameter count than its ' +
+          'placeholders 400 `template_parameters`. While no list could be loaded, sends are not checked.',
+        security: bearer('ApiKey'),
+        parameters: [query('channel', 'a channel id (the default channel when absent); the key must be allowed on it', { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' })],
+        responses: {
+          '200': jsonBody('TemplateList', "The channel's templates"),
+          ...errors([400, ...AUTH, 403, ...ALWAYS], ['invalid_query', 'unknown_channel', 'invalid_header', 'unauthorized', 'channel_forbidden', 'internal', 'unavailable', 'templates_unavailable']),
+        },
+      },
+    },
+    '/v1/usage': {
+      get: {
+        tags: ['templates and usage'],
+        operationId: 'getUsage',
+        summary: 'Messages priced per caller, channel, category and type',
+        description:
+          'Counts sent messages whose status callbacks carried `pricing` or `conversation`, each message once, per UTC day of the ' +
+          'first priced status; the range is widened to whole UTC days (at most 400). A caller key sees its own counts; an admin key ' +
+          "every caller's, or one caller's with `caller`.",
+        security: [...bearer('ApiKey'), ...bearer('AdminKey')],
+        parameters: [
+          query('since', 'from (rounded down to 00:00 UTC); 30 days before `until` when absent', instant),
+          query('until', 'to (rounded up to the next 00:00 UTC); now when absent', instant),
+          query('channel', 'only this channel', { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+          query('caller', 'only this caller (admin key; a caller key may name only itself)', { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+        ],
+        responses: {
+          '200': jsonBody('UsageReport', 'Counts'),
+          ...errors([400, ...AUTH, 403, ...ALWAYS], ['invalid_query', 'unknown_channel', 'invalid_header', 'unauthorized', 'channel_forbidden', 'internal', 'unavailable']),
+        },
+      },
+    },
+  };
+}
+
 function deadLetterPaths(): Json {
   return {
     '/v1/dead-letters': {
@@ -258,5 +305,5 @@ function opsPaths(): Json {
 }
 
 export function paths(): Json {
-  return { ...sendPaths(), ...deadLetterPaths(), ...subscriberPaths(), ...callbackPaths(), ...opsPaths() };
+  return { ...sendPaths(), ...templatesUsagePaths(), ...deadLetterPaths(), ...subscriberPaths(), ...callbackPaths(), ...opsPaths() };
 }

@@ -40,6 +40,8 @@ describe('docs/openapi.json', () => {
         'GET /v1/messages',
         'POST /v1/messages/batch',
         'GET /v1/messages/{id}',
+        'GET /v1/templates',
+        'GET /v1/usage',
         'GET /v1/dead-letters',
         'POST /v1/dead-letters/{id}/replay',
         'POST /v1/dead-letters/replay',

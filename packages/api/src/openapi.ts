@@ -19,6 +19,7 @@ import {
   SubscriberList,
   SubscriberName,
 } from './subscribers.js';
+import { TemplateList, UsageReport } from './templates-usage.js';
 import { Callback, CallbackAccepted, Event } from './webhooks.js';
 import { paths } from './openapi-paths.js';
 
@@ -40,6 +41,8 @@ function componentSchemas(): Record<string, z.ZodType> {
     Attempt,
     HistoryEntry,
     MessageList,
+    TemplateList,
+    UsageReport,
     ErrorBody,
     DeadLetterList,
     ReplayAccepted,
@@ -115,6 +118,7 @@ export function openApiDocument(): Json {
     servers: [{ url: '/', description: 'the ingress (PORT)' }],
     tags: [
       { name: 'messages', description: 'Send API (RELAY_API_KEYS)' },
+      { name: 'templates and usage', description: 'Template lists (RELAY_API_KEYS) and what messages cost (RELAY_API_KEYS, RELAY_ADMIN_KEYS)' },
       { name: 'dead letters', description: 'Failed messages and subscriber deliveries (RELAY_ADMIN_KEYS)' },
       { name: 'subscribers', description: 'Downstream subscribers (RELAY_ADMIN_KEYS)' },
       { name: 'callbacks', description: 'CBOT webhook callbacks' },

@@ -1,5 +1,7 @@
 import pRetry from 'p-retry';
 import { Agent, request } from 'undici';
+import { templatesFromAnswer } from '@cbot-relay/messages';
+import type { CbotTemplate } from '@cbot-relay/messages';
 import type { CbotApi } from './api-flavour.js';
 import { messageBody, messagesPath } from './api-flavour.js';
 import type { SendOutcome } from './classify.js';
@@ -80,6 +82,18 @@ export class CbotClient {
     const url = (res.body as { url?: unknown } | undefined)?.url;
     if (url === null || typeof url === 'string') return { ok: true, url: url === '' ? null : url };
     return { ok: false, detail: 'answer without a url field' };
+  }
+
+  /**
+   * GET {base}v1/configs/templates: the channel's message templates (`{"waba_templates": […]}` or
+   * `{"data": […]}`, both APIs). `ok: false` when CBOT could not be asked or gave neither shape.
+   */
+  async listTemplates(): Promise<{ ok: true; templates: CbotTemplate[] } | { ok: false; detail: string }> {
+    const res = await this.#request('GET', 'v1/configs/templates');
+    if ('error' in res) return { ok: false, detail: classifyNetworkError(res.error).error.message };
+    if (res.status < 200 || res.status > 299) return { ok: false, detail: `HTTP ${res.status}` };
+    const templates = templatesFromAnswer(res.body);
+    return templates === undefined ? { ok: false, detail: 'answer has neither waba_templates nor data' } : { ok: true, templates };
   }
 
   #post(path: string, body: string): Promise<CbotAnswer> {

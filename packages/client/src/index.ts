@@ -1,6 +1,6 @@
 export { RelayError, RelayTimeoutError } from './errors.js';
 export { RelayClient, STATUS_RANK } from './relay-client.js';
-export type { FetchLike, ListQuery, MessageStatus, Priority, RelayClientOptions, SendOptions } from './relay-client.js';
+export type { FetchLike, ListQuery, MessageStatus, Priority, RelayClientOptions, SendOptions, UsageQuery } from './relay-client.js';
 export type {
   Attempt,
   AudioMessage,
@@ -19,7 +19,9 @@ export type {
   SendAccepted,
   SendRequest,
   StickerMessage,
+  TemplateList,
   TemplateMessage,
   TextMessage,
+  UsageReport,
   VideoMessage,
 } from './spec-types.js';

@@ -109,6 +109,18 @@ describe('RelayClient.sendBatch, list, waitFor', () => {
     expect(seen.map((s) => s.url)).toEqual(['/v1/messages?to=905551112233&limit=2', '/v1/messages?to=905551112233&limit=2&cursor=c2']);
   });
 
+  it('reads templates and usage with their queries, and surfaces a refusal as a RelayError', async () => {
+    const list = { channel: 'sales', fetchedAt: '2026-12-06T00:00:00.000Z', templates: [{ name: 'hello_world', language: 'en_US', status: 'APPROVED' }] };
+    const usage = { since: '2026-12-01T00:00:00.000Z', until: '2026-12-07T00:00:00.000Z', items: [{ caller: 'crm', channel: 'sales', category: 'utility', type: 'regular', count: 2 }] };
+    const { url, seen } = await relay([reply(200, list), reply(200, usage), reply(200, usage), refuse(400, 'invalid_query')]);
+    const c = client(url, []);
+    expect(await c.templates({ channel: 'sales' })).toEqual(list);
+    expect(await c.usage({ since: '2026-12-01T00:00:00Z', caller: 'crm' })).toEqual(usage);
+    expect(await c.usage()).toEqual(usage);
+    await expect(c.usage({ since: 'yesterday' })).rejects.toMatchObject({ status: 400, code: 'invalid_query' });
+    expect(seen.map((s) => s.url)).toEqual(['/v1/templates?channel=sales', '/v1/usage?since=2026-12-01T00%3A00%3A00Z&caller=crm', '/v1/usage', '/v1/usage?since=yesterday']);
+  });
+
   it('waits until the status or a later one, stops on failed, and times out', async () => {
     const steps = ['queued', 'sending', 'delivered'].map((status) => reply(200, { id: ID, status }));
     const walk = await relay(steps);

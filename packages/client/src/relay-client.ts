@@ -1,5 +1,5 @@
 import { RelayError, RelayTimeoutError, errorFrom, retryAfterMs } from './errors.js';
-import type { BatchRequest, BatchResponse, Message, MessageList, SendAccepted, SendRequest } from './spec-types.js';
+import type { BatchRequest, BatchResponse, Message, MessageList, SendAccepted, SendRequest, TemplateList, UsageReport } from './spec-types.js';
 
 /** What the client needs of `fetch`; the global one (Node 20+) by default. */
 export type FetchLike = (
@@ -42,6 +42,16 @@ export interface ListQuery {
   until?: string;
   /** Page size, 1–200. */
   limit?: number;
+}
+
+export interface UsageQuery {
+  /** ISO 8601 date-time; rounded down to 00:00 UTC. 30 days before `until` when absent. */
+  since?: string;
+  /** ISO 8601 date-time; rounded up to the next 00:00 UTC. Now when absent. */
+  until?: string;
+  channel?: string;
+  /** Another caller's counts: an admin key only. */
+  caller?: string;
 }
 
 /** The relay's status order (STATUS_RANK): a status only moves to a higher rank. */
@@ -111,6 +121,16 @@ export class RelayClient {
     return (await this.#once('GET', `/v1/messages${qs}`, {})) as MessageList;
   }
 
+  /** The channel's message templates as CBOT lists them (the default channel when none is named). */
+  async templates(query: { channel?: string } = {}): Promise<TemplateList> {
+    return (await this.#once('GET', `/v1/templates${queryString(query)}`, {})) as TemplateList;
+  }
+
+  /** Messages priced per caller, channel, category and type (own counts; an admin key: everyone's). */
+  async usage(query: UsageQuery = {}): Promise<UsageReport> {
+    return (await this.#once('GET', `/v1/usage${queryString(query)}`, {})) as UsageReport;
+  }
+
   /** Every matching message, newest first, fetching pages as the loop goes. */
   async *list(query: ListQuery = {}): AsyncGenerator<Message, void, undefined> {
     let cursor: string | undefined;
@@ -165,6 +185,12 @@ export class RelayClient {
     if (res.status >= 200 && res.status < 300) return JSON.parse(await res.text()) as unknown;
     throw await errorFrom(res, retryAfterMs(res.headers.get('retry-after')));
   }
+}
+
+function queryString(query: object): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  return params.size > 0 ? `?${params}` : '';
 }
 
 function sendHeaders(opts: Omit<SendOptions, 'idempotencyKey'>): Record<string, string> {

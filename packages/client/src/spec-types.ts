@@ -420,6 +420,14 @@ export type Message = {
   priority: "high" | "normal" | "bulk";
   /** the channel that sends it (records from before channels: default) */
   channel: string;
+  /** what the message cost, from the first status callback that carried `pricing` or `conversation` */
+  pricing?: {
+    billable: boolean;
+    model: string | null;
+    /** marketing, utility, authentication or service (other WhatsApp categories are kept as given) */
+    category: string;
+    type: "regular" | "free_customer_service" | "free_entry_point";
+  };
 };
 
 export type Attempt = {
@@ -444,6 +452,41 @@ export type MessageList = {
   items: Message[];
   /** pass as `cursor` for the next page; null on the last */
   nextCursor: string | null;
+};
+
+export type TemplateList = {
+  /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
+  channel: string;
+  /** when the relay loaded this list from CBOT (it reloads every TEMPLATES_REFRESH_S and on template.status events) */
+  fetchedAt: string;
+  templates: {
+    name: string;
+    /** language code, e.g. `en_US` */
+    language: string;
+    /** APPROVED, PENDING, REJECTED, PAUSED, DISABLED... (On-Premises in lower case) */
+    status?: string;
+    category?: string;
+    /** HEADER, BODY, FOOTER, BUTTONS with their `{{n}}` placeholders */
+    components?: unknown[];
+    [key: string]: unknown;
+  }[];
+};
+
+export type UsageReport = {
+  /** start of the first UTC day counted */
+  since: string;
+  /** end of the last UTC day counted (exclusive) */
+  until: string;
+  items: ({
+    /** the name of the sending key (RELAY_API_KEYS) */
+    caller: string;
+    channel: string;
+    /** marketing, utility, authentication or service (`unknown` when CBOT gave none readable) */
+    category: string;
+    type: "regular" | "free_customer_service" | "free_entry_point";
+    /** messages priced in the range, each counted once */
+    count: number;
+  })[];
 };
 
 export type ErrorBody = {

@@ -243,6 +243,7 @@ export const EnvSchema = z.object({
   INGRESS_BODY_IDLE_TIMEOUT_MS: int(5_000, 100, 120_000),
   // 24 MiB, not 32: with 3 MiB callbacks, what refused reads leave to the GC comes on top (docs/resilience.md).
   INGRESS_BODY_BUFFER_BYTES: int(24 * 1024 * 1024, 64 * 1024, 4 * 1024 * 1024 * 1024),
+  TEMPLATES_REFRESH_S: int(600, 5, 86_400),
   OPS_PORT: z
     .string()
     .optional()

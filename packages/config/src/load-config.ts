@@ -72,6 +72,8 @@ export interface RelayConfig {
     bodyIdleTimeoutMs: number;
     /** Request bodies being read at once, in bytes; a read that would pass it is 503. */
     bodyBufferBytes: number;
+    /** TEMPLATES_REFRESH_S: a channel's template list older than this (s) is reloaded from CBOT. */
+    templatesRefreshS: number;
   };
   /** Callers' shares of the send rate (RELAY_API_KEY_WEIGHTS); absent callers weigh 1. */
   callerWeights: Record<string, number>;
@@ -198,6 +200,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
       requestTimeoutMs: e.INGRESS_REQUEST_TIMEOUT_MS,
       bodyIdleTimeoutMs: e.INGRESS_BODY_IDLE_TIMEOUT_MS,
       bodyBufferBytes: e.INGRESS_BODY_BUFFER_BYTES,
+      templatesRefreshS: e.TEMPLATES_REFRESH_S,
     },
     callerWeights: e.RELAY_API_KEY_WEIGHTS,
     opsPort: e.OPS_PORT,

@@ -69,7 +69,7 @@ describe('eventsFromCallback shapes', () => {
     expect(eventsOf(payload)).toMatchObject([{ type: 'unrecognized', data: payload }]);
   });
 
-  it('walks every Cloud entry and change; a change without messages or statuses is unrecognized', () => {
+  it('walks every Cloud entry and change; a template update is typed, a change without messages or statuses is unrecognized', () => {
     const metadata = { phone_number_id: '1100' };
     const templateUpdate = { event: 'APPROVED', message_template_id: 9 };
     const payload = {
@@ -84,9 +84,9 @@ describe('eventsFromCallback shapes', () => {
       ],
     };
     const events = eventsOf(payload);
-    expect(events.map((e) => e.type)).toEqual(['message.received', 'message.status', 'unrecognized', 'unrecognized']);
+    expect(events.map((e) => e.type)).toEqual(['message.received', 'message.status', 'template.status', 'unrecognized']);
     expect(events[0]!.metadata).toEqual(metadata);
-    expect(events[2]!.data).toBe(templateUpdate);
+    expect(events[2]).toMatchObject({ field: 'message_template_status_update', data: templateUpdate });
     expect(events[3]).toMatchObject({ metadata, data: payload.entry[2]!.changes[0]!.value });
   });
 

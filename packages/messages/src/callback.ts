@@ -3,6 +3,18 @@ import { eventId, type RelayEvent } from './event.js';
 import { isJsonObject, ownValue } from './json-object.js';
 import { normalizeRecipient } from './recipient.js';
 
+type FieldEventType = 'template.status' | 'template.quality' | 'phone_number.quality' | 'account.update';
+
+/** Cloud `changes[].field` values that are events of their own (every other field is read as a messages container). */
+export const FIELD_EVENT_TYPES: Readonly<Record<string, FieldEventType>> = {
+  message_template_status_update: 'template.status',
+  message_template_quality_update: 'template.quality',
+  phone_number_quality_update: 'phone_number.quality',
+  account_update: 'account.update',
+  account_alerts: 'account.update',
+  account_review_update: 'account.update',
+};
+
 /** What makes an inbound message usable: an id. Any `type` is kept, known or not. */
 export const CbotInboundMessage = z.looseObject({ id: z.string().min(1) });
 export type CbotInboundMessage = z.infer<typeof CbotInboundMessage>;
@@ -79,6 +91,12 @@ class EventBuilder {
         this.unrecognized(change, undefined);
         continue;
       }
+      const field = ownValue(change as JsonObject, 'field');
+      const typed = typeof field === 'string' && Object.hasOwn(FIELD_EVENT_TYPES, field) ? FIELD_EVENT_TYPES[field] : undefined;
+      if (typed !== undefined) {
+        this.fieldEvent(typed, field as string, value, entry as JsonObject);
+        continue;
+      }
       const metadata = ownValue(value, 'metadata');
       this.container(value, isJsonObject(metadata) ? metadata : undefined);
     }
@@ -139,6 +157,25 @@ class EventBuilder {
       this.unrecognized(rest, metadata, OVER_CAP_REASON);
     }
     if (keepWhole || this.events.length === before) this.unrecognized(container, metadata);
+  }
+
+  /**
+   * A Cloud change about the account rather than a message (`field` other than `messages`): its value
+   * unchanged as `data`. The id is the entry's and the value's, so a redelivered callback repeats it.
+   */
+  fieldEvent(type: FieldEventType, field: string, value: JsonObject, entry: JsonObject): void {
+    const entryId = ownValue(entry, 'id');
+    const time = ownValue(entry, 'time');
+    const metadata = ownValue(value, 'metadata');
+    this.push({
+      id: eventId(`${field}\n${typeof entryId === 'string' ? entryId : ''}\n${String(time ?? '')}\n${JSON.stringify(value)}`),
+      type,
+      occurredAt: occurredAt(value) ?? occurredAt({ timestamp: time }) ?? this.receivedAt,
+      receivedAt: this.receivedAt,
+      ...optional('metadata', isJsonObject(metadata) ? metadata : undefined),
+      field,
+      data: value,
+    });
   }
 
   unrecognized(data: unknown, metadata: JsonObject | undefined, reason?: string): void {

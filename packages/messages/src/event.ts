@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
-export const RELAY_EVENT_TYPES = ['message.received', 'message.status', 'unrecognized'] as const;
+export const RELAY_EVENT_TYPES = [
+  'message.received',
+  'message.status',
+  'template.status',
+  'template.quality',
+  'phone_number.quality',
+  'account.update',
+  'unrecognized',
+] as const;
 export const RelayEventType = z.enum(RELAY_EVENT_TYPES);
 export type RelayEventType = z.infer<typeof RelayEventType>;
 
@@ -22,6 +30,8 @@ export const RelayEvent = z.object({
   metadata: z.record(z.string(), z.unknown()).optional(),
   /** unrecognized events only, when the relay set the data aside on purpose: `callback_max_items`. */
   reason: z.string().optional(),
+  /** Cloud `changes[].field` of template, quality and account events (`message_template_status_update`...). */
+  field: z.string().optional(),
   /** The CBOT channel (number) the callback came in on. */
   channel: z.string().optional(),
   /** The CBOT message or status object (or unrecognized payload), unchanged. */

@@ -1,4 +1,4 @@
-export { CbotInboundMessage, CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventsFromCallback } from './callback.js';
+export { CbotInboundMessage, CbotStatus, DEFAULT_CALLBACK_LIMITS, FIELD_EVENT_TYPES, OVER_CAP_REASON, eventsFromCallback } from './callback.js';
 export type { CallbackLimits } from './callback.js';
 export { CbotError, CbotSendSuccess, extractCbotErrors } from './cbot-response.js';
 export { RELAY_EVENT_TYPES, RelayEvent, RelayEventType, eventId } from './event.js';
@@ -9,3 +9,6 @@ export { normalizeRecipient } from './recipient.js';
 export { Recipient } from './text-field.js';
 export { OUTBOUND_TYPES, OutboundMessage, validateOutboundMessage } from './outbound.js';
 export type { OutboundType, OutboundValidation } from './outbound.js';
+export { PRICING_CATEGORIES, PRICING_TYPES, Pricing, pricingFromStatus } from './pricing.js';
+export { CbotTemplate, checkTemplateSend, countPlaceholders, indexTemplates, templateKey, templateShape, templatesFromAnswer } from './templates.js';
+export type { TemplateIndex, TemplateRefusal, TemplateShape } from './templates.js';

@@ -87,6 +87,24 @@ export function createMetrics() {
       help: "Round trip of a PING from this process to Redis, measured at scrape time (the last value stays while Redis does not answer; /readyz says so).",
       registers,
     }),
+    messagesPriced: new Counter({
+      name: 'relay_messages_priced_total',
+      help: 'Messages whose cost a status callback reported, counted once per message, per channel, caller, WhatsApp pricing category and type (GET /v1/usage has the same counts over time).',
+      labelNames: ['channel', 'caller', 'category', 'type'],
+      registers,
+    }),
+    templateLoadFailures: new Counter({
+      name: 'relay_templates_load_failures_total',
+      help: "Failed loads of a channel's template list from CBOT; while none is loaded, template sends are accepted unchecked.",
+      labelNames: ['channel'],
+      registers,
+    }),
+    templateUnchecked: new Counter({
+      name: 'relay_template_sends_unchecked_total',
+      help: "Template sends accepted without the template check because the channel's template list could not be loaded.",
+      labelNames: ['channel'],
+      registers,
+    }),
     webhookRegistered: new Gauge({
       name: 'relay_webhook_registered',
       help: 'Ingress with PUBLIC_WEBHOOK_URL: 1 while CBOT is known to hold the callback URL, 0 while it is being registered.',

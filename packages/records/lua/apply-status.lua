@@ -13,10 +13,14 @@
     ARGV[6] recTtl       s
     ARGV[7] cbotAt       the callback's own timestamp (unix s) or ''
     ARGV[8] park         '0': do not park an unknown wamid's status (another partition may know it)
-  Returns {'unknown'} | {'gone', id} | {'applied', id} | {'ignored', id}.
+    ARGV[9] pricing      the status's pricing (includes/pricing.lua) or ''
+  Pricing goes on the record whatever the status's rank (a late `sent` may be the only one carrying
+  it); parked with the status when the wamid is not recorded yet.
+  Returns {'unknown'} | {'gone', id} | {'applied', id, caller counted|''} | {'ignored', id, caller counted|''}.
 ]]
 --- @include "includes/keys"
 --- @include "includes/history"
+--- @include "includes/pricing"
 
 local rank = RANK[status]
 local id = redis.call('GET', wamidKey)
@@ -30,11 +34,16 @@ if not id then
       redis.call('EXPIRE', wpend, pendTtl)
     end
   end
+  if pricing ~= '' and park ~= '0' then
+    redis.call('HSETNX', wpend, 'pr', pricing)
+    redis.call('EXPIRE', wpend, pendTtl)
+  end
   return {'unknown'}
 end
 local rec = krec(id)
 local cur = redis.call('HGET', rec, 'status')
 if not cur then return {'gone', id} end
+local priced = applyPricing(rec, pricing, now) or ''
 if rank and rank >= 2 and RANK[cur] and RANK[cur] >= 2 and rank > RANK[cur] then
   redis.call('HSET', rec, 'status', status, 'updatedAt', now)
   addHistory(rec, status, now, cbotAt)
@@ -43,6 +52,6 @@ if rank and rank >= 2 and RANK[cur] and RANK[cur] >= 2 and rank > RANK[cur] then
   -- Delivered or read is final success: the body is no longer needed for a replay.
   if status == 'delivered' or status == 'read' then redis.call('DEL', kbody(id)) else redis.call('EXPIRE', kbody(id), recTtl) end
   redis.call('EXPIRE', rec, recTtl)
-  return {'applied', id}
+  return {'applied', id, priced}
 end
-return {'ignored', id}
+return {'ignored', id, priced}

@@ -9,6 +9,7 @@
  */
 
 import { STATUS_RANK } from '@cbot-relay/messages';
+import { USAGE_TTL_S } from './usage.js';
 
 /** Codes of the record's timeline (field `hist`), one letter per status; message-record.ts reads them back. */
 export const HISTORY_CODES = { queued: 'q', sending: 'i', sent: 's', delivered: 'd', read: 'r', failed: 'f', expired: 'x' } as const;
@@ -25,4 +26,5 @@ export const LUA_CONSTANTS: Readonly<Record<string, string>> = {
     .map(([status, code]) => `${status}='${code}'`)
     .join(', ')}}`,
   HISTORY_MAX_CHARS: String(HISTORY_MAX_CHARS),
+  USAGE_TTL_S: String(USAGE_TTL_S),
 };

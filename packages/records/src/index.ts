@@ -17,3 +17,7 @@ export { PreviousSecret, SUBSCRIBER_NAME, SubscriberRecord, generateSecret, rota
 export type { HttpSubscriberRecord } from './subscriber-record.js';
 export { SubscriberStore } from './subscriber-store.js';
 export type { SeedResult, SubscriberSnapshot, SubscriberStoreOptions } from './subscriber-store.js';
+export { DAY_MS, usageDays } from './usage.js';
+export type { UsageQuery, UsageRow } from './usage.js';
+export { TemplateStore } from './template-store.js';
+export type { TemplateStamp } from './template-store.js';

@@ -61,6 +61,14 @@ export class RelayKeys {
   minuteStats(minute: number): string {
     return `${this.prefix}:stats:m:${minute}`;
   }
+  /** hash: a channel's template list as last loaded from CBOT (`list` JSON, `at` ms, `stale` '1'), shared by every ingress. */
+  templates(channel: string): string {
+    return `${this.prefix}:tpl:${channel}`;
+  }
+  /** string with TTL: one ingress loads a channel's template list at a time. */
+  templatesLock(channel: string): string {
+    return `${this.prefix}:tpl:${channel}:lock`;
+  }
   /** string with TTL: one fanout trims a subscriber's queue at a time. */
   retentionLock(subscriber: string): string {
     return `${this.prefix}:retention-lock:${subscriber}`;
@@ -138,6 +146,14 @@ export class PartitionKeys {
   /** set: callers with a caller index. */
   get indexedCallers(): string {
     return `${this.base}:ix:callers`;
+  }
+  /** Prefix of the daily usage hashes: `<prefix><days since 1970-01-01 UTC>` (keys.lua's kusage). */
+  get usagePrefix(): string {
+    return `${this.base}:usage:`;
+  }
+  /** hash `<channel>|<caller>|<category>|<type>` → messages priced on that UTC day. */
+  usage(day: number): string {
+    return `${this.usagePrefix}${day}`;
   }
   /** The scheduler keys of one channel in this partition. */
   channel(channel: string): ChannelKeys {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MessageStatus } from '@cbot-relay/messages';
+import { MessageStatus, PRICING_TYPES, Pricing } from '@cbot-relay/messages';
 import { HISTORY_CODES } from './history.js';
 
 /** A message's priority as the outbound scripts store it (one letter) and as the API names it. */
@@ -47,6 +47,7 @@ export const MessageRecord = z.object({
   priority: z.enum(['high', 'normal', 'bulk']),
   /** The CBOT channel (number) that sends it; records from before channels are `default`. */
   channel: z.string(),
+  pricing: Pricing.optional(),
 });
 export type MessageRecord = z.infer<typeof MessageRecord>;
 
@@ -74,6 +75,8 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
     channel: h.channel ?? 'default',
   };
   if (h.expiresAt !== undefined) rec.expiresAt = iso(h.expiresAt);
+  const pricing = pricingFromField(h.pr);
+  if (pricing !== undefined) rec.pricing = pricing;
   if (h.error !== undefined && h.error !== '') rec.error = safeJson(h.error);
   rec.history = historyFromField(h.hist, Number(h.createdAt ?? 0), rec);
   return rec;
@@ -109,4 +112,19 @@ function safeJson(s: string): unknown {
   } catch {
     return s;
   }
+}
+
+/**
+ * The record's `pr` field: "<1|0>|<model>|<category>|<type>", short enough (under 64 bytes) to keep
+ * the record hash a listpack. The usage buckets read category and type from its tail.
+ */
+export function pricingField(p: Pricing): string {
+  return `${p.billable ? 1 : 0}|${(p.model ?? '').replace(/\|/g, '')}|${p.category}|${p.type}`;
+}
+
+function pricingFromField(field: string | undefined): Pricing | undefined {
+  if (field === undefined) return undefined;
+  const [billable, model, category, type] = field.split('|');
+  if (category === undefined || !(PRICING_TYPES as readonly string[]).includes(type ?? '')) return undefined;
+  return { billable: billable === '1', model: model === '' || model === undefined ? null : model, category, type: type as Pricing['type'] };
 }

@@ -1,7 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import { normalizeRecipient } from '@cbot-relay/messages';
+import type { Pricing } from '@cbot-relay/messages';
 import type { MessageRecord } from './message-record.js';
-import { recordFromHash } from './message-record.js';
+import { pricingField, recordFromHash } from './message-record.js';
 import type { ListPage, ListQuery } from './message-list.js';
 import { listMessages } from './message-list.js';
 import { LUA_CONSTANTS } from './history.js';
@@ -10,6 +11,8 @@ import { defineScript, replyArray, replyOneOf, replyString } from './lua/script.
 import type { Script } from './lua/script.js';
 import { MinuteCounters } from './minute-counters.js';
 import { Partitions } from './partitions.js';
+import type { UsageQuery, UsageRow } from './usage.js';
+import { readUsage } from './usage.js';
 
 export interface MessageStoreOptions {
   redis: Redis | Cluster;
@@ -23,10 +26,11 @@ export interface MessageStoreOptions {
 
 const APPLY_STATUS = {
   keys: ['wamidKey', 'wpend', 'dlq'],
-  args: ['base', 'status', 'now', 'errorJson', 'pendTtl', 'recTtl', 'cbotAt', 'park'],
+  args: ['base', 'status', 'now', 'errorJson', 'pendTtl', 'recTtl', 'cbotAt', 'park', 'pricing'],
 } as const;
 const APPLY_ANSWERS = ['unknown', 'gone', 'applied', 'ignored'] as const;
-type Applied = { answer: (typeof APPLY_ANSWERS)[number]; id?: string };
+/** `pricedFor`: the caller, when this status's pricing was the message's first (and so counted). */
+type Applied = { answer: (typeof APPLY_ANSWERS)[number]; id?: string; pricedFor?: string };
 
 /**
  * The message records as callbacks and readers see them: status callbacks, the record view, dead
@@ -53,8 +57,13 @@ export class MessageStore {
       ...APPLY_STATUS,
       constants: LUA_CONSTANTS,
       parse: (reply) => {
-        const [answer, id] = replyArray(reply, 'apply-status');
-        return { answer: replyOneOf(answer, APPLY_ANSWERS, 'apply-status'), ...(id === undefined ? {} : { id: replyString(id, 'apply-status') }) };
+        const [answer, id, priced] = replyArray(reply, 'apply-status');
+        const pricedFor = priced === undefined ? '' : replyString(priced, 'apply-status');
+        return {
+          answer: replyOneOf(answer, APPLY_ANSWERS, 'apply-status'),
+          ...(id === undefined ? {} : { id: replyString(id, 'apply-status') }),
+          ...(pricedFor === '' ? {} : { pricedFor }),
+        };
       },
     });
   }
@@ -96,6 +105,9 @@ export class MessageStore {
    * callback's `recipient_id`) is asked first, then every other; only when none knows the wamid is
    * the status parked — in every partition, each check-and-park atomic with that partition's settle,
    * so the one that sent it applies it whichever comes first (the others' parked copies expire).
+   *
+   * `pricing` (from the status's `pricing`/`conversation`) goes on the record once and is counted in
+   * the usage buckets then; `pricedFor` names the caller when this call counted it.
    */
   async applyStatus(
     wamid: string,
@@ -105,18 +117,21 @@ export class MessageStore {
     cbotAtS?: number,
     channel: string = DEFAULT_CHANNEL,
     recipientHint?: string,
-  ): Promise<{ relayId?: string; applied: boolean }> {
+    pricing?: Pricing,
+  ): Promise<{ relayId?: string; applied: boolean; pricedFor?: string }> {
     const cbotAt = cbotAtS !== undefined && Number.isFinite(cbotAtS) && cbotAtS > 0 ? Math.floor(cbotAtS) : '';
     const err = errors === undefined ? '' : JSON.stringify(errors);
+    const priced = pricing === undefined ? '' : pricingField(pricing);
     const at = async (k: number, park: boolean) => {
       // CBOT message ids are per channel (number): channel default keeps the partition's own base.
       const keys = this.#keys[k]!;
       const ch = keys.channel(channel);
       const r = await this.#applyStatus(
         { wamidKey: ch.wamid(wamid), wpend: ch.parkedStatus(wamid), dlq: keys.deadLetters },
-        { base: keys.base, status, now: nowMs, errorJson: err, pendTtl: this.#wamidTtlS, recTtl: this.#recordTtlS, cbotAt, park: park ? '1' : '0' },
+        { base: keys.base, status, now: nowMs, errorJson: err, pendTtl: this.#wamidTtlS, recTtl: this.#recordTtlS, cbotAt, park: park ? '1' : '0', pricing: priced },
       );
-      return r.answer === 'unknown' ? undefined : { relayId: r.id, applied: r.answer === 'applied' };
+      if (r.answer === 'unknown') return undefined;
+      return { relayId: r.id, applied: r.answer === 'applied', ...(r.pricedFor === undefined ? {} : { pricedFor: r.pricedFor }) };
     };
     const counted = (r: { relayId?: string; applied: boolean }) => {
       if (r.applied && status === 'failed') this.#counts.bump('failed', 1, nowMs);
@@ -156,6 +171,11 @@ export class MessageStore {
     const indexes = perPartition.flatMap((p) => p.indexes);
     const of = new Map(perPartition.map((p) => [p.k, p.indexes]));
     return listMessages(this.#redis, { indexes, indexOf: (id) => of.get(this.#of(id)) ?? [], rec }, q);
+  }
+
+  /** Priced messages per channel, caller, category and type over whole UTC days (see usage.ts). */
+  async usage(q: UsageQuery): Promise<UsageRow[]> {
+    return readUsage(this.#redis, this.#keys.map((k) => k.usagePrefix), q);
   }
 
   /** Newest first. `before` is the score (ms) to page from. */

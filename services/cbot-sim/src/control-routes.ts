@@ -5,6 +5,7 @@ import { CallbackRequest, InboundRequest, RedeliverRequest } from './inbound-req
 import { issuesText } from './issues-text.js';
 import { SimKnobsPatch } from './knobs.js';
 import { NoWebhookError, type Delivery, type Simulator } from './simulator.js';
+import { AccountEventRequest, accountEvent } from './templates.js';
 import { invalidParameterBody, notFoundBody } from './wa-errors.js';
 
 export const FailNextItem = z
@@ -48,6 +49,16 @@ const routes: Record<string, Handler> = {
   'POST /_sim/callback': (sim, body) => {
     const req = CallbackRequest.parse(body);
     return settle(sim.deliver('custom', req.payload, req.times, req.concurrent), req.wait);
+  },
+  'GET /_sim/templates': (sim) => ({ templates: sim.templates }),
+  /** Emits a template status / quality, phone-number quality or account change callback (Cloud envelope). */
+  'POST /_sim/account-event': (sim, body) => {
+    const req = AccountEventRequest.parse(body);
+    const { payload, field } = accountEvent(req, sim.templates, Math.floor(sim.now() / 1000));
+    // Delivered first (it throws without a webhook), then the list changes, before the relay can ask for it.
+    const delivery = sim.deliver('custom', payload);
+    if (req.kind === 'template_status') sim.templateStatusChanged(req.template, req.language, req.event);
+    return settle(delivery, req.wait).then((r) => ({ ...r, field, payload }));
   },
   'POST /_sim/redeliver': (sim, body) => {
     const req = RedeliverRequest.parse(body);

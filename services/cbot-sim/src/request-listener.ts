@@ -5,7 +5,7 @@ import { BodyTooLargeError, sendJson } from './http-io.js';
 import { handleMessages } from './messages-route.js';
 import type { Simulator } from './simulator.js';
 import { cloudNotFoundBody, invalidParameterBody, notFoundBody } from './wa-errors.js';
-import { handleWebhookConfig } from './webhook-route.js';
+import { handleTemplates, handleWebhookConfig } from './webhook-route.js';
 
 /** Plain node:http routing: the simulator has a handful of fixed paths and must stay fast. */
 export function createRequestListener(sim: Simulator, logger: Logger): RequestListener {
@@ -19,7 +19,8 @@ export function createRequestListener(sim: Simulator, logger: Logger): RequestLi
     if (path === messagesPath && method === 'POST') work = handleMessages(sim, req, res);
     else if (path === '/v1/configs/webhook' && (method === 'POST' || method === 'GET')) {
       work = handleWebhookConfig(sim, req, res);
-    } else if (path.startsWith('/_sim/')) work = handleControl(sim, req, res, path);
+    } else if (path === '/v1/configs/templates' && method === 'GET') work = handleTemplates(sim, req, res);
+    else if (path.startsWith('/_sim/')) work = handleControl(sim, req, res, path);
     else if (path === '/healthz' && method === 'GET') sendJson(res, 200, '{"status":"ok"}');
     else notFound(req, res, sim.api === 'cloud' ? cloudNotFoundBody : notFoundBody);
     work?.catch((err: unknown) => fail(logger, res, err));

@@ -9,6 +9,7 @@ import { mergeKnobs, type SimKnobs } from './knobs.js';
 import { MessageLog } from './message-log.js';
 import { sendStatusCallbacks } from './status-callbacks.js';
 import { Timers } from './timers.js';
+import { STATUS_AFTER_EVENT, defaultTemplates, type SimTemplate } from './templates.js';
 import type { SimApi } from './wa-errors.js';
 
 export interface SimulatorOptions {
@@ -60,6 +61,8 @@ export class Simulator {
   #pendingStatus = 0;
   #knobs: SimKnobs;
   #webhook: Webhook | undefined;
+  /** The message templates GET /v1/configs/templates lists. */
+  #templates: SimTemplate[] = defaultTemplates();
 
   constructor(opts: SimulatorOptions) {
     this.now = opts.now;
@@ -114,6 +117,21 @@ export class Simulator {
     this.#webhook = { url: parsed.href, headers: { ...headers } };
   }
 
+  get templates(): readonly SimTemplate[] {
+    return this.#templates;
+  }
+
+  setTemplates(templates: SimTemplate[]): void {
+    this.#templates = templates;
+  }
+
+  /** A template status event moves the template's status as WhatsApp would. */
+  templateStatusChanged(name: string, language: string, event: string): void {
+    const status = STATUS_AFTER_EVENT[event];
+    if (status === undefined) return;
+    this.#templates = this.#templates.map((t) => (t.name === name && t.language === language ? { ...t, status } : t));
+  }
+
   /** CBOT losing its configuration (a reset account, a restore): no callback URL until one is set again. */
   forgetWebhook(): void {
     this.#webhook = undefined;
@@ -164,7 +182,10 @@ export class Simulator {
     this.plan.clear();
     this.sender.reset();
     this.timers.cancelAll();
-    if (opts.knobs) this.#knobs = this.#initialKnobs;
+    if (opts.knobs) {
+      this.#knobs = this.#initialKnobs;
+      this.#templates = defaultTemplates();
+    }
   }
 
   close(): void {

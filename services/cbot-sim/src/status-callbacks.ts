@@ -43,7 +43,7 @@ async function run(
     if (timers.closed || sender.generation !== generation) return;
     const payload = statusPayload({
       wamid: message.wamid, recipientId: message.to, status, timestamp: Math.floor(now() / 1000),
-      conversationId, expiresAt, category,
+      conversationId, expiresAt, category, cloud: cloud === true,
     });
     await sender.deliver('status', cloud ? cloudEnvelope(payload) : payload).done;
   }

@@ -10,9 +10,15 @@ export interface StatusPayloadInput {
   /** Unix seconds when the conversation window closes (sent only). */
   expiresAt: number;
   category: string;
+  /** Cloud's pricing object (`pricing_model` PMP with `type`) instead of On-Premises' (CBP, no type). */
+  cloud?: boolean;
 }
 
-/** An On-Premises status callback like samples/inbound/t12…t14: conversation and pricing on sent and delivered. */
+/**
+ * A status callback like samples/inbound/t12…t14: conversation and pricing on sent and delivered.
+ * On-Premises: `pricing: {billable, pricing_model: "CBP", category}`; Cloud: `pricing: {billable,
+ * pricing_model: "PMP", category, type}` (a service reply is free customer service).
+ */
 export function statusPayload(input: StatusPayloadInput): { statuses: Array<Record<string, unknown>> } {
   const status: Record<string, unknown> = {
     id: input.wamid,
@@ -26,7 +32,10 @@ export function statusPayload(input: StatusPayloadInput): { statuses: Array<Reco
       ...(input.status === 'sent' ? { expiration_timestamp: input.expiresAt } : {}),
       origin: { type: input.category },
     };
-    status.pricing = { billable: true, pricing_model: 'CBP', category: input.category };
+    const free = input.category === 'service';
+    status.pricing = input.cloud
+      ? { billable: !free, pricing_model: 'PMP', category: input.category, type: free ? 'free_customer_service' : 'regular' }
+      : { billable: true, pricing_model: 'CBP', category: input.category };
   }
   return { statuses: [status] };
 }

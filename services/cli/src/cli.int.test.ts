@@ -355,6 +355,38 @@ describe('cbot-relay CLI', { timeout: 240_000 }, () => {
     expect((await inProcess(['subscribers', 'grant', 'nobody'], env)).code).toBe(3);
   });
 
+  it('templates list and usage: what GET /v1/templates and GET /v1/usage (admin) answer; bad input is exit 2 or 3', async () => {
+    const api = async (path: string, key: string) => (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}` } })).json();
+    // With nothing stored yet, the CLI asks CBOT itself.
+    const fresh = await inProcess(['templates', 'list'], env);
+    expect(fresh.code).toBe(0);
+    expect(fresh.out).toMatch(/order_update\s+en_US\s+APPROVED\s+UTILITY/);
+    expect(fresh.out).toMatch(/spring_sale\s+en_US\s+PENDING/);
+    const listed = (await api('/v1/templates', API_KEY)) as { fetchedAt: string };
+    expect(json(await inProcess(['templates', 'list', '--json'], env))).toEqual(listed);
+    expect((await inProcess(['templates', 'list', '--channel', 'nope'], env)).code).toBe(3);
+
+    // Status callbacks (with pricing) for one message; the webhook test below wants CBOT to hold no URL.
+    sim.setKnobs({ statusCallbacks: true, statusDelaysMs: [0, 5, 10] });
+    sim.setWebhook(`${base}/webhooks/cbot`);
+    try {
+      const id = await send('cli usage');
+      await waitFor(async () => ((await apiView(id)) as { pricing?: unknown }).pricing !== undefined, { what: 'a priced record' });
+    } finally {
+      sim.setKnobs({ statusCallbacks: false });
+      sim.forgetWebhook();
+    }
+    const usage = json<{ items: { caller: string; count: number }[] }>(await inProcess(['usage', '--since', '1d', '--json'], env));
+    expect(usage).toEqual(await api(`/v1/usage?since=${encodeURIComponent(new Date(Date.now() - 86_400_000).toISOString())}`, ADMIN_KEY));
+    expect(usage.items).toEqual([{ caller: 'app', channel: 'default', category: 'service', type: 'regular', count: 1 }]);
+    const human = await inProcess(['usage', '--caller', 'app'], env);
+    expect(human.out).toMatch(/app\s+default\s+service\s+regular\s+1/);
+    expect(json<{ items: unknown[] }>(await inProcess(['usage', '--caller', 'nobody', '--json'], env)).items).toEqual([]);
+    expect((await inProcess(['usage', '--since', 'yesterday'], env)).code).toBe(2);
+    expect((await inProcess(['usage', '--since', '1d', '--until', '2d'], env)).code).toBe(2);
+    expect((await inProcess(['usage', '--channel', 'nope'], env)).code).toBe(3);
+  });
+
   it('webhook show and register against CBOT; refused is 1, unreachable 4, unknown channel 3', async () => {
     const hookEnv = { ...env, PUBLIC_WEBHOOK_URL: 'http://127.0.0.1:9/webhooks/cbot', CBOT_WEBHOOK_USER: 'cbot', CBOT_WEBHOOK_PASS: 's3cr3t-pass' };
     sim.forgetWebhook();

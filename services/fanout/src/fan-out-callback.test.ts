@@ -120,3 +120,38 @@ describe('job options', () => {
     expect(INBOUND_JOB_OPTIONS).toEqual({ attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { age: 604_800 } });
   });
 });
+
+describe('fanOutCallback: pricing and template events', () => {
+  it('passes a status\'s pricing to the store and counts the message when the store counted it', async () => {
+    const { deps } = fakeDeps();
+    const priced: unknown[] = [];
+    deps.store = {
+      applyStatus: async (...args) => {
+        priced.push(args[7]);
+        return { relayId: 'msg_1', applied: true, ...(priced.length === 1 ? { pricedFor: 'crm' } : {}) };
+      },
+    };
+    const status = (s: string) => JSON.stringify({ statuses: [{ id: 'wamid.1', status: s, recipient_id: '9055', pricing: { billable: true, pricing_model: 'CBP', category: 'utility' } }] });
+    await fanOutCallback({ raw: status('sent'), receivedAt: 1 }, deps);
+    await fanOutCallback({ raw: status('delivered'), receivedAt: 2 }, deps);
+    expect(priced).toEqual([
+      { billable: true, model: 'CBP', category: 'utility', type: 'regular' },
+      { billable: true, model: 'CBP', category: 'utility', type: 'regular' },
+    ]);
+    expect((await deps.metrics.messagesPriced.get()).values).toEqual([
+      expect.objectContaining({ value: 1, labels: { channel: 'default', caller: 'crm', category: 'utility', type: 'regular' } }),
+    ]);
+  });
+
+  it('marks the channel\'s template list changed on each template.status event, and not on other fields', async () => {
+    const { deps, added } = fakeDeps();
+    const changed: string[] = [];
+    deps.templatesChanged = async (channel) => void changed.push(channel);
+    const change = (field: string) =>
+      JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'W', time: 1, changes: [{ field, value: { event: 'APPROVED', message_template_name: 'x' } }] }] });
+    await fanOutCallback({ raw: change('message_template_status_update'), receivedAt: 1, channel: 'sales' }, deps);
+    await fanOutCallback({ raw: change('message_template_quality_update'), receivedAt: 1, channel: 'sales' }, deps);
+    expect(changed).toEqual(['sales']);
+    expect(added.map(([sub, e]) => `${sub}:${e.type}:${e.field}`)).toEqual(['all:template.status:message_template_status_update', 'all:template.quality:message_template_quality_update']);
+  });
+});

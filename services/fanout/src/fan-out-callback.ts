@@ -1,4 +1,4 @@
-import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventId, eventsFromCallback } from '@cbot-relay/messages';
+import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventId, eventsFromCallback, pricingFromStatus } from '@cbot-relay/messages';
 import type { CallbackLimits, RelayEvent } from '@cbot-relay/messages';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { InboundJob } from '@cbot-relay/queues';
@@ -13,8 +13,10 @@ export interface FanOutDeps {
   /** Adds the event to the subscriber's queue; false when it was already there. */
   add: (sub: Subscriber, event: RelayEvent) => Promise<boolean>;
   now: () => number;
-  metrics: Pick<Metrics, 'events' | 'duplicateEvents' | 'callbackItemsOverCap'>;
+  metrics: Pick<Metrics, 'events' | 'duplicateEvents' | 'callbackItemsOverCap' | 'messagesPriced'>;
   log: Logger;
+  /** A template.status event came in on the channel: its template list is to be reloaded. */
+  templatesChanged?: (channel: string) => Promise<void>;
   /** CALLBACK_MAX_ITEMS and EVENT_CONTACT_MAX_BYTES; DEFAULT_CALLBACK_LIMITS when absent. */
   limits?: CallbackLimits;
 }
@@ -44,6 +46,7 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
     // Another number's identical item is another event; channel default keeps the ids it always had.
     const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel };
     const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, deps) : produced;
+    if (event.type === 'template.status') await deps.templatesChanged?.(channel);
     let added = 0;
     let targets = 0;
     for (const sub of deps.subscribers) {
@@ -74,7 +77,11 @@ async function withStatusApplied(event: RelayEvent, channel: string, deps: FanOu
   // The recipient points at the outbound partition that most likely sent it.
   const rid = status.data['recipient_id'];
   const hint = typeof rid === 'string' ? rid : undefined;
-  const { relayId } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint);
+  const pricing = pricingFromStatus(status.data);
+  const { relayId, pricedFor } = await deps.store.applyStatus(status.data.id, status.data.status, deps.now(), errors, cbotAtS, channel, hint, pricing);
+  if (pricing !== undefined && pricedFor !== undefined) {
+    deps.metrics.messagesPriced.inc({ channel, caller: pricedFor, category: pricing.category, type: pricing.type });
+  }
   return relayId === undefined ? event : { ...event, relayMessageId: relayId };
 }
 

@@ -24,6 +24,8 @@ export interface FanoutOptions {
   /** The subscribers to start with (`startFanoutFromStore`: the store's, then followed). */
   subscriptions: Subscriptions | { subscribers: readonly LiveSubscriber[] };
   store: Pick<MessageStore, 'applyStatus'>;
+  /** A template.status event came in on the channel (its template list is to be reloaded). */
+  templatesChanged?: (channel: string) => Promise<void>;
   fanout: RelayConfig['fanout'];
   log: Logger;
   metrics: Metrics;
@@ -114,6 +116,7 @@ export class Fanout {
         metrics,
         log,
         limits: { maxItems: cfg.callbackMaxItems, contactMaxBytes: cfg.contactMaxBytes },
+        ...(opts.templatesChanged ? { templatesChanged: opts.templatesChanged } : {}),
       },
     });
     log.info({ subscribers: this.#active.map((s) => ({ name: s.name, kind: s.kind, types: s.types })) }, 'fanout started');

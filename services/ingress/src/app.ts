@@ -20,6 +20,8 @@ import type { SendRoutesDeps } from './send-routes.js';
 import type { SubscriberRoutesDeps } from './subscriber-routes.js';
 import { subscriberRoutes } from './subscriber-routes.js';
 import { sendRoutes } from './send-routes.js';
+import type { TemplateCatalog } from './template-catalog.js';
+import { templatesUsageRoutes } from './templates-usage-routes.js';
 import type { WebhookDeps } from './webhook-route.js';
 import { webhookRoute } from './webhook-route.js';
 
@@ -40,6 +42,8 @@ export interface IngressAppDeps {
   bodyBufferBytes?: number;
   /** A SERVER span per send and per callback request when tracing is on. */
   tracing?: Tracing;
+  /** GET /v1/templates; also set as `send.templates` for the accept-time check. */
+  templates?: TemplateCatalog;
 }
 
 /** The requests that start a trace: a message's and a callback's. */
@@ -112,6 +116,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.use(docsRoutes());
   app.use(sendRoutes(deps.send));
   app.use(listRoute(deps.send));
+  app.use(templatesUsageRoutes({ ...deps.send, ...(deps.templates ? { catalog: deps.templates } : {}) }));
   app.use(batchRoute({ ...deps.send, ...(budget ? { budget } : {}) }));
   app.use(adminRoutes(deps.admin));
   if (deps.subscribers) app.use(subscriberRoutes(deps.subscribers));

@@ -19,3 +19,5 @@ export { subscriberRoutes } from './subscriber-routes.js';
 export type { SubscriberRoutesDeps } from './subscriber-routes.js';
 export { consoleRoutes } from './console/console-routes.js';
 export type { ChannelView, ConsoleDeps, SubscriberHealth } from './console/console-deps.js';
+export { TemplateCatalog } from './template-catalog.js';
+export type { TemplateCatalogOptions, TemplateLoader } from './template-catalog.js';

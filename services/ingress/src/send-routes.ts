@@ -14,6 +14,7 @@ import type { KeyAdmission } from './key-rate-limiter.js';
 import { rateLimitHeaders } from './key-rate-limiter.js';
 import { isJsonContentType, readJson } from './read-json.js';
 import { RELAY_ID_PATTERN, newRelayId } from './relay-id.js';
+import type { TemplateCatalog } from './template-catalog.js';
 
 export interface SendRoutesDeps {
   keys: KeyRing;
@@ -31,6 +32,8 @@ export interface SendRoutesDeps {
   tracing?: Tracing;
   /** The CBOT channels a send may name; absent: the one channel `default`. */
   channels?: ChannelRouting;
+  /** The channels' template lists: a `template` send is checked against its channel's (template-catalog.ts). */
+  templates?: Pick<TemplateCatalog, 'check'>;
   /**
    * REDIS_ANSWER_TIMEOUT_MS: a send is answered within this of its body arriving; Redis slower than
    * that is a 503 (the accept may still complete: a retry with the same Idempotency-Key returns it).
@@ -143,6 +146,11 @@ export async function acceptMessage(deps: SendRoutesDeps, who: string, body: unk
 
   const message = checked.message as { to: string; type: string };
   const routed = routeChannel(deps.channels, who, value as Record<string, unknown>, text);
+  if (message.type === 'template' && deps.templates) {
+    // In-process (no Redis read): the channel's list as this ingress last took it.
+    const refused = deps.templates.check(routed.channel, (value as { template?: unknown }).template);
+    if (refused) throw new HttpError(400, refused.code, refused.message, refused.details);
+  }
   const id = newRelayId(now);
   const traceparent = deps.tracing?.traceparent();
   let accepted;

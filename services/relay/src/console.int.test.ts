@@ -185,6 +185,9 @@ describe('console: pages', () => {
     expect(await page('/console/messages?q=905550002002&caller=other', cookie)).not.toContain(id);
     expect(await page('/console/messages?q=905550002002&caller=crm', cookie)).toContain(id);
     expect(await page(`/console/messages?q=905550002002&until=${encodeURIComponent('2000-01-01T00:00')}`, cookie)).not.toContain(`/console/messages/${id}"`);
+    // The simulator's status callbacks carry pricing: the message page shows it once recorded.
+    await waitFor(async () => ((await json<{ pricing?: unknown }>(await h.get(id))).pricing ? true : undefined), { what: 'pricing recorded' });
+    expect(await page(`/console/messages/${id}`, cookie)).toMatch(/<dt>Billable<\/dt><dd>yes<\/dd><dt>Category<\/dt><dd>service<\/dd>/);
     const list = await page('/console/messages', cookie);
     for (const label of ['Search', 'Status', 'Caller', 'Channel', 'From (UTC)', 'To (UTC)']) expect(list).toContain(`>${label}<`);
   });

@@ -184,3 +184,35 @@ describe('hostile input on the console', () => {
     expect((await fetch(`${h.base}/console/messages/${'x'.repeat(5000)}`, { headers: { cookie } })).status).toBe(404);
   });
 });
+
+describe('hostile input on GET /v1/templates and GET /v1/usage', () => {
+  const get = async (path: string, key: string | null = API_KEY) => {
+    const res = await fetch(`${h.base}${path}`, { headers: key === null ? {} : { authorization: `Bearer ${key}` } });
+    return { status: res.status, body: await res.text() };
+  };
+  const param = fc.constantFrom('since', 'until', 'channel', 'caller', 'limit', 'channel[]', '__proto__', 'since[a]');
+  const value = fc.oneof(fc.string({ maxLength: 80 }), fc.constantFrom('2026-13-45T00:00:00Z', '1733443200', '../default', 'default', '2026-01-01T00:00:00Z', ''), fc.string({ minLength: 2000, maxLength: 4000 }));
+
+  it('answers 200 or a 4xx with an error body to generated queries, never a 5xx, never echoing the input', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('/v1/usage', '/v1/templates'), fc.array(fc.tuple(param, value), { maxLength: 4 }), fc.boolean(), async (path, pairs, admin) => {
+        const query = pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+        const res = await get(`${path}${query ? `?${query}` : ''}`, admin && path === '/v1/usage' ? ADMIN_KEY : API_KEY);
+        expect([200, 400, 403], res.body).toContain(res.status);
+        const parsed = JSON.parse(res.body) as { error?: { code: string } };
+        if (res.status !== 200) expect(parsed.error?.code).toMatch(/^(invalid_query|unknown_channel|channel_forbidden)$/);
+        for (const [, v] of pairs) if (v.length > 8 && res.status !== 200) expect(res.body).not.toContain(v);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('refuses missing and wrong keys, and other methods', async () => {
+    for (const path of ['/v1/templates', '/v1/usage']) {
+      expect((await get(path, null)).status).toBe(401);
+      expect((await get(path, 'x'.repeat(300))).status).toBe(401);
+      const res = await fetch(`${h.base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}` } });
+      expect(res.status).toBe(404);
+    }
+  });
+});

@@ -180,6 +180,28 @@ describe('the list, the history and the batch conform to the description', () =>
     expect(rec.history.map((e) => e.status)).toEqual(expect.arrayContaining(['sending', 'sent', 'delivered', 'read']));
   });
 
+  it('GET /v1/templates, a refused template send, the priced record and GET /v1/usage', async () => {
+    const get = (path: string, key = API_KEY) => fetch(`${h.base}${path}`, { headers: { authorization: `Bearer ${key}` } });
+    await conforms(await get('/v1/templates'), '/v1/templates', 'GET', 200);
+    await conforms(await get('/v1/templates?channel=nope'), '/v1/templates', 'GET', 400);
+    await conforms(await get('/v1/templates?x=1'), '/v1/templates', 'GET', 400);
+    await conforms(await get('/v1/templates', 'not-a-key-123456'), '/v1/templates', 'GET', 401);
+    const unknown = { to: '905553331010', type: 'template', template: { name: 'nope', language: { code: 'en_US' } } };
+    await conforms(await post('/v1/messages', JSON.stringify(unknown)), '/v1/messages', 'POST', 400);
+    const pending = { ...unknown, template: { name: 'spring_sale', language: { code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }] } };
+    await conforms(await post('/v1/messages', JSON.stringify(pending)), '/v1/messages', 'POST', 400);
+
+    const { id } = (await conforms(await post('/v1/messages', JSON.stringify(text('905553331011'))), '/v1/messages', 'POST', 202)) as { id: string };
+    await waitFor(async () => ((await json<{ pricing?: unknown; status: string }>(await h.get(id))).status === 'read' ? true : undefined), { what: 'read' });
+    const rec = (await conforms(await h.get(id), '/v1/messages/{id}', 'GET', 200)) as { pricing?: unknown };
+    expect(rec.pricing).toEqual({ billable: true, model: 'CBP', category: 'service', type: 'regular' });
+    const usage = (await conforms(await get('/v1/usage'), '/v1/usage', 'GET', 200)) as { items: unknown[] };
+    expect(usage.items.length).toBeGreaterThan(0);
+    await conforms(await get('/v1/usage?caller=other', ADMIN_KEY), '/v1/usage', 'GET', 200);
+    await conforms(await get('/v1/usage?since=yesterday'), '/v1/usage', 'GET', 400);
+    await conforms(await get('/v1/usage', 'not-a-key-123456'), '/v1/usage', 'GET', 401);
+  });
+
   it('POST /v1/messages/batch: 207 with accepted, invalid and conflicting items; whole-request 400, 401, 413, 415', async () => {
     const path = '/v1/messages/batch';
     await conforms(await post('/v1/messages', JSON.stringify(text('905553331004', 'first')), { 'Idempotency-Key': 'oas-batch-1' }), '/v1/messages', 'POST', 202);

@@ -4,7 +4,7 @@ import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } fro
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, ReplicaWait, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
-import { ConsoleSecret, MessageStore, MinuteCounters, Outbound, PartitionsError, RelayKeys, SubscriberStore, resolvePartitions } from '@cbot-relay/records';
+import { ConsoleSecret, MessageStore, MinuteCounters, Outbound, PartitionsError, RelayKeys, SubscriberStore, TemplateStore, resolvePartitions } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
 import { webhookHeaders } from './register-webhook.js';
 import { WebhookRegistrar } from './webhook-registrar.js';
@@ -22,6 +22,8 @@ export interface RelayOptions {
   host?: string;
   /** Backoff and re-check period of the webhook registration; tests pass short ones. */
   webhookTimings?: Partial<RegistrarTimings>;
+  /** How often an ingress looks at the shared template lists (ms); default 2 s. Tests pass short ones. */
+  templatePollMs?: number;
 }
 
 export interface Relay {
@@ -149,12 +151,15 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     if (roles.has('fanout')) {
       const { startFanoutFromStore } = await import('@cbot-relay/fanout');
+      const workerTemplates = new TemplateStore({ redis: workerRedis, prefix });
       const fanout = await startFanoutFromStore({
         connection: workerRedis,
         prefix,
         cluster: config.redis.cluster,
         subscriberStore: new SubscriberStore({ redis: workerRedis, prefix }),
         store: workerStore,
+        // A template changed status: every ingress reloads that channel's list at its next look.
+        templatesChanged: (channel) => workerTemplates.markStale(channel),
         fanout: config.fanout,
         log: log.child({ role: 'fanout' }),
         metrics,
@@ -199,7 +204,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     // Loaded only by processes that serve the API: express, the queue UI, the routes and BullMQ (the
     // inbound queue) are ~9 MB of heap a dispatcher-only process has no use for.
-    const [{ DeadLetters, IngressServer, KeyRateLimiter, KeyRing, consoleRoutes, createIngressApp, queueUi }, { Queue }] = await Promise.all([import('@cbot-relay/ingress'), import('bullmq')]);
+    const [{ DeadLetters, IngressServer, KeyRateLimiter, KeyRing, TemplateCatalog, consoleRoutes, createIngressApp, queueUi }, { Queue }] = await Promise.all([import('@cbot-relay/ingress'), import('bullmq')]);
 
     const inbound = new Queue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: httpRedis, prefix });
     inbound.on('error', () => undefined);
@@ -243,6 +248,31 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       log: log.child({ component: 'queue-ui' }),
     });
     closers.unshift(() => ui.close());
+    // Each channel's template list, loaded from CBOT with the channel's key (one keep-alive socket each).
+    const { CbotClient: TemplatesClient } = await import('@cbot-relay/cbot-client');
+    const templateClients = channels.flatMap((ch) =>
+      ch.baseUrl === undefined || ch.apiKey === undefined
+        ? []
+        : [[ch.id, new TemplatesClient({ baseUrl: ch.baseUrl, apiKey: ch.apiKey, api: ch.api, apiKeyHeader: ch.apiKeyHeader, timeoutMs: config.cbot.timeoutMs, connections: 1 })] as const],
+    );
+    const templates = new TemplateCatalog({
+      store: new TemplateStore({ redis: httpRedis, prefix }),
+      loaders: new Map(templateClients.map(([id, client]) => [id, () => client.listTemplates()])),
+      refreshMs: config.ingress.templatesRefreshS * 1000,
+      pollMs: opts.templatePollMs ?? 2_000,
+      now,
+      log: log.child({ component: 'templates' }),
+      metrics,
+    });
+    closers.unshift(async () => {
+      // A load in flight against a hanging CBOT would hold the stop for CBOT_TIMEOUT_MS: abort it.
+      const closed = templates.close();
+      await Promise.all(templateClients.map(([, client]) => client.destroy()));
+      await closed;
+    });
+    // The first look before the ingress listens, so the first template sends are checked (bounded:
+    // a CBOT that does not answer delays the start by at most 3 s, and sends then go unchecked).
+    await Promise.race([templates.syncAll(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
     // One dead-letters facade for the admin API and the console.
     const adminDeadLetters = new DeadLetters({ store: httpStore, outbound: httpOutbound, events: deadLetters, now, log });
     const consoleUi = consoleRoutes({
@@ -269,6 +299,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       log,
       metrics,
       tracing,
+      templates,
       queueUi: ui.router,
       console: consoleUi,
       bodyBufferBytes: config.ingress.bodyBufferBytes,
@@ -286,6 +317,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         metrics,
         adminKeys: new KeyRing(config.adminKeys),
         tracing,
+        templates,
         channels: {
           ids: channels.map((ch) => ch.id),
           defaultId: defaultChannel,

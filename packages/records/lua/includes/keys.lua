@@ -26,6 +26,7 @@ local function kbody(id) return base .. ':body:' .. id end
 local function kixCaller(c) return base .. ':ix:c:' .. c end
 local function kixTo(to) return base .. ':ix:t:' .. to end
 local IX_CALLERS = base .. ':ix:callers'
+local function kusage(day) return base .. ':usage:' .. day end
 local CHANNELS = base .. ':channels'
 local OPEN = base .. ':open'
 local OPEN_BYTES = base .. ':open:bytes'

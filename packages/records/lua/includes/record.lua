@@ -3,6 +3,7 @@
 ]]
 --- @include "includes/keys"
 --- @include "includes/history"
+--- @include "includes/pricing"
 
 local function appendAttempt(rec, json)
   if json == '' then return end
@@ -52,6 +53,8 @@ local function endRecord(id, o, attemptJson, wamid, errorJson, wamidTtl)
       if pend[1] == 'failed' then redis.call('ZADD', DLQ, now, id) end
       if pend[1] == 'delivered' or pend[1] == 'read' then redis.call('DEL', kbody(id)) end
     end
+    -- A priced status that came first: its pricing and usage count (includes/pricing.lua).
+    applyPricing(rec, redis.call('HGET', wpend, 'pr'), now)
     redis.call('DEL', wpend)
   elseif o == 'failed' then
     redis.call('HSET', rec, 'status', 'failed', 'error', errorJson)

@@ -127,7 +127,11 @@ ${
 <tbody>${rec.attempts.map((a) => html`<tr><td>${shortTime(a.at)}</td><td>${a.outcome}</td><td>${a.httpStatus ?? ''}</td><td>${a.error ?? ''}</td></tr>`)}</tbody></table></div>`
 }
 <h2>Pricing</h2>
-<p class="quiet">The relay keeps no pricing: CBOT's status callbacks carry it to subscribers (the <code>message.status</code> events).</p>
+${
+  rec.pricing
+    ? html`<dl><dt>Billable</dt><dd>${rec.pricing.billable ? 'yes' : 'no'}</dd><dt>Category</dt><dd>${rec.pricing.category}</dd><dt>Type</dt><dd>${rec.pricing.type}</dd><dt>Model</dt><dd>${rec.pricing.model ?? '—'}</dd></dl>`
+    : html`<p class="quiet">No status callback has carried pricing for this message yet.</p>`
+}
 <h2>Body</h2>
 ${bodyPart}`;
   const notice = opts.done === undefined ? undefined : NOTICES[opts.done];
