@@ -5,6 +5,7 @@ import type { DispatchRun, IdleRun } from './dispatch-phase.js';
 import type { Interference } from './interference.js';
 import type { LatencyRun } from './latency-phase.js';
 import type { Machine } from './machine.js';
+import type { MediaResult } from './media-phase.js';
 import type { MemoryResult } from './memory-phase.js';
 import type { ReplicationRun } from './replication-phase.js';
 import { round } from './stats.js';
@@ -22,6 +23,9 @@ export const TARGETS = {
   acceptToCbotRatePerS: 500,
   rssBytesPerProcess: 120 * 1024 * 1024,
   redisBytesPerMessage: 1024,
+  /** A 100 MB media upload and download through the relay, against the same bytes sent to the simulator directly. */
+  mediaThroughputRatio: 0.8,
+  mediaRssOverIdleBytes: 30 * 1024 * 1024,
 } as const;
 
 export interface BenchResults {
@@ -31,6 +35,7 @@ export interface BenchResults {
   sendApi: AcceptComparison | undefined;
   webhook: AcceptComparison | undefined;
   memory: MemoryResult | undefined;
+  media: MediaResult | undefined;
   idle: IdleRun | undefined;
   dispatch: DispatchRun[];
   /** The scheduler's cost: [one caller at one priority, three callers at three priorities]. */
@@ -155,6 +160,18 @@ export function tabulate(r: Omit<BenchResults, 'verdicts'>): { rows: Row[]; verd
     rows.push([`peak RSS, ${role}`, `${(p.bytes / MB).toFixed(0)} MB`, relay ? `≤ ${TARGETS.rssBytesPerProcess / MB} MB` : '', verdict(relay ? v[`rss_${role}`] : undefined)]);
   }
 
+  if (r.media) {
+    const m = r.media;
+    v.mediaUploadRatio = m.upload.ratio >= TARGETS.mediaThroughputRatio;
+    v.mediaDownloadRatio = m.download.ratio >= TARGETS.mediaThroughputRatio;
+    v.mediaRssOverIdle = m.ingressRssOverIdleBytes <= TARGETS.mediaRssOverIdleBytes;
+    const pct = (x: number) => `${Math.round(x * 100)} %`;
+    const target = `≥ ${pct(TARGETS.mediaThroughputRatio)}`;
+    rows.push([`media upload 100 MiB: relay ÷ direct${flag('media')}`, `${pct(m.upload.ratio)} (${m.upload.relayMBps.toFixed(0)} vs ${m.upload.directMBps.toFixed(0)} MB/s)`, target, verdict(v.mediaUploadRatio)]);
+    rows.push([`media download 100 MiB: relay ÷ direct${flag('media')}`, `${pct(m.download.ratio)} (${m.download.relayMBps.toFixed(0)} vs ${m.download.directMBps.toFixed(0)} MB/s)`, target, verdict(v.mediaDownloadRatio)]);
+    rows.push(['media: ingress CPU per MB relayed', `${m.ingressCpuMsPerMB.toFixed(1)} ms`, '', 'info']);
+    rows.push(['media: ingress RSS over idle', `${(m.ingressRssOverIdleBytes / MB).toFixed(1)} MiB (idle ${(m.ingressIdleRssBytes / MB).toFixed(1)} MiB)`, `≤ ${TARGETS.mediaRssOverIdleBytes / MB} MiB`, verdict(v.mediaRssOverIdle)]);
+  }
   if (r.memory) v.redisBytesPerMessage = r.memory.bytesPerMessage <= TARGETS.redisBytesPerMessage;
   if (r.memory) {
     rows.push([

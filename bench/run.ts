@@ -14,10 +14,12 @@ import { measureCluster } from './cluster-phase.js';
 import type { LatencyRun } from './latency-phase.js';
 import { measureLatency } from './latency-phase.js';
 import { machineInfo, redisHealth } from './machine.js';
+import type { MediaResult } from './media-phase.js';
+import { measureMedia } from './media-phase.js';
 import type { MemoryResult } from './memory-phase.js';
 import { measureMemory } from './memory-phase.js';
 import { statusCallback, textMessage } from './payloads.js';
-import { API_KEY, CONCURRENCY, childEnv, startBaseline, startIngress, startRedis, startSim } from './processes.js';
+import { API_KEY, CONCURRENCY, SIM_KEY, childEnv, startBaseline, startIngress, startRedis, startSim } from './processes.js';
 import { markdownTable, tabulate, TARGETS, writeResults } from './report.js';
 import type { Measured } from './rss.js';
 import { RssTracker } from './rss.js';
@@ -107,6 +109,13 @@ async function main(): Promise<void> {
       rss.sample('100k queued', always);
     }
 
+    let media: MediaResult | undefined;
+    if (s.phases.has('media')) {
+      log('\nmedia: a 100 MiB document up and down, through the relay and straight to the simulator:');
+      media = await phase('media', () => measureMedia({ ingressUrl: ingress.url, ingressPid: ingress.pid, apiKey: API_KEY, simUrl: simCount.url, simKey: SIM_KEY, rounds: 2, log }));
+      rss.sample('media', always);
+    }
+
     const dispatch: DispatchRun[] = [];
     let idle: IdleRun | undefined;
     if (s.phases.has('dispatch')) {
@@ -174,7 +183,7 @@ async function main(): Promise<void> {
     const redisStats = await redisHealth(redis);
     log(`\nRedis over the run: ${JSON.stringify(redisStats)}`);
 
-    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, idle, dispatch, fairness, cluster, latency, replication, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
+    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, media, idle, dispatch, fairness, cluster, latency, replication, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
     const { rows, verdicts } = tabulate(partial);
     log(`\n${markdownTable(rows)}\n`);
     const failed = Object.entries(verdicts).filter(([, ok]) => !ok).map(([k]) => k);

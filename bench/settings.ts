@@ -1,9 +1,9 @@
-export const PHASES = ['accept', 'webhook', 'memory', 'dispatch', 'cluster', 'latency', 'replication'] as const;
+export const PHASES = ['accept', 'webhook', 'memory', 'media', 'dispatch', 'cluster', 'latency', 'replication'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /**
  * Knobs for measuring levers without editing the relay (all optional; `pnpm bench` needs none):
- * BENCH_PHASES=accept,dispatch   run only these phases
+ * BENCH_PHASES=accept,dispatch   run only these phases (BENCH_PHASES=media: the media transfers alone)
  * BENCH_AOF=off                  Redis without AOF (default on, as production runs it)
  * BENCH_REDIS_CONFIG="k v;k v"   CONFIG SET on the bench Redis before measuring
  * BENCH_RELAY_<VAR>=value        <VAR>=value for relay children (e.g. BENCH_RELAY_DISPATCH_CONCURRENCY=1024)

@@ -31,8 +31,11 @@ for dir in $(pnpm ls -r --depth -1 --parseable --prod "$@"); do
   if [ -d "$rel/dist" ]; then
     (cd "$rel" && find dist -type f -name '*.js' -exec cp --parents -t "$out/$rel/" {} +)
   fi
-  # Lua scripts, read at load time from <package>/lua/ beside dist/ (packages/records).
-  if [ -d "$rel/lua" ]; then cp -a "$rel/lua" "$out/$rel/"; fi
+  # Files a package reads at runtime beside dist/: Lua scripts (packages/records/lua), SQL migrations
+  # (packages/history/migrations).
+  for extra in lua migrations; do
+    if [ -d "$rel/$extra" ]; then cp -a "$rel/$extra" "$out/$rel/"; fi
+  done
 done
 
 # valibot (under the queue UI's bull-board) names typescript as an optional peer, and pnpm links the

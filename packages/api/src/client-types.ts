@@ -28,6 +28,7 @@ export const CLIENT_TYPES = [
   'TemplateList',
   'UsageReport',
   'ErrorBody',
+  'MediaUploaded',
 ];
 
 const PRIMITIVE: Record<string, string> = { string: 'string', number: 'number', integer: 'number', boolean: 'boolean', null: 'null' };

@@ -1,6 +1,7 @@
 export { DeadLetterList, EventDeadLetter, MessageDeadLetter, ReplayAccepted, ReplayManyRequest, ReplayManyResult } from './dead-letters.js';
 export { ERROR_CODES, ErrorBody, ErrorDetail, codesFor } from './errors.js';
 export type { ErrorCode } from './errors.js';
+export { MediaId, MediaUploaded } from './media.js';
 export { OPENAPI_VERSION, jsonSchemas, openApiDocument } from './openapi.js';
 export { Health, Readiness } from './ops.js';
 export { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';

@@ -19,10 +19,12 @@ const REASONS: Record<number, string> = {
   408: 'Request body stalled',
   409: 'Conflict',
   413: 'Body too large',
-  415: 'Not JSON',
+  415: 'Unsupported media type',
   429: 'Too many requests',
   500: 'Internal error',
+  502: 'CBOT failed or could not be reached',
   503: 'Unavailable: retry after Retry-After (with the same Idempotency-Key: a late write is then returned, not repeated)',
+  504: 'CBOT did not answer in time',
 };
 
 const RETRY_AFTER = { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } };

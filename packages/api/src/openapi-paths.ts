@@ -77,6 +77,71 @@ function sendPaths(): Json {
   };
 }
 
+const BINARY = { type: 'string', format: 'binary' };
+
+function mediaPaths(): Json {
+  return {
+    '/v1/media': {
+      post: {
+        tags: ['media'],
+        operationId: 'uploadMedia',
+        summary: "Upload a file to the channel's CBOT",
+        description:
+          'The file as the raw body with its Content-Type, or `multipart/form-data` with a `file` part (its Content-Type ' +
+          'is the media type). Streamed to CBOT, never held whole (On-Premises `POST v1/media` raw; Cloud `POST media`, ' +
+          "multipart with `messaging_product=whatsapp`). WhatsApp's limits: image 5 MiB (image/jpeg, image/png), audio " +
+          '16 MiB (audio/aac, audio/amr, audio/mpeg, audio/mp4, audio/ogg), video 16 MiB (video/mp4, video/3gpp), document ' +
+          '100 MiB (text/plain, application/pdf, MS Office types), sticker 500 KiB (image/webp); 413 past the limit (at ' +
+          'once for a declared Content-Length, else when the counter passes it), 415 for another type.',
+        security: bearer('ApiKey'),
+        parameters: [p('MediaChannel')],
+        requestBody: {
+          required: true,
+          content: {
+            'multipart/form-data': { schema: { type: 'object', properties: { file: BINARY }, required: ['file'] } },
+            '*/*': { schema: BINARY },
+          },
+        },
+        responses: {
+          '201': jsonBody('MediaUploaded', 'Uploaded: CBOT holds the file'),
+          ...errors([400, 401, 403, 408, 413, 415, 429, 500, 502, 503, 504], [
+            'unknown_channel', 'malformed_multipart', 'missing_file', 'cbot_rejected', 'request_aborted', 'invalid_query', 'invalid_header',
+            'unauthorized', 'channel_forbidden', 'request_timeout', 'payload_too_large', 'unsupported_media_type', 'unsupported_encoding', 'rate_limited',
+            'too_many_uploads', 'cbot_throttled', 'internal', 'cbot_auth', 'cbot_error', 'cbot_unreachable', 'unavailable',
+            'channel_unconfigured', 'cbot_timeout',
+          ]),
+        },
+      },
+    },
+    '/v1/media/{id}': {
+      get: {
+        tags: ['media'],
+        operationId: 'downloadMedia',
+        summary: 'Download a media file',
+        description:
+          "Streams the file with CBOT's Content-Type and Content-Length (On-Premises `GET v1/media/{id}`; Cloud `GET {id}`, " +
+          "then the URL it answers, fetched with the channel's key; with the channel's `mediaHost: \"base\"` that URL's " +
+          "origin is the base URL's). CBOT's 404 is 404 and is remembered for 5 min in Redis (WhatsApp blocks media " +
+          'look-ups after repeated failures).',
+        security: bearer('ApiKey'),
+        parameters: [p('MediaId'), p('MediaChannel')],
+        responses: {
+          '200': {
+            description: 'The file',
+            headers: { 'Content-Length': { schema: { type: 'integer', minimum: 0 }, description: 'its size in bytes' } },
+            content: { '*/*': { schema: BINARY } },
+          },
+          ...errors([400, 401, 403, 404, 429, 500, 502, 503, 504], [
+            'unknown_channel', 'cbot_rejected', 'invalid_query', 'invalid_header', 'unauthorized', 'channel_forbidden', 'media_not_found',
+            'rate_limited', 'cbot_throttled', 'internal', 'cbot_auth', 'cbot_error', 'cbot_unreachable', 'unavailable', 'channel_unconfigured',
+            'cbot_timeout',
+          ]),
+        },
+      },
+    },
+  };
+}
+
 function templatesUsagePaths(): Json {
   const query = (name: string, description: string, schema: Json = { type: 'string' }): Json => ({ name, in: 'query', required: false, schema, description });
   const instant = { type: 'string', format: 'date-time' };
@@ -305,5 +370,5 @@ function opsPaths(): Json {
 }
 
 export function paths(): Json {
-  return { ...sendPaths(), ...templatesUsagePaths(), ...deadLetterPaths(), ...subscriberPaths(), ...callbackPaths(), ...opsPaths() };
+  return { ...sendPaths(), ...mediaPaths(), ...templatesUsagePaths(), ...deadLetterPaths(), ...subscriberPaths(), ...callbackPaths(), ...opsPaths() };
 }

@@ -40,6 +40,8 @@ describe('docs/openapi.json', () => {
         'GET /v1/messages',
         'POST /v1/messages/batch',
         'GET /v1/messages/{id}',
+        'POST /v1/media',
+        'GET /v1/media/{id}',
         'GET /v1/templates',
         'GET /v1/usage',
         'GET /v1/dead-letters',

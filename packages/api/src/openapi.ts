@@ -5,6 +5,7 @@ import { ErrorBody } from './errors.js';
 import { Health, Readiness } from './ops.js';
 import type { Json } from './openapi-parts.js';
 import { param, ref } from './openapi-parts.js';
+import { MediaId, MediaUploaded } from './media.js';
 import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
 import { BatchRequest, BatchResponse, ChannelId, ExpiresIn, IdempotencyKey, Priority, RelayId, SEND_VARIANTS, SendAccepted, SendRequest } from './send.js';
 import {
@@ -60,6 +61,7 @@ function componentSchemas(): Record<string, z.ZodType> {
     Callback,
     CallbackAccepted,
     Event,
+    MediaUploaded,
     Health,
     Readiness,
   };
@@ -121,6 +123,7 @@ export function openApiDocument(): Json {
       { name: 'templates and usage', description: 'Template lists (RELAY_API_KEYS) and what messages cost (RELAY_API_KEYS, RELAY_ADMIN_KEYS)' },
       { name: 'dead letters', description: 'Failed messages and subscriber deliveries (RELAY_ADMIN_KEYS)' },
       { name: 'subscribers', description: 'Downstream subscribers (RELAY_ADMIN_KEYS)' },
+      { name: 'media', description: 'Media uploads and downloads through the channel\'s CBOT (RELAY_API_KEYS)' },
       { name: 'callbacks', description: 'CBOT webhook callbacks' },
       { name: 'operations', description: 'Health, readiness, metrics, queue UI, this description' },
     ],
@@ -179,6 +182,8 @@ export function openApiDocument(): Json {
         MessageId: param('id', 'path', RelayId, 'the relay id'),
         SubscriberName: param('name', 'path', SubscriberName, 'the subscriber'),
         Channel: param('channel', 'path', ChannelId, 'a channel id from CHANNELS_FILE'),
+        MediaChannel: param('channel', 'query', ChannelId, 'the channel (as a send body\'s `channel`); absent: the default channel'),
+        MediaId: param('id', 'path', MediaId, "CBOT's media id (from an upload, or an inbound event's `media.id`)"),
         ...listParameters(),
       },
     },

@@ -5,6 +5,8 @@ import type { CbotTemplate } from '@cbot-relay/messages';
 import type { CbotApi } from './api-flavour.js';
 import { messageBody, messagesPath } from './api-flavour.js';
 import type { SendOutcome } from './classify.js';
+import type { MediaContext, MediaDownload, MediaUpload, MediaUploadInput } from './media-calls.js';
+import { openMedia, uploadMedia } from './media-calls.js';
 import { classifyNetworkError, classifyResponse, isNotSentError, parseRetryAfter } from './classify.js';
 
 type CbotAnswer = { status: number; body: unknown; retryAfterMs?: number } | { error: unknown };
@@ -20,6 +22,10 @@ export interface CbotClientOptions {
   /** Keep-alive sockets to CBOT per process. */
   connections?: number;
   now?: () => number;
+  /** Media transfers: a body moving no byte for this long is cut (default 30 s). */
+  mediaIdleTimeoutMs?: number;
+  /** Cloud media downloads: `base` fetches the look-up's URL from the base URL's origin (default `cdn`: as given). */
+  mediaHost?: 'cdn' | 'base';
 }
 
 /**
@@ -49,6 +55,29 @@ export class CbotClient {
     this.#headers = {
       'content-type': 'application/json',
       [opts.apiKeyHeader.toLowerCase()]: isAuth ? `Bearer ${opts.apiKey}` : opts.apiKey,
+    };
+  }
+
+  /** Streams a file up to CBOT (On-Premises raw, Cloud multipart); never throws. */
+  uploadMedia(input: MediaUploadInput): Promise<MediaUpload> {
+    return uploadMedia(this.#media(), input);
+  }
+
+  /** Opens a media download (Cloud: look-up, then the URL); the caller consumes or destroys `body`. Never throws. */
+  openMedia(id: string, signal?: AbortSignal): Promise<MediaDownload> {
+    return openMedia(this.#media(), id, signal);
+  }
+
+  #media(): MediaContext {
+    const [name, value] = Object.entries(this.#headers).find(([k]) => k !== 'content-type')!;
+    return {
+      agent: this.#agent,
+      baseUrl: this.#opts.baseUrl,
+      api: this.#opts.api ?? 'onprem',
+      keyHeader: [name, value],
+      timeoutMs: this.#opts.timeoutMs,
+      idleTimeoutMs: this.#opts.mediaIdleTimeoutMs ?? 30_000,
+      mediaHost: this.#opts.mediaHost ?? 'cdn',
     };
   }
 

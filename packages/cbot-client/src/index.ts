@@ -5,3 +5,6 @@ export type { CbotClientOptions } from './cbot-client.js';
 export { CODE_POLICY, classifyNetworkError, classifyResponse, parseRetryAfter } from './classify.js';
 export type { SendError, SendOutcome } from './classify.js';
 export { callbackAuthHeaders } from './callback-auth-headers.js';
+export type { MediaDownload, MediaUpload, MediaUploadInput } from './media-calls.js';
+export { classifyMediaAnswer, classifyMediaNetworkError } from './media-outcome.js';
+export type { MediaFailure } from './media-outcome.js';

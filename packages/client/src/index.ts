@@ -1,6 +1,6 @@
 export { RelayError, RelayTimeoutError } from './errors.js';
 export { RelayClient, STATUS_RANK } from './relay-client.js';
-export type { FetchLike, ListQuery, MessageStatus, Priority, RelayClientOptions, SendOptions, UsageQuery } from './relay-client.js';
+export type { FetchLike, ListQuery, MediaDownload, MediaOptions, MessageStatus, Priority, RelayClientOptions, SendOptions, UsageQuery } from './relay-client.js';
 export type {
   Attempt,
   AudioMessage,
@@ -13,6 +13,7 @@ export type {
   ImageMessage,
   InteractiveMessage,
   LocationMessage,
+  MediaUploaded,
   Message,
   MessageList,
   ReactionMessage,

@@ -141,3 +141,31 @@ describe('RelayClient.sendBatch, list, waitFor', () => {
     expect(STATUS_RANK).toEqual(RELAY_STATUS_RANK);
   });
 });
+
+describe('RelayClient media', () => {
+  it('uploads bytes or a stream with their type and channel, and refuses with a RelayError', async () => {
+    const { url, seen } = await relay([reply(201, { id: '4242', channel: 'sales' }), reply(201, { id: '4243', channel: 'default' }), refuse(415, 'unsupported_media_type')]);
+    const c = client(url, []);
+    expect(await c.uploadMedia(new TextEncoder().encode('%PDF'), 'application/pdf', { channel: 'sales' })).toEqual({ id: '4242', channel: 'sales' });
+    const stream = new ReadableStream<Uint8Array>({ start: (ctl) => (ctl.enqueue(new TextEncoder().encode('png!')), ctl.close()) });
+    expect((await c.uploadMedia(stream, 'image/png')).id).toBe('4243');
+    expect(await c.uploadMedia(new Uint8Array(1), 'image/gif').catch((e: unknown) => e)).toMatchObject({ status: 415, code: 'unsupported_media_type' });
+    expect(seen.map((s) => [s.url, s.headers['content-type'], s.body])).toEqual([
+      ['/v1/media?channel=sales', 'application/pdf', '%PDF'],
+      ['/v1/media', 'image/png', 'png!'],
+      ['/v1/media', 'image/gif', '\u0000'],
+    ]);
+  });
+
+  it('downloads as a stream with its type and length', async () => {
+    const { url, seen } = await relay([
+      (_req, res) => void res.writeHead(200, { 'content-type': 'image/png', 'content-length': '4' }).end('png!'),
+      refuse(404, 'media_not_found'),
+    ]);
+    const c = client(url, []);
+    const got = await c.downloadMedia('77', { channel: 'support-tr' });
+    expect([got.contentType, got.contentLength, await new Response(got.body).text()]).toEqual(['image/png', 4, 'png!']);
+    expect(seen[0]!.url).toBe('/v1/media/77?channel=support-tr');
+    expect(await c.downloadMedia('78').catch((e: unknown) => e)).toMatchObject({ status: 404, code: 'media_not_found' });
+  });
+});

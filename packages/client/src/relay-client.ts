@@ -1,5 +1,5 @@
 import { RelayError, RelayTimeoutError, errorFrom, retryAfterMs } from './errors.js';
-import type { BatchRequest, BatchResponse, Message, MessageList, SendAccepted, SendRequest, TemplateList, UsageReport } from './spec-types.js';
+import type { BatchRequest, BatchResponse, MediaUploaded, Message, MessageList, SendAccepted, SendRequest, TemplateList, UsageReport } from './spec-types.js';
 
 /** What the client needs of `fetch`; the global one (Node 20+) by default. */
 export type FetchLike = (
@@ -33,6 +33,20 @@ export interface SendOptions {
   priority?: Priority;
   /** Not handed to CBOT within this many seconds: not sent at all, ends `expired`. */
   expiresInS?: number;
+}
+
+export interface MediaOptions {
+  /** The channel (as a send's `channel`); absent: the relay's default channel. */
+  channel?: string;
+  /** The whole transfer within this. Default 5 min. */
+  timeoutMs?: number;
+}
+
+/** A media download: its type, its size when the relay gave one, and the bytes as a web stream (read it or cancel it). */
+export interface MediaDownload {
+  contentType: string;
+  contentLength: number | undefined;
+  body: ReadableStream<Uint8Array>;
 }
 
 export interface ListQuery {
@@ -157,6 +171,38 @@ export class RelayClient {
     }
   }
 
+  /**
+   * Uploads a file to the channel's CBOT (streamed through the relay, never held whole) and resolves
+   * with CBOT's media id, to send by `id`. Not retried: a stream cannot be sent twice. Uses the global
+   * fetch (a ReadableStream body needs Node 20+).
+   */
+  async uploadMedia(file: Uint8Array | Blob | ReadableStream<Uint8Array>, contentType: string, opts: MediaOptions = {}): Promise<MediaUploaded> {
+    const res = await fetch(`${this.#base}/v1/media${channelQuery(opts)}`, {
+      method: 'POST',
+      headers: { Authorization: this.#auth, Accept: 'application/json', 'Content-Type': contentType },
+      body: file,
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 300_000),
+      ...(file instanceof ReadableStream ? { duplex: 'half' } : {}),
+    } as RequestInit);
+    if (res.status === 201) return (await res.json()) as MediaUploaded;
+    throw await errorFrom(res, retryAfterMs(res.headers.get('retry-after')));
+  }
+
+  /** Downloads a media file (an upload's id, or an inbound event's `media.id`) through the relay. */
+  async downloadMedia(id: string, opts: MediaOptions = {}): Promise<MediaDownload> {
+    const res = await fetch(`${this.#base}/v1/media/${encodeURIComponent(id)}${channelQuery(opts)}`, {
+      headers: { Authorization: this.#auth },
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 300_000),
+    });
+    if (res.status !== 200 || res.body === null) throw await errorFrom(res, retryAfterMs(res.headers.get('retry-after')));
+    const length = res.headers.get('content-length');
+    return {
+      contentType: res.headers.get('content-type') ?? 'application/octet-stream',
+      contentLength: length === null ? undefined : Number(length),
+      body: res.body as ReadableStream<Uint8Array>,
+    };
+  }
+
   async #retrying(method: string, path: string, headers: Record<string, string>, body: string): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       let wait: number;
@@ -185,6 +231,10 @@ export class RelayClient {
     if (res.status >= 200 && res.status < 300) return JSON.parse(await res.text()) as unknown;
     throw await errorFrom(res, retryAfterMs(res.headers.get('retry-after')));
   }
+}
+
+function channelQuery(opts: MediaOptions): string {
+  return opts.channel === undefined ? '' : `?channel=${encodeURIComponent(opts.channel)}`;
 }
 
 function queryString(query: object): string {

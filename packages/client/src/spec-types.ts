@@ -502,3 +502,10 @@ export type ErrorBody = {
     }[];
   };
 };
+
+export type MediaUploaded = {
+  /** CBOT's media id; send it as `image.id`, `document.id`… on the same channel */
+  id: string;
+  /** the channel it was uploaded to */
+  channel: string;
+};

@@ -25,10 +25,15 @@ describe('parseChannels', () => {
     expect(sales).toEqual({
       id: 'sales', api: 'onprem', baseUrl: 'https://cbot-a.example/', apiKey: 'sales-key-1', apiKeyHeader: 'D360-API-KEY', rateLimitPerSecond: 80,
       webhook: { basic: { user: 'cbot', pass: 'hook-pass' }, appSecret: undefined, publicUrl: 'https://relay.example/webhooks/cbot/sales' },
-      isDefault: true,
+      isDefault: true, mediaHost: 'cdn',
     });
     expect(tr).toMatchObject({ id: 'support-tr', api: 'cloud', baseUrl: 'https://cbot-b.example/v18.0/123/', apiKey: 'inline-key', apiKeyHeader: 'Authorization', rateLimitPerSecond: 250, isDefault: false });
     expect(tr!.webhook).toEqual({ basic: undefined, appSecret: 'tr-secret', publicUrl: undefined });
+  });
+
+  it('takes mediaHost "base" and refuses other values', () => {
+    expect(parseChannels(JSON.stringify({ channels: [{ ...two.channels[1], mediaHost: 'base' }] }), env)[0]!.mediaHost).toBe('base');
+    expect(() => parseChannels(JSON.stringify({ channels: [{ ...two.channels[1], mediaHost: 'elsewhere' }] }), env)).toThrow(/mediaHost/);
   });
 
   it('makes the only channel, or the one called default, the default', () => {
@@ -76,7 +81,7 @@ describe('loadConfig with channels', () => {
     expect(channelsOf(c)).toEqual([
       {
         id: 'default', api: 'onprem', baseUrl: 'http://cbot.local/', apiKey: 'k', apiKeyHeader: 'Authorization', rateLimitPerSecond: 20,
-        webhook: { basic: { user: 'u', pass: 'p' }, appSecret: undefined, publicUrl: undefined }, isDefault: true,
+        webhook: { basic: { user: 'u', pass: 'p' }, appSecret: undefined, publicUrl: undefined }, isDefault: true, mediaHost: 'cdn',
       },
     ]);
     // A colon inside an existing key stays part of the key.

@@ -25,6 +25,11 @@ export interface ChannelConfig {
   };
   /** Sends without a `channel` go here. */
   isDefault: boolean;
+  /**
+   * Cloud media downloads: `cdn` fetches the URL CBOT's look-up answers as given; `base` replaces its
+   * origin with the base URL's (a CBOT that proxies the media host).
+   */
+  mediaHost: 'cdn' | 'base';
 }
 
 const url = (base: boolean) =>
@@ -55,6 +60,7 @@ const ChannelEntry = z.strictObject({
   rateLimit: z.number().min(0.01, 'expected messages per second ≥ 0.01').default(80),
   publicWebhookUrl: url(false).optional(),
   default: z.boolean().default(false),
+  mediaHost: z.enum(['cdn', 'base']).default('cdn'),
 });
 
 const ChannelsFile = z.strictObject({ channels: z.array(z.unknown()).min(1, 'list at least one channel') });
@@ -100,6 +106,7 @@ export function parseChannels(text: string, env: Record<string, string | undefin
         publicUrl: c.publicWebhookUrl,
       },
       isDefault: c.default,
+      mediaHost: c.mediaHost,
     });
   });
   const marked = out.filter((c) => c.isDefault);

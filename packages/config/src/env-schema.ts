@@ -42,6 +42,22 @@ const num = (fallback: number, min: number) =>
       return n;
     });
 
+/** A duration as seconds: `3600`, `90s`, `45m`, `48h` or `2d`; at least `min` seconds. */
+const duration = (fallbackS: number, minS: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallbackS;
+      const m = /^(\d{1,9})\s*(s|m|h|d)?$/.exec(v.trim().toLowerCase());
+      const s = m ? Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'] : NaN;
+      if (!(s >= minS)) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration of at least ${minS} s (e.g. 48h, 2d, 3600), got "${v}"` });
+        return z.NEVER;
+      }
+      return s;
+    });
+
 /**
  * An http(s) URL as the relay keeps it, or undefined when `v` is not one; `base` URLs get a trailing
  * slash so relative paths (`v1/messages`) append to them.
@@ -230,6 +246,18 @@ export const EnvSchema = z.object({
   // Retention of message records, bodies and list indexes; RECORD_TTL_S (seconds), when set, overrides it.
   MESSAGE_RETENTION_DAYS: int(30, 1, 3650),
   RECORD_TTL_S: int(0, 60),
+  HISTORY_DATABASE_URL: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      if (!/^postgres(ql)?:\/\/\S+$/.test(v.trim())) {
+        ctx.addIssue({ code: 'custom', message: 'expected a postgres:// (or postgresql://) URL' });
+        return z.NEVER;
+      }
+      return v.trim();
+    }),
+  HOT_RETENTION: duration(48 * 3600, 3600),
   SHUTDOWN_TIMEOUT_MS: int(30_000, 100),
   INGRESS_MAX_BODY_BYTES: int(64 * 1024, 1024, 16 * 1024 * 1024),
   // WhatsApp sends callbacks of up to 3 MB; INGRESS_BODY_BUFFER_BYTES bounds what many of them hold at once.
@@ -243,6 +271,11 @@ export const EnvSchema = z.object({
   INGRESS_BODY_IDLE_TIMEOUT_MS: int(5_000, 100, 120_000),
   // 24 MiB, not 32: with 3 MiB callbacks, what refused reads leave to the GC comes on top (docs/resilience.md).
   INGRESS_BODY_BUFFER_BYTES: int(24 * 1024 * 1024, 64 * 1024, 4 * 1024 * 1024 * 1024),
+  // Media is streamed (about 64 KiB in flight per transfer), so the cap is on CBOT's and the network's
+  // share, not on memory. 100 MB at ~1 MB/s fits in the whole-transfer timeout.
+  MEDIA_MAX_CONCURRENT_UPLOADS: int(16, 1, 10_000),
+  MEDIA_TIMEOUT_MS: int(300_000, 1_000, 3_600_000),
+  MEDIA_IDLE_TIMEOUT_MS: int(30_000, 100, 600_000),
   TEMPLATES_REFRESH_S: int(600, 5, 86_400),
   OPS_PORT: z
     .string()

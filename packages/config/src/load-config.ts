@@ -75,6 +75,14 @@ export interface RelayConfig {
     /** TEMPLATES_REFRESH_S: a channel's template list older than this (s) is reloaded from CBOT. */
     templatesRefreshS: number;
   };
+  media: {
+    /** Uploads streamed through one ingress process at once; more are 429. */
+    maxConcurrentUploads: number;
+    /** A whole upload or download (every byte through) within this. */
+    timeoutMs: number;
+    /** An upload or download that moves no byte for this long is cut. */
+    idleTimeoutMs: number;
+  };
   /** Callers' shares of the send rate (RELAY_API_KEY_WEIGHTS); absent callers weigh 1. */
   callerWeights: Record<string, number>;
   /** The unauthenticated /healthz, /readyz, /metrics listener; undefined: off. 0: any free port. */
@@ -93,8 +101,10 @@ export interface RelayConfig {
     subscriberMaxWaiting: number;
     subscriberMaxAgeS: number;
   };
-  /** Retention (s) of message records, bodies and list indexes: MESSAGE_RETENTION_DAYS, or RECORD_TTL_S. */
+  /** Retention (s) of message records, bodies and list indexes in Redis: MESSAGE_RETENTION_DAYS, or RECORD_TTL_S; HOT_RETENTION with the history store. */
   recordTtlS: number;
+  /** HISTORY_DATABASE_URL: message history in PostgreSQL; Redis then keeps records for HOT_RETENTION only. */
+  history?: { url: string; hotRetentionS: number } | undefined;
   shutdownTimeoutMs: number;
   /** OpenTelemetry tracing (the standard OTEL_* variables, see tracing-env.ts); off by default. */
   tracing: { enabled: boolean };
@@ -202,6 +212,11 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
       bodyBufferBytes: e.INGRESS_BODY_BUFFER_BYTES,
       templatesRefreshS: e.TEMPLATES_REFRESH_S,
     },
+    media: {
+      maxConcurrentUploads: e.MEDIA_MAX_CONCURRENT_UPLOADS,
+      timeoutMs: e.MEDIA_TIMEOUT_MS,
+      idleTimeoutMs: e.MEDIA_IDLE_TIMEOUT_MS,
+    },
     callerWeights: e.RELAY_API_KEY_WEIGHTS,
     opsPort: e.OPS_PORT,
     fanout: {
@@ -215,7 +230,8 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
       subscriberMaxWaiting: e.SUBSCRIBER_MAX_WAITING,
       subscriberMaxAgeS: e.SUBSCRIBER_MAX_AGE_S,
     },
-    recordTtlS: e.RECORD_TTL_S || e.MESSAGE_RETENTION_DAYS * 86_400,
+    recordTtlS: e.HISTORY_DATABASE_URL === undefined ? e.RECORD_TTL_S || e.MESSAGE_RETENTION_DAYS * 86_400 : e.HOT_RETENTION,
+    history: e.HISTORY_DATABASE_URL === undefined ? undefined : { url: e.HISTORY_DATABASE_URL, hotRetentionS: e.HOT_RETENTION },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     tracing: tracingFromEnv(env),
   };
@@ -261,6 +277,7 @@ export function channelsOf(config: RelayConfig): ChannelConfig[] {
       rateLimitPerSecond: config.cbot.rateLimitPerSecond,
       webhook: { basic: config.webhook.basic, appSecret: config.webhook.appSecret, publicUrl: config.webhook.publicUrl },
       isDefault: true,
+      mediaHost: 'cdn',
     },
   ];
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { EventMedia } from './media.js';
 
 export const RELAY_EVENT_TYPES = [
   'message.received',
@@ -34,6 +35,8 @@ export const RelayEvent = z.object({
   field: z.string().optional(),
   /** The CBOT channel (number) the callback came in on. */
   channel: z.string().optional(),
+  /** message.received of a media message: its id, type and where the relay serves it. */
+  media: EventMedia.optional(),
   /** The CBOT message or status object (or unrecognized payload), unchanged. */
   data: z.unknown(),
 });

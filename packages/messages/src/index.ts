@@ -3,6 +3,8 @@ export type { CallbackLimits } from './callback.js';
 export { CbotError, CbotSendSuccess, extractCbotErrors } from './cbot-response.js';
 export { RELAY_EVENT_TYPES, RelayEvent, RelayEventType, eventId } from './event.js';
 export type { FieldIssue } from './field-issue.js';
+export { EventMedia, INBOUND_MEDIA_TYPES, MEDIA_ID_PATTERN, MEDIA_KINDS, MEDIA_MAX_BYTES, eventMedia, mediaRule, mimeEssence } from './media.js';
+export type { MediaKind } from './media.js';
 export { MessageStatus, STATUS_RANK, isMessageStatus } from './message-status.js';
 export { INTERACTIVE_TYPES } from './outbound-interactive.js';
 export { normalizeRecipient } from './recipient.js';

@@ -87,6 +87,13 @@ export function createMetrics() {
       help: "Round trip of a PING from this process to Redis, measured at scrape time (the last value stays while Redis does not answer; /readyz says so).",
       registers,
     }),
+    historyWritten: new Counter({ name: 'relay_history_written_total', help: 'Message records copied to the history store (PostgreSQL).', registers }),
+    historyErrors: new Counter({ name: 'relay_history_write_errors_total', help: 'History writer passes that failed (PostgreSQL or Redis); the records stay dirty and are retried.', registers }),
+    historyLag: new Gauge({
+      name: 'relay_history_lag_seconds',
+      help: 'Age of the oldest record change not yet copied to the history store (processes running the writer).',
+      registers,
+    }),
     messagesPriced: new Counter({
       name: 'relay_messages_priced_total',
       help: 'Messages whose cost a status callback reported, counted once per message, per channel, caller, WhatsApp pricing category and type (GET /v1/usage has the same counts over time).',

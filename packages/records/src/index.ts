@@ -9,6 +9,8 @@ export { Partitions, PartitionsError, resolvePartitions } from './partitions.js'
 export { ConsoleSecret } from './console-secret.js';
 export { MINUTE_FIELDS, MINUTE_TTL_S, MinuteCounters } from './minute-counters.js';
 export type { MinuteField, MinuteRow } from './minute-counters.js';
+export { HistoryFeed } from './history-feed.js';
+export type { DirtyEntry, DirtyPartition } from './history-feed.js';
 export { MessageStore } from './message-store.js';
 export type { MessageStoreOptions } from './message-store.js';
 export { Outbound, PRIORITIES } from './outbound.js';
@@ -17,6 +19,7 @@ export { PreviousSecret, SUBSCRIBER_NAME, SubscriberRecord, generateSecret, rota
 export type { HttpSubscriberRecord } from './subscriber-record.js';
 export { SubscriberStore } from './subscriber-store.js';
 export type { SeedResult, SubscriberSnapshot, SubscriberStoreOptions } from './subscriber-store.js';
+export { MEDIA_MISSING_TTL_S, MediaMissing } from './media-missing.js';
 export { DAY_MS, usageDays } from './usage.js';
 export type { UsageQuery, UsageRow } from './usage.js';
 export { TemplateStore } from './template-store.js';

@@ -61,6 +61,10 @@ export class RelayKeys {
   minuteStats(minute: number): string {
     return `${this.prefix}:stats:m:${minute}`;
   }
+  /** string with TTL (MEDIA_MISSING_TTL_S): CBOT answered 404 for this media id on this channel. */
+  mediaMissing(channel: string, id: string): string {
+    return `${this.prefix}:media-missing:${channel}:${id}`;
+  }
   /** hash: a channel's template list as last loaded from CBOT (`list` JSON, `at` ms, `stale` '1'), shared by every ingress. */
   templates(channel: string): string {
     return `${this.prefix}:tpl:${channel}`;
@@ -126,6 +130,14 @@ export class PartitionKeys {
   /** Pub/Sub channel: accepts wake idle dispatchers. */
   get wake(): string {
     return `${this.base}:o:wake`;
+  }
+  /** string: set while the history store is on (HISTORY_DATABASE_URL); record changes then mark `historyDirty`. */
+  get historyOn(): string {
+    return `${this.base}:hist:on`;
+  }
+  /** zset: records changed since the history writer last copied them, by time of the change (ms). */
+  get historyDirty(): string {
+    return `${this.base}:hist:dirty`;
   }
   /** hash `<caller>|<h|n|b>` → queued messages. */
   get pending(): string {

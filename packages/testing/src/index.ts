@@ -8,3 +8,5 @@ export { REPO_ROOT, RelayProcess } from './relay-process.js';
 export type { RelayProcessOptions } from './relay-process.js';
 export { LocalRedisCluster } from './local-redis-cluster.js';
 export { SpecValidator } from './spec-validator.js';
+export { startTestPostgres } from './test-postgres.js';
+export type { TestPostgres } from './test-postgres.js';

@@ -139,8 +139,9 @@ describe('status callbacks', () => {
   });
 });
 
+// Cloud sends voice notes as audio marked `voice: true`; On-Premises calls them `voice`.
 const expectedType = (kind: string, format: string): string =>
-  kind.startsWith('interactive') ? 'interactive' : kind === 'unknown' && format === 'cloud' ? 'unsupported' : kind;
+  kind.startsWith('interactive') ? 'interactive' : kind === 'unknown' && format === 'cloud' ? 'unsupported' : kind === 'voice' && format === 'cloud' ? 'audio' : kind;
 
 describe('inbound callbacks', () => {
   it.each(inboundKinds.flatMap((kind) => (['onprem', 'cloud'] as const).map((format) => [kind, format] as const)))(

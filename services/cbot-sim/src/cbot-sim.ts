@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import type { SimCallbackLog, Webhook } from './callback-sender.js';
 import type { InboundRequest } from './inbound-request.js';
 import { defaultKnobs, mergeKnobs, type SimKnobs } from './knobs.js';
+import type { MediaCounters } from './media-store.js';
 import type { SimCounters, SimReceivedMessage } from './message-log.js';
 import { createRequestListener } from './request-listener.js';
 import { Simulator } from './simulator.js';
@@ -49,6 +50,8 @@ export interface CbotSim {
   attempts(): number;
   /** Attempts, accepted, dropped and non-200 answers by status. */
   counters(): SimCounters;
+  /** Media uploads, bytes received so far, look-ups (found or not) and downloads. */
+  media(): MediaCounters;
   setKnobs(k: Partial<SimKnobs>): void;
   knobs(): SimKnobs;
   failNext(status: SimFailureStatus, count: number): void;
@@ -109,6 +112,7 @@ export async function startCbotSim(opts: CbotSimOptions): Promise<CbotSim> {
     received: () => sim.log.messages(),
     attempts: () => sim.log.counters().attempts,
     counters: () => sim.log.counters(),
+    media: () => ({ ...sim.media.counters }),
     setKnobs: (k) => void sim.setKnobs(k),
     knobs: () => structuredClone(sim.knobs),
     failNext: (status, count) => sim.plan.failNext(status, count),

@@ -21,6 +21,7 @@ const routes: Record<string, Handler> = {
   'GET /_sim/received': (sim) => ({ messages: sim.log.messages(), ...sim.log.counters() }),
   'GET /_sim/callbacks': (sim) => ({ callbacks: sim.sender.list() }),
   'GET /_sim/knobs': (sim) => sim.knobs,
+  'GET /_sim/media': (sim) => sim.media.counters,
   'POST /_sim/knobs': (sim, body) => {
     const { failNext, ...patch } = KnobsRequest.parse(body);
     const knobs = sim.setKnobs(patch);

@@ -29,7 +29,7 @@ export function inboundPayload(req: ParsedInboundRequest, ids: IdSource, nowMs: 
 }
 
 function content(kind: InboundKind, req: ParsedInboundRequest, ids: IdSource, cloud: boolean): Json {
-  const media = (mime: string): Json => ({ id: ids.hex32(), mime_type: mime, sha256: ids.hex32() + ids.hex32() });
+  const media = (mime: string): Json => ({ id: req.mediaId ?? ids.hex32(), mime_type: mime, sha256: ids.hex32() + ids.hex32() });
   const quoted = req.replyTo ?? ids.wamid();
   const context = { from: businessNumber, id: quoted };
   switch (kind) {
@@ -39,6 +39,11 @@ function content(kind: InboundKind, req: ParsedInboundRequest, ids: IdSource, cl
       return { type: 'image', image: { ...media('image/jpeg'), caption: req.text ?? 'Kutu hasarlı geldi' } };
     case 'audio':
       return { type: 'audio', audio: { ...media('audio/ogg; codecs=opus'), ...(cloud ? { voice: true } : {}) } };
+    case 'voice':
+      // On-Premises names voice notes `voice`; Cloud sends them as audio marked voice.
+      return cloud
+        ? { type: 'audio', audio: { ...media('audio/ogg; codecs=opus'), voice: true } }
+        : { type: 'voice', voice: media('audio/ogg; codecs=opus') };
     case 'video':
       return { type: 'video', video: { ...media('video/mp4'), caption: req.text ?? 'Kargo kutusu' } };
     case 'document':

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 export const inboundKinds = [
   'text', 'image', 'location', 'contacts', 'interactive_button', 'interactive_list',
-  'audio', 'video', 'document', 'sticker', 'reaction', 'unknown',
+  'audio', 'video', 'document', 'sticker', 'voice', 'reaction', 'unknown',
 ] as const;
 export type InboundKind = (typeof inboundKinds)[number];
 
@@ -15,6 +15,8 @@ export const InboundRequest = z
     name: z.string().default('Ayşe Yılmaz'),
     /** Text body, or caption / title / emoji depending on kind. */
     text: z.string().optional(),
+    /** Media kinds: the media id the message carries (e.g. one uploaded to the simulator); default a random one. */
+    mediaId: z.string().regex(/^[A-Za-z0-9._-]{1,256}$/).optional(),
     /** Message this one replies to (context.id; reaction target). */
     replyTo: z.string().optional(),
     format: z.enum(['onprem', 'cloud']).default('onprem'),

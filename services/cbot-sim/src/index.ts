@@ -4,6 +4,7 @@ export { simOptionsFromEnv } from './sim-options-from-env.js';
 export { SimKnobs, SimKnobsPatch, ErrorMix, CallbackRetry, defaultKnobs } from './knobs.js';
 export { InboundRequest, inboundKinds } from './inbound-request.js';
 export type { InboundKind } from './inbound-request.js';
+export type { MediaCounters } from './media-store.js';
 export type { SimAnswer, SimReceivedMessage, SimCounters } from './message-log.js';
 export type { SimCallbackLog, SimCallbackDelivery, SimCallbackKind, Webhook } from './callback-sender.js';
 export type { SimFailureStatus } from './wa-errors.js';

@@ -48,6 +48,8 @@ export const SimKnobs = z
     callbackRetry: CallbackRetry,
     /** Timeout of one callback HTTP attempt. */
     callbackTimeoutMs: z.number().int().min(1).max(600_000),
+    /** Cloud media look-ups answer URLs on this origin (WhatsApp's CDN); '' = the simulator's own. */
+    mediaUrlBase: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
     /** GET /v1/configs/templates answers 500: a CBOT that cannot list templates. */
     templatesFail: z.boolean(),
   })
@@ -70,6 +72,7 @@ export const defaultKnobs: SimKnobs = {
   // 10 tries: 0.2+0.4+0.8+1.6+3.2+5*4 s ≈ 26 s of waiting in the worst case.
   callbackRetry: { attempts: 10, initialDelayMs: 200, maxDelayMs: 5_000 },
   callbackTimeoutMs: 10_000,
+  mediaUrlBase: '',
   templatesFail: false,
 };
 

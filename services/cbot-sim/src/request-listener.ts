@@ -2,6 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Logger } from 'pino';
 import { handleControl } from './control-routes.js';
 import { BodyTooLargeError, sendJson } from './http-io.js';
+import { handleMedia, mediaRoute } from './media-routes.js';
 import { handleMessages } from './messages-route.js';
 import type { Simulator } from './simulator.js';
 import { cloudNotFoundBody, invalidParameterBody, notFoundBody } from './wa-errors.js';
@@ -16,11 +17,13 @@ export function createRequestListener(sim: Simulator, logger: Logger): RequestLi
     const path = q === -1 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
     let work: Promise<void> | undefined;
+    const media = mediaRoute(sim.api, method, path);
     if (path === messagesPath && method === 'POST') work = handleMessages(sim, req, res);
     else if (path === '/v1/configs/webhook' && (method === 'POST' || method === 'GET')) {
       work = handleWebhookConfig(sim, req, res);
     } else if (path === '/v1/configs/templates' && method === 'GET') work = handleTemplates(sim, req, res);
     else if (path.startsWith('/_sim/')) work = handleControl(sim, req, res, path);
+    else if (media) work = handleMedia(sim, req, res, media);
     else if (path === '/healthz' && method === 'GET') sendJson(res, 200, '{"status":"ok"}');
     else notFound(req, res, sim.api === 'cloud' ? cloudNotFoundBody : notFoundBody);
     work?.catch((err: unknown) => fail(logger, res, err));

@@ -6,6 +6,7 @@ import { IdSource } from './ids.js';
 import { inboundPayload } from './inbound-payload.js';
 import { InboundRequest } from './inbound-request.js';
 import { mergeKnobs, type SimKnobs } from './knobs.js';
+import { MediaStore } from './media-store.js';
 import { MessageLog } from './message-log.js';
 import { sendStatusCallbacks } from './status-callbacks.js';
 import { Timers } from './timers.js';
@@ -49,6 +50,8 @@ export class Simulator {
   readonly plan: FailPlan;
   readonly log: MessageLog;
   readonly sender: CallbackSender;
+  /** Uploaded media, on disk. */
+  readonly media = new MediaStore();
   readonly now: () => number;
   readonly random: () => number;
   readonly api: SimApi;
@@ -182,6 +185,7 @@ export class Simulator {
     this.plan.clear();
     this.sender.reset();
     this.timers.cancelAll();
+    this.media.reset();
     if (opts.knobs) {
       this.#knobs = this.#initialKnobs;
       this.#templates = defaultTemplates();
@@ -191,5 +195,6 @@ export class Simulator {
   close(): void {
     this.sender.close();
     this.timers.close();
+    this.media.close();
   }
 }

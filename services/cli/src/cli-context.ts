@@ -109,7 +109,7 @@ export class CliContext {
     }
     let client = this.#cbot.get(channel.id);
     if (!client) {
-      client = new CbotClient({ ...cbot, api: channel.api, apiKeyHeader: channel.apiKeyHeader, timeoutMs: this.config.cbot.timeoutMs, connections: 1 });
+      client = new CbotClient({ ...cbot, api: channel.api, apiKeyHeader: channel.apiKeyHeader, timeoutMs: this.config.cbot.timeoutMs, connections: 1, mediaHost: channel.mediaHost, mediaIdleTimeoutMs: this.config.media.idleTimeoutMs });
       this.#cbot.set(channel.id, client);
     }
     return client;

@@ -416,6 +416,19 @@ describe('cbot-relay CLI', { timeout: 240_000 }, () => {
     expect(noUrl.code).toBe(2);
     expect(noUrl.err).toContain('PUBLIC_WEBHOOK_URL');
   });
+
+  it('media get writes the file from CBOT; an unknown id is 3, CBOT down 4', async () => {
+    const up = await fetch(`${sim.url}v1/media`, { method: 'POST', headers: { authorization: `Bearer ${SIM_KEY}`, 'content-type': 'application/pdf' }, body: '%PDF-1.4 cli' });
+    const { media } = (await up.json()) as { media: { id: string }[] };
+    const file = join(mkdtempSync(join(tmpdir(), 'cli-media-')), 'out.pdf');
+    const got = await inProcess(['media', 'get', media[0]!.id, '-o', file], env);
+    expect(got.code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe('%PDF-1.4 cli');
+    expect(got.err).toContain('application/pdf, 12 bytes');
+    expect((await inProcess(['media', 'get', 'no-such-id'], env)).code).toBe(3);
+    expect((await inProcess(['media', 'get', '../etc'], env)).code).toBe(2);
+    expect((await inProcess(['media', 'get', '123'], { ...env, CBOT_BASE_URL: `http://127.0.0.1:${await freePort()}/` })).code).toBe(4);
+  });
 });
 
 describe('cbot-relay CLI from the compiled dist (the image layout)', { timeout: 120_000 }, () => {

@@ -4,6 +4,7 @@ import { CliContext } from './cli-context.js';
 import type { CliIo } from './cli-context.js';
 import { EXIT, toCliError, usageError } from './cli-error.js';
 import { deadLettersCommand } from './dead-letters-command.js';
+import { mediaCommand } from './media-command.js';
 import { messagesCommand } from './messages-command.js';
 import { queuesCommand } from './queues-command.js';
 import { subscribersCommand } from './subscribers-command.js';
@@ -20,13 +21,13 @@ Exit codes: 0 ok, 1 the operation failed, 2 usage error or invalid configuration
 /** The command tree; `ctx` builds the context (config, connections) on first use, so `--help` needs none. */
 export function buildProgram(ctx: () => CliContext, io: CliIo): Command {
   const program = new Command('cbot-relay')
-    .description('operate a cbot-relay deployment: messages, dead letters, the CBOT callback URL, subscribers, queues, templates, usage')
+    .description('operate a cbot-relay deployment: messages, dead letters, the CBOT callback URL, media, subscribers, queues, templates, usage')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', HELP_FOOTER);
   // Subcommands inherit exitOverride, output and help settings from here.
-  for (const make of [messagesCommand, deadLettersCommand, webhookCommand, subscribersCommand, queuesCommand, templatesCommand, usageCommand]) {
+  for (const make of [messagesCommand, deadLettersCommand, webhookCommand, mediaCommand, subscribersCommand, queuesCommand, templatesCommand, usageCommand]) {
     const cmd = make(ctx);
     program.addCommand(inherit(cmd, program));
   }

@@ -47,6 +47,20 @@ function fakeDeps(relayIds: Record<string, string> = {}) {
 const job = (sample: string) => ({ raw: readSample(sample), receivedAt: 1_717_172_600_000 });
 
 describe('fanOutCallback', () => {
+  it('puts a media reference on events of media messages (either shape), and none on others', async () => {
+    const { deps, added } = fakeDeps();
+    const onprem = { messages: [{ from: '905551112233', id: 'ABGH1', type: 'voice', voice: { id: 'm-1', mime_type: 'audio/ogg; codecs=opus' } }, { from: '905551112233', id: 'ABGH2', type: 'text', text: { body: 'hi' } }] };
+    await fanOutCallback({ raw: JSON.stringify(onprem), receivedAt: 1_717_172_600_000, channel: 'sales' }, deps);
+    const cloud = { object: 'whatsapp_business_account', entry: [{ changes: [{ field: 'messages', value: { messages: [{ from: '905551112233', id: 'wamid.X', type: 'image', image: { id: '1037', mime_type: 'image/jpeg' } }] } }] }] };
+    await fanOutCallback({ raw: JSON.stringify(cloud), receivedAt: 1_717_172_600_000 }, deps);
+    const media = added.filter(([sub]) => sub === 'all').map(([, e]) => e.media);
+    expect(media).toEqual([
+      { id: 'm-1', mimeType: 'audio/ogg; codecs=opus', url: '/v1/media/m-1?channel=sales' },
+      undefined,
+      { id: '1037', mimeType: 'image/jpeg', url: '/v1/media/1037?channel=default' },
+    ]);
+  });
+
   it('sends each event to the subscribers whose types match, once', async () => {
     const { deps, added } = fakeDeps();
     await expect(fanOutCallback(job('t11-batch-two-senders'), deps)).resolves.toEqual({ events: 2, duplicates: 0 });

@@ -1,4 +1,4 @@
-import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventId, eventsFromCallback, pricingFromStatus } from '@cbot-relay/messages';
+import { CbotStatus, DEFAULT_CALLBACK_LIMITS, OVER_CAP_REASON, eventId, eventMedia, eventsFromCallback, pricingFromStatus } from '@cbot-relay/messages';
 import type { CallbackLimits, RelayEvent } from '@cbot-relay/messages';
 import type { Logger, Metrics } from '@cbot-relay/observability';
 import type { InboundJob } from '@cbot-relay/queues';
@@ -44,7 +44,8 @@ export async function fanOutCallback(job: InboundJob, deps: FanOutDeps): Promise
   for (const item of eventsFromCallback(payload, new Date(job.receivedAt), job.raw, deps.limits ?? DEFAULT_CALLBACK_LIMITS)) {
     if (item.reason === OVER_CAP_REASON) countOverCap(item, deps);
     // Another number's identical item is another event; channel default keeps the ids it always had.
-    const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel };
+    const media = item.type === 'message.received' ? eventMedia(item.data, channel) : undefined;
+    const produced: RelayEvent = { ...item, ...(channel === 'default' ? {} : { id: eventId(`${channel}|${item.id}`) }), channel, ...(media ? { media } : {}) };
     const event = produced.type === 'message.status' ? await withStatusApplied(produced, channel, deps) : produced;
     if (event.type === 'template.status') await deps.templatesChanged?.(channel);
     let added = 0;

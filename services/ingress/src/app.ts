@@ -14,6 +14,8 @@ import { docsRoutes } from './docs-routes.js';
 import { hotRoutes } from './hot-routes.js';
 import { HttpError, errorMiddleware, sendError } from './http-error.js';
 import { listRoute } from './list-route.js';
+import type { MediaRoutesDeps } from './media-routes.js';
+import { mediaRoutes } from './media-routes.js';
 import type { OpsDeps } from './ops-routes.js';
 import { opsRoutes } from './ops-routes.js';
 import type { SendRoutesDeps } from './send-routes.js';
@@ -32,6 +34,8 @@ export interface IngressAppDeps {
   ops: OpsDeps;
   log: Logger;
   metrics: Metrics;
+  /** `/v1/media` (uploads and downloads through the channels' CBOT); absent: not served. */
+  media?: Omit<MediaRoutesDeps, 'send' | 'log'>;
   /** `/v1/subscribers` (admin API); absent: not served. */
   subscribers?: SubscriberRoutesDeps;
   /** The operators' console at /console (console/console-routes.ts); absent: not served. */
@@ -116,6 +120,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.use(docsRoutes());
   app.use(sendRoutes(deps.send));
   app.use(listRoute(deps.send));
+  if (deps.media) app.use(mediaRoutes({ ...deps.media, send: deps.send, log: deps.log.child({ component: 'media' }) }));
   app.use(templatesUsageRoutes({ ...deps.send, ...(deps.templates ? { catalog: deps.templates } : {}) }));
   app.use(batchRoute({ ...deps.send, ...(budget ? { budget } : {}) }));
   app.use(adminRoutes(deps.admin));

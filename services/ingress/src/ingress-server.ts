@@ -9,6 +9,11 @@ export interface ServerLimits {
   requestTimeoutMs: number;
   bodyIdleTimeoutMs: number;
   /**
+   * Requests whose bodies are long by nature (media uploads): their own whole-request deadline and
+   * body idle timeout instead of requestTimeoutMs / bodyIdleTimeoutMs.
+   */
+  longBody?: { matches: (req: IncomingMessage) => boolean; timeoutMs: number; idleTimeoutMs: number };
+  /**
    * Called for each connection refused on arrival because maxConnections were open (answered 503,
    * or past OVERFLOW_CONNECTIONS more, closed unanswered).
    */
@@ -44,22 +49,38 @@ const BUSY_ANSWER =
  */
 function guardBodyIdle(req: IncomingMessage, res: ServerResponse, ms: number): void {
   // Answered before its body was read (Node then reads and drops it): nothing to guard.
-  const arm = () => void (res.writableEnded || req.setTimeout(ms, onIdle));
-  const onIdle = () => {
-    if (res.headersSent) {
-      req.socket.destroy();
-      return;
-    }
-    const body = JSON.stringify({ error: { code: 'request_timeout', message: 'request body stalled', details: [] } });
-    res.writeHead(408, { Connection: 'close', 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-    res.end(body);
-  };
+  const arm = () => void (res.writableEnded || req.setTimeout(ms, () => cut(req, res, 'request body stalled')));
   if (req.readableFlowing === true) arm();
   else req.once('resume', arm);
   req.once('end', () => {
     // After the answer Node has set its own keep-alive timeout on the socket; leave that alone.
     if (!res.writableEnded) req.socket.setTimeout(0);
   });
+}
+
+/** A 408 and the connection closed (or just closed, when an answer had begun). */
+function cut(req: IncomingMessage, res: ServerResponse, message: string): void {
+  if (res.headersSent) {
+    req.socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: { code: 'request_timeout', message, details: [] } });
+  res.writeHead(408, { Connection: 'close', 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/**
+ * Node's requestTimeout is one value for every request; when long bodies need more, Node's is raised
+ * to theirs and every other request gets requestTimeoutMs from here, as Node would have enforced it.
+ */
+function guardDeadline(req: IncomingMessage, res: ServerResponse, ms: number): void {
+  const timer = setTimeout(() => {
+    if (!req.complete) cut(req, res, 'request took too long');
+  }, ms);
+  timer.unref();
+  const clear = () => clearTimeout(timer);
+  req.once('end', clear);
+  res.once('close', clear);
 }
 
 /**
@@ -77,12 +98,13 @@ export class IngressServer {
 
   static async listen(app: RequestListener, port: number, host = '0.0.0.0', limits: Partial<ServerLimits> = {}): Promise<IngressServer> {
     const l = { ...DEFAULT_LIMITS, ...limits };
+    const long = l.longBody !== undefined && l.longBody.timeoutMs > l.requestTimeoutMs ? l.longBody : undefined;
     let self: IngressServer | undefined;
     const refused = new WeakSet<Socket>();
     const server = createServer(
       {
         headersTimeout: l.headersTimeoutMs,
-        requestTimeout: l.requestTimeoutMs,
+        requestTimeout: long ? long.timeoutMs : l.requestTimeoutMs,
         // Longer than common load balancers' idle timeout (60 s), so they close first.
         keepAliveTimeout: 65_000,
         // Node checks the two timeouts above only this often (30 s by default), which would let slow
@@ -93,7 +115,11 @@ export class IngressServer {
         // A refused connection has its 503 already; what it sends is read and dropped.
         if (refused.has(req.socket)) return;
         self?.track(res);
-        if (!req.complete) guardBodyIdle(req, res, l.bodyIdleTimeoutMs);
+        if (!req.complete) {
+          const isLong = l.longBody?.matches(req) === true;
+          guardBodyIdle(req, res, isLong ? l.longBody!.idleTimeoutMs : l.bodyIdleTimeoutMs);
+          if (long) guardDeadline(req, res, isLong ? long.timeoutMs : l.requestTimeoutMs);
+        }
         app(req, res);
       },
     );

@@ -51,7 +51,7 @@ export function listRoute(deps: SendRoutesDeps): Router {
     const q = listQueryFrom(req.query);
     let page;
     try {
-      page = await deps.store.list({ ...q, ...who });
+      page = await (deps.history ?? deps.store).list({ ...q, ...who });
     } catch (err) {
       throw new UnavailableError(err);
     }

@@ -4,7 +4,7 @@ import type { RequestHandler } from 'express';
 import { ExpiresIn, IdempotencyKey, MAX_EXPIRES_IN_S, Priority as PriorityHeader } from '@cbot-relay/api';
 import { normalizeRecipient, validateOutboundMessage } from '@cbot-relay/messages';
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
-import type { MessageStore, Outbound, Priority } from '@cbot-relay/records';
+import type { ListPage, ListQuery, MessageRecord, MessageStore, Outbound, Priority } from '@cbot-relay/records';
 import { fingerprint } from '@cbot-relay/records';
 import { AnswerDeadline, AnswerTimeoutError } from './answer-deadline.js';
 import type { KeyRing } from './auth.js';
@@ -45,6 +45,14 @@ export interface SendRoutesDeps {
    * WAIT); false or a failure is a 503 replication_timeout. Absent: no wait.
    */
   replicated?: () => Promise<boolean>;
+  /**
+   * HISTORY_DATABASE_URL: reads that miss Redis (a record past HOT_RETENTION) go on to PostgreSQL, and
+   * lists merge both (MessageHistory). Absent: Redis alone.
+   */
+  history?: {
+    get(id: string): Promise<MessageRecord | undefined>;
+    list(q: ListQuery): Promise<ListPage>;
+  };
 }
 
 export interface ChannelRouting {
@@ -219,7 +227,7 @@ export function sendRoutes(deps: SendRoutesDeps): Router {
     if (!RELAY_ID_PATTERN.test(id)) throw new HttpError(404, 'not_found', 'no such message');
     let rec;
     try {
-      rec = await deps.store.get(id);
+      rec = (await deps.store.get(id)) ?? (await deps.history?.get(id));
     } catch (err) {
       throw new UnavailableError(err);
     }

@@ -309,3 +309,21 @@ describe('the subscribers API conforms to the description', () => {
     expect((await subs('/v1/subscribers/oas-dup', 'DELETE')).status).toBe(204);
   });
 });
+
+describe('media routes against the document', () => {
+  const media = '/v1/media';
+  const one = '/v1/media/{id}';
+  const upload = (body: string, type: string, key = API_KEY, query = '') =>
+    fetch(`${h.base}${media}${query}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': type }, body });
+
+  it('upload 201 and the download; 400, 401, 404, 415 each with a documented code', async () => {
+    const up = (await conforms(await upload('%PDF-1.4', 'application/pdf'), media, 'POST', 201)) as { id: string };
+    const got = await fetch(`${h.base}/v1/media/${up.id}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    expect([got.status, got.headers.get('content-type'), await got.text()]).toEqual([200, 'application/pdf', '%PDF-1.4']);
+    await conforms(await upload('x', 'image/gif'), media, 'POST', 415);
+    await conforms(await upload('x', 'image/png', 'wrong-key-123'), media, 'POST', 401);
+    await conforms(await upload('x', 'image/png', API_KEY, '?channel=nowhere'), media, 'POST', 400);
+    await conforms(await upload('--b\r\n', 'multipart/form-data; boundary=b'), media, 'POST', 400);
+    await conforms(await fetch(`${h.base}/v1/media/424242`, { headers: { authorization: `Bearer ${API_KEY}` } }), one, 'GET', 404);
+  });
+});

@@ -4,11 +4,12 @@ import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } fro
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, ReplicaWait, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
-import { ConsoleSecret, MessageStore, MinuteCounters, Outbound, PartitionsError, RelayKeys, SubscriberStore, TemplateStore, resolvePartitions } from '@cbot-relay/records';
+import { ConsoleSecret, MediaMissing, MessageStore, MinuteCounters, Outbound, PartitionsError, RelayKeys, SubscriberStore, TemplateStore, resolvePartitions } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
 import { webhookHeaders } from './register-webhook.js';
 import { WebhookRegistrar } from './webhook-registrar.js';
 import type { RegistrarTimings } from './webhook-registrar.js';
+import { startHistory } from './history.js';
 
 export interface RelayOptions {
   config: RelayConfig;
@@ -170,6 +171,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       running.push(() => fanout.running);
     }
 
+    const history = await startHistory({ config, redis: workerRedis as RedisClient, prefix, partitions, roles, store: httpStore, log, metrics });
+    closers.push(() => history.close());
+
     const answerMs = config.redis.answerTimeoutMs;
     const ready = async () => {
       // A frozen Redis never answers the ping: not ready after REDIS_ANSWER_TIMEOUT_MS (and the probe
@@ -204,7 +208,30 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     // Loaded only by processes that serve the API: express, the queue UI, the routes and BullMQ (the
     // inbound queue) are ~9 MB of heap a dispatcher-only process has no use for.
-    const [{ DeadLetters, IngressServer, KeyRateLimiter, KeyRing, TemplateCatalog, consoleRoutes, createIngressApp, queueUi }, { Queue }] = await Promise.all([import('@cbot-relay/ingress'), import('bullmq')]);
+    const [{ DeadLetters, IngressServer, KeyRateLimiter, KeyRing, TemplateCatalog, consoleRoutes, createIngressApp, isMediaUpload, queueUi }, { Queue }, { CbotClient }] = await Promise.all([
+      import('@cbot-relay/ingress'),
+      import('bullmq'),
+      import('@cbot-relay/cbot-client'),
+    ]);
+    // Media goes through the channel's CBOT: one client per channel that has a base URL and key (a
+    // channel without them answers media calls 503), with sockets enough for the concurrent uploads.
+    const mediaCbot = new Map(
+      channels.flatMap((ch) => {
+        if (ch.baseUrl === undefined || ch.apiKey === undefined) return [];
+        const client = new CbotClient({
+          baseUrl: ch.baseUrl,
+          apiKey: ch.apiKey,
+          api: ch.api,
+          apiKeyHeader: ch.apiKeyHeader,
+          timeoutMs: config.cbot.timeoutMs,
+          connections: config.media.maxConcurrentUploads * 2,
+          mediaIdleTimeoutMs: config.media.idleTimeoutMs,
+          mediaHost: ch.mediaHost,
+        });
+        closers.unshift(() => client.destroy());
+        return [[ch.id, client] as const];
+      }),
+    );
 
     const inbound = new Queue(queueNameFor(QueueNames.inbound, config.redis.cluster), { connection: httpRedis, prefix });
     inbound.on('error', () => undefined);
@@ -279,6 +306,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       adminKeys: new KeyRing(config.adminKeys),
       secret: new ConsoleSecret(httpRedis, new RelayKeys(prefix)),
       store: httpStore,
+      ...(history.reader ? { history: history.reader } : {}),
       outbound: httpOutbound,
       deadLetters: adminDeadLetters,
       counters: new MinuteCounters(httpRedis, new RelayKeys(prefix)),
@@ -317,6 +345,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         metrics,
         adminKeys: new KeyRing(config.adminKeys),
         tracing,
+        ...(history.reader ? { history: history.reader } : {}),
         templates,
         channels: {
           ids: channels.map((ch) => ch.id),
@@ -325,6 +354,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         },
       },
       subscribers: { adminKeys: new KeyRing(config.adminKeys), store: httpSubscribers, now, log },
+      media: {
+        cbot: mediaCbot,
+        missing: new MediaMissing({ redis: httpRedis, prefix }),
+        maxConcurrentUploads: config.media.maxConcurrentUploads,
+        timeoutMs: config.media.timeoutMs,
+      },
       admin: {
         adminKeys: new KeyRing(config.adminKeys),
         store: httpStore,
@@ -358,6 +393,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     });
     const server = await IngressServer.listen(app, config.port, opts.host ?? config.host, {
       ...config.ingress,
+      longBody: { matches: isMediaUpload, timeoutMs: config.media.timeoutMs, idleTimeoutMs: config.media.idleTimeoutMs },
       onDrop: () => metrics.connectionsDropped.inc(),
     });
     // Stop intake first: the server closes before any worker does.

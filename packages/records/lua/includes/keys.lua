@@ -22,6 +22,7 @@ local function kwamid(w) return cb .. ':wamid:' .. w end
 local function kwpend(w) return cb .. ':wpend:' .. w end
 -- PartitionKeys
 local function krec(id) return base .. ':msg:' .. id end
+local function idOfRec(rec) return string.sub(rec, #base + 6) end
 local function kbody(id) return base .. ':body:' .. id end
 local function kixCaller(c) return base .. ':ix:c:' .. c end
 local function kixTo(to) return base .. ':ix:t:' .. to end
@@ -34,3 +35,5 @@ local PENDING = base .. ':o:pending'
 local DLQ = base .. ':dlq'
 local IDLE = base .. ':o:idle'
 local WAKE = base .. ':o:wake'
+local HIST_ON = base .. ':hist:on'
+local HIST_DIRTY = base .. ':hist:dirty'

@@ -1,5 +1,5 @@
 import type { Logger } from '@cbot-relay/observability';
-import type { ConsoleSecret, MessageStore, MinuteCounters, Outbound } from '@cbot-relay/records';
+import type { ConsoleSecret, ListPage, ListQuery, MessageRecord, MessageStore, MinuteCounters, Outbound } from '@cbot-relay/records';
 import type { KeyRing } from '../auth.js';
 import type { DeadLetters } from '../dead-letters.js';
 
@@ -34,6 +34,11 @@ export interface ConsoleDeps {
   adminKeys: KeyRing;
   secret: ConsoleSecret;
   store: MessageStore;
+  /** HISTORY_DATABASE_URL: what the API reads past Redis (the same reader GET /v1/messages uses); absent: Redis alone. */
+  history?: {
+    get(id: string): Promise<MessageRecord | undefined>;
+    list(q: ListQuery): Promise<ListPage>;
+  };
   outbound: Outbound;
   deadLetters: DeadLetters;
   counters: MinuteCounters;

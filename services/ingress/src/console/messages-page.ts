@@ -38,7 +38,7 @@ export async function messagesPage(deps: ConsoleDeps, session: ConsoleSession, r
     (untilMs === undefined || Date.parse(r.createdAt) < untilMs);
   if (search.kind === 'id' || search.kind === 'wamid') {
     const id = search.kind === 'id' ? search.id : await deps.store.byWamid(search.wamid, deps.channelIds);
-    const rec = id === undefined ? undefined : await deps.store.get(id);
+    const rec = id === undefined ? undefined : await readRecord(deps, id);
     records = rec && keep(rec) ? [rec] : [];
     if (search.kind === 'wamid' && id === undefined) note = 'Not a relay id or phone number, and no message has this CBOT message id (wamid).';
   } else {
@@ -49,7 +49,7 @@ export async function messagesPage(deps: ConsoleDeps, session: ConsoleSession, r
     if (sinceMs !== undefined) lq.sinceMs = sinceMs;
     if (untilMs !== undefined) lq.untilMs = untilMs;
     if (cursor) lq.cursor = cursor;
-    const found = await deps.store.list(lq);
+    const found = await (deps.history ?? deps.store).list(lq);
     // The list's indexes are by recipient and caller; the channel is filtered on the page read.
     records = found.records.filter(keep);
     if (found.next) next = encodeCursor(found.next);
@@ -89,7 +89,7 @@ const NOTICES: Record<string, string> = {
 
 /** `/console/messages/{id}`: the record, its timeline and attempts, the body behind "Show body", and what may be done. */
 export async function messagePage(deps: ConsoleDeps, session: ConsoleSession, id: string, opts: { showBody?: boolean; done?: string } = {}): Promise<Rendered> {
-  const rec = await deps.store.get(id);
+  const rec = await readRecord(deps, id);
   if (!rec) {
     return { status: 404, html: page({ title: 'No such message', current: '/console/messages', session, body: html`<p>No message has the id ${id} (or its record has expired).</p><p><a href="/console/messages">Search messages</a></p>` }) };
   }
@@ -136,6 +136,11 @@ ${
 ${bodyPart}`;
   const notice = opts.done === undefined ? undefined : NOTICES[opts.done];
   return { status: 200, html: page({ title: `Message ${rec.id}`, current: '/console/messages', session, body: content, ...(notice ? { notice } : {}) }) };
+}
+
+/** As GET /v1/messages/{id}: Redis, then the history store for a record past HOT_RETENTION. */
+async function readRecord(deps: ConsoleDeps, id: string): Promise<MessageRecord | undefined> {
+  return (await deps.store.get(id)) ?? (await deps.history?.get(id));
 }
 
 function prettyJson(s: string): string {
