@@ -30,16 +30,28 @@ export class MinuteCounters {
     this.#keys = keys;
   }
 
+  /** Increments not yet sent, by minute key: every bump of one event-loop turn goes to Redis as one pipeline. */
+  #pending = new Map<string, Partial<Record<MinuteField, number>>>();
+
   /** Adds `n` to `field` of the minute `nowMs` falls in; never throws, never waits for Redis. */
   bump(field: MinuteField, n: number, nowMs: number): void {
     if (n <= 0) return;
     const key = this.#keys.minuteStats(Math.floor(nowMs / 60_000));
-    this.#redis
-      .multi()
-      .hincrby(key, field, n)
-      .expire(key, MINUTE_TTL_S)
-      .exec()
-      .catch(() => undefined);
+    if (this.#pending.size === 0) setImmediate(() => this.#flush());
+    const counts = this.#pending.get(key) ?? {};
+    counts[field] = (counts[field] ?? 0) + n;
+    this.#pending.set(key, counts);
+  }
+
+  #flush(): void {
+    const batch = this.#pending;
+    this.#pending = new Map();
+    const p = this.#redis.pipeline();
+    for (const [key, counts] of batch) {
+      for (const [field, n] of Object.entries(counts)) p.hincrby(key, field, n);
+      p.expire(key, MINUTE_TTL_S);
+    }
+    p.exec().catch(() => undefined);
   }
 
   /** The `minutes` minutes up to and including the one `nowMs` falls in, oldest first; missing minutes are zeros. */
