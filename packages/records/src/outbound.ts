@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { Coalescer, MAX_BATCH_CHARS } from '@cbot-relay/queues';
-import { DEFAULT_CHANNEL, PartitionKeys } from './keys.js';
+import { DEFAULT_CHANNEL, PartitionKeys, RelayKeys } from './keys.js';
 import { LUA_CONSTANTS } from './history.js';
 import { defineBatchScript } from './lua/batch.js';
 import type { BatchScript } from './lua/batch.js';
@@ -8,6 +8,7 @@ import { checkHeader, loadLua } from './lua/loader.js';
 import { defineScript, luaCommand, namedLocals, replyArray, replyInteger, replyOneOf, replyString } from './lua/script.js';
 import type { Script, Value } from './lua/script.js';
 import type { Attempt } from './message-record.js';
+import { MinuteCounters } from './minute-counters.js';
 import { Partitions } from './partitions.js';
 import { POLICY_CODE, WINDOW_OF_CODE } from './window.js';
 import type { WindowPolicy, WindowState } from './window.js';
@@ -544,6 +545,11 @@ class OutboundPartition {
     return score === null ? undefined : Number(score);
   }
 
+  /** How much longer claims on the channel wait after CBOT's throttling (0: not paused). */
+  async pausedForMs(channel: string): Promise<number> {
+    return Math.max(0, await this.#redis.pttl(this.keys.channel(channel).gatePause));
+  }
+
   /** Caller weights for the fair share (default 1); every process of one relay writes the same. */
   async setWeights(weights: Record<string, number>): Promise<void> {
     const key = this.keys.weights;
@@ -605,9 +611,12 @@ export class Outbound {
   readonly #parts: OutboundPartition[];
   readonly #redis: Redis | Cluster;
   readonly #idemTtlS: number;
+  /** Per-minute accepted / sent / failed for the console's overview. */
+  readonly #counts: MinuteCounters;
 
   constructor(opts: OutboundOptions) {
     this.partitions = new Partitions(opts.prefix, opts.partitions ?? 1);
+    this.#counts = new MinuteCounters(opts.redis, new RelayKeys(opts.prefix));
     const n = this.partitions.count;
     this.#redis = opts.redis;
     this.#idemTtlS = opts.idempotencyTtlS ?? 86_400;
@@ -648,7 +657,9 @@ export class Outbound {
       const first = await this.#redis.set(home.idempotencyFingerprint(input.caller, key), fingerprint, 'EX', this.#idemTtlS, 'NX', 'GET');
       if (first !== null && first !== fingerprint) return { kind: 'conflict' };
     }
-    return this.#parts[k]!.accept(row);
+    const result = await this.#parts[k]!.accept(row);
+    if (result.kind === 'created') this.#counts.bump('accepted', 1, input.nowMs);
+    return result;
   }
 
   /** The W3C `traceparent` the message was accepted under, when tracing was on then. */
@@ -665,12 +676,17 @@ export class Outbound {
     return this.#parts[partition]!.claim(n, nowMs, share, channel);
   }
 
-  settle(...args: Parameters<OutboundPartition['settle']>): ReturnType<OutboundPartition['settle']> {
-    return this.#parts[args[0].partition]!.settle(...args);
+  async settle(...args: Parameters<OutboundPartition['settle']>): ReturnType<OutboundPartition['settle']> {
+    const result = await this.#parts[args[0].partition]!.settle(...args);
+    const kind = args[2].kind;
+    if (kind !== 'expired') this.#counts.bump(kind, 1, args[1]);
+    return result;
   }
 
-  retry(...args: Parameters<OutboundPartition['retry']>): ReturnType<OutboundPartition['retry']> {
-    return this.#parts[args[0].partition]!.retry(...args);
+  async retry(...args: Parameters<OutboundPartition['retry']>): ReturnType<OutboundPartition['retry']> {
+    const result = await this.#parts[args[0].partition]!.retry(...args);
+    if (result.kind === 'failed') this.#counts.bump('failed', 1, args[1]);
+    return result;
   }
 
   release(lease: Lease, nowMs: number): Promise<boolean> {
@@ -768,6 +784,10 @@ export class Outbound {
 
   async qualities(): Promise<Record<string, string>> {
     return this.#redis.hgetall(this.#parts[0]!.keys.channelQuality);
+  }
+
+  async pausedForMs(channel: string = DEFAULT_CHANNEL): Promise<number> {
+    return Math.max(0, ...(await Promise.all(this.#parts.map((p) => p.pausedForMs(channel)))));
   }
 
   async setWeights(weights: Record<string, number>): Promise<void> {

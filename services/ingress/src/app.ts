@@ -48,6 +48,8 @@ export interface IngressAppDeps {
   subscribers?: SubscriberRoutesDeps;
   /** `/v1/channels` (admin API: state, pause, resume); absent: not served. */
   channels?: ChannelRoutesDeps;
+  /** The operators' console at /console (console/console-routes.ts); absent: not served. */
+  console?: Router;
   /** The /admin/queues UI (see queue-ui.ts); absent: not served. */
   queueUi?: Router;
   /** INGRESS_BODY_BUFFER_BYTES: request bodies held at once. Unset: no budget. */
@@ -139,6 +141,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   if (deps.channels) app.use(channelRoutes(deps.channels));
   app.use(webhookRoute({ ...deps.webhook, ...(budget ? { budget } : {}) }));
   if (deps.queueUi) app.use(deps.queueUi);
+  if (deps.console) app.use(deps.console);
   app.use((_req, res) => sendError(res, new HttpError(404, 'not_found', 'no such route')));
   app.use(errorMiddleware(deps.log, onRejected));
   const hot = hotRoutes({ send: deps.send, webhook: deps.webhook, log: deps.log, prepare, onRejected, ...(budget ? { budget } : {}) });

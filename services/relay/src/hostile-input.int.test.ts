@@ -218,6 +218,48 @@ describe('hostile input on POST /webhooks/cbot', () => {
   });
 });
 
+describe('hostile input on the console', () => {
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  const noSession = async (res: Promise<{ status: number; body: string }>) => {
+    const r = await res;
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.status).toBeLessThan(500);
+    return r;
+  };
+
+  it('refuses oversized, over-many, repeated and broken sign-in forms with a 4xx and no session', async () => {
+    await noSession(post('/console/login', Buffer.from(`key=${'a'.repeat(100_000)}`), form));
+    await noSession(post('/console/login', Buffer.from(Array.from({ length: 2000 }, (_, i) => `f${i}=1`).join('&')), form));
+    await noSession(post('/console/login', Buffer.from(`key=${encodeURIComponent(ADMIN_KEY)}&key=${encodeURIComponent(ADMIN_KEY)}`), form));
+    await noSession(post('/console/login', Buffer.from('key=%ZZ%E0%80'), form));
+    await noSession(post('/console/login', Buffer.from(JSON.stringify({ key: ADMIN_KEY })), { 'content-type': 'application/json' }));
+    await noSession(post('/console/login', Buffer.from([0xff, 0xfe, 0x00, 0x3d]), form));
+    expect((await fetch(`${h.base}/healthz`)).status).toBe(200);
+  });
+
+  it('escapes whatever a search or an id holds, and answers a strange id with a 404 page', async () => {
+    const login = await post('/console/login', Buffer.from(`key=${encodeURIComponent(ADMIN_KEY)}`), form);
+    expect(login.status).toBe(303);
+    const cookie = await new Promise<string>((resolve, reject) => {
+      const req = request(`${h.base}/console/login`, { method: 'POST', headers: { ...form, 'content-length': String(Buffer.byteLength(`key=${ADMIN_KEY}`)) } }, (res) => {
+        res.resume();
+        resolve(res.headers['set-cookie']![0]!.split(';')[0]!);
+      });
+      req.on('error', reject);
+      req.end(`key=${ADMIN_KEY}`);
+    });
+    const evil = '"><script>alert(1)</script><img src=x onerror=alert(2)>';
+    for (const path of [`/console/messages?q=${encodeURIComponent(evil)}`, `/console/messages?caller=${encodeURIComponent(evil)}&since=${encodeURIComponent(evil)}`, `/console/messages/${encodeURIComponent(evil)}`, `/console/dead-letters?caller=${encodeURIComponent(evil)}&before=${encodeURIComponent(evil)}`]) {
+      const res = await fetch(`${h.base}${path}`, { headers: { cookie } });
+      expect(res.status, path).toBeLessThan(500);
+      const body = await res.text();
+      expect(body, path).not.toContain('<script>');
+      expect(body, path).not.toContain('<img src=x');
+    }
+    expect((await fetch(`${h.base}/console/messages/${'x'.repeat(5000)}`, { headers: { cookie } })).status).toBe(404);
+  });
+});
+
 describe('hostile input on GET /v1/templates and GET /v1/usage', () => {
   const get = async (path: string, key: string | null = API_KEY) => {
     const res = await fetch(`${h.base}${path}`, { headers: key === null ? {} : { authorization: `Bearer ${key}` } });
