@@ -19,6 +19,8 @@ export const CLIENT_TYPES = [
   'TemplateMessage',
   'ReactionMessage',
   'SendAccepted',
+  'ReadRequest',
+  'ReadAccepted',
   'BatchRequest',
   'BatchResponse',
   'CancelTagResult',

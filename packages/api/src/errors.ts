@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   invalid_request: { statuses: [400], meaning: 'the body or query does not have the documented shape; `details` names each field' },
   invalid_query: { statuses: [400], meaning: 'the query is not valid for the route; `details` names each parameter' },
   unknown_channel: { statuses: [400], meaning: 'the body (or `?channel=`) names a channel the relay does not have' },
+  invalid_wamid: { statuses: [400], meaning: 'the path does not hold a CBOT message id (1 to 256 of A-Z a-z 0-9 . _ : = + / -)' },
   malformed_multipart: { statuses: [400], meaning: 'the multipart/form-data body has no boundary or is malformed' },
   missing_file: { statuses: [400], meaning: 'the multipart/form-data body has no `file` part' },
   cbot_rejected: { statuses: [400], meaning: "CBOT refused the request; the message quotes CBOT's reason" },

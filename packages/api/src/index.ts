@@ -7,6 +7,7 @@ export { MediaId, MediaUploaded } from './media.js';
 export { OPENAPI_VERSION, jsonSchemas, openApiDocument } from './openapi.js';
 export { Health, Readiness } from './ops.js';
 export { ChannelQuery, OPT_OUT_DEFAULT_LIMIT, OPT_OUT_MAX_LIMIT, OptOut, OptOutList, OptOutListQuery, RecipientView } from './recipients.js';
+export { READ_MAX_BODY_BYTES, ReadAccepted, ReadQuery, ReadRequest, Wamid } from './read-receipts.js';
 export { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
 export {
   BATCH_MAX,

@@ -92,6 +92,30 @@ function sendPaths(): Json {
         },
       },
     },
+    '/v1/messages/{wamid}/read': {
+      post: {
+        tags: ['messages'],
+        operationId: 'markRead',
+        summary: 'Mark an inbound message read (and show the typing indicator)',
+        description:
+          'Answers 202 once the receipt is durable in Redis. The dispatcher sends it to the channel\'s CBOT (On-Premises ' +
+          '`PUT v1/messages/{wamid}` with `{"status": "read"}`; Cloud `POST messages` with `status: read`, `message_id` and, ' +
+          'with `typing`, `typing_indicator: {"type": "text"}`) ahead of every queued message, within the channel\'s rate ' +
+          'limit, retried like a send. Once per wamid and channel for 24 h: a repeat is 202 with `duplicate: true` and sends ' +
+          'nothing. The body is optional (at most 1 KiB); On-Premises has no typing indicator and ignores `typing`.',
+        security: bearer('ApiKey'),
+        parameters: [p('Wamid'), p('ReadChannel')],
+        requestBody: { required: false, content: { 'application/json': { schema: ref('ReadRequest') } } },
+        responses: {
+          '202': jsonBody('ReadAccepted', 'Accepted: durable in Redis'),
+          ...errors([...READ_BODY, ...AUTH, 403, 429, ...ALWAYS], [
+            'invalid_json', 'invalid_utf8', 'too_deep', 'invalid_request', 'invalid_query', 'invalid_wamid', 'invalid_header', 'unknown_channel',
+            'request_aborted', 'bad_request', 'unauthorized', 'channel_forbidden', 'payload_too_large', 'unsupported_media_type', 'unsupported_encoding',
+            'rate_limited', 'backlog_full', 'internal', 'unavailable', 'replication_timeout',
+          ]),
+        },
+      },
+    },
     '/v1/messages/{id}': {
       get: {
         tags: ['messages'],

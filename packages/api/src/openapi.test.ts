@@ -40,6 +40,7 @@ describe('docs/openapi.json', () => {
         'GET /v1/messages',
         'POST /v1/messages/batch',
         'POST /v1/messages/stream',
+        'POST /v1/messages/{wamid}/read',
         'GET /v1/messages/{id}',
         'GET /v1/recipients/{to}',
         'GET /v1/opt-outs',

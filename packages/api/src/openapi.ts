@@ -6,6 +6,7 @@ import { ErrorBody } from './errors.js';
 import { Health, Readiness } from './ops.js';
 import type { Json } from './openapi-parts.js';
 import { param, ref } from './openapi-parts.js';
+import { ReadAccepted, ReadRequest, Wamid } from './read-receipts.js';
 import { MediaId, MediaUploaded } from './media.js';
 import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView } from './records.js';
 import { OptOut, OptOutList, OptOutListQuery, RecipientView } from './recipients.js';
@@ -62,6 +63,8 @@ function componentSchemas(): Record<string, z.ZodType> {
     Recipient: RecipientView,
     OptOut,
     OptOutList,
+    ReadRequest,
+    ReadAccepted,
     BatchRequest,
     BatchResponse,
     StreamLine,
@@ -227,6 +230,8 @@ export function openApiDocument(): Json {
         OptOut_cursor: param('cursor', 'query', OptOutListQuery.shape.cursor.unwrap(), 'opaque: `nextCursor` of the previous page'),
         OptOut_limit: param('limit', 'query', z.int().min(1).max(500), 'page size, 1 to 500; 100 when absent'),
         ChannelPathId: param('id', 'path', ChannelId, 'a channel id (`default` without CHANNELS_FILE)'),
+        Wamid: param('wamid', 'path', Wamid, 'the CBOT message id of an inbound message'),
+        ReadChannel: param('channel', 'query', ChannelId, 'the channel the message came in on (default: the default channel)'),
         MediaChannel: param('channel', 'query', ChannelId, 'the channel (as a send body\'s `channel`); absent: the default channel'),
         MediaId: param('id', 'path', MediaId, "CBOT's media id (from an upload, or an inbound event's `media.id`)"),
         ...listParameters(),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { messageBody, messagesPath } from './api-flavour.js';
-import { classifyResponse } from './classify.js';
+import { markReadRequest, messageBody, messagesPath } from './api-flavour.js';
+import { classifyReadResponse, classifyResponse } from './classify.js';
 
 describe('CBOT API flavours', () => {
   it('sends to v1/messages on-premises and to messages on Cloud', () => {
@@ -37,5 +37,26 @@ describe('CBOT API flavours', () => {
     expect(classifyResponse(400, graph(131056), undefined)).toMatchObject({ kind: 'throttled', scope: 'recipient' });
     expect(classifyResponse(400, graph(131026), undefined)).toMatchObject({ kind: 'permanent', error: { code: 131026, message: '(#131026) x' } });
     expect(classifyResponse(500, graph(131000), undefined)).toMatchObject({ kind: 'retryable', ambiguous: false });
+  });
+
+  it('marks a message read: PUT with status read on-premises (no typing there), POST with message_id on Cloud', () => {
+    expect(markReadRequest('onprem', 'gBEGkYiEB1VXAglK1ZEqA1YKPrU', true)).toEqual({ method: 'PUT', path: 'v1/messages/gBEGkYiEB1VXAglK1ZEqA1YKPrU', body: '{"status":"read"}' });
+    expect(markReadRequest('onprem', 'wamid.a/b+c=', false).path).toBe('v1/messages/wamid.a%2Fb%2Bc%3D');
+    expect(JSON.parse(markReadRequest('cloud', 'wamid.X', false).body)).toEqual({ messaging_product: 'whatsapp', status: 'read', message_id: 'wamid.X' });
+    expect(markReadRequest('cloud', 'wamid.X', true)).toMatchObject({ method: 'POST', path: 'messages' });
+    expect(JSON.parse(markReadRequest('cloud', 'wamid.X', true).body)).toEqual({
+      messaging_product: 'whatsapp',
+      status: 'read',
+      message_id: 'wamid.X',
+      typing_indicator: { type: 'text' },
+    });
+  });
+
+  it('takes any 2xx to a mark-read as done, and its refusals by WhatsApp code like a send', () => {
+    expect(classifyReadResponse(200, { success: true }, undefined)).toEqual({ kind: 'read', httpStatus: 200 });
+    expect(classifyReadResponse(200, undefined, undefined)).toEqual({ kind: 'read', httpStatus: 200 });
+    expect(classifyReadResponse(503, undefined, 2000)).toMatchObject({ kind: 'retryable', retryAfterMs: 2000 });
+    expect(classifyReadResponse(400, { error: { code: 130429, message: 'x' } }, undefined)).toMatchObject({ kind: 'throttled', scope: 'sender' });
+    expect(classifyReadResponse(404, { errors: [{ code: 1006, title: 'Resource not found' }] }, undefined)).toMatchObject({ kind: 'permanent', error: { code: 1006 } });
   });
 });

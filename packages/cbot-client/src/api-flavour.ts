@@ -26,3 +26,14 @@ export function messageBody(api: CbotApi, body: string, opaque?: string): string
   const rest = body.slice(open + 1);
   return /^\s*}/.test(rest) ? `{${head.slice(0, -1)}${rest}` : `{${head}${rest}`;
 }
+
+/**
+ * The request that marks an inbound message read. On-Premises: `PUT {base}v1/messages/{wamid}` with
+ * `{"status":"read"}`; it has no typing indicator, so `typing` is not sent there. Cloud: `POST
+ * {base}messages` with `message_id`, and `typing_indicator` when `typing` is asked.
+ */
+export function markReadRequest(api: CbotApi, wamid: string, typing: boolean): { method: 'PUT' | 'POST'; path: string; body: string } {
+  if (api !== 'cloud') return { method: 'PUT', path: `v1/messages/${encodeURIComponent(wamid)}`, body: '{"status":"read"}' };
+  const body = { messaging_product: 'whatsapp', status: 'read', message_id: wamid, ...(typing ? { typing_indicator: { type: 'text' } } : {}) };
+  return { method: 'POST', path: 'messages', body: JSON.stringify(body) };
+}

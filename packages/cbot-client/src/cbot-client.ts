@@ -3,11 +3,11 @@ import { Agent, request } from 'undici';
 import { templatesFromAnswer } from '@cbot-relay/messages';
 import type { CbotTemplate } from '@cbot-relay/messages';
 import type { CbotApi } from './api-flavour.js';
-import { messageBody, messagesPath } from './api-flavour.js';
-import type { SendOutcome } from './classify.js';
+import { markReadRequest, messageBody, messagesPath } from './api-flavour.js';
+import type { ReadOutcome, SendOutcome } from './classify.js';
 import type { MediaContext, MediaDownload, MediaUpload, MediaUploadInput } from './media-calls.js';
 import { openMedia, uploadMedia } from './media-calls.js';
-import { classifyNetworkError, classifyResponse, isNotSentError, parseRetryAfter } from './classify.js';
+import { classifyNetworkError, classifyReadResponse, classifyResponse, isNotSentError, parseRetryAfter } from './classify.js';
 
 type CbotAnswer = { status: number; body: unknown; retryAfterMs?: number } | { error: unknown };
 
@@ -96,6 +96,17 @@ export class CbotClient {
     return classifyResponse(res.status, res.body, res.retryAfterMs);
   }
 
+  /**
+   * Marks an inbound message read (and, on Cloud, shows the typing indicator when `typing`): On-Premises
+   * PUT {base}v1/messages/{wamid}, Cloud POST {base}messages (markReadRequest). Never throws.
+   */
+  async markRead(wamid: string, typing = false): Promise<ReadOutcome> {
+    const req = markReadRequest(this.#opts.api ?? 'onprem', wamid, typing);
+    const res = await this.#request(req.method, req.path, req.body);
+    if ('error' in res) return classifyNetworkError(res.error);
+    return classifyReadResponse(res.status, res.body, res.retryAfterMs);
+  }
+
   /** POST {base}/v1/configs/webhook: tells CBOT where to call us back (and which headers to send). */
   async registerWebhook(url: string, headers?: Record<string, string>): Promise<{ ok: boolean; detail: string }> {
     const res = await this.#post('v1/configs/webhook', JSON.stringify(headers ? { url, headers } : { url }));
@@ -132,7 +143,7 @@ export class CbotClient {
     return this.#request('POST', path, body);
   }
 
-  async #request(method: 'GET' | 'POST', path: string, body?: string): Promise<CbotAnswer> {
+  async #request(method: 'GET' | 'POST' | 'PUT', path: string, body?: string): Promise<CbotAnswer> {
     try {
       const res = await pRetry(
         () =>

@@ -67,6 +67,17 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
   return Math.min(Math.max(0, Math.round(ms)), 3_600_000);
 }
 
+/** Every way marking a message read can end: `read` (CBOT took it, any 2xx), or a send's refusals. */
+export type ReadOutcome = { kind: 'read'; httpStatus: number } | Exclude<SendOutcome, { kind: 'sent' }>;
+
+/** A mark-read answer: any 2xx is done (there is no message id to read); the rest as for a send, by WhatsApp code. */
+export function classifyReadResponse(httpStatus: number, body: unknown, retryAfterMs: number | undefined): ReadOutcome {
+  if (httpStatus >= 200 && httpStatus < 300) return { kind: 'read', httpStatus };
+  const outcome = classifyResponse(httpStatus, body, retryAfterMs);
+  // Not reachable (a non-2xx is never `sent`); keeps the type exact.
+  return outcome.kind === 'sent' ? { kind: 'read', httpStatus } : outcome;
+}
+
 export function classifyResponse(httpStatus: number, body: unknown, retryAfterMs: number | undefined): SendOutcome {
   if (httpStatus >= 200 && httpStatus < 300) {
     const ok = CbotSendSuccess.safeParse(body);

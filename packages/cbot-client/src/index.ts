@@ -1,9 +1,9 @@
-export { messageBody, messagesPath } from './api-flavour.js';
+export { markReadRequest, messageBody, messagesPath } from './api-flavour.js';
 export type { CbotApi } from './api-flavour.js';
 export { CbotClient } from './cbot-client.js';
 export type { CbotClientOptions } from './cbot-client.js';
-export { CODE_POLICY, classifyNetworkError, classifyResponse, parseRetryAfter } from './classify.js';
-export type { CodePolicy, RestrictAction, SendError, SendOutcome, ThrottleScope } from './classify.js';
+export { CODE_POLICY, classifyNetworkError, classifyReadResponse, classifyResponse, parseRetryAfter } from './classify.js';
+export type { CodePolicy, ReadOutcome, RestrictAction, SendError, SendOutcome, ThrottleScope } from './classify.js';
 export { callbackAuthHeaders } from './callback-auth-headers.js';
 export type { MediaDownload, MediaUpload, MediaUploadInput } from './media-calls.js';
 export { classifyMediaAnswer, classifyMediaNetworkError } from './media-outcome.js';

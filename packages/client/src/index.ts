@@ -25,6 +25,8 @@ export type {
   OptOutList,
   ReactionMessage,
   Recipient,
+  ReadAccepted,
+  ReadRequest,
   SendAccepted,
   SendRequest,
   StickerMessage,

@@ -217,6 +217,20 @@ describe('RelayClient scheduling and cancel', () => {
   });
 });
 
+describe('RelayClient.markRead', () => {
+  it('posts to /v1/messages/{wamid}/read with the channel and typing, retrying a 503', async () => {
+    const { url, seen } = await relay([refuse(503, 'unavailable', { 'Retry-After': '1' }), reply(202, { wamid: 'wamid.a/b', channel: 'sales', status: 'queued', duplicate: false })]);
+    const waits: number[] = [];
+    const answer = await client(url, waits).markRead('wamid.a/b', { channel: 'sales', typing: true });
+    expect(answer).toEqual({ wamid: 'wamid.a/b', channel: 'sales', status: 'queued', duplicate: false });
+    expect(seen.map((s) => [s.method, s.url, s.body])).toEqual([
+      ['POST', '/v1/messages/wamid.a%2Fb/read?channel=sales', '{"typing":true}'],
+      ['POST', '/v1/messages/wamid.a%2Fb/read?channel=sales', '{"typing":true}'],
+    ]);
+    expect(waits).toEqual([1000]);
+  });
+});
+
 describe('RelayClient media', () => {
   it('uploads bytes or a stream with their type and channel, and refuses with a RelayError', async () => {
     const { url, seen } = await relay([reply(201, { id: '4242', channel: 'sales' }), reply(201, { id: '4243', channel: 'default' }), refuse(415, 'unsupported_media_type')]);

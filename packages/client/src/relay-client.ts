@@ -1,5 +1,5 @@
 import { RelayError, RelayTimeoutError, errorFrom, retryAfterMs } from './errors.js';
-import type { BatchRequest, BatchResponse, CancelTagResult, Channel, ChannelList, MediaUploaded, Message, MessageList, OptOutList, Recipient, SendAccepted, SendRequest, TemplateList, UsageReport, WindowState } from './spec-types.js';
+import type { BatchRequest, BatchResponse, CancelTagResult, Channel, ChannelList, MediaUploaded, Message, MessageList, OptOutList, ReadAccepted, Recipient, SendAccepted, SendRequest, TemplateList, UsageReport, WindowState } from './spec-types.js';
 
 /** What the client needs of `fetch`; the global one (Node 20+) by default. */
 export type FetchLike = (
@@ -165,6 +165,17 @@ export class RelayClient {
   async sendBatch(messages: BatchRequest['messages'], opts: Omit<SendOptions, 'idempotencyKey'> = {}): Promise<BatchResponse> {
     const items = messages.map((m) => (m.idempotencyKey === undefined ? { ...m, idempotencyKey: newKey() } : m));
     return (await this.#retrying('POST', '/v1/messages/batch', sendHeaders(opts), JSON.stringify({ messages: items }))) as BatchResponse;
+  }
+
+  /**
+   * Marks an inbound message (its CBOT id, `wamid`) read, with the typing indicator when `typing` (Cloud
+   * channels); resolves once the relay holds the receipt (202). Retried like a send: the relay takes
+   * one receipt per wamid and channel for 24 h, so a retry sends nothing more (`duplicate: true`).
+   */
+  async markRead(wamid: string, opts: { channel?: string; typing?: boolean } = {}): Promise<ReadAccepted> {
+    const qs = opts.channel === undefined ? '' : `?channel=${encodeURIComponent(opts.channel)}`;
+    const body = JSON.stringify(opts.typing === undefined ? {} : { typing: opts.typing });
+    return (await this.#retrying('POST', `/v1/messages/${encodeURIComponent(wamid)}/read${qs}`, {}, body)) as ReadAccepted;
   }
 
   /** The message's record: status, attempts, history. */

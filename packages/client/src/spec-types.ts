@@ -382,6 +382,21 @@ export type SendAccepted = {
   status: "queued" | "scheduled";
 };
 
+/** optional: an empty body is `{}` */
+export type ReadRequest = {
+  /** also show the typing indicator (Cloud channels; On-Premises has none and ignores it) */
+  typing?: boolean;
+};
+
+export type ReadAccepted = {
+  wamid: string;
+  /** a channel id from CHANNELS_FILE (`default` without one); removed before the body goes to CBOT */
+  channel: string;
+  status: "queued";
+  /** a receipt for this wamid was taken within the last 24 h: nothing more is sent */
+  duplicate: boolean;
+};
+
 export type BatchRequest = {
   messages: (SendRequest & {
     /** 1 to 255 visible ASCII characters; the same key with the same body within 24 h returns the first answer and sends nothing more; with another body it is 409 */

@@ -210,6 +210,7 @@ export const EnvSchema = z.object({
   RELAY_API_KEYS: namedKeys,
   RELAY_ADMIN_KEYS: namedKeys,
   QUEUE_UI_WRITE: bool(false),
+  CONSOLE_RUNBOOK_URL: optionalUrl(false),
   CBOT_BASE_URL: optionalUrl(true),
   CBOT_API_KEY: optionalString,
   CBOT_API_KEY_HEADER: z

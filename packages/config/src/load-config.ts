@@ -28,6 +28,8 @@ export interface RelayConfig {
   adminKeys: NamedKey[];
   /** QUEUE_UI_WRITE: the /admin/queues UI may act on jobs and queues (retry, clean, pause…); off: read-only. */
   queueUiWrite: boolean;
+  /** CONSOLE_RUNBOOK_URL: the published docs/operations.md the console's overview links alerts to. */
+  consoleRunbookUrl: string | undefined;
   cbot: {
     baseUrl: string | undefined;
     apiKey: string | undefined;
@@ -176,6 +178,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
     apiKeys: withChannels(e.RELAY_API_KEYS, channelIds),
     adminKeys: e.RELAY_ADMIN_KEYS,
     queueUiWrite: e.QUEUE_UI_WRITE,
+    consoleRunbookUrl: e.CONSOLE_RUNBOOK_URL,
     cbot: {
       baseUrl: e.CBOT_BASE_URL,
       apiKey: e.CBOT_API_KEY,

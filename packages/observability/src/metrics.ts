@@ -18,6 +18,12 @@ export function createMetrics() {
       labelNames: ['outcome', 'code', 'channel'],
       registers,
     }),
+    readReceipts: new Counter({
+      name: 'relay_read_receipts_total',
+      help: 'Read receipts (POST /v1/messages/{wamid}/read) by outcome: accepted and duplicate at the ingress; sent, retried, throttled, failed and dropped (max age, window closed) at the dispatcher; per channel.',
+      labelNames: ['channel', 'outcome'],
+      registers,
+    }),
     failed: new Counter({ name: 'relay_messages_failed_total', help: 'Messages that ended failed.', labelNames: ['reason'], registers }),
     expired: new Counter({ name: 'relay_messages_expired_total', help: 'Messages not sent before their expiry.', registers }),
     canceled: new Counter({ name: 'relay_messages_canceled_total', help: 'Messages canceled before they were handed to CBOT (DELETE /v1/messages/{id} or by tag).', labelNames: ['caller'], registers }),

@@ -24,18 +24,18 @@
     ARGV[12] reconcileMs  RECONCILE_WINDOW_S in ms
     ARGV[13] wamidTtl     s
     ARGV[14] appliedUpTo  ms: every callback taken before it has been applied; '' = unknown (no check)
-  The head is also held to WhatsApp's rules (includes/rules, headRule), and a head whose last
-  attempt's outcome is unknown is reconciled first (includes/claim-take).
-  Returns {jobs, ended, state, waitMs}. jobs: {to, tok, entry, body, ambiguous 0|1, failures,
-  acceptedAt, caller, fb ''|1|2}; ended: {reason, id}; state: 'more' (n were claimed), 'rate' (the rate limit
-  held some back: try again in waitMs), 'paused' (the channel's gate holds it: waitMs), 'idle'
-  (nothing ready; waitMs until the next hold, lease or scheduled message falls due, -1 if none).
+  Heads: WhatsApp's rules, reconciliation (claim-take). Receipts first (claim-receipts), a token each.
+  Returns {jobs, ended, state, waitMs, receipts}. jobs: {to, tok, entry, body, ambiguous 0|1, failures,
+  acceptedAt, caller, fb ''|1|2}; ended: {reason, id}; receipts: {jobs, dropped} (absent when paused);
+  state: 'more', 'rate' (try again in waitMs), 'paused' (the channel's gate holds it: waitMs), 'idle'
+  (waitMs until the next hold, lease, receipt or scheduled message falls due, -1 if none).
   Scheduled messages due by now are moved into their recipients' queues first (includes/schedule).
 ]]
 --- @include "includes/claim-gate"
 --- @include "includes/claim-pick"
 --- @include "includes/claim-take"
 --- @include "includes/schedule"
+--- @include "includes/claim-receipts"
 
 useChannel(ch)
 now = tonumber(now)
@@ -49,7 +49,8 @@ promote(LEASES)
 promoteScheduled(500)
 
 local g = gateOpen()
-local want = math.min(tonumber(n), g.tokens)
+local rc = takeReceipts(math.min(tonumber(n), g.tokens))
+local want = math.min(tonumber(n), g.tokens) - #rc[1]
 local jobs = {}
 local looked = 0
 while #jobs < want and looked < want + 200 do
@@ -59,20 +60,21 @@ while #jobs < want and looked < want + 200 do
   local job = take(to, ended)
   if job then jobs[#jobs + 1] = job end
 end
-gateSpend(g, #jobs)
-if #jobs >= tonumber(n) then return {jobs, ended, 'more', 0} end
+local took = #jobs + #rc[1]
+gateSpend(g, took)
+if took >= tonumber(n) then return {jobs, ended, 'more', 0, rc} end
 -- The rate limit held the rest back.
-if #jobs >= want and want < tonumber(n) then return {jobs, ended, 'rate', gateWait(g, #jobs)} end
+if #jobs >= want and want + #rc[1] < tonumber(n) then return {jobs, ended, 'rate', gateWait(g, took), rc} end
 -- Stopped on a scan bound (stale entries, recipients with nothing left: a canceled campaign leaves
 -- many), not on an empty ring: there may be more ready.
-if capped or looked >= want + 200 then return {jobs, ended, 'more', 0} end
+if capped or looked >= want + 200 then return {jobs, ended, 'more', 0, rc} end
 redis.call('SET', idle, '1')
 local waitMs = -1
-for _, set in ipairs({HELD, LEASES, SCHED}) do
+for _, set in ipairs({HELD, LEASES, SCHED, RCPT}) do
   local first = redis.call('ZRANGE', set, 0, 0, 'WITHSCORES')
   if first[2] then
     local ms = math.max(1, math.ceil(tonumber(first[2]) - now))
     if waitMs < 0 or ms < waitMs then waitMs = ms end
   end
 end
-return {jobs, ended, 'idle', waitMs}
+return {jobs, ended, 'idle', waitMs, rc}

@@ -49,6 +49,18 @@ export class RelayKeys {
   get apiKeyRatePrefix(): string {
     return `${this.prefix}:apikey-rate`;
   }
+  /** string: the console's per-deployment secret (32 random bytes, base64url), created once with SET NX. */
+  get consoleSecret(): string {
+    return `${this.prefix}:console:secret`;
+  }
+  /** string with TTL: a signed-out console session, until its cookie would have expired. */
+  consoleRevoked(sessionId: string): string {
+    return `${this.prefix}:console:revoked:${sessionId}`;
+  }
+  /** hash with TTL (2 h): messages accepted / sent / failed in one epoch minute, for the console. */
+  minuteStats(minute: number): string {
+    return `${this.prefix}:stats:m:${minute}`;
+  }
   /** string with TTL (MEDIA_MISSING_TTL_S): CBOT answered 404 for this media id on this channel. */
   mediaMissing(channel: string, id: string): string {
     return `${this.prefix}:media-missing:${channel}:${id}`;
@@ -255,5 +267,13 @@ export class ChannelKeys {
   /** hash: statuses for recipient `to` with a CBOT message id the relay never recorded (reconciliation's orphans). */
   orphans(to: string): string {
     return `${this.base}:o:orph:${to}`;
+  }
+  /** zset: read receipts to send, wamid → due at (ms) while waiting, lease expiry while sending; claims serve it first. */
+  get receipts(): string {
+    return `${this.base}:o:rcpt`;
+  }
+  /** hash with a 24 h TTL: one read receipt's state (receipt-accept.lua); its existence is the per-wamid idempotency. */
+  receipt(wamid: string): string {
+    return `${this.base}:rcpt:${wamid}`;
   }
 }

@@ -6,9 +6,10 @@ import { pricingField, recordFromHash } from './message-record.js';
 import type { ListPage, ListQuery } from './message-list.js';
 import { listMessages } from './message-list.js';
 import { LUA_CONSTANTS } from './history.js';
-import { DEFAULT_CHANNEL, PartitionKeys } from './keys.js';
+import { DEFAULT_CHANNEL, PartitionKeys, RelayKeys } from './keys.js';
 import { defineScript, replyArray, replyOneOf, replyString } from './lua/script.js';
 import type { Script } from './lua/script.js';
+import { MinuteCounters } from './minute-counters.js';
 import { Partitions } from './partitions.js';
 import type { UsageQuery, UsageRow } from './usage.js';
 import { readUsage } from './usage.js';
@@ -57,12 +58,14 @@ export class MessageStore {
   readonly #applyStatus: Script<(typeof APPLY_STATUS.keys)[number], (typeof APPLY_STATUS.args)[number], Applied>;
   readonly #orphanTtlS: number;
   readonly #orphan: Script<(typeof ORPHAN.keys)[number], (typeof ORPHAN.args)[number], { reconciled?: Reconciled; id?: string }>;
+  readonly #counts: MinuteCounters;
 
   constructor(opts: MessageStoreOptions) {
     this.#redis = opts.redis;
     this.#parts = new Partitions(opts.prefix, opts.partitions ?? 1);
     this.#recordTtlS = opts.recordTtlS;
     this.#wamidTtlS = opts.wamidTtlS ?? 8 * 86_400;
+    this.#counts = new MinuteCounters(opts.redis, new RelayKeys(opts.prefix));
     this.#keys = this.#parts.bases.map((b) => new PartitionKeys(b));
     this.#orphanTtlS = opts.orphanTtlS ?? 3_600;
     this.#orphan = defineScript(this.#redis, {
@@ -101,6 +104,18 @@ export class MessageStore {
 
   async get(id: string): Promise<MessageRecord | undefined> {
     return recordFromHash(id, await this.#redis.hgetall(this.recKey(id)));
+  }
+
+  /** The message body as accepted (the caller's JSON, channel field taken out), while it is kept. */
+  async body(id: string): Promise<string | undefined> {
+    return (await this.#redis.get(this.#of(id).body(id))) ?? undefined;
+  }
+
+  /** The relay id a CBOT message id (wamid) maps to, looked up on each of `channels` in every partition. */
+  async byWamid(wamid: string, channels: readonly string[]): Promise<string | undefined> {
+    const keys = this.#keys.flatMap((k) => channels.map((ch) => k.channel(ch).wamid(wamid)));
+    const ids = await Promise.all(keys.map((k) => this.#redis.get(k)));
+    return ids.find((id) => id !== null) ?? undefined;
   }
 
   async status(id: string): Promise<string | undefined> {
@@ -200,12 +215,16 @@ export class MessageStore {
       if (r.answer === 'unknown') return undefined;
       return { relayId: r.id, applied: r.answer === 'applied', ...(r.pricedFor === undefined ? {} : { pricedFor: r.pricedFor }) };
     };
+    const counted = (r: { relayId?: string; applied: boolean }) => {
+      if (r.applied && status === 'failed') this.#counts.bump('failed', 1, nowMs);
+      return r;
+    };
     const n = this.#parts.count;
-    if (n === 1) return (await at(0, true)) ?? { applied: false };
+    if (n === 1) return counted((await at(0, true)) ?? { applied: false });
     const first = recipientHint === undefined ? 0 : this.#parts.ofRecipient(normalizeRecipient(recipientHint));
     const found = (await at(first, false)) ?? (await Promise.all(this.#others(first).map((k) => at(k, false)))).find((r) => r !== undefined);
-    if (found) return found;
-    return (await Promise.all(Array.from({ length: n }, (_, k) => at(k, true)))).find((r) => r !== undefined) ?? { applied: false };
+    if (found) return counted(found);
+    return counted((await Promise.all(Array.from({ length: n }, (_, k) => at(k, true)))).find((r) => r !== undefined) ?? { applied: false });
   }
 
   #others(k: number): number[] {

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { Coalescer, MAX_BATCH_CHARS } from '@cbot-relay/queues';
-import { DEFAULT_CHANNEL, PartitionKeys } from './keys.js';
+import { DEFAULT_CHANNEL, PartitionKeys, RelayKeys } from './keys.js';
 import { LUA_CONSTANTS } from './history.js';
 import { defineBatchScript } from './lua/batch.js';
 import type { BatchScript } from './lua/batch.js';
@@ -8,12 +8,15 @@ import { checkHeader, loadLua } from './lua/loader.js';
 import { defineScript, luaCommand, namedLocals, replyArray, replyInteger, replyOneOf, replyString } from './lua/script.js';
 import type { Script, Value } from './lua/script.js';
 import type { Attempt } from './message-record.js';
+import { MinuteCounters } from './minute-counters.js';
 import { Partitions } from './partitions.js';
 import { POLICY_CODE, WINDOW_OF_CODE } from './window.js';
 import type { WindowPolicy, WindowState } from './window.js';
 import { PRIORITY_NAME } from './message-record.js';
 import { parseGate } from './channel-gate.js';
 import type { ChannelGateState, GateChange } from './channel-gate.js';
+import { PartitionReceipts, parseClaimReceipts } from './outbound-receipts.js';
+import type { DroppedReceipt, ReceiptAcceptResult, ReceiptInput, ReceiptLease, ReceiptOutcome, ReceiptSettled } from './outbound-receipts.js';
 
 export const PRIORITIES = ['high', 'normal', 'bulk'] as const;
 
@@ -36,6 +39,8 @@ export interface OutboundOptions {
   backlogMaxBytes?: number;
   /** Most accepts sent to Redis as one script call. */
   maxAcceptBatch?: number;
+  /** How long a read receipt's wamid is remembered: a second one within it sends nothing (default 24 h). */
+  receiptTtlS?: number;
 }
 
 export interface AcceptInput {
@@ -124,6 +129,10 @@ export interface Claim {
   state: ClaimState;
   /** For `rate`/`paused`: when to try again; for `idle`: when the next hold or lease falls due (-1: none). */
   waitMs: number;
+  /** Read receipts leased before any message (each spent a rate token). */
+  receipts: ReceiptLease[];
+  /** Read receipts dropped unsent: their window closed, or older than the maximum age. */
+  droppedReceipts: DroppedReceipt[];
 }
 
 export interface ClaimPolicy {
@@ -218,6 +227,7 @@ class OutboundPartition {
   readonly #cancel: Script<'rec', (typeof CANCEL_ARGS)[number], CancelResult>;
   readonly #cancelTag: Script<'index', (typeof CANCEL_TAG_ARGS)[number], { canceled: number; lastScore: string; lastId: string; done: boolean }>;
   readonly #renew: (keys: string[], args: Value[]) => Promise<unknown>;
+  readonly receipts: PartitionReceipts;
 
   constructor(opts: OutboundOptions & { index: number }) {
     this.index = opts.index;
@@ -309,6 +319,8 @@ class OutboundPartition {
     checkHeader('renew', 'KEYS', RENEW.keys, renew.header.keys);
     checkHeader('renew', 'ARGV', RENEW.args, renew.header.args);
     this.#renew = luaCommand(redis, 'renew', `#!lua flags=allow-oom\n${namedLocals(RENEW.keys, RENEW.args)}\n${renew.includes}\n${renew.body}`, 2);
+    // Receipts waiting per channel are bounded like the backlog (they hold no body: a few dozen bytes each).
+    this.receipts = new PartitionReceipts(redis, this.keys, { ttlS: opts.receiptTtlS ?? 86_400, max: this.#backlogMax });
   }
 
   /** The channel an accept publishes on when a claim found nothing since (dispatchers subscribe). */
@@ -533,6 +545,11 @@ class OutboundPartition {
     return score === null ? undefined : Number(score);
   }
 
+  /** How much longer claims on the channel wait after CBOT's throttling (0: not paused). */
+  async pausedForMs(channel: string): Promise<number> {
+    return Math.max(0, await this.#redis.pttl(this.keys.channel(channel).gatePause));
+  }
+
   /** Caller weights for the fair share (default 1); every process of one relay writes the same. */
   async setWeights(weights: Record<string, number>): Promise<void> {
     const key = this.keys.weights;
@@ -594,9 +611,12 @@ export class Outbound {
   readonly #parts: OutboundPartition[];
   readonly #redis: Redis | Cluster;
   readonly #idemTtlS: number;
+  /** Per-minute accepted / sent / failed for the console's overview. */
+  readonly #counts: MinuteCounters;
 
   constructor(opts: OutboundOptions) {
     this.partitions = new Partitions(opts.prefix, opts.partitions ?? 1);
+    this.#counts = new MinuteCounters(opts.redis, new RelayKeys(opts.prefix));
     const n = this.partitions.count;
     this.#redis = opts.redis;
     this.#idemTtlS = opts.idempotencyTtlS ?? 86_400;
@@ -637,7 +657,9 @@ export class Outbound {
       const first = await this.#redis.set(home.idempotencyFingerprint(input.caller, key), fingerprint, 'EX', this.#idemTtlS, 'NX', 'GET');
       if (first !== null && first !== fingerprint) return { kind: 'conflict' };
     }
-    return this.#parts[k]!.accept(row);
+    const result = await this.#parts[k]!.accept(row);
+    if (result.kind === 'created') this.#counts.bump('accepted', 1, input.nowMs);
+    return result;
   }
 
   /** The W3C `traceparent` the message was accepted under, when tracing was on then. */
@@ -654,12 +676,17 @@ export class Outbound {
     return this.#parts[partition]!.claim(n, nowMs, share, channel);
   }
 
-  settle(...args: Parameters<OutboundPartition['settle']>): ReturnType<OutboundPartition['settle']> {
-    return this.#parts[args[0].partition]!.settle(...args);
+  async settle(...args: Parameters<OutboundPartition['settle']>): ReturnType<OutboundPartition['settle']> {
+    const result = await this.#parts[args[0].partition]!.settle(...args);
+    const kind = args[2].kind;
+    if (kind !== 'expired') this.#counts.bump(kind, 1, args[1]);
+    return result;
   }
 
-  retry(...args: Parameters<OutboundPartition['retry']>): ReturnType<OutboundPartition['retry']> {
-    return this.#parts[args[0].partition]!.retry(...args);
+  async retry(...args: Parameters<OutboundPartition['retry']>): ReturnType<OutboundPartition['retry']> {
+    const result = await this.#parts[args[0].partition]!.retry(...args);
+    if (result.kind === 'failed') this.#counts.bump('failed', 1, args[1]);
+    return result;
   }
 
   release(lease: Lease, nowMs: number): Promise<boolean> {
@@ -698,6 +725,20 @@ export class Outbound {
       }),
     );
     return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * Queues a read receipt for an inbound message (once per wamid and channel for 24 h), in the
+   * partition the wamid hashes to: the recipient is not needed, since claims serve receipts before
+   * recipients. `duplicate`: one was queued within the window, nothing more is sent.
+   */
+  acceptReceipt(input: ReceiptInput): Promise<ReceiptAcceptResult> {
+    return this.#parts[this.partitions.ofRecipient(input.wamid)]!.receipts.accept(input);
+  }
+
+  /** A receipt's attempt ended: sent, failed, or to retry later (lua/receipt-settle.lua). */
+  settleReceipt(lease: ReceiptLease, outcome: ReceiptOutcome): Promise<ReceiptSettled> {
+    return this.#parts[lease.partition]!.receipts.settle(lease, outcome);
   }
 
   /** CBOT told us to slow down on a channel: every dispatcher holds that channel off for `ms`, in every partition. */
@@ -743,6 +784,10 @@ export class Outbound {
 
   async qualities(): Promise<Record<string, string>> {
     return this.#redis.hgetall(this.#parts[0]!.keys.channelQuality);
+  }
+
+  async pausedForMs(channel: string = DEFAULT_CHANNEL): Promise<number> {
+    return Math.max(0, ...(await Promise.all(this.#parts.map((p) => p.pausedForMs(channel)))));
   }
 
   async setWeights(weights: Record<string, number>): Promise<void> {
@@ -796,7 +841,7 @@ function gateStep(change: GateChange): { action: string; reason: string; code?: 
 }
 
 function parseClaim(reply: unknown, channel: string, partition: number): Claim {
-  const [jobs, ended, state, waitMs] = replyArray(reply, 'claim');
+  const [jobs, ended, state, waitMs, receipts] = replyArray(reply, 'claim');
   const s = replyString(state, 'claim');
   if (s !== 'more' && s !== 'rate' && s !== 'paused' && s !== 'idle') throw new Error(`claim: unexpected state ${s}`);
   return {
@@ -824,6 +869,7 @@ function parseClaim(reply: unknown, channel: string, partition: number): Claim {
     }),
     state: s,
     waitMs: Number(waitMs),
+    ...parseClaimReceipts(receipts, channel, partition),
   };
 }
 

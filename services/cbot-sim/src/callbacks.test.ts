@@ -151,7 +151,7 @@ describe('inbound callbacks', () => {
       sim.setWebhook(receiver.url);
       const res = await call(sim, 'POST', '_sim/inbound', { kind, format, from: '905559998877', name: 'Ayşe', wait: true });
       expect(res.status).toBe(200);
-      expect(res.json.callback.deliveries).toEqual([{ attempts: 1, status: 200, state: 'delivered' }]);
+      expect(res.json.callback.deliveries).toEqual([{ attempts: 1, status: 200, state: 'delivered', deliveredAt: expect.any(String) }]);
       expect(receiver.hits.map((h) => h.body)).toEqual([res.json.payload]);
       const body = receiver.hits[0]?.body;
       const value = format === 'cloud' ? body.entry[0].changes[0].value : body;

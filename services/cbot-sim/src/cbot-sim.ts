@@ -7,6 +7,7 @@ import type { InboundRequest } from './inbound-request.js';
 import { defaultKnobs, mergeKnobs, type SimKnobs } from './knobs.js';
 import type { MediaCounters } from './media-store.js';
 import type { SimCounters, SimReceivedMessage } from './message-log.js';
+import type { SimReadReceipt } from './read-log.js';
 import { createRequestListener } from './request-listener.js';
 import { Simulator } from './simulator.js';
 import type { SimFailureStatus } from './wa-errors.js';
@@ -47,6 +48,8 @@ export interface CbotSim {
   /** Base URL with a trailing slash, e.g. http://127.0.0.1:43123/. */
   url: string;
   received(): SimReceivedMessage[];
+  /** Read receipts accepted, in arrival order (`GET /_sim/reads`). */
+  reads(): SimReadReceipt[];
   attempts(): number;
   /** Attempts, accepted, dropped and non-200 answers by status. */
   counters(): SimCounters;
@@ -116,6 +119,7 @@ export async function startCbotSim(opts: CbotSimOptions): Promise<CbotSim> {
   return {
     url,
     received: () => sim.log.messages(),
+    reads: () => sim.reads.reads(),
     attempts: () => sim.log.counters().attempts,
     counters: () => sim.log.counters(),
     media: () => ({ ...sim.media.counters }),

@@ -42,6 +42,7 @@ type Handler = (sim: Simulator, body: unknown) => Promise<unknown> | unknown;
 /** Test-only endpoints under /_sim/; they need no API key. Keys are `METHOD path`. */
 const routes: Record<string, Handler> = {
   'GET /_sim/received': (sim) => ({ messages: sim.log.messages(), ...sim.log.counters() }),
+  'GET /_sim/reads': (sim) => ({ reads: sim.reads.reads(), count: sim.reads.count }),
   'GET /_sim/callbacks': (sim) => ({ callbacks: sim.sender.list() }),
   'GET /_sim/knobs': (sim) => sim.knobs,
   'GET /_sim/media': (sim) => sim.media.counters,

@@ -6,6 +6,7 @@ export { InboundRequest, inboundKinds } from './inbound-request.js';
 export type { InboundKind } from './inbound-request.js';
 export type { MediaCounters } from './media-store.js';
 export type { SimAnswer, SimReceivedMessage, SimCounters } from './message-log.js';
+export type { SimReadReceipt } from './read-log.js';
 export type { SimCallbackLog, SimCallbackDelivery, SimCallbackKind, Webhook } from './callback-sender.js';
 export type { SimFailureStatus } from './wa-errors.js';
 export { NoWebhookError } from './simulator.js';

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson } from './http-io.js';
 import type { SimReceivedMessage } from './message-log.js';
+import { handleRead, isCloudReadReceipt } from './read-route.js';
 import type { Simulator } from './simulator.js';
 import { validateMessage } from './validate-message.js';
 import {
@@ -26,6 +27,8 @@ export async function handleMessages(sim: Simulator, req: IncomingMessage, res: 
   }
   const cloud = sim.api === 'cloud';
   if (!sim.authorized(req.headers)) return answer(sim, res, 401, cloud ? cloudAccessDeniedBody : accessDeniedBody);
+  // Cloud marks a message read on the same path as a send.
+  if (cloud && isCloudReadReceipt(raw)) return handleRead(sim, req, res, { raw });
   const knobs = sim.knobs;
   const failure = sim.plan.next(knobs, sim.now());
   if (failure !== undefined && failure.mode === 'answer') {

@@ -4,6 +4,7 @@ import { handleControl } from './control-routes.js';
 import { BodyTooLargeError, sendJson } from './http-io.js';
 import { handleMedia, mediaRoute } from './media-routes.js';
 import { handleMessages } from './messages-route.js';
+import { handleRead } from './read-route.js';
 import type { Simulator } from './simulator.js';
 import { cloudNotFoundBody, invalidParameterBody, notFoundBody } from './wa-errors.js';
 import { handleTemplates, handleWebhookConfig } from './webhook-route.js';
@@ -19,7 +20,10 @@ export function createRequestListener(sim: Simulator, logger: Logger): RequestLi
     let work: Promise<void> | undefined;
     const media = mediaRoute(sim.api, method, path);
     if (path === messagesPath && method === 'POST') work = handleMessages(sim, req, res);
-    else if (path === '/v1/configs/webhook' && (method === 'POST' || method === 'GET')) {
+    // On-Premises marks a message read with PUT /v1/messages/{id}.
+    else if (sim.api === 'onprem' && method === 'PUT' && path.startsWith('/v1/messages/') && path.length > 13) {
+      work = handleRead(sim, req, res, { encodedWamid: path.slice(13) });
+    } else if (path === '/v1/configs/webhook' && (method === 'POST' || method === 'GET')) {
       work = handleWebhookConfig(sim, req, res);
     } else if (path === '/v1/configs/templates' && method === 'GET') work = handleTemplates(sim, req, res);
     else if (path.startsWith('/_sim/')) work = handleControl(sim, req, res, path);

@@ -8,6 +8,7 @@ import { InboundRequest } from './inbound-request.js';
 import { mergeKnobs, type SimKnobs } from './knobs.js';
 import { MediaStore } from './media-store.js';
 import { MessageLog } from './message-log.js';
+import { ReadLog } from './read-log.js';
 import { sendStatusCallbacks } from './status-callbacks.js';
 import { cloudEnvelope, failedStatusPayload } from './status-payload.js';
 import { Timers } from './timers.js';
@@ -50,6 +51,8 @@ export class Simulator {
   readonly timers = new Timers();
   readonly plan: FailPlan;
   readonly log: MessageLog;
+  /** Read receipts accepted (read-route.ts). */
+  readonly reads: ReadLog;
   readonly sender: CallbackSender;
   /** Uploaded media, on disk. */
   readonly media = new MediaStore();
@@ -81,6 +84,7 @@ export class Simulator {
     this.#logger = opts.logger;
     this.plan = new FailPlan(opts.random);
     this.log = new MessageLog(opts.maxRecorded);
+    this.reads = new ReadLog(opts.maxRecorded);
     this.sender = new CallbackSender({
       webhook: () => this.#webhook,
       knobs: () => this.#knobs,
@@ -214,6 +218,7 @@ export class Simulator {
   /** Clears records, callback log, pending callbacks and scripted failures; knobs too when asked. */
   reset(opts: { knobs?: boolean } = {}): void {
     this.log.clear();
+    this.reads.clear();
     this.plan.clear();
     this.sender.reset();
     this.timers.cancelAll();

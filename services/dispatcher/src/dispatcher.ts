@@ -4,6 +4,7 @@ import { DEFAULT_RECONCILE_MS } from '@cbot-relay/records';
 import type { Claim, ClaimPolicy } from '@cbot-relay/records';
 import type { DispatchDeps } from './dispatch-message.js';
 import { sendLeased } from './dispatch-message.js';
+import { sendReceipt } from './dispatch-receipt.js';
 
 export interface DispatcherOptions {
   deps: DispatchDeps;
@@ -201,6 +202,16 @@ export class Dispatcher {
       const policy = this.#o.callbacksAppliedUpTo ? { ...turn.policy, callbacksAppliedUpToMs: this.#appliedUpTo } : turn.policy;
       const claim = await deps.outbound.claim(Math.min(concurrency - this.#inflight.size, maxClaim), deps.now(), policy, turn.id, turn.partition);
       const now = deps.now();
+      // Read receipts first: the claim leased them ahead of every message.
+      for (const receipt of claim.receipts) {
+        this.#track(
+          turn,
+          sendReceipt(deps, receipt).catch((err: unknown) => {
+            // Only a bug gets here: the lease expires and the receipt is tried again.
+            deps.log.error({ err, wamid: receipt.wamid }, 'read receipt step failed; retried when its lease expires');
+          }),
+        );
+      }
       for (const lease of claim.leases) {
         if (lease.failures === 0 && !lease.ambiguous) deps.metrics.queueWait.observe({ caller: lease.caller, priority: lease.priority }, Math.max(0, now - lease.acceptedAtMs) / 1000);
         const sending: Promise<void> = sendLeased(deps, lease, sendBy, { leaseMs: this.#o.leaseMs })
@@ -217,7 +228,7 @@ export class Dispatcher {
           });
         this.#inflight.add(sending);
       }
-      this.#count(claim);
+      this.#count(claim, turn.id);
       // A paused channel is woken like an idle one: a resume publishes on the partition's wake-up channel.
       turn.idle = claim.state === 'idle' || claim.state === 'paused';
       turn.notBefore = claim.state === 'more' ? 0 : now + (claim.waitMs < 0 ? idlePollMs : Math.min(claim.waitMs, idlePollMs));
@@ -227,8 +238,22 @@ export class Dispatcher {
     }
   }
 
-  #count(claim: Claim): void {
+  /** A send in flight; when it ends, this channel is asked again at once. */
+  #track(turn: ChannelTurn, work: Promise<void>): void {
+    const sending: Promise<void> = work.finally(() => {
+      this.#inflight.delete(sending);
+      turn.notBefore = 0;
+      this.#pump();
+    });
+    this.#inflight.add(sending);
+  }
+
+  #count(claim: Claim, channel: string): void {
     const { metrics, log, tracing, outbound } = this.#o.deps;
+    for (const { reason, wamid } of claim.droppedReceipts) {
+      metrics.readReceipts.inc({ channel, outcome: 'dropped' });
+      log.warn({ wamid, channel, reason }, reason === 'max_age' ? 'read receipt older than the maximum age; dropped' : 'read receipt past its 24 h window; dropped');
+    }
     for (const { reason, id } of claim.ended) {
       if (reason === 'reconciled_opaque' || reason === 'reconciled_recipient') {
         // CBOT took an attempt whose answer was lost, and a status said so: recorded sent, not sent again.

@@ -12,6 +12,8 @@ export { QUEUE_SUBSCRIBER_ATTEMPTS, subscriberJobOptions } from './job-options.j
 export { INBOUND_JOB_OPTIONS } from '@cbot-relay/queues';
 export { PUSH_BACKOFF_MAX_MS, pushBackoffMs } from './push-backoff.js';
 export { SubscriberQueues, subscriberQueueName } from './subscriber-queues.js';
+export { subscriberHealth } from './subscriber-health.js';
+export type { SubscriberHealthRow } from './subscriber-health.js';
 export { SubscriberRetention } from './subscriber-retention.js';
 export type { RetainedQueue, RetentionPolicy, SubscriberRetentionOptions } from './subscriber-retention.js';
 export {

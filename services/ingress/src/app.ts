@@ -22,6 +22,7 @@ import type { OpsDeps } from './ops-routes.js';
 import { opsRoutes } from './ops-routes.js';
 import type { RecipientRoutesDeps } from './recipients-routes.js';
 import { recipientRoutes } from './recipients-routes.js';
+import { readRoute } from './read-route.js';
 import type { SendRoutesDeps } from './send-routes.js';
 import type { ChannelRoutesDeps } from './channel-routes.js';
 import { channelRoutes } from './channel-routes.js';
@@ -48,6 +49,8 @@ export interface IngressAppDeps {
   subscribers?: SubscriberRoutesDeps;
   /** `/v1/channels` (admin API: state, pause, resume); absent: not served. */
   channels?: ChannelRoutesDeps;
+  /** The operators' console at /console (console/console-routes.ts); absent: not served. */
+  console?: Router;
   /** The /admin/queues UI (see queue-ui.ts); absent: not served. */
   queueUi?: Router;
   /** INGRESS_BODY_BUFFER_BYTES: request bodies held at once. Unset: no budget. */
@@ -128,6 +131,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   app.use(docsRoutes());
   app.use(sendRoutes(deps.send));
   app.use(listRoute(deps.send));
+  app.use(readRoute(deps.send));
   if (deps.media) app.use(mediaRoutes({ ...deps.media, send: deps.send, log: deps.log.child({ component: 'media' }) }));
   app.use(templatesUsageRoutes({ ...deps.send, ...(deps.templates ? { catalog: deps.templates } : {}) }));
   app.use(batchRoute({ ...deps.send, ...(budget ? { budget } : {}) }));
@@ -139,6 +143,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   if (deps.channels) app.use(channelRoutes(deps.channels));
   app.use(webhookRoute({ ...deps.webhook, ...(budget ? { budget } : {}) }));
   if (deps.queueUi) app.use(deps.queueUi);
+  if (deps.console) app.use(deps.console);
   app.use((_req, res) => sendError(res, new HttpError(404, 'not_found', 'no such route')));
   app.use(errorMiddleware(deps.log, onRejected));
   const hot = hotRoutes({ send: deps.send, webhook: deps.webhook, log: deps.log, prepare, onRejected, ...(budget ? { budget } : {}) });

@@ -1,4 +1,6 @@
-export type { AdminRoutesDeps, DeadLetterSource } from './admin-routes.js';
+export type { AdminRoutesDeps } from './admin-routes.js';
+export { DeadLetters } from './dead-letters.js';
+export type { DeadLetterSource } from './dead-letters.js';
 export { createIngressApp } from './app.js';
 export type { IngressAppDeps } from './app.js';
 export { KeyRing, basicMatches, basicPassword, bearerToken } from './auth.js';
@@ -21,5 +23,7 @@ export type { SubscriberRoutesDeps } from './subscriber-routes.js';
 export type { RecipientRoutesDeps } from './recipients-routes.js';
 export { channelRoutes } from './channel-routes.js';
 export type { ChannelRoutesDeps } from './channel-routes.js';
+export { consoleRoutes } from './console/console-routes.js';
+export type { ChannelView, ConsoleDeps, SubscriberHealth } from './console/console-deps.js';
 export { TemplateCatalog } from './template-catalog.js';
 export type { TemplateCatalogOptions, TemplateLoader } from './template-catalog.js';

@@ -137,6 +137,47 @@ describe('hostile input on scheduling and cancel', () => {
   });
 });
 
+/** `{}`, `{"typing": true}` or `{"typing": false}`: the only bodies the read route takes. */
+const isReadBody = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).every((k) => k === 'typing') && ['boolean', 'undefined'].includes(typeof (v as { typing?: unknown }).typing);
+
+describe('hostile input on POST /v1/messages/{wamid}/read', () => {
+  const notAReadBody = fc.oneof(
+    fc.string({ minLength: 1 }).filter((t) => { try { JSON.parse(t); return false; } catch { return true; } }).map((t) => Buffer.from(t)),
+    fc.jsonValue().filter((v) => !isReadBody(v)).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')),
+    fc.integer({ min: 65, max: 5_000 }).map((d) => Buffer.from(`{"typing":${'['.repeat(d)}${']'.repeat(d)}}`)),
+    fc.integer({ min: 1_025, max: 100_000 }).map((n) => Buffer.from(`{"typing":true,"x":"${'a'.repeat(n)}"}`)),
+  );
+  const badWamid = fc.oneof(
+    fc.string({ minLength: 1, maxLength: 40 }).filter((w) => /[^A-Za-z0-9._:=+/-]/.test(w)),
+    fc.integer({ min: 257, max: 2_000 }).map((n) => 'w'.repeat(n)),
+  );
+
+  it('answers 4xx to generated malformed bodies and wamids and takes no receipt', async () => {
+    await fc.assert(
+      fc.asyncProperty(notAReadBody, async (body) => {
+        const res = await post('/v1/messages/wamid.HOSTILE/read', body, jsonHeaders);
+        expect([400, 413]).toContain(res.status);
+        expect(typeof (JSON.parse(res.body) as { error: { code: string } }).error.code).toBe('string');
+      }),
+      { numRuns: 300 },
+    );
+    await fc.assert(
+      fc.asyncProperty(badWamid, async (wamid) => {
+        const res = await post(`/v1/messages/${encodeURIComponent(wamid)}/read`, Buffer.alloc(0), { authorization: `Bearer ${API_KEY}` });
+        expect([400, 404, 414, 431]).toContain(res.status);
+      }),
+      { numRuns: 150 },
+    );
+    const receipts = async () => (await redis.keys(`${h.prefix}:rcpt:*`)).length + (await redis.zcard(`${h.prefix}:o:rcpt`));
+    expect(await receipts()).toBe(0);
+    expect((await post('/v1/messages/wamid.HOSTILE/read', Buffer.alloc(0), { authorization: 'Bearer nope' })).status).toBe(401);
+    // The check can see a receipt: a valid one leaves its hash and its queue entry.
+    expect((await post('/v1/messages/wamid.HOSTILE/read', Buffer.from('{"typing":true}'), jsonHeaders)).status).toBe(202);
+    expect(await receipts()).toBe(2);
+  });
+});
+
 describe('hostile input on POST /webhooks/cbot', () => {
   const notJson = fc.oneof(
     fc.string().filter((s) => { try { JSON.parse(s); return false; } catch { return true; } }).map((s) => Buffer.from(s)),
@@ -177,6 +218,48 @@ describe('hostile input on POST /webhooks/cbot', () => {
   });
 });
 
+describe('hostile input on the console', () => {
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  const noSession = async (res: Promise<{ status: number; body: string }>) => {
+    const r = await res;
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.status).toBeLessThan(500);
+    return r;
+  };
+
+  it('refuses oversized, over-many, repeated and broken sign-in forms with a 4xx and no session', async () => {
+    await noSession(post('/console/login', Buffer.from(`key=${'a'.repeat(100_000)}`), form));
+    await noSession(post('/console/login', Buffer.from(Array.from({ length: 2000 }, (_, i) => `f${i}=1`).join('&')), form));
+    await noSession(post('/console/login', Buffer.from(`key=${encodeURIComponent(ADMIN_KEY)}&key=${encodeURIComponent(ADMIN_KEY)}`), form));
+    await noSession(post('/console/login', Buffer.from('key=%ZZ%E0%80'), form));
+    await noSession(post('/console/login', Buffer.from(JSON.stringify({ key: ADMIN_KEY })), { 'content-type': 'application/json' }));
+    await noSession(post('/console/login', Buffer.from([0xff, 0xfe, 0x00, 0x3d]), form));
+    expect((await fetch(`${h.base}/healthz`)).status).toBe(200);
+  });
+
+  it('escapes whatever a search or an id holds, and answers a strange id with a 404 page', async () => {
+    const login = await post('/console/login', Buffer.from(`key=${encodeURIComponent(ADMIN_KEY)}`), form);
+    expect(login.status).toBe(303);
+    const cookie = await new Promise<string>((resolve, reject) => {
+      const req = request(`${h.base}/console/login`, { method: 'POST', headers: { ...form, 'content-length': String(Buffer.byteLength(`key=${ADMIN_KEY}`)) } }, (res) => {
+        res.resume();
+        resolve(res.headers['set-cookie']![0]!.split(';')[0]!);
+      });
+      req.on('error', reject);
+      req.end(`key=${ADMIN_KEY}`);
+    });
+    const evil = '"><script>alert(1)</script><img src=x onerror=alert(2)>';
+    for (const path of [`/console/messages?q=${encodeURIComponent(evil)}`, `/console/messages?caller=${encodeURIComponent(evil)}&since=${encodeURIComponent(evil)}`, `/console/messages/${encodeURIComponent(evil)}`, `/console/dead-letters?caller=${encodeURIComponent(evil)}&before=${encodeURIComponent(evil)}`]) {
+      const res = await fetch(`${h.base}${path}`, { headers: { cookie } });
+      expect(res.status, path).toBeLessThan(500);
+      const body = await res.text();
+      expect(body, path).not.toContain('<script>');
+      expect(body, path).not.toContain('<img src=x');
+    }
+    expect((await fetch(`${h.base}/console/messages/${'x'.repeat(5000)}`, { headers: { cookie } })).status).toBe(404);
+  });
+});
+
 describe('hostile input on GET /v1/templates and GET /v1/usage', () => {
   const get = async (path: string, key: string | null = API_KEY) => {
     const res = await fetch(`${h.base}${path}`, { headers: key === null ? {} : { authorization: `Bearer ${key}` } });
@@ -195,9 +278,11 @@ describe('hostile input on GET /v1/templates and GET /v1/usage', () => {
         if (res.status !== 200) expect(parsed.error?.code).toMatch(/^(invalid_query|unknown_channel|channel_forbidden)$/);
         for (const [, v] of pairs) if (v.length > 8 && res.status !== 200) expect(res.body).not.toContain(v);
       }),
-      { numRuns: 150 },
+      // Each usage query reads up to 400 daily buckets per partition: 80 runs keep the file within its
+      // time on a loaded 2-core machine (150 timed out there).
+      { numRuns: 80 },
     );
-  });
+  }, 120_000);
 
   it('refuses missing and wrong keys, and other methods', async () => {
     for (const path of ['/v1/templates', '/v1/usage']) {

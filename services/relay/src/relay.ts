@@ -4,7 +4,7 @@ import { NOOP_TRACING, OpsServer, gaugeFromSource, labelledGaugeFromSource } fro
 import type { Logger, Metrics, Tracing } from '@cbot-relay/observability';
 import { BulkJobAdder, INBOUND_JOB_OPTIONS, QueueNames, RelayEvents, ReplicaWait, closeRedis, createRedis, queueNameFor } from '@cbot-relay/queues';
 import type { InboundJob, RedisClient } from '@cbot-relay/queues';
-import { MediaMissing, MessageStore, Outbound, PartitionsError, Recipients, SubscriberStore, TemplateStore, resolvePartitions } from '@cbot-relay/records';
+import { ConsoleSecret, MediaMissing, MessageStore, MinuteCounters, Outbound, PartitionsError, Recipients, RelayKeys, SubscriberStore, TemplateStore, resolvePartitions } from '@cbot-relay/records';
 import type { Redis } from 'ioredis';
 import { webhookHeaders } from './register-webhook.js';
 import { WebhookRegistrar } from './webhook-registrar.js';
@@ -236,7 +236,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     // Loaded only by processes that serve the API: express, the queue UI, the routes and BullMQ (the
     // inbound queue) are ~9 MB of heap a dispatcher-only process has no use for.
-    const [{ IngressServer, KeyRateLimiter, KeyRing, TemplateCatalog, createIngressApp, isMediaUpload, isMessageStream, queueUi }, { Queue }, { CbotClient }] = await Promise.all([
+    const [{ DeadLetters, IngressServer, KeyRateLimiter, KeyRing, TemplateCatalog, consoleRoutes, createIngressApp, isMediaUpload, isMessageStream, queueUi }, { Queue }, { CbotClient }] = await Promise.all([
       import('@cbot-relay/ingress'),
       import('bullmq'),
       import('@cbot-relay/cbot-client'),
@@ -274,7 +274,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     );
     // Subscriber dead letters are failed jobs of the subscriber queues in Redis: any ingress lists and
     // replays them through BullMQ's API, whichever process runs fanout.
-    const { EventDeadLetters, SubscriberQueues, subscriberQueueName } = await import('@cbot-relay/fanout');
+    const { EventDeadLetters, SubscriberQueues, subscriberHealth, subscriberQueueName } = await import('@cbot-relay/fanout');
     const subscribers = (await httpSubscribers.snapshot()).subscribers;
     const subscriberQueues = new SubscriberQueues({
       connection: httpRedis,
@@ -329,12 +329,36 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     // The first look before the ingress listens, so the first template sends are checked (bounded:
     // a CBOT that does not answer delays the start by at most 3 s, and sends then go unchecked).
     await Promise.race([templates.syncAll(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
+    // One dead-letters facade for the admin API and the console.
+    const adminDeadLetters = new DeadLetters({ store: httpStore, outbound: httpOutbound, events: deadLetters, now, log });
+    const consoleUi = consoleRoutes({
+      adminKeys: new KeyRing(config.adminKeys),
+      secret: new ConsoleSecret(httpRedis, new RelayKeys(prefix)),
+      store: httpStore,
+      ...(history.reader ? { history: history.reader } : {}),
+      outbound: httpOutbound,
+      deadLetters: adminDeadLetters,
+      counters: new MinuteCounters(httpRedis, new RelayKeys(prefix)),
+      channelIds: channels.map((ch) => ch.id),
+      channels: async () => {
+        const queued = await httpOutbound.queuedByChannel();
+        return Promise.all(
+          channels.map(async (ch) => ({ id: ch.id, ratePerSecond: ch.rateLimitPerSecond, queued: queued[ch.id] ?? 0, pausedForMs: await httpOutbound.pausedForMs(ch.id) })),
+        );
+      },
+      subscribers: async () => subscriberHealth(subscriberQueues, (await httpSubscribers.snapshot()).subscribers, now()),
+      ...(registering.length > 0 ? { webhookRegistered: () => webhook() === 'registered' } : {}),
+      ...(config.consoleRunbookUrl === undefined ? {} : { runbookUrl: config.consoleRunbookUrl }),
+      now,
+      log: log.child({ component: 'console' }),
+    });
     const app = createIngressApp({
       log,
       metrics,
       tracing,
       templates,
       queueUi: ui.router,
+      console: consoleUi,
       bodyBufferBytes: config.ingress.bodyBufferBytes,
       ops: { metrics, ready, adminKeys: new KeyRing(config.adminKeys), readyTimeoutMs: answerMs },
       send: {
@@ -392,6 +416,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         store: httpStore,
         outbound: httpOutbound,
         events: deadLetters,
+        deadLetters: adminDeadLetters,
         now,
         log,
       },

@@ -3,7 +3,7 @@
   together (keys.int.test.ts compares them). Needs the local `base` (the partition's base) declared
   before it. Channel keys are under `cb`, set by useChannel (channel `default`: base itself).
 ]]
-local chId, cb, HELD, LEASES, SCHED
+local chId, cb, HELD, LEASES, SCHED, RCPT
 local function useChannel(ch)
   if not ch or ch == '' then ch = 'default' end
   chId = ch
@@ -11,6 +11,7 @@ local function useChannel(ch)
   HELD = cb .. ':o:held'
   LEASES = cb .. ':o:leases'
   SCHED = cb .. ':o:sched'
+  RCPT = cb .. ':o:rcpt'
 end
 useChannel('default')
 -- ChannelKeys
@@ -24,6 +25,7 @@ local function kwpend(w) return cb .. ':wpend:' .. w end
 local function kwindow(to) return cb .. ':o:w:' .. to end
 local function kwtrack() return cb .. ':o:wtrack' end
 local function korph(to) return cb .. ':o:orph:' .. to end
+local function kreceipt(w) return cb .. ':rcpt:' .. w end
 -- PartitionKeys
 local function krec(id) return base .. ':msg:' .. id end
 local function idOfRec(rec) return string.sub(rec, #base + 6) end
