@@ -11,6 +11,8 @@ import type { DispatchRun } from './dispatch-phase.js';
 import type { IdleRun } from './dispatch-phase.js';
 import { expectedDrain, measureDispatch, measureIdle, preload, topUp } from './dispatch-phase.js';
 import { PhaseRunner } from './interference.js';
+import type { CampaignResult } from './campaign-phase.js';
+import { measureCampaign } from './campaign-phase.js';
 import type { ClusterRun } from './cluster-phase.js';
 import { measureCluster } from './cluster-phase.js';
 import type { LatencyRun } from './latency-phase.js';
@@ -111,6 +113,15 @@ async function main(): Promise<void> {
       rss.sample('100k queued', always);
     }
 
+    let campaign: CampaignResult | undefined;
+    if (s.phases.has('campaign')) {
+      log('\ncampaign accept: single sends vs batches of 100 vs the NDJSON stream (no dispatcher; messages stay queued):');
+      await redis.flushall();
+      campaign = await phase('campaign', () =>
+        measureCampaign({ ingressUrl: ingress.url, ingressPid: ingress.pid, redisPid, redis, apiKey: API_KEY, connections: s.connections, durationS: s.acceptDurationS, bigMessages: s.campaignMessages, log }),
+      );
+      rss.sample('campaign', always);
+    }
     let cancel: CancelResult | undefined;
     if (s.phases.has('cancel')) {
       log('\ncancel by tag (no dispatcher running, empty Redis):');
@@ -193,7 +204,7 @@ async function main(): Promise<void> {
     const redisStats = await redisHealth(redis);
     log(`\nRedis over the run: ${JSON.stringify(redisStats)}`);
 
-    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, cancel, media, idle, dispatch, fairness, cluster, latency, replication, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
+    const partial = { machine, settings, targets: TARGETS, sendApi, webhook, memory, cancel, campaign, media, idle, dispatch, fairness, cluster, latency, replication, rss: rss.byRole(), interference: phases.interference, redis: redisStats };
     const { rows, verdicts } = tabulate(partial);
     log(`\n${markdownTable(rows)}\n`);
     const failed = Object.entries(verdicts).filter(([, ok]) => !ok).map(([k]) => k);

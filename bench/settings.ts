@@ -1,9 +1,10 @@
-export const PHASES = ['accept', 'webhook', 'memory', 'cancel', 'media', 'dispatch', 'cluster', 'latency', 'replication'] as const;
+export const PHASES = ['accept', 'webhook', 'memory', 'cancel', 'media', 'dispatch', 'cluster', 'latency', 'replication', 'campaign'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /**
  * Knobs for measuring levers without editing the relay (all optional; `pnpm bench` needs none):
  * BENCH_PHASES=accept,dispatch   run only these phases (BENCH_PHASES=media: the media transfers alone)
+ * BENCH_CAMPAIGN_MESSAGES=1000000 the campaign phase's big stream (default 200 000; the 1 M time is extrapolated)
  * BENCH_AOF=off                  Redis without AOF (default on, as production runs it)
  * BENCH_REDIS_CONFIG="k v;k v"   CONFIG SET on the bench Redis before measuring
  * BENCH_RELAY_<VAR>=value        <VAR>=value for relay children (e.g. BENCH_RELAY_DISPATCH_CONCURRENCY=1024)
@@ -23,6 +24,7 @@ export interface Settings {
   acceptWarmS: number;
   acceptDurationS: number;
   memoryMessages: number;
+  campaignMessages: number;
   cancelMessages: number;
   dispatchWarmS: number;
   dispatchWindowS: number;
@@ -66,6 +68,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     acceptWarmS: 2,
     acceptDurationS: 8,
     memoryMessages: 100_000,
+    campaignMessages: Number(env.BENCH_CAMPAIGN_MESSAGES ?? 200_000),
     cancelMessages: 100_000,
     dispatchWarmS: 2,
     dispatchWindowS: 8,

@@ -12,6 +12,10 @@ export { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ListQuery, MessageList, MessageView
 export {
   BATCH_MAX,
   BATCH_MAX_BODY_BYTES,
+  STREAM_IN_FLIGHT,
+  STREAM_MAX_LINES,
+  StreamLine,
+  StreamResult,
   BatchEnvelope,
   BatchItem,
   BatchRequest,

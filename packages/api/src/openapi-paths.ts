@@ -1,6 +1,6 @@
 import type { Json } from './openapi-parts.js';
 import { bearer, errors, jsonBody, ref } from './openapi-parts.js';
-import { BATCH_MAX, BATCH_MAX_BODY_BYTES } from './send.js';
+import { BATCH_MAX, BATCH_MAX_BODY_BYTES, STREAM_IN_FLIGHT, STREAM_MAX_LINES } from './send.js';
 
 const p = (name: string): Json => ({ $ref: `#/components/parameters/${name}` });
 const LOCATION = { headers: { Location: { $ref: '#/components/headers/Location' } } };
@@ -65,6 +65,30 @@ function sendPaths(): Json {
         responses: {
           '207': jsonBody('BatchResponse', 'One result per item'),
           ...errors([...READ_BODY, ...AUTH, 408, 429, ...ALWAYS]),
+        },
+      },
+    },
+    '/v1/messages/stream': {
+      post: {
+        tags: ['messages'],
+        operationId: 'sendStream',
+        summary: 'Send many messages as NDJSON, answered line by line',
+        description:
+          'A campaign: the body is NDJSON (`application/x-ndjson`), one send body per line (the `StreamLine` schema: a batch ' +
+          'item, optionally with its own `idempotencyKey`), blank lines ignored. The answer is `200` NDJSON, one `StreamResult` ' +
+          'per non-blank line in line order, written while the body is still arriving. Each line is checked and made durable or ' +
+          'refused on its own exactly as a batch item; a line over INGRESS_MAX_BODY_BYTES is that line\'s 413, a line that is ' +
+          'not JSON its 400 `invalid_json`. At most ' + String(STREAM_MAX_LINES) + ' lines per request (the next is answered 413 ' +
+          'and the request ends); at most ' + String(STREAM_IN_FLIGHT) + ' lines wait for their results, and the body is not read ' +
+          'further while the client does not read the answer. X-Relay-Priority, X-Relay-Expires-In, X-Relay-Send-At and X-Relay-Tag apply to every line (a line\'s own `sendAt` / `tag` as in a batch); an ' +
+          'Idempotency-Key header is 400. The request counts once against the key\'s rate limit and is bounded by ' +
+          'MEDIA_TIMEOUT_MS and MEDIA_IDLE_TIMEOUT_MS. Once the 200 is under way, Redis trouble is each line\'s 503.',
+        security: bearer('ApiKey'),
+        parameters: [p('Priority'), p('ExpiresIn'), p('SendAt'), p('Tag')],
+        requestBody: { required: true, content: { 'application/x-ndjson': { schema: ref('StreamLine') } } },
+        responses: {
+          '200': { description: 'One result per line, NDJSON, in line order', content: { 'application/x-ndjson': { schema: ref('StreamResult') } } },
+          ...errors([400, 415, ...AUTH, 408, 429, ...ALWAYS]),
         },
       },
     },

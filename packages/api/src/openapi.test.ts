@@ -39,6 +39,7 @@ describe('docs/openapi.json', () => {
         'POST /v1/messages',
         'GET /v1/messages',
         'POST /v1/messages/batch',
+        'POST /v1/messages/stream',
         'POST /v1/messages/{wamid}/read',
         'GET /v1/messages/{id}',
         'GET /v1/recipients/{to}',

@@ -13,6 +13,8 @@ import { OptOut, OptOutList, OptOutListQuery, RecipientView } from './recipients
 import {
   BatchRequest,
   BatchResponse,
+  StreamLine,
+  StreamResult,
   CancelTagRequest,
   CancelTagResult,
   ChannelId,
@@ -65,6 +67,8 @@ function componentSchemas(): Record<string, z.ZodType> {
     ReadAccepted,
     BatchRequest,
     BatchResponse,
+    StreamLine,
+    StreamResult,
     CancelTagRequest,
     CancelTagResult,
     Message: MessageView,

@@ -111,3 +111,16 @@ export type BatchResult = z.infer<typeof BatchResult>;
 /** `207`: one result per item, in item order; each item made durable or refused on its own. */
 export const BatchResponse = z.object({ results: z.array(BatchResult) });
 export type BatchResponse = z.infer<typeof BatchResponse>;
+
+/** `POST /v1/messages/stream`: lines (not blank) one request may carry; the next is answered 413 and the request ends. */
+export const STREAM_MAX_LINES = 1_000_000;
+/** Lines the ingress has read but not yet answered; past this it stops reading the body. */
+export const STREAM_IN_FLIGHT = 1_000;
+/** One line of a stream request: a batch item (a send body with its optional `idempotencyKey`). */
+export const StreamLine = BatchItem.meta({ description: 'one line of a stream body: a send body with its optional own idempotencyKey' });
+/** One line of a stream's answer: the batch's item result and the 1-based line of the body it answers. */
+export const StreamResult = z.intersection(
+  z.object({ line: z.int().min(1).meta({ description: 'the line of the request body this answers, counting from 1 (blank lines count but get no result)' }) }),
+  BatchResult,
+);
+export type StreamResult = z.infer<typeof StreamResult>;

@@ -9,6 +9,7 @@ import type { AdminRoutesDeps } from './admin-routes.js';
 import { adminRoutes } from './admin-routes.js';
 import { requireSingleAuthorization } from './auth.js';
 import { batchRoute } from './batch-route.js';
+import { streamRoute } from './stream-route.js';
 import { cancelRoutes } from './cancel-routes.js';
 import { BodyBudget } from './body-budget.js';
 import { docsRoutes } from './docs-routes.js';
@@ -134,6 +135,7 @@ export function createIngressApp(deps: IngressAppDeps): RequestListener {
   if (deps.media) app.use(mediaRoutes({ ...deps.media, send: deps.send, log: deps.log.child({ component: 'media' }) }));
   app.use(templatesUsageRoutes({ ...deps.send, ...(deps.templates ? { catalog: deps.templates } : {}) }));
   app.use(batchRoute({ ...deps.send, ...(budget ? { budget } : {}) }));
+  app.use(streamRoute(deps.send));
   app.use(cancelRoutes(deps.send));
   app.use(adminRoutes(deps.admin));
   if (deps.subscribers) app.use(subscriberRoutes(deps.subscribers));

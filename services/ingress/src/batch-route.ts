@@ -34,7 +34,7 @@ const itemError = (err: HttpError): BatchResult => ({ status: err.status, error:
  * One item as a single send: its own Idempotency-Key (from `idempotencyKey`), the batch's priority
  * and expiry headers, the same checks and the same accept. Resolves to the item's result, never throws.
  */
-function acceptItem(deps: SendRoutesDeps, who: string, item: unknown, headers: IncomingHttpHeaders, deadline?: AnswerDeadline, onLate?: () => void): Promise<BatchResult> {
+export function acceptItem(deps: SendRoutesDeps, who: string, item: unknown, headers: IncomingHttpHeaders, deadline?: AnswerDeadline, onLate?: () => void): Promise<BatchResult> {
   const fail = (err: unknown) => {
     if (err instanceof AnswerTimeoutError) onLate?.();
     if (!(err instanceof HttpError)) deps.log.error({ err }, 'batch item failed');

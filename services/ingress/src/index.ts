@@ -10,6 +10,7 @@ export { DEFAULT_LIMITS, IngressServer } from './ingress-server.js';
 export type { ServerLimits } from './ingress-server.js';
 export type { OpsDeps } from './ops-routes.js';
 export { isMediaUpload } from './media-source.js';
+export { isMessageStream } from './stream-route.js';
 export type { MediaCbot, MediaRoutesDeps } from './media-routes.js';
 export { RELAY_ID_PATTERN, newRelayId } from './relay-id.js';
 export type { SendRoutesDeps } from './send-routes.js';

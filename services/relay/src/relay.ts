@@ -236,7 +236,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     // Loaded only by processes that serve the API: express, the queue UI, the routes and BullMQ (the
     // inbound queue) are ~9 MB of heap a dispatcher-only process has no use for.
-    const [{ DeadLetters, IngressServer, KeyRateLimiter, KeyRing, TemplateCatalog, consoleRoutes, createIngressApp, isMediaUpload, queueUi }, { Queue }, { CbotClient }] = await Promise.all([
+    const [{ DeadLetters, IngressServer, KeyRateLimiter, KeyRing, TemplateCatalog, consoleRoutes, createIngressApp, isMediaUpload, isMessageStream, queueUi }, { Queue }, { CbotClient }] = await Promise.all([
       import('@cbot-relay/ingress'),
       import('bullmq'),
       import('@cbot-relay/cbot-client'),
@@ -444,7 +444,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     });
     const server = await IngressServer.listen(app, config.port, opts.host ?? config.host, {
       ...config.ingress,
-      longBody: { matches: isMediaUpload, timeoutMs: config.media.timeoutMs, idleTimeoutMs: config.media.idleTimeoutMs },
+      longBody: { matches: (req) => isMediaUpload(req) || isMessageStream(req), timeoutMs: config.media.timeoutMs, idleTimeoutMs: config.media.idleTimeoutMs },
       onDrop: () => metrics.connectionsDropped.inc(),
     });
     // Stop intake first: the server closes before any worker does.
