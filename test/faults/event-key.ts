@@ -11,6 +11,14 @@ export function eventKey(event: { type?: unknown; data?: unknown }): string | un
   return undefined;
 }
 
+/**
+ * Events the relay makes of its own (a channel paused by a 429 storm, an opt-out) or of account
+ * callbacks: real events, but not ones the suite's load produces a key for; they are not counted.
+ */
+export function isOtherEvent(event: { type?: unknown }): boolean {
+  return typeof event.type === 'string' && /^(channel|recipient|template|phone_number|account)\./.test(event.type);
+}
+
 /** The keys a CBOT callback payload (On-Premises shape, as the simulator sends) should produce. */
 export function callbackKeys(payload: unknown): string[] {
   const p = payload as { messages?: unknown; statuses?: unknown } | null;

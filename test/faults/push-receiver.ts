@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { eventKey } from './event-key.js';
+import { eventKey, isOtherEvent } from './event-key.js';
 
 /** Tolerance of webhook-timestamp, as the Standard Webhooks spec recommends (5 min). */
 const TIMESTAMP_TOLERANCE_S = 300;
@@ -72,7 +72,12 @@ export class PushReceiver {
       }
       let key: string | undefined;
       try {
-        key = eventKey(JSON.parse(body) as { type?: unknown; data?: unknown });
+        const event = JSON.parse(body) as { type?: unknown; data?: unknown };
+        if (isOtherEvent(event)) {
+          res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+          return;
+        }
+        key = eventKey(event);
       } catch {
         key = undefined;
       }

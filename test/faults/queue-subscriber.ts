@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { eventKey } from './event-key.js';
+import { eventKey, isOtherEvent } from './event-key.js';
 
 /**
  * The queue subscriber, talking to BullMQ directly as the contract allows (`events.<name>` under the
@@ -27,6 +27,7 @@ export class QueueSubscriber {
       async (job) => {
         const id = job.id ?? '';
         const event = job.data as { type?: unknown; data?: unknown; receivedAt?: unknown };
+        if (isOtherEvent(event)) return;
         const key = eventKey(event);
         if (key === undefined) this.unparsable++;
         else this.keyOf.set(id, key);

@@ -245,7 +245,7 @@ describe("channels: WhatsApp's rules per channel", () => {
       return r.status === 'sent' ? r : undefined;
     }, { what: 'the fallback sent' });
     expect(rec.sentBody).toBe('fallback');
-    expect(cloud.received().filter((x) => x.to === to).map((x) => x.body)).toEqual([{ messaging_product: 'whatsapp', to, type: 'template', template: fallback.template }]);
+    expect(cloud.received().filter((x) => x.to === to).map((x) => x.body)).toEqual([{ messaging_product: 'whatsapp', to, type: 'template', template: fallback.template, biz_opaque_callback_data: m.json.id }]);
     cloud.setKnobs({ outsideWindow: [] });
 
     await cloud.deliverInbound({ from: to, text: 'STOP', format: 'cloud' });
