@@ -67,6 +67,27 @@ export function acceptItem(deps: SendRoutesDeps, who: string, item: unknown, hea
 }
 
 /**
+ * The headers of a request that carries many sends (a batch, a stream), checked before its body: no
+ * Idempotency-Key (each item has its own), valid priority, expiry, send time and tag for every item,
+ * no Content-Encoding.
+ */
+export function checkManyHeaders(headers: IncomingHttpHeaders, nowMs: number, what: 'batch' | 'stream', part: 'item' | 'line'): void {
+  if (headers['idempotency-key'] !== undefined) {
+    throw new HttpError(400, 'invalid_header', `a ${what} takes no Idempotency-Key header; give each ${part} its own "idempotencyKey"`, [
+      { path: 'Idempotency-Key', message: `not allowed on a ${what}` },
+    ]);
+  }
+  readPriority(headers);
+  readExpiresIn(headers);
+  readSendAt(headers, nowMs);
+  readTag(headers);
+  const encoding = headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    throw new HttpError(415, 'unsupported_encoding', `a ${what} body must not be compressed (Content-Encoding)`);
+  }
+}
+
+/**
  * POST /v1/messages/batch: 1–100 send bodies, each made durable or refused on its own (207 with one
  * result per item, in order). The accepts are submitted together in item order, so Outbound.accept
  * sends them to Redis in one script call (in order: a recipient's messages keep the batch's order).
@@ -78,19 +99,7 @@ export function batchRoute(deps: SendRoutesDeps & { budget?: BodyBudget }): Rout
     const due = answerDeadline(deps, res.locals);
     await admit(deps, who, res, due);
     requireJson(req.headers);
-    if (req.headers['idempotency-key'] !== undefined) {
-      throw new HttpError(400, 'invalid_header', 'a batch takes no Idempotency-Key header; give each item its own "idempotencyKey"', [
-        { path: 'Idempotency-Key', message: 'not allowed on a batch' },
-      ]);
-    }
-    readPriority(req.headers);
-    readExpiresIn(req.headers);
-    readSendAt(req.headers, deps.now());
-    readTag(req.headers);
-    const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      throw new HttpError(415, 'unsupported_encoding', 'a batch body must not be compressed (Content-Encoding)');
-    }
+    checkManyHeaders(req.headers, deps.now(), 'batch', 'item');
     const items = batchItems(readJson(await readBody(req, res, BATCH_MAX_BODY_BYTES, deps.budget, due)).value);
     let late = false;
     const results = await Promise.all(items.map((item) => acceptItem(deps, who, item, req.headers, due, () => (late = true))));

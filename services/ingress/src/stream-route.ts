@@ -3,11 +3,11 @@ import { Router } from 'express';
 import type { BatchResult } from '@cbot-relay/api';
 import { STREAM_IN_FLIGHT, STREAM_MAX_LINES } from '@cbot-relay/api';
 import { AnswerDeadline } from './answer-deadline.js';
-import { acceptItem } from './batch-route.js';
+import { acceptItem, checkManyHeaders } from './batch-route.js';
 import { HttpError } from './http-error.js';
 import { readJson } from './read-json.js';
 import type { SendRoutesDeps } from './send-routes.js';
-import { admit, answerDeadline, caller, readExpiresIn, readPriority, readSendAt, readTag } from './send-routes.js';
+import { admit, answerDeadline, caller } from './send-routes.js';
 
 
 const PATH = '/v1/messages/stream';
@@ -121,19 +121,7 @@ export function streamRoute(deps: SendRoutesDeps): Router {
     if (!isNdjson(req.headers['content-type'])) {
       throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/x-ndjson');
     }
-    if (req.headers['idempotency-key'] !== undefined) {
-      throw new HttpError(400, 'invalid_header', 'a stream takes no Idempotency-Key header; give each line its own "idempotencyKey"', [
-        { path: 'Idempotency-Key', message: 'not allowed on a stream' },
-      ]);
-    }
-    readPriority(req.headers);
-    readExpiresIn(req.headers);
-    readSendAt(req.headers, deps.now());
-    readTag(req.headers);
-    const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      throw new HttpError(415, 'unsupported_encoding', 'a stream body must not be compressed (Content-Encoding)');
-    }
+    checkManyHeaders(req.headers, deps.now(), 'stream', 'line');
     res.status(200).setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
     res.setHeader('Cache-Control', 'no-store');
     res.flushHeaders();
