@@ -48,7 +48,11 @@ if rank and rank >= 2 and RANK[cur] and RANK[cur] >= 2 and rank > RANK[cur] then
   redis.call('HSET', rec, 'status', status, 'updatedAt', now)
   addHistory(rec, status, now, cbotAt)
   if errorJson ~= '' then redis.call('HSET', rec, 'error', errorJson) end
-  if status == 'failed' then redis.call('ZADD', dlq, now, id) end
+  if status == 'failed' then
+    -- As includes/record's deadLetter: entries past the retention have no record left.
+    redis.call('ZADD', dlq, now, id)
+    redis.call('ZREMRANGEBYSCORE', dlq, '-inf', '(' .. (tonumber(now) - tonumber(recTtl) * 1000))
+  end
   -- Delivered or read is final success: the body is no longer needed for a replay.
   if status == 'delivered' or status == 'read' then redis.call('DEL', kbody(id)) else redis.call('EXPIRE', kbody(id), recTtl) end
   redis.call('EXPIRE', rec, recTtl)

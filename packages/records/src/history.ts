@@ -22,6 +22,9 @@ export const MAX_SEND_AHEAD_S = 30 * 86_400;
  */
 export const HISTORY_CODES = { scheduled: 'w', queued: 'q', sending: 'i', sent: 's', delivered: 'd', read: 'r', failed: 'f', expired: 'x', canceled: 'c', fallback: 'b' } as const;
 
+/** Codes of the record's compact attempt lines (message-record.ts's attemptField), one letter per outcome. */
+export const ATTEMPT_CODES = { sent: 's', retry: 'r', throttled: 't', failed: 'f', expired: 'x', replayed: 'p', unknown: 'u', reconciled: 'c' } as const;
+
 /** Longest `hist` kept (chars); past it later statuses are not added, so a record stays bounded (about 60 entries). */
 export const HISTORY_MAX_CHARS = 600;
 
@@ -32,6 +35,9 @@ export const LUA_CONSTANTS: Readonly<Record<string, string>> = {
     .join(', ')}}`,
   HISTORY_CODES: `{${Object.entries(HISTORY_CODES)
     .map(([status, code]) => `${status}='${code}'`)
+    .join(', ')}}`,
+  ATTEMPT_CODES: `{${Object.entries(ATTEMPT_CODES)
+    .map(([outcome, code]) => `${outcome}='${code}'`)
     .join(', ')}}`,
   HISTORY_MAX_CHARS: String(HISTORY_MAX_CHARS),
   WINDOW_MS: String(WINDOW_MS),

@@ -12,7 +12,7 @@ import { MinuteCounters } from './minute-counters.js';
 import { Partitions } from './partitions.js';
 import { POLICY_CODE, WINDOW_OF_CODE } from './window.js';
 import type { WindowPolicy, WindowState } from './window.js';
-import { PRIORITY_NAME } from './message-record.js';
+import { PRIORITY_NAME, attemptField } from './message-record.js';
 import { parseGate } from './channel-gate.js';
 import type { ChannelGateState, GateChange } from './channel-gate.js';
 import { PartitionReceipts, parseClaimReceipts } from './outbound-receipts.js';
@@ -416,7 +416,7 @@ class OutboundPartition {
       tok: lease.token,
       entry: lease.entry,
       outcome: outcome.kind,
-      attemptJson: attempt ? JSON.stringify(attempt) : '',
+      attemptJson: attempt ? attemptField(attempt) : '',
       wamid: outcome.kind === 'sent' ? outcome.wamid : '',
       errorJson: outcome.kind === 'failed' ? JSON.stringify(outcome.error ?? null) : '',
       wamidTtl: this.#wamidTtlS,
@@ -434,7 +434,7 @@ class OutboundPartition {
       to: lease.to,
       tok: lease.token,
       entry: lease.entry,
-      attemptJson: JSON.stringify(attempt),
+      attemptJson: attemptField(attempt),
       counts: opts.countsAsFailure ? 1 : 0,
       keepInflight: opts.keepInflight ? 1 : 0,
       untilMs: Math.round(opts.untilMs),
@@ -460,7 +460,7 @@ class OutboundPartition {
   /** A failed message back to 'queued' behind its recipient's pending ones, atomically. */
   replay(id: string, nowMs: number): Promise<ReplayResult> {
     const attempt: Attempt = { at: new Date(nowMs).toISOString(), outcome: 'replayed' };
-    return this.#replay({ rec: this.keys.record(id) }, { ...this.#common(nowMs), id, attemptJson: JSON.stringify(attempt) });
+    return this.#replay({ rec: this.keys.record(id) }, { ...this.#common(nowMs), id, attemptJson: attemptField(attempt) });
   }
 
   /**

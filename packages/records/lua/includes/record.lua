@@ -15,6 +15,13 @@ local function appendAttempt(rec, json)
   end
 end
 
+-- A failed record becomes a dead letter. Entries older than the retention go at the same time: their
+-- records (not touched since they failed) have expired, and nothing else would remove them.
+local function deadLetter(id)
+  redis.call('ZADD', DLQ, now, id)
+  redis.call('ZREMRANGEBYSCORE', DLQ, '-inf', '(' .. (tonumber(now) - tonumber(recTtl) * 1000))
+end
+
 -- A record leaves the backlog (its index entry and its bytes).
 local function leaveBacklog(rec, id)
   if redis.call('ZREM', OPEN, id) == 1 then
@@ -50,7 +57,7 @@ local function endRecord(id, o, attemptJson, wamid, errorJson, wamidTtl)
         if RANK[ps] and RANK[ps] > RANK['sent'] then addHistory(rec, ps, pat, pcbot) end
       end
       if pend[2] and pend[2] ~= '' then redis.call('HSET', rec, 'error', pend[2]) end
-      if pend[1] == 'failed' then redis.call('ZADD', DLQ, now, id) end
+      if pend[1] == 'failed' then deadLetter(id) end
       if pend[1] == 'delivered' or pend[1] == 'read' then redis.call('DEL', kbody(id)) end
     end
     -- A priced status that came first: its pricing and usage count (includes/pricing.lua).
@@ -59,7 +66,7 @@ local function endRecord(id, o, attemptJson, wamid, errorJson, wamidTtl)
   elseif o == 'failed' then
     redis.call('HSET', rec, 'status', 'failed', 'error', errorJson)
     addHistory(rec, 'failed', now)
-    redis.call('ZADD', DLQ, now, id)
+    deadLetter(id)
   else
     redis.call('HSET', rec, 'status', 'expired')
     addHistory(rec, 'expired', now)
