@@ -185,7 +185,7 @@ const CLAIM = {
 const RENEW = { keys: ['leases', 'state'], args: ['to', 'tok', 'untilMs'] } as const;
 const SETTLE_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'outcome', 'attemptJson', 'wamid', 'errorJson', 'wamidTtl'] as const;
 const RETRY_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson', 'fallback', 'pair', 'retryAfterMs'] as const;
-const FALLBACK_REQUEUE_ARGS = [...COMMON, 'id'] as const;
+const FALLBACK_REQUEUE_ARGS = [...COMMON, 'id', 'wamidTtl'] as const;
 const PAIR_HOLD_ARGS = [...COMMON, 'ch', 'to'] as const;
 const GATE = {
   keys: ['gate', 'esc', 'seq'],
@@ -469,7 +469,7 @@ class OutboundPartition {
    * (lua/fallback-requeue.lua). False when it has no unused fallback or is not failed.
    */
   fallbackAfterFailure(id: string, nowMs: number): Promise<boolean> {
-    return this.#fallbackRequeue({ rec: this.keys.record(id) }, { ...this.#common(nowMs), id });
+    return this.#fallbackRequeue({ rec: this.keys.record(id) }, { ...this.#common(nowMs), id, wamidTtl: this.#wamidTtlS });
   }
 
   /** Cancels a message not yet handed to CBOT, atomically with the claims (lua/cancel.lua); `who` '' is any caller's. */

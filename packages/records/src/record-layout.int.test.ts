@@ -97,3 +97,47 @@ describe('the record layout', () => {
     expect((await store.deadLetterIds(undefined, 10)).ids).toEqual(['f1']);
   });
 });
+
+describe('the wamid mapping', () => {
+  it('lives in a day bucket; the one-key mapping is written for an hour only, and one written by the previous release is still read', async () => {
+    const { out, store, keys } = setup();
+    const ch = keys.channel('default');
+    await out.accept({ id: 'wm1', to: TO, type: 'template', caller: 'crm', priority: 'normal', nowMs: Date.now(), body });
+    const lease = await claimOne(out, Date.now());
+    await out.settle(lease, Date.now(), { kind: 'sent', wamid: wamidOf('wm1') });
+    const ttl = await redis.ttl(ch.wamid(wamidOf('wm1')));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(3600);
+    // An hour on: only the bucket is left, and it is enough for statuses and the console's look-up.
+    await redis.del(ch.wamid(wamidOf('wm1')));
+    await expect(store.applyStatus(wamidOf('wm1'), 'delivered', Date.now(), undefined, undefined, 'default', TO)).resolves.toMatchObject({ relayId: 'wm1', applied: true });
+    await expect(store.byWamid(wamidOf('wm1'), ['default'])).resolves.toBe('wm1');
+    const buckets = await redis.keys(`${ch.base}:wm:*`);
+    expect(buckets).toHaveLength(1);
+    expect(await redis.call('OBJECT', 'ENCODING', buckets[0]!)).toBe('listpack');
+    expect(await redis.ttl(buckets[0]!)).toBeGreaterThan(8 * 86_400 - 60);
+
+    // The previous release wrote one key per wamid, with no bucket.
+    await out.accept({ id: 'wm2', to: '905551112234', type: 'template', caller: 'crm', priority: 'normal', nowMs: Date.now(), body });
+    const old = await claimOne(out, Date.now());
+    await out.settle(old, Date.now(), { kind: 'sent', wamid: wamidOf('wm2') });
+    for (const b of await redis.keys(`${ch.base}:wm:*`)) await redis.del(b);
+    await redis.set(ch.wamid(wamidOf('wm2')), 'wm2', 'EX', 8 * 86_400);
+    await expect(store.applyStatus(wamidOf('wm2'), 'read', Date.now(), undefined, undefined, 'default', TO)).resolves.toMatchObject({ relayId: 'wm2', applied: true });
+    await expect(store.byWamid(wamidOf('wm2'), ['default'])).resolves.toBe('wm2');
+    // Nobody's wamid: unknown, as before.
+    await expect(store.byWamid('wamid.nobody', ['default'])).resolves.toBeUndefined();
+  });
+
+  it('finds a mapping written days ago, up to its TTL', async () => {
+    const { out, store, keys } = setup();
+    const day = 86_400_000;
+    const sentAt = Date.now() - 6 * day;
+    await out.accept({ id: 'wm3', to: TO, type: 'template', caller: 'crm', priority: 'normal', nowMs: sentAt, body });
+    const lease = await claimOne(out, sentAt);
+    await out.settle(lease, sentAt, { kind: 'sent', wamid: wamidOf('wm3') });
+    await redis.del(keys.channel('default').wamid(wamidOf('wm3')));
+    await expect(store.byWamid(wamidOf('wm3'), ['default'])).resolves.toBe('wm3');
+    await expect(store.applyStatus(wamidOf('wm3'), 'read', Date.now(), undefined, undefined, 'default', TO)).resolves.toMatchObject({ relayId: 'wm3' });
+  });
+});

@@ -4,6 +4,7 @@
 --- @include "includes/keys"
 --- @include "includes/history"
 --- @include "includes/pricing"
+--- @include "includes/wamid"
 
 local function appendAttempt(rec, json)
   if json == '' then return end
@@ -46,7 +47,7 @@ local function endRecord(id, o, attemptJson, wamid, errorJson, wamidTtl)
   if o == 'sent' then
     redis.call('HSET', rec, 'status', 'sent', 'wamid', wamid)
     addHistory(rec, 'sent', now)
-    redis.call('SET', kwamid(wamid), id, 'EX', wamidTtl)
+    setWamid(wamid, id, now, wamidTtl)
     -- Callbacks can overtake the dispatcher's own write: apply what arrived first.
     local wpend = kwpend(wamid)
     local pend = redis.call('HMGET', wpend, 'status', 'error', 'h')
