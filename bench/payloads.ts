@@ -40,3 +40,19 @@ export function statusCallback(i: number): string {
     ],
   });
 }
+
+/**
+ * A template message with two body parameters (~230 bytes of JSON), the campaign message the issue's
+ * memory targets are stated for: the simulator's approved `order_shipped` (Turkish, two parameters).
+ */
+export function templateMessage(i: number, to: string = recipient(i)): string {
+  return JSON.stringify({
+    to,
+    type: 'template',
+    template: {
+      name: 'order_shipped',
+      language: { code: 'tr' },
+      components: [{ type: 'body', parameters: [{ type: 'text', text: 'Ayşe Yılmaz' }, { type: 'text', text: `#${100_000 + (i % 900_000)}` }] }],
+    },
+  });
+}

@@ -22,8 +22,9 @@ import type { MediaResult } from './media-phase.js';
 import { measureMedia } from './media-phase.js';
 import type { MemoryResult } from './memory-phase.js';
 import { measureMemory } from './memory-phase.js';
+import { measureLifecycle } from './memory-lifecycle.js';
 import { statusCallback, textMessage } from './payloads.js';
-import { API_KEY, CONCURRENCY, SIM_KEY, childEnv, startBaseline, startIngress, startRedis, startSim } from './processes.js';
+import { API_KEY, CONCURRENCY, PREFIX, SIM_KEY, childEnv, startBaseline, startIngress, startRedis, startSim } from './processes.js';
 import { markdownTable, tabulate, TARGETS, writeResults } from './report.js';
 import type { Measured } from './rss.js';
 import { RssTracker } from './rss.js';
@@ -110,6 +111,13 @@ async function main(): Promise<void> {
       log('\nRedis bytes per queued message (no dispatcher running, empty Redis):');
       await redis.flushall();
       memory = await phase('memory', () => measureMemory({ redis, ingressUrl: ingress.url, count: s.memoryMessages, connections: s.connections, log }));
+      log('\nRedis bytes per message over its life: a campaign to distinct recipients, queued, sent and read, past HOT_RETENTION:');
+      await redis.flushall();
+      const life = await phase('memory lifecycle', () => measureLifecycle({ redis, prefix: `${PREFIX}-life`, count: s.lifecycleMessages, log }));
+      memory = { ...memory, lifecycle: life };
+      log(`  queued ${Math.round(life.queued.bytesPerMessage)} B ${JSON.stringify(life.queued.breakdown)}`);
+      log(`  sent, delivered, read ${Math.round(life.sent.bytesPerMessage)} B (${Math.round(life.sentAfterFirstHour)} B past the first hour) ${JSON.stringify(life.sent.breakdown)}`);
+      log(`  past HOT_RETENTION (history on) ${Math.round(life.afterHotRetention.bytesPerMessage)} B ${JSON.stringify(life.afterHotRetention.breakdown)}; the wamid mapping at 1 M sends a day ${life.wamidMappingAtScale.bytesPerMessage.toFixed(1)} B`);
       rss.sample('100k queued', always);
     }
 

@@ -24,6 +24,8 @@ export interface Settings {
   acceptWarmS: number;
   acceptDurationS: number;
   memoryMessages: number;
+  /** The memory phase's campaign through its life (distinct recipients, through the store code). */
+  lifecycleMessages: number;
   campaignMessages: number;
   cancelMessages: number;
   dispatchWarmS: number;
@@ -68,6 +70,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     acceptWarmS: 2,
     acceptDurationS: 8,
     memoryMessages: 100_000,
+    lifecycleMessages: 20_000,
     campaignMessages: Number(env.BENCH_CAMPAIGN_MESSAGES ?? 200_000),
     cancelMessages: 100_000,
     dispatchWarmS: 2,

@@ -55,11 +55,12 @@ if openCount >= tonumber(backlogMax) then return {'full', 'count'} end
 local maxBytes = tonumber(backlogMaxBytes)
 if maxBytes > 0 and openBytes + #body > maxBytes then return {'full', 'bytes'} end
 -- The record first: it is the one write a stray key of another type can make fail, and a failure
--- here leaves nothing behind (Lua does not roll back what ran before an error).
-local f = {'to', to, 'type', mtype, 'caller', caller, 'status', 'queued', 'createdAt', now, 'priority', p, 'bytes', #body, 'hist', 'q0', 'channel', chId}
-if expiresAt ~= '' then f[#f + 1] = 'expiresAt'; f[#f + 1] = expiresAt end
-if tp ~= '' then f[#f + 1] = 'tp'; f[#f + 1] = tp end
-if tag ~= '' then f[#f + 1] = 'tag'; f[#f + 1] = tag end
+-- here leaves nothing behind (Lua does not roll back what ran before an error). Channel `default` is
+-- not written: every reader, an older release's too, takes a missing one for it.
+local f = {'to', to, 'type', mtype, 'caller', caller, 'status', 'queued', 'createdAt', now, 'priority', p, 'bytes', #body, 'hist', 'q0'}
+for _, kv in ipairs({ {'channel', chId ~= 'default' and chId or ''}, {'expiresAt', expiresAt}, {'tp', tp}, {'tag', tag} }) do
+  if kv[2] ~= '' then f[#f + 1] = kv[1]; f[#f + 1] = kv[2] end
+end
 if fb == '1' then f[#f + 1] = 'fb'; f[#f + 1] = useFb and '2' or '1' end
 local ttl, sm = recTtl, nil
 if due then sm, ttl = scheduleRecord(f, id, due, now, recTtl) end

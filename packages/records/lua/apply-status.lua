@@ -2,7 +2,7 @@
   A CBOT status callback for a wamid. Statuses only move forward. A status for a wamid the relay has
   not recorded yet is parked (with its times) and applied by the settle when the send is recorded.
 
-    KEYS[1] wamidKey     the channel's wamid → relay id
+    KEYS[1] wamidKey     the previous release's wamid → relay id key (includes/wamid; routes the call)
     KEYS[2] wpend        the channel's parked statuses for the wamid
     KEYS[3] dlq
     ARGV[1] base
@@ -14,6 +14,8 @@
     ARGV[7] cbotAt       the callback's own timestamp (unix s) or ''
     ARGV[8] park         '0': do not park an unknown wamid's status (another partition may know it)
     ARGV[9] pricing      the status's pricing (includes/pricing.lua) or ''
+    ARGV[10] ch          the channel
+    ARGV[11] wamid
   Pricing goes on the record whatever the status's rank (a late `sent` may be the only one carrying
   it); parked with the status when the wamid is not recorded yet.
   Returns {'unknown'} | {'gone', id} | {'applied', id, caller counted|''} | {'ignored', id, caller counted|''}.
@@ -21,9 +23,11 @@
 --- @include "includes/keys"
 --- @include "includes/history"
 --- @include "includes/pricing"
+--- @include "includes/wamid"
 
 local rank = RANK[status]
-local id = redis.call('GET', wamidKey)
+useChannel(ch)
+local id = wamidId(wamid, now, pendTtl)
 if not id then
   if rank and rank >= 2 and park ~= '0' then
     local cur = redis.call('HGET', wpend, 'status')
@@ -48,7 +52,11 @@ if rank and rank >= 2 and RANK[cur] and RANK[cur] >= 2 and rank > RANK[cur] then
   redis.call('HSET', rec, 'status', status, 'updatedAt', now)
   addHistory(rec, status, now, cbotAt)
   if errorJson ~= '' then redis.call('HSET', rec, 'error', errorJson) end
-  if status == 'failed' then redis.call('ZADD', dlq, now, id) end
+  if status == 'failed' then
+    -- As includes/record's deadLetter: entries past the retention have no record left.
+    redis.call('ZADD', dlq, now, id)
+    redis.call('ZREMRANGEBYSCORE', dlq, '-inf', '(' .. (tonumber(now) - tonumber(recTtl) * 1000))
+  end
   -- Delivered or read is final success: the body is no longer needed for a replay.
   if status == 'delivered' or status == 'read' then redis.call('DEL', kbody(id)) else redis.call('EXPIRE', kbody(id), recTtl) end
   redis.call('EXPIRE', rec, recTtl)

@@ -10,6 +10,7 @@
     ARGV[2] now
     ARGV[3] recTtl
     ARGV[4] id
+    ARGV[5] wamidTtl     s
   Returns {'ok', to} | {'skipped'} (no fallback, used already, or not failed).
 ]]
 --- @include "includes/record"
@@ -23,7 +24,7 @@ useChannel(r[5])
 local to, p, c = r[2], r[3] or 'n', r[4] or '-'
 local oldWamid = redis.call('HGET', rec, 'wamid')
 if oldWamid then
-  redis.call('DEL', kwamid(oldWamid))
+  delWamid(oldWamid, now, wamidTtl)
   redis.call('HDEL', rec, 'wamid')
 end
 redis.call('HSET', rec, 'fb', '2', 'status', 'queued', 'epoch', now, 'updatedAt', now, 'failures', '0', 'bytes', #body)

@@ -27,7 +27,7 @@ if opaque ~= '' then
   if owner[1] and (owner[2] or 'default') == chId then to = owner[1] end
 end
 if to == '' then return {'none'} end
-if redis.call('EXISTS', kwamid(wamid)) == 1 then return {'known'} end
+if wamidId(wamid, now, wamidTtl) then return {'known'} end
 -- First seen: the first status parked for the wamid (apply-status), or seenAt, whichever is earliest.
 local parked = redis.call('HGET', kwpend(wamid), 'h') or ''
 local seen = tonumber(seenAt)
@@ -47,7 +47,7 @@ if redis.call('HLEN', key) > 32 then
   local all = redis.call('HGETALL', key)
   for i = 1, #all, 2 do
     local at = tonumber(string.match(all[i + 1], '^(%d+)') or '0')
-    if at < tonumber(now) - tonumber(orphanTtl) * 1000 or redis.call('EXISTS', kwamid(all[i])) == 1 then redis.call('HDEL', key, all[i]) end
+    if at < tonumber(now) - tonumber(orphanTtl) * 1000 or wamidId(all[i], now, wamidTtl) then redis.call('HDEL', key, all[i]) end
   end
 end
 local st = redis.call('HMGET', kr(to), 's', 'rc')

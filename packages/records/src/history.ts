@@ -8,6 +8,7 @@
  * `updatedAt` and `epoch` (age for DISPATCH_MAX_AGE_S) default to `createdAt` until they differ.
  */
 
+import { createHash } from 'node:crypto';
 import { STATUS_RANK } from '@cbot-relay/messages';
 import { WINDOW_MS } from './window.js';
 import { USAGE_TTL_S } from './usage.js';
@@ -22,6 +23,24 @@ export const MAX_SEND_AHEAD_S = 30 * 86_400;
  */
 export const HISTORY_CODES = { scheduled: 'w', queued: 'q', sending: 'i', sent: 's', delivered: 'd', read: 'r', failed: 'f', expired: 'x', canceled: 'c', fallback: 'b' } as const;
 
+/** Codes of the record's compact attempt lines (message-record.ts's attemptField), one letter per outcome. */
+export const ATTEMPT_CODES = { sent: 's', retry: 'r', throttled: 't', failed: 'f', expired: 'x', replayed: 'p', unknown: 'u', reconciled: 'c' } as const;
+
+/**
+ * The wamid → relay id mapping (lua/includes/wamid.lua): buckets per channel and UTC day. 16,384 keep a
+ * bucket under 128 entries (a listpack) up to ~2 M sends a day per channel and partition.
+ */
+export const WAMID_SLOTS = 16_384;
+
+/** A wamid's bucket slot and field, as lua/includes/wamid.lua's wamidSpot computes them. */
+export function wamidSpot(wamid: string): { slot: number; field: Buffer } {
+  const h = createHash('sha1').update(wamid).digest();
+  return { slot: h.readUInt16BE(0) % WAMID_SLOTS, field: h.subarray(2, 10) };
+}
+
+/** How long the previous release's one-key-per-wamid mapping is still written (s): a rolling upgrade's length. */
+export const WAMID_LEGACY_TTL_S = 3600;
+
 /** Longest `hist` kept (chars); past it later statuses are not added, so a record stays bounded (about 60 entries). */
 export const HISTORY_MAX_CHARS = 600;
 
@@ -33,7 +52,12 @@ export const LUA_CONSTANTS: Readonly<Record<string, string>> = {
   HISTORY_CODES: `{${Object.entries(HISTORY_CODES)
     .map(([status, code]) => `${status}='${code}'`)
     .join(', ')}}`,
+  ATTEMPT_CODES: `{${Object.entries(ATTEMPT_CODES)
+    .map(([outcome, code]) => `${outcome}='${code}'`)
+    .join(', ')}}`,
   HISTORY_MAX_CHARS: String(HISTORY_MAX_CHARS),
+  WAMID_SLOTS: String(WAMID_SLOTS),
+  WAMID_LEGACY_TTL_S: String(WAMID_LEGACY_TTL_S),
   WINDOW_MS: String(WINDOW_MS),
   MAX_SEND_AHEAD_S: String(MAX_SEND_AHEAD_S),
   USAGE_TTL_S: String(USAGE_TTL_S),

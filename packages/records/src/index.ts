@@ -13,7 +13,7 @@ export { HistoryFeed } from './history-feed.js';
 export type { DirtyEntry, DirtyPartition } from './history-feed.js';
 export { MessageStore } from './message-store.js';
 export type { MessageStoreOptions, Reconciled } from './message-store.js';
-export { MAX_SEND_AHEAD_S } from './history.js';
+export { MAX_SEND_AHEAD_S, WAMID_LEGACY_TTL_S, WAMID_SLOTS, wamidSpot } from './history.js';
 export { DEFAULT_RECONCILE_MS, Outbound, PRIORITIES } from './outbound.js';
 export type { AcceptInput, AcceptResult, CancelResult, Claim, ClaimPolicy, Lease, OutboundOptions, Priority, ReplayResult, RetryOptions, RetryResult } from './outbound.js';
 export type { DroppedReceipt, ReceiptAcceptResult, ReceiptInput, ReceiptLease, ReceiptOutcome, ReceiptSettled } from './outbound-receipts.js';

@@ -9,7 +9,7 @@ const redis = await useTestRedis();
 async function luaNames(base: string, ch: string): Promise<string[]> {
   const src = loadLua('includes/keys');
   const lua = `local base = ARGV[1]\n${src.includes}\n${src.body}\nuseChannel(ARGV[2])
-return {kq('t1'), kr('t1'), kring('h'), kready('n', 'crm'), kcredit('b'), HELD, LEASES, kwamid('w1'), kwpend('w1'), kwindow('t1'), kwtrack(), korph('t1'), RCPT, kreceipt('w1'),
+return {kq('t1'), kr('t1'), kring('h'), kready('n', 'crm'), kcredit('b'), HELD, LEASES, kwamid('w1'), kwamidb(20000, 7), kwpend('w1'), kwindow('t1'), kwtrack(), korph('t1'), RCPT, kreceipt('w1'),
   krec('m1'), kbody('m1'), kixCaller('crm'), kixTo('t1'), IX_CALLERS, CHANNELS, OPEN, OPEN_BYTES, PENDING, DLQ, IDLE, WAKE, HIST_ON, HIST_DIRTY, kusage(20000),
   SCHED, kixTag('crm', 'camp-1'), SEQ}`;
   return (await redis.eval(lua, 0, base, ch)) as string[];
@@ -19,7 +19,7 @@ function tsNames(base: string, ch: string): string[] {
   const p = new PartitionKeys(base);
   const c: ChannelKeys = p.channel(ch);
   return [
-    c.queue('t1'), c.recipient('t1'), c.ring('h'), c.ready('n', 'crm'), c.credit('b'), c.held, c.leases, c.wamid('w1'), c.parkedStatus('w1'), c.recipientRules('t1'), c.rulesTracked, c.orphans('t1'), c.receipts, c.receipt('w1'),
+    c.queue('t1'), c.recipient('t1'), c.ring('h'), c.ready('n', 'crm'), c.credit('b'), c.held, c.leases, c.wamid('w1'), c.wamidBucket(20000, 7), c.parkedStatus('w1'), c.recipientRules('t1'), c.rulesTracked, c.orphans('t1'), c.receipts, c.receipt('w1'),
     p.record('m1'), p.body('m1'), p.callerIndex('crm'), p.recipientIndex('t1'), p.indexedCallers, p.channels, p.open, p.openBytes, p.pending,
     p.deadLetters, p.idle, p.wake, p.historyOn, p.historyDirty, p.usage(20000),
     c.scheduled, p.tagIndex('crm', 'camp-1'), p.scheduleSeq,

@@ -241,9 +241,19 @@ export class ChannelKeys {
   get gateSeq(): string {
     return `${this.base}:gate:seq`;
   }
-  /** string: CBOT message id → relay id. */
+  /**
+   * string: CBOT message id → relay id, as releases before the shared buckets (`wamidBucket`) wrote it;
+   * still read, and written for an hour for processes of such a release during a rolling upgrade.
+   */
   wamid(wamid: string): string {
     return `${this.base}:wamid:${wamid}`;
+  }
+  /**
+   * hash: CBOT message ids → relay ids of the messages sent on one UTC day (days since 1970-01-01), one
+   * of WAMID_SLOTS per day by the wamid's SHA-1 (lua/includes/wamid.lua); field: 8 bytes of that SHA-1.
+   */
+  wamidBucket(day: number, slot: number): string {
+    return `${this.base}:wm:${day}:${slot}`;
   }
   /** hash: statuses parked for a CBOT message id not recorded yet. */
   parkedStatus(wamid: string): string {

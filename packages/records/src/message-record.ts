@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MessageStatus, PRICING_TYPES, Pricing } from '@cbot-relay/messages';
-import { HISTORY_CODES } from './history.js';
+import { ATTEMPT_CODES, HISTORY_CODES } from './history.js';
 
 /** A message's priority as the outbound scripts store it (one letter) and as the API names it. */
 export const PRIORITY_NAME: Record<string, 'high' | 'normal' | 'bulk'> = { h: 'high', n: 'normal', b: 'bulk' };
@@ -17,6 +17,39 @@ export const Attempt = z.object({
   detail: z.string().optional(),
 });
 export type Attempt = z.infer<typeof Attempt>;
+
+/** Every outcome has its letter (history.ts's ATTEMPT_CODES, see attemptField). */
+const CODE_OF_OUTCOME: Record<Attempt['outcome'], string> = ATTEMPT_CODES;
+const OUTCOME_OF_CODE = new Map<string, Attempt['outcome']>((Object.entries(CODE_OF_OUTCOME) as [Attempt['outcome'], string][]).map(([o, c]) => [c, o]));
+const COMPACT_ATTEMPT = /^([a-z])([0-9a-z]{1,11})(?:\/(\d{1,3}))?$/;
+
+/**
+ * An attempt as one line of the record's `attempts` field. One with no error or detail (a send that
+ * went through, an expiry) is `<code><ms, base 36>[/<HTTP status>]`, e.g. `smib3k2x1/200` (13 bytes
+ * instead of the 67 of its JSON): the record's values then stay under hash-max-listpack-value (64
+ * bytes) and Redis keeps the hash a listpack (about 250 B for a sent record instead of 1,050 B as a
+ * hashtable). Attempts with an error or a detail stay JSON lines, as every line of an older release's
+ * record is; attemptFromLine reads both.
+ */
+export function attemptField(a: Attempt): string {
+  const ms = Date.parse(a.at);
+  const exact = Number.isFinite(ms) && ms >= 0 && new Date(ms).toISOString() === a.at;
+  const plainStatus = a.httpStatus === undefined || (Number.isInteger(a.httpStatus) && a.httpStatus >= 0 && a.httpStatus <= 999);
+  if (!exact || !plainStatus || a.error !== undefined || a.detail !== undefined) return JSON.stringify(a);
+  return `${CODE_OF_OUTCOME[a.outcome]}${ms.toString(36)}${a.httpStatus === undefined ? '' : `/${a.httpStatus}`}`;
+}
+
+/** One line of `attempts`: compact (attemptField) or JSON (an attempt with a detail, or an older release's). */
+export function attemptFromLine(line: string): Attempt | undefined {
+  const m = COMPACT_ATTEMPT.exec(line);
+  if (m) {
+    const outcome = OUTCOME_OF_CODE.get(m[1]!);
+    if (outcome === undefined) return undefined;
+    return { at: new Date(parseInt(m[2]!, 36)).toISOString(), outcome, ...(m[3] === undefined ? {} : { httpStatus: Number(m[3]) }) };
+  }
+  const parsed = Attempt.safeParse(safeJson(line));
+  return parsed.success ? parsed.data : undefined;
+}
 
 const isoTime = z.iso.datetime({ offset: true });
 
@@ -69,9 +102,8 @@ export function recordFromHash(id: string, h: Record<string, string>): MessageRe
   const iso = (ms: string | undefined) => new Date(Number(ms ?? 0)).toISOString();
   const attempts: Attempt[] = [];
   for (const line of (h.attempts ?? '').split('\n')) {
-    if (line === '') continue;
-    const parsed = Attempt.safeParse(safeJson(line));
-    if (parsed.success) attempts.push(parsed.data);
+    const attempt = line === '' ? undefined : attemptFromLine(line);
+    if (attempt) attempts.push(attempt);
   }
   const rec: MessageRecord = {
     id,

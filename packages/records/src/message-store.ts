@@ -5,7 +5,7 @@ import type { MessageRecord } from './message-record.js';
 import { pricingField, recordFromHash } from './message-record.js';
 import type { ListPage, ListQuery } from './message-list.js';
 import { listMessages } from './message-list.js';
-import { LUA_CONSTANTS } from './history.js';
+import { LUA_CONSTANTS, wamidSpot } from './history.js';
 import { DEFAULT_CHANNEL, PartitionKeys, RelayKeys } from './keys.js';
 import { defineScript, replyArray, replyOneOf, replyString } from './lua/script.js';
 import type { Script } from './lua/script.js';
@@ -39,7 +39,7 @@ const ORPHAN = {
 
 const APPLY_STATUS = {
   keys: ['wamidKey', 'wpend', 'dlq'],
-  args: ['base', 'status', 'now', 'errorJson', 'pendTtl', 'recTtl', 'cbotAt', 'park', 'pricing'],
+  args: ['base', 'status', 'now', 'errorJson', 'pendTtl', 'recTtl', 'cbotAt', 'park', 'pricing', 'ch', 'wamid'],
 } as const;
 const APPLY_ANSWERS = ['unknown', 'gone', 'applied', 'ignored'] as const;
 /** `pricedFor`: the caller, when this status's pricing was the message's first (and so counted). */
@@ -111,11 +111,27 @@ export class MessageStore {
     return (await this.#redis.get(this.#of(id).body(id))) ?? undefined;
   }
 
-  /** The relay id a CBOT message id (wamid) maps to, looked up on each of `channels` in every partition. */
-  async byWamid(wamid: string, channels: readonly string[]): Promise<string | undefined> {
-    const keys = this.#keys.flatMap((k) => channels.map((ch) => k.channel(ch).wamid(wamid)));
-    const ids = await Promise.all(keys.map((k) => this.#redis.get(k)));
-    return ids.find((id) => id !== null) ?? undefined;
+  /**
+   * The relay id a CBOT message id (wamid) maps to, looked up on each of `channels` in every partition:
+   * the previous release's key, then the day buckets (lua/includes/wamid.lua's wamidId, newest first).
+   */
+  async byWamid(wamid: string, channels: readonly string[], nowMs = Date.now()): Promise<string | undefined> {
+    const { slot, field } = wamidSpot(wamid);
+    const today = Math.floor(nowMs / 86_400_000);
+    const days: number[] = [];
+    for (let d = today + 1; d >= today - Math.ceil(this.#wamidTtlS / 86_400) - 1; d--) days.push(d);
+    const found = await Promise.all(
+      this.#keys.flatMap((k) =>
+        channels.map(async (ch) => {
+          const c = k.channel(ch);
+          const legacy = await this.#redis.get(c.wamid(wamid));
+          if (legacy !== null) return legacy;
+          const ids = await Promise.all(days.map((d) => this.#redis.hget(c.wamidBucket(d, slot), field)));
+          return ids.find((id) => id !== null) ?? undefined;
+        }),
+      ),
+    );
+    return found.find((id) => id !== undefined);
   }
 
   async status(id: string): Promise<string | undefined> {
@@ -210,7 +226,7 @@ export class MessageStore {
       const ch = keys.channel(channel);
       const r = await this.#applyStatus(
         { wamidKey: ch.wamid(wamid), wpend: ch.parkedStatus(wamid), dlq: keys.deadLetters },
-        { base: keys.base, status, now: nowMs, errorJson: err, pendTtl: this.#wamidTtlS, recTtl: this.#recordTtlS, cbotAt, park: park ? '1' : '0', pricing: priced },
+        { base: keys.base, status, now: nowMs, errorJson: err, pendTtl: this.#wamidTtlS, recTtl: this.#recordTtlS, cbotAt, park: park ? '1' : '0', pricing: priced, ch: channel, wamid },
       );
       if (r.answer === 'unknown') return undefined;
       return { relayId: r.id, applied: r.answer === 'applied', ...(r.pricedFor === undefined ? {} : { pricedFor: r.pricedFor }) };

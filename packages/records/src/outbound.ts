@@ -12,7 +12,7 @@ import { MinuteCounters } from './minute-counters.js';
 import { Partitions } from './partitions.js';
 import { POLICY_CODE, WINDOW_OF_CODE } from './window.js';
 import type { WindowPolicy, WindowState } from './window.js';
-import { PRIORITY_NAME } from './message-record.js';
+import { PRIORITY_NAME, attemptField } from './message-record.js';
 import { parseGate } from './channel-gate.js';
 import type { ChannelGateState, GateChange } from './channel-gate.js';
 import { PartitionReceipts, parseClaimReceipts } from './outbound-receipts.js';
@@ -185,7 +185,7 @@ const CLAIM = {
 const RENEW = { keys: ['leases', 'state'], args: ['to', 'tok', 'untilMs'] } as const;
 const SETTLE_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'outcome', 'attemptJson', 'wamid', 'errorJson', 'wamidTtl'] as const;
 const RETRY_ARGS = [...COMMON, 'ch', 'to', 'tok', 'entry', 'attemptJson', 'counts', 'keepInflight', 'untilMs', 'maxAttempts', 'errorJson', 'fallback', 'pair', 'retryAfterMs'] as const;
-const FALLBACK_REQUEUE_ARGS = [...COMMON, 'id'] as const;
+const FALLBACK_REQUEUE_ARGS = [...COMMON, 'id', 'wamidTtl'] as const;
 const PAIR_HOLD_ARGS = [...COMMON, 'ch', 'to'] as const;
 const GATE = {
   keys: ['gate', 'esc', 'seq'],
@@ -416,7 +416,7 @@ class OutboundPartition {
       tok: lease.token,
       entry: lease.entry,
       outcome: outcome.kind,
-      attemptJson: attempt ? JSON.stringify(attempt) : '',
+      attemptJson: attempt ? attemptField(attempt) : '',
       wamid: outcome.kind === 'sent' ? outcome.wamid : '',
       errorJson: outcome.kind === 'failed' ? JSON.stringify(outcome.error ?? null) : '',
       wamidTtl: this.#wamidTtlS,
@@ -434,7 +434,7 @@ class OutboundPartition {
       to: lease.to,
       tok: lease.token,
       entry: lease.entry,
-      attemptJson: JSON.stringify(attempt),
+      attemptJson: attemptField(attempt),
       counts: opts.countsAsFailure ? 1 : 0,
       keepInflight: opts.keepInflight ? 1 : 0,
       untilMs: Math.round(opts.untilMs),
@@ -460,7 +460,7 @@ class OutboundPartition {
   /** A failed message back to 'queued' behind its recipient's pending ones, atomically. */
   replay(id: string, nowMs: number): Promise<ReplayResult> {
     const attempt: Attempt = { at: new Date(nowMs).toISOString(), outcome: 'replayed' };
-    return this.#replay({ rec: this.keys.record(id) }, { ...this.#common(nowMs), id, attemptJson: JSON.stringify(attempt) });
+    return this.#replay({ rec: this.keys.record(id) }, { ...this.#common(nowMs), id, attemptJson: attemptField(attempt) });
   }
 
   /**
@@ -469,7 +469,7 @@ class OutboundPartition {
    * (lua/fallback-requeue.lua). False when it has no unused fallback or is not failed.
    */
   fallbackAfterFailure(id: string, nowMs: number): Promise<boolean> {
-    return this.#fallbackRequeue({ rec: this.keys.record(id) }, { ...this.#common(nowMs), id });
+    return this.#fallbackRequeue({ rec: this.keys.record(id) }, { ...this.#common(nowMs), id, wamidTtl: this.#wamidTtlS });
   }
 
   /** Cancels a message not yet handed to CBOT, atomically with the claims (lua/cancel.lua); `who` '' is any caller's. */

@@ -1,5 +1,5 @@
 --[[
-  attempt(outcome): an attempt's JSON at `nowIso`. lease(to, entry, id, rec, r, body): the head message
+  attempt(outcome): an attempt's line at `now` (compact, as message-record.ts's attemptField). lease(to, entry, id, rec, r, body): the head message
   `id` is sent now: stamped in flight, the recipient leased under a fresh token; returns the claim's
   job {to, tok, entry, body, ambiguous 0|1, failures, acceptedAt, caller, fb}. `r` is claim-take's
   HMGET of the record. Needs the claim's `now`, `nowIso`, `leaseMs`, `fence`, `ambiguous`.
@@ -7,7 +7,9 @@
 --- @include "includes/ready"
 --- @include "includes/history"
 
-local function attempt(outcome) return '{"at":"' .. nowIso .. '","outcome":"' .. outcome .. '"}' end
+-- The compact line (message-record.ts's attemptField): outcome letter, ms in base 36.
+local ATTEMPT_CODE = {{ATTEMPT_CODES}}
+local function attempt(outcome) return ATTEMPT_CODE[outcome] .. b36(now) end
 
 -- The head message `id` is sent now: stamped in flight, the recipient leased under a fresh token.
 local function lease(to, entry, id, rec, r, body)

@@ -21,6 +21,7 @@ local function kring(p) return cb .. ':o:ring:' .. p end
 local function kready(p, c) return cb .. ':o:ready:' .. p .. ':' .. c end
 local function kcredit(p) return cb .. ':o:credit:' .. p end
 local function kwamid(w) return cb .. ':wamid:' .. w end
+local function kwamidb(day, slot) return cb .. ':wm:' .. day .. ':' .. slot end
 local function kwpend(w) return cb .. ':wpend:' .. w end
 local function kwindow(to) return cb .. ':o:w:' .. to end
 local function kwtrack() return cb .. ':o:wtrack' end

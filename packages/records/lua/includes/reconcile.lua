@@ -21,7 +21,7 @@ local function findOrphan(to, id, stampMs)
   local best, bestAt
   for i = 1, #all, 2 do
     local wamid, v = all[i], all[i + 1]
-    if redis.call('EXISTS', kwamid(wamid)) == 1 then
+    if wamidId(wamid, now, wamidTtl) then
       redis.call('HDEL', key, wamid)
     else
       local sep = string.find(v, '|', 1, true) or (#v + 1)

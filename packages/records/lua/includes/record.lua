@@ -4,6 +4,7 @@
 --- @include "includes/keys"
 --- @include "includes/history"
 --- @include "includes/pricing"
+--- @include "includes/wamid"
 
 local function appendAttempt(rec, json)
   if json == '' then return end
@@ -13,6 +14,13 @@ local function appendAttempt(rec, json)
   elseif not prev then
     redis.call('HSET', rec, 'attempts', json)
   end
+end
+
+-- A failed record becomes a dead letter. Entries older than the retention go at the same time: their
+-- records (not touched since they failed) have expired, and nothing else would remove them.
+local function deadLetter(id)
+  redis.call('ZADD', DLQ, now, id)
+  redis.call('ZREMRANGEBYSCORE', DLQ, '-inf', '(' .. (tonumber(now) - tonumber(recTtl) * 1000))
 end
 
 -- A record leaves the backlog (its index entry and its bytes).
@@ -39,7 +47,7 @@ local function endRecord(id, o, attemptJson, wamid, errorJson, wamidTtl)
   if o == 'sent' then
     redis.call('HSET', rec, 'status', 'sent', 'wamid', wamid)
     addHistory(rec, 'sent', now)
-    redis.call('SET', kwamid(wamid), id, 'EX', wamidTtl)
+    setWamid(wamid, id, now, wamidTtl)
     -- Callbacks can overtake the dispatcher's own write: apply what arrived first.
     local wpend = kwpend(wamid)
     local pend = redis.call('HMGET', wpend, 'status', 'error', 'h')
@@ -50,7 +58,7 @@ local function endRecord(id, o, attemptJson, wamid, errorJson, wamidTtl)
         if RANK[ps] and RANK[ps] > RANK['sent'] then addHistory(rec, ps, pat, pcbot) end
       end
       if pend[2] and pend[2] ~= '' then redis.call('HSET', rec, 'error', pend[2]) end
-      if pend[1] == 'failed' then redis.call('ZADD', DLQ, now, id) end
+      if pend[1] == 'failed' then deadLetter(id) end
       if pend[1] == 'delivered' or pend[1] == 'read' then redis.call('DEL', kbody(id)) end
     end
     -- A priced status that came first: its pricing and usage count (includes/pricing.lua).
@@ -59,7 +67,7 @@ local function endRecord(id, o, attemptJson, wamid, errorJson, wamidTtl)
   elseif o == 'failed' then
     redis.call('HSET', rec, 'status', 'failed', 'error', errorJson)
     addHistory(rec, 'failed', now)
-    redis.call('ZADD', DLQ, now, id)
+    deadLetter(id)
   else
     redis.call('HSET', rec, 'status', 'expired')
     addHistory(rec, 'expired', now)
